@@ -1,0 +1,3 @@
+"""timestep: durable, resumable, cross-language OpenAI Agents SDK runs."""
+
+__all__: list[str] = []

@@ -1,0 +1,68 @@
+"""Typed errors raised by timestep. Every message names its cause."""
+
+from __future__ import annotations
+
+
+class TimestepError(Exception):
+    """Base class of every error timestep raises on purpose."""
+
+
+class StateError(TimestepError):
+    """A stored or given RunState cannot be used."""
+
+
+class CorruptStateError(StateError):
+    """The state is not valid JSON or not a RunState document."""
+
+
+class SchemaVersionError(StateError):
+    """The state was written with a schema version this SDK cannot read."""
+
+
+class StateMismatchError(StateError):
+    """The state names agents or tools that the given agent graph does not have."""
+
+
+class RunFinishedError(StateError):
+    """The state belongs to a run that already produced its final output."""
+
+
+class RunNotFoundError(TimestepError, LookupError):
+    """No run (or no such version of a run) is stored under the given id."""
+
+
+class StaleStateError(TimestepError):
+    """A save was based on an older version than the latest stored one."""
+
+    def __init__(self, run_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"run {run_id!r}: save was based on version {expected}, but version {actual} "
+            "is already stored; load the latest state and apply your change again"
+        )
+        self.run_id = run_id
+        self.expected = expected
+        self.actual = actual
+
+
+class StoreUnavailableError(TimestepError):
+    """The store's database or file is locked, missing or unreachable."""
+
+
+class ConfigurationError(TimestepError, ValueError):
+    """An argument or environment setting is invalid."""
+
+
+class ApprovalError(TimestepError):
+    """An approval or rejection cannot be applied (unknown call, already decided, ...)."""
+
+
+class UnknownModelPrefixError(ConfigurationError):
+    """A model name uses a provider prefix that no provider is registered for."""
+
+
+class ModelProviderError(TimestepError):
+    """A model server failed: HTTP error, missing model, server down."""
+
+
+class TranslationError(StateError):
+    """A state cannot be translated between the Python and TypeScript SDK formats."""

@@ -1,0 +1,19 @@
+"""The one place that records which SDK versions timestep's state work is tested against."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+#: openai-agents release the RunState translation and vectors are tested against.
+TESTED_PYTHON_SDK_VERSION = "0.24.0"
+#: @openai/agents release the TypeScript companion is tested against.
+TESTED_JS_SDK_VERSION = "0.20.0"
+#: RunState schema written by the tested Python SDK.
+PYTHON_STATE_SCHEMA = "1.21"
+#: RunState schema written by the tested JS SDK.
+JS_STATE_SCHEMA = "1.22"
+
+
+def python_sdk_version() -> str:
+    """The installed openai-agents version."""
+    return version("openai-agents")
