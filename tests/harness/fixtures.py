@@ -1,0 +1,1 @@
+"""Pytest fixtures of the offline harness (registered from tests/conftest.py)."""
