@@ -66,3 +66,11 @@ class ModelProviderError(TimestepError):
 
 class TranslationError(StateError):
     """A state cannot be translated between the Python and TypeScript SDK formats."""
+
+
+class LocalModelError(TimestepError):
+    """The offline local model could not be built, downloaded, verified or started."""
+
+
+class UnknownLocalModelError(LocalModelError, ConfigurationError):
+    """A `local/` model name that is not one of the available local models."""
