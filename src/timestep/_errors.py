@@ -74,3 +74,7 @@ class LocalModelError(TimestepError):
 
 class UnknownLocalModelError(LocalModelError, ConfigurationError):
     """A `local/` model name that is not one of the available local models."""
+
+
+class WebSearchError(TimestepError):
+    """A web search backend failed (HTTP error, timeout, bad key) or none is available."""
