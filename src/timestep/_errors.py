@@ -56,6 +56,10 @@ class ApprovalError(TimestepError):
     """An approval or rejection cannot be applied (unknown call, already decided, ...)."""
 
 
+class ApprovalAlreadyDecidedError(ApprovalError):
+    """The tool call was already approved or rejected for this version of the run."""
+
+
 class UnknownModelPrefixError(ConfigurationError):
     """A model name uses a provider prefix that no provider is registered for."""
 
