@@ -82,3 +82,23 @@ class UnknownLocalModelError(LocalModelError, ConfigurationError):
 
 class WebSearchError(TimestepError):
     """A web search backend failed (HTTP error, timeout, bad key) or none is available."""
+
+
+class DurableStepError(TimestepError):
+    """A recorded durable step failed with an error that cannot be rebuilt as its own class."""
+
+    def __init__(self, message: str, *, original_type: str = "") -> None:
+        super().__init__(message)
+        self.original_type = original_type
+
+
+class RunNotWaitingError(ApprovalError):
+    """The run is not waiting for a decision (already resumed, finished, or never paused)."""
+
+
+class UnknownCallError(ApprovalError, LookupError):
+    """No pending approval with that call id exists in the run's waiting state."""
+
+
+class AlreadyDecidedError(ApprovalError):
+    """The call was already approved or rejected for this waiting state."""
