@@ -98,7 +98,3 @@ class RunNotWaitingError(ApprovalError):
 
 class UnknownCallError(ApprovalError, LookupError):
     """No pending approval with that call id exists in the run's waiting state."""
-
-
-class AlreadyDecidedError(ApprovalError):
-    """The call was already approved or rejected for this waiting state."""
