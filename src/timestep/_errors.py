@@ -68,6 +68,18 @@ class ModelProviderError(TimestepError):
     """A model server failed: HTTP error, missing model, server down."""
 
 
+class ModelNotFoundError(ModelProviderError, LookupError):
+    """The model server answered but does not have the requested model."""
+
+
+class ModelServerUnavailableError(ModelProviderError, ConnectionError):
+    """No model server answers at the configured address."""
+
+
+class UnsupportedModelInputError(ConfigurationError):
+    """An input item, tool or setting that the chosen model provider cannot represent."""
+
+
 class TranslationError(StateError):
     """A state cannot be translated between the Python and TypeScript SDK formats."""
 
