@@ -60,10 +60,6 @@ class ApprovalAlreadyDecidedError(ApprovalError):
     """The tool call was already approved or rejected for this version of the run."""
 
 
-class UnknownApprovalError(ApprovalError, LookupError):
-    """The run has no pending tool call with the given call id."""
-
-
 class UnknownModelPrefixError(ConfigurationError):
     """A model name uses a provider prefix that no provider is registered for."""
 
