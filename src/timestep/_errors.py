@@ -110,3 +110,7 @@ class RunNotWaitingError(ApprovalError):
 
 class UnknownCallError(ApprovalError, LookupError):
     """No pending approval with that call id exists in the run's waiting state."""
+
+
+class LocalModelChecksumError(LocalModelError):
+    """The assembled local-model weights do not have the expected size or sha256."""
