@@ -114,3 +114,31 @@ class UnknownCallError(ApprovalError, LookupError):
 
 class LocalModelChecksumError(LocalModelError):
     """The assembled local-model weights do not have the expected size or sha256."""
+
+
+class UnsupportedStateFeatureError(TranslationError):
+    """The state uses a feature the Python <-> TypeScript translation does not cover."""
+
+    def __init__(self, feature: str, *, source: str, target: str, detail: str = "") -> None:
+        message = (
+            f"cannot translate RunState feature {feature!r} from {source} to {target}"
+            + (f": {detail}" if detail else "")
+            + "; resume this run in the language that wrote it"
+        )
+        super().__init__(message)
+        self.feature = feature
+        self.source = source
+        self.target = target
+
+
+class UnsupportedSchemaVersionError(TranslationError):
+    """The state's ``$schemaVersion`` has no translation module."""
+
+    def __init__(self, schema_version: object, language: str, supported: list[str]) -> None:
+        super().__init__(
+            f"no translation for {language} RunState schema {schema_version!r}; "
+            f"supported {language} schemas: {', '.join(supported)}"
+        )
+        self.schema_version = schema_version
+        self.language = language
+        self.supported = supported
