@@ -1,0 +1,136 @@
+"""Rich rendering of runs, timelines and approvals for the terminal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+_STATUS_STYLE = {
+    "waiting": "yellow",
+    "done": "green",
+    "failed": "red",
+    "running": "cyan",
+    "cancelled": "dim",
+}
+
+
+def age(timestamp: str, now: datetime | None = None) -> str:
+    """How long ago an ISO-8601 UTC timestamp was, as ``42s``, ``5m``, ``3h`` or ``2d``."""
+    try:
+        then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return "?"
+    seconds = max(0.0, ((now or datetime.now(UTC)) - then).total_seconds())
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f}m"
+    if seconds < 86400:
+        return f"{seconds // 3600:.0f}h"
+    return f"{seconds // 86400:.0f}d"
+
+
+def _status(status: str) -> Text:
+    return Text(status, style=_STATUS_STYLE.get(status, ""))
+
+
+def runs_table(runs: list[dict[str, Any]]) -> Table:
+    """The ``timestep runs list`` table."""
+    table = Table(box=None, pad_edge=False)
+    for column in ("RUN", "STATUS", "AGENT", "AGE", "UPDATED", "PENDING"):
+        table.add_column(column, no_wrap=column != "AGENT")
+    for run in runs:
+        table.add_row(
+            run["run_id"],
+            _status(run["status"]),
+            run["agent_name"],
+            age(run["created_at"]),
+            age(run["updated_at"]),
+            str(run["pending_approvals"]) if run["pending_approvals"] else "",
+        )
+    return table
+
+
+def run_view(detail: dict[str, Any]) -> Group:
+    """The ``timestep runs show`` view: header, versions, timeline, approvals, decisions."""
+    parts: list[Any] = []
+    header = Text.assemble(
+        ("run ", "bold"),
+        (detail["run_id"], "bold"),
+        "  ",
+        _status(detail["status"]),
+        f"  agent {detail['agent_name']}  version {detail['latest_version']}"
+        f"  ({detail['language']})",
+    )
+    parts.append(header)
+    versions = Table(title="versions", title_justify="left", box=None, pad_edge=False)
+    for column in ("VERSION", "STATUS", "AGENT", "LANG", "SDK", "SAVED", "PENDING"):
+        versions.add_column(column)
+    for version in detail["versions"]:
+        versions.add_row(
+            str(version["version"]),
+            _status(version["status"]),
+            version["agent_name"],
+            version["language"],
+            version["sdk_version"],
+            version["created_at"],
+            ", ".join(version["pending_approvals"]),
+        )
+    parts.append(versions)
+    timeline = Table(title="timeline", title_justify="left", box=None, pad_edge=False)
+    for column in ("#", "STEP", "AGENT", "TOKENS IN/OUT", "DETAIL"):
+        timeline.add_column(column, overflow="fold")
+    for step in detail["timeline"]:
+        tokens = ""
+        if step["kind"] == "model":
+            tokens = f"{_num(step['input_tokens'])}/{_num(step['output_tokens'])}"
+        name = "model" if step["kind"] == "model" else f"tool {step['name']}"
+        timeline.add_row(str(step["index"]), name, step["agent_name"], tokens, step["detail"])
+    parts.append(timeline)
+    if detail["pending_approvals"]:
+        pending = Table(title="pending approvals", title_justify="left", box=None, pad_edge=False)
+        for column in ("CALL", "TOOL", "AGENT", "ARGUMENTS"):
+            pending.add_column(column, overflow="fold")
+        for item in detail["pending_approvals"]:
+            pending.add_row(
+                item["call_id"], item["tool_name"], item["agent_name"], item["arguments"]
+            )
+        parts.append(pending)
+    if detail["decisions"]:
+        decisions = Table(title="decisions", title_justify="left", box=None, pad_edge=False)
+        for column in ("VERSION", "CALL", "TOOL", "DECISION", "BY", "AT", "REASON"):
+            decisions.add_column(column, overflow="fold")
+        for record in detail["decisions"]:
+            decisions.add_row(
+                str(record["state_version"]),
+                record["call_id"],
+                record["tool_name"],
+                record["decision"],
+                record["decided_by"] or "",
+                record["decided_at"],
+                record["reason"] or "",
+            )
+        parts.append(decisions)
+    if detail["final_output"] is not None:
+        parts.append(Text.assemble(("final output: ", "bold"), detail["final_output"]))
+    return Group(*parts)
+
+
+def _num(value: int | None) -> str:
+    return "?" if value is None else str(value)
+
+
+def print_pending(console: Console, run_id: str, pending: list[Any]) -> None:
+    """Tell the user which calls wait for a decision and how to give it."""
+    console.print(f"run {run_id} is waiting for {len(pending)} approval(s):")
+    for item in pending:
+        console.print(f"  {item.call_id}  {item.tool_name}({item.arguments})", markup=False)
+    console.print(
+        f"decide with: timestep approve {run_id} CALL_ID  |  "
+        f"timestep reject {run_id} CALL_ID --reason TEXT",
+        markup=False,
+    )

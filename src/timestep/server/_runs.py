@@ -1,0 +1,112 @@
+"""Read-side queries shared by the CLI and the inbox: pending approvals and run timelines."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from ._decisions import list_decisions, undecided
+from ._timeline import build_timeline, final_output
+
+if TYPE_CHECKING:
+    from ..state.records import RunStatus, RunSummary
+    from ..state.store import RunStateStore
+
+
+def pretty_arguments(arguments: str) -> str:
+    """Tool arguments as indented JSON (unchanged when they are not JSON)."""
+    try:
+        return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False, sort_keys=True)
+    except (ValueError, TypeError):
+        return arguments
+
+
+def summary_dict(run: RunSummary) -> dict[str, Any]:
+    """JSON form of a run summary (the API's ``RunSummary`` schema)."""
+    return {
+        "run_id": run.run_id,
+        "agent_name": run.agent_name,
+        "status": run.status,
+        "latest_version": run.latest_version,
+        "language": run.language,
+        "pending_approvals": len(run.pending_approvals) if run.status == "waiting" else 0,
+        "created_at": run.created_at,
+        "updated_at": run.updated_at,
+    }
+
+
+async def list_summaries(
+    store: RunStateStore, status: RunStatus | None = None
+) -> list[dict[str, Any]]:
+    """Every stored run (optionally of one status), most recently updated first."""
+    runs = await store.list_runs(status=status)
+    runs.sort(key=lambda run: run.updated_at, reverse=True)
+    return [summary_dict(run) for run in runs]
+
+
+async def pending_approvals(store: RunStateStore) -> list[dict[str, Any]]:
+    """Undecided approvals across all waiting runs, oldest first (``PendingApproval`` schema)."""
+    decisions = list_decisions(store)
+    items: list[dict[str, Any]] = []
+    for run in await store.list_runs(status="waiting"):
+        own = [d for d in decisions if d.run_id == run.run_id]
+        for pending in undecided(run, own):
+            items.append(
+                {
+                    "run_id": run.run_id,
+                    "call_id": pending.call_id,
+                    "agent_name": pending.agent_name or run.agent_name,
+                    "tool_name": pending.tool_name,
+                    "arguments": pending.arguments,
+                    "arguments_pretty": pretty_arguments(pending.arguments),
+                    "waiting_since": run.updated_at,
+                    "state_version": run.latest_version,
+                }
+            )
+    items.sort(key=lambda item: (item["waiting_since"], item["run_id"], item["call_id"]))
+    return items
+
+
+async def run_detail(store: RunStateStore, run_id: str) -> dict[str, Any]:
+    """Everything known about one run (the API's ``RunDetail`` schema).
+
+    Raises ``RunNotFoundError`` for an unknown run.
+    """
+    latest = await store.get(run_id)
+    versions = await store.versions(run_id)
+    decisions = list_decisions(store, run_id)
+    doc = latest.state_json or {}
+    pending = undecided(latest, decisions)
+    return {
+        "run_id": run_id,
+        "agent_name": latest.agent_name,
+        "status": latest.status,
+        "latest_version": latest.version,
+        "language": latest.language,
+        "versions": [
+            {
+                "version": v.version,
+                "status": v.status,
+                "agent_name": v.agent_name,
+                "language": v.language,
+                "sdk_version": v.sdk_version,
+                "schema_version": v.schema_version,
+                "pending_approvals": [p.call_id for p in v.pending_approvals],
+                "created_at": v.created_at,
+            }
+            for v in sorted(versions, key=lambda v: v.version)
+        ],
+        "timeline": [step.to_dict() for step in build_timeline(doc)],
+        "pending_approvals": [
+            {
+                "call_id": p.call_id,
+                "tool_name": p.tool_name,
+                "agent_name": p.agent_name,
+                "arguments": p.arguments,
+                "arguments_pretty": pretty_arguments(p.arguments),
+            }
+            for p in pending
+        ],
+        "decisions": [d.to_dict() for d in decisions],
+        "final_output": final_output(doc) if latest.status == "done" else None,
+    }
