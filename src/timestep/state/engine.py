@@ -1,0 +1,120 @@
+"""SQLAlchemy engines for store URLs, shared per process, with database errors made typed."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from .._errors import ConfigurationError, StoreUnavailableError
+
+DEFAULT_URL = "sqlite:///timestep.db"
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def default_url() -> str:
+    """``$TIMESTEP_DB`` or ``sqlite:///timestep.db`` (in the working directory)."""
+    return os.environ.get("TIMESTEP_DB") or DEFAULT_URL
+
+
+def busy_timeout_ms() -> int:
+    """How long SQLite waits for a lock held by another process (``$TIMESTEP_SQLITE_BUSY_MS``)."""
+    return int(os.environ.get("TIMESTEP_SQLITE_BUSY_MS", "5000"))
+
+
+def normalize_url(url: str) -> URL:
+    """Map ``sqlite:///`` and ``postgresql://`` URLs to the drivers timestep ships with."""
+    try:
+        parsed = make_url(url)
+    except Exception as error:  # SQLAlchemy raises ArgumentError with a generic message
+        raise ConfigurationError(f"not a database URL: {url!r} ({error})") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+pysqlite")
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg")
+    raise ConfigurationError(
+        f"unsupported database {backend!r} in {url!r}: use sqlite:///path.db or postgresql://..."
+    )
+
+
+def display_url(url: URL | str) -> str:
+    """The URL with any password hidden, for messages."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    return parsed.render_as_string(hide_password=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    timeout = busy_timeout_ms()
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {timeout}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Take the write lock up front so read-then-write transactions serialise cleanly.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def get_engine(url: str) -> Engine:
+    """A process-wide engine for ``url`` (created on first use)."""
+    normalized = normalize_url(url)
+    key = normalized.render_as_string(hide_password=False)
+    with _lock:
+        engine = _engines.get(key)
+        if engine is not None:
+            return engine
+        if normalized.get_backend_name() == "sqlite":
+            database = normalized.database or ""
+            if database and database != ":memory:":
+                parent = Path(database).expanduser().resolve().parent
+                if not parent.is_dir():
+                    raise StoreUnavailableError(
+                        f"SQLite database {database!r}: directory {str(parent)!r} does not exist"
+                    )
+            engine = create_engine(normalized)
+            _configure_sqlite(engine)
+        else:
+            engine = create_engine(
+                normalized, pool_pre_ping=True, connect_args={"connect_timeout": 10}
+            )
+        _engines[key] = engine
+        return engine
+
+
+def dispose_engine(url: str) -> None:
+    """Close the pooled connections of ``url``'s engine, if one was created."""
+    key = normalize_url(url).render_as_string(hide_password=False)
+    with _lock:
+        engine = _engines.pop(key, None)
+    if engine is not None:
+        engine.dispose()
+
+
+@contextmanager
+def database_errors(url: URL | str) -> Iterator[None]:
+    """Re-raise driver failures (locked, gone, unreachable) as ``StoreUnavailableError``."""
+    try:
+        yield
+    except DBAPIError as error:
+        detail = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        if "locked" in detail:
+            detail += f" (waited {busy_timeout_ms() / 1000:.1f} s for another process)"
+        raise StoreUnavailableError(f"database {display_url(url)}: {detail}") from error
+    except SQLAlchemyError as error:
+        raise StoreUnavailableError(f"database {display_url(url)}: {error}") from error

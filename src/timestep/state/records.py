@@ -1,0 +1,72 @@
+"""Plain records describing stored runs and state versions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+RunStatus = Literal["running", "waiting", "done", "failed", "cancelled"]
+Language = Literal["python", "typescript"]
+RUN_STATUSES: tuple[RunStatus, ...] = ("running", "waiting", "done", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class PendingApproval:
+    """A tool call waiting for a human decision, listed without loading the whole state."""
+
+    call_id: str
+    tool_name: str
+    arguments: str
+    agent_name: str
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON form used in the ``pending_approvals`` columns."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """One saved version of a run's state, as stored (``state_json`` may be omitted)."""
+
+    run_id: str
+    version: int
+    language: Language
+    sdk_version: str
+    schema_version: str
+    agent_name: str
+    status: RunStatus
+    pending_approvals: list[PendingApproval]
+    state_json: dict[str, Any] | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The latest facts about one run."""
+
+    run_id: str
+    agent_name: str
+    status: RunStatus
+    latest_version: int
+    language: Language
+    pending_approvals: list[PendingApproval]
+    metadata: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
+def utc_now() -> str:
+    """Current time as ISO-8601 UTC text with microseconds and a ``Z`` suffix."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def dump_pending(pending: list[PendingApproval]) -> str:
+    """Serialise pending approvals for a JSON text column."""
+    return json.dumps([p.to_dict() for p in pending], separators=(",", ":"))
+
+
+def load_pending(text: str) -> list[PendingApproval]:
+    """Parse a ``pending_approvals`` column."""
+    return [PendingApproval(**entry) for entry in json.loads(text)]

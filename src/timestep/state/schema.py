@@ -1,0 +1,138 @@
+"""SQL tables of the timestep store and the Alembic migrations that create them.
+
+Tables are shared with the TypeScript package (docs/dev/contracts.md). The schema is changed only
+by adding a migration under ``migrations/versions``; opening a store checks the revision with one
+``SELECT`` and migrates only when the database is behind, so no DDL runs on an ordinary connect.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+VERSION_TABLE = "timestep_alembic_version"
+SESSIONS_TABLE = "timestep_sessions"
+SESSION_ITEMS_TABLE = "timestep_session_items"
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+metadata = MetaData()
+
+runs = Table(
+    "timestep_runs",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("agent_name", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("latest_version", Integer, nullable=False),
+    Column("language", Text, nullable=False),
+    Column("pending_approvals", Text, nullable=False),
+    Column("metadata", Text, nullable=True),
+    Column("created_at", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+    Index("ix_timestep_runs_status", "status"),
+)
+
+run_states = Table(
+    "timestep_run_states",
+    metadata,
+    Column(
+        "run_id",
+        Text,
+        ForeignKey("timestep_runs.run_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("version", Integer, primary_key=True),
+    Column("language", Text, nullable=False),
+    Column("sdk_version", Text, nullable=False),
+    Column("schema_version", Text, nullable=False),
+    Column("agent_name", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("pending_approvals", Text, nullable=False),
+    Column("state_json", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+)
+
+approvals = Table(
+    "timestep_approvals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Text, nullable=False),
+    Column("call_id", Text, nullable=False),
+    Column("tool_name", Text, nullable=False),
+    Column("decision", Text, nullable=False),
+    Column("always", Boolean, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("decided_by", Text, nullable=True),
+    Column("decided_at", Text, nullable=False),
+    Column("state_version", Integer, nullable=False),
+    UniqueConstraint("run_id", "call_id", "state_version", name="uq_timestep_approvals_decision"),
+    Index("ix_timestep_approvals_run", "run_id"),
+)
+
+_checked: set[str] = set()
+_lock = threading.Lock()
+
+
+def _config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest migration revision shipped with this version of timestep."""
+    head = ScriptDirectory.from_config(_config_for_scripts()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _config_for_scripts() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    return cfg
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or ``None`` for a database without timestep tables."""
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+        return ctx.get_current_revision()
+
+
+def upgrade(engine: Engine) -> str:
+    """Migrate the database to the newest revision and return it."""
+    command.upgrade(_config(engine), "head")
+    key = engine.url.render_as_string(hide_password=True)
+    with _lock:
+        _checked.add(key)
+    return head_revision()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Migrate once per process and database when the database is behind; otherwise only read."""
+    key = engine.url.render_as_string(hide_password=True)
+    with _lock:
+        if key in _checked:
+            return
+    if current_revision(engine) != head_revision():
+        upgrade(engine)
+    with _lock:
+        _checked.add(key)

@@ -1,0 +1,247 @@
+"""RunStateStore backend for SQLite and Postgres (versioned rows, transactional saves)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
+
+from sqlalchemy import Engine, Row, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .._errors import RunNotFoundError, StaleStateError
+from . import schema
+from .engine import database_errors, get_engine
+from .records import (
+    Language,
+    RunStatus,
+    RunSummary,
+    StoredState,
+    dump_pending,
+    load_pending,
+    utc_now,
+)
+
+_STATE_META = (
+    schema.run_states.c.run_id,
+    schema.run_states.c.version,
+    schema.run_states.c.language,
+    schema.run_states.c.sdk_version,
+    schema.run_states.c.schema_version,
+    schema.run_states.c.agent_name,
+    schema.run_states.c.status,
+    schema.run_states.c.pending_approvals,
+    schema.run_states.c.created_at,
+)
+
+
+def _stored(row: Row[Any], body: str | None) -> StoredState:
+    return StoredState(
+        run_id=row.run_id,
+        version=row.version,
+        language=row.language,
+        sdk_version=row.sdk_version,
+        schema_version=row.schema_version,
+        agent_name=row.agent_name,
+        status=row.status,
+        pending_approvals=load_pending(row.pending_approvals),
+        state_json=json.loads(body) if body is not None else None,
+        created_at=row.created_at,
+    )
+
+
+class SqlBackend:
+    """Stores every version of every run in the ``timestep_*`` tables."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        with database_errors(url):
+            self.engine: Engine = get_engine(url)
+            schema.ensure_schema(self.engine)
+
+    def append(
+        self,
+        run_id: str,
+        *,
+        body: str,
+        language: Language,
+        sdk_version: str,
+        schema_version: str,
+        agent_name: str,
+        status: RunStatus,
+        pending: str,
+        expected_version: int | None,
+        metadata: dict[str, Any] | None,
+        keep_versions: int | None,
+    ) -> StoredState:
+        """Add the next version of ``run_id`` in one transaction; a stale base raises."""
+        for attempt in range(2):
+            try:
+                with database_errors(self.url), self.engine.begin() as conn:
+                    return self._append(
+                        conn,
+                        run_id,
+                        body=body,
+                        language=language,
+                        sdk_version=sdk_version,
+                        schema_version=schema_version,
+                        agent_name=agent_name,
+                        status=status,
+                        pending=pending,
+                        expected_version=expected_version,
+                        metadata=metadata,
+                        keep_versions=keep_versions,
+                    )
+            except IntegrityError:
+                # Another writer created the run or took this version first: re-read and retry.
+                if attempt == 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _append(self, conn: Any, run_id: str, **kw: Any) -> StoredState:
+        runs, states = schema.runs, schema.run_states
+        now = utc_now()
+        row = conn.execute(
+            select(runs.c.latest_version, runs.c.metadata)
+            .where(runs.c.run_id == run_id)
+            .with_for_update()
+        ).first()
+        expected = kw["expected_version"]
+        latest = row.latest_version if row is not None else 0
+        if expected is not None and expected != latest:
+            raise StaleStateError(run_id, expected, latest)
+        version = latest + 1
+        merged = json.loads(row.metadata) if row is not None and row.metadata else {}
+        merged.update(kw["metadata"] or {})
+        facts = {
+            "agent_name": kw["agent_name"],
+            "status": kw["status"],
+            "latest_version": version,
+            "language": kw["language"],
+            "pending_approvals": kw["pending"],
+            "metadata": json.dumps(merged) if merged else None,
+            "updated_at": now,
+        }
+        if row is None:
+            conn.execute(insert(runs).values(run_id=run_id, created_at=now, **facts))
+        else:
+            conn.execute(update(runs).where(runs.c.run_id == run_id).values(**facts))
+        conn.execute(
+            insert(states).values(
+                run_id=run_id,
+                version=version,
+                language=kw["language"],
+                sdk_version=kw["sdk_version"],
+                schema_version=kw["schema_version"],
+                agent_name=kw["agent_name"],
+                status=kw["status"],
+                pending_approvals=kw["pending"],
+                state_json=kw["body"],
+                created_at=now,
+            )
+        )
+        keep = kw["keep_versions"]
+        if keep is not None:
+            conn.execute(
+                delete(states).where(states.c.run_id == run_id, states.c.version <= version - keep)
+            )
+        return StoredState(
+            run_id=run_id,
+            version=version,
+            language=kw["language"],
+            sdk_version=kw["sdk_version"],
+            schema_version=kw["schema_version"],
+            agent_name=kw["agent_name"],
+            status=kw["status"],
+            pending_approvals=load_pending(kw["pending"]),
+            state_json=None,
+            created_at=now,
+        )
+
+    def get(self, run_id: str, version: int | None) -> StoredState:
+        """One version (the latest when ``version`` is None), with its JSON body."""
+        states = schema.run_states
+        query = select(*_STATE_META, states.c.state_json).where(states.c.run_id == run_id)
+        if version is None:
+            latest = (
+                select(func.max(states.c.version)).where(states.c.run_id == run_id)
+            ).scalar_subquery()
+            query = query.where(states.c.version == latest)
+        else:
+            query = query.where(states.c.version == version)
+        with database_errors(self.url), self.engine.connect() as conn:
+            row = conn.execute(query).first()
+            if row is None:
+                self._raise_missing(conn, run_id, version)
+        assert row is not None
+        return _stored(row, row.state_json)
+
+    def _raise_missing(self, conn: Any, run_id: str, version: int | None) -> NoReturn:
+        runs, states = schema.runs, schema.run_states
+        known = conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first()
+        if known is None:
+            raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
+        kept = conn.execute(
+            select(states.c.version).where(states.c.run_id == run_id).order_by(states.c.version)
+        ).scalars()
+        raise RunNotFoundError(
+            f"run {run_id!r} has no version {version} (kept versions: "
+            f"{', '.join(str(v) for v in kept) or 'none'})"
+        )
+
+    def versions(self, run_id: str) -> list[StoredState]:
+        """Every kept version of ``run_id``, oldest first, without bodies."""
+        states = schema.run_states
+        with database_errors(self.url), self.engine.connect() as conn:
+            rows = conn.execute(
+                select(*_STATE_META).where(states.c.run_id == run_id).order_by(states.c.version)
+            ).all()
+            if not rows:
+                self._raise_missing(conn, run_id, None)
+        return [_stored(row, None) for row in rows]
+
+    def list_runs(self, status: RunStatus | None) -> list[RunSummary]:
+        """Latest facts of every run, most recently updated first."""
+        runs = schema.runs
+        query = select(runs).order_by(runs.c.updated_at.desc())
+        if status is not None:
+            query = query.where(runs.c.status == status)
+        with database_errors(self.url), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            RunSummary(
+                run_id=row.run_id,
+                agent_name=row.agent_name,
+                status=row.status,
+                latest_version=row.latest_version,
+                language=row.language,
+                pending_approvals=load_pending(row.pending_approvals),
+                metadata=json.loads(row.metadata) if row.metadata else {},
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+            )
+            for row in rows
+        ]
+
+    def set_status(self, run_id: str, status: RunStatus) -> None:
+        """Change a run's status without writing a new state version."""
+        runs = schema.runs
+        with database_errors(self.url), self.engine.begin() as conn:
+            done = conn.execute(
+                update(runs)
+                .where(runs.c.run_id == run_id)
+                .values(status=status, updated_at=utc_now())
+            )
+            if done.rowcount == 0:
+                raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run with all its versions and approval records."""
+        with database_errors(self.url), self.engine.begin() as conn:
+            conn.execute(delete(schema.approvals).where(schema.approvals.c.run_id == run_id))
+            conn.execute(delete(schema.run_states).where(schema.run_states.c.run_id == run_id))
+            done = conn.execute(delete(schema.runs).where(schema.runs.c.run_id == run_id))
+            if done.rowcount == 0:
+                raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
+
+
+__all__ = ["SqlBackend", "dump_pending"]

@@ -1,0 +1,252 @@
+"""``RunStateStore``: save and load the SDK's RunState in a file, SQLite or Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from agents import Agent, RunState
+from agents.result import RunResultBase
+
+from .._errors import ConfigurationError, RunNotFoundError, TranslationError
+from .._versions import python_sdk_version
+from .describe import state_facts
+from .engine import default_url, display_url
+from .file_backend import FileBackend
+from .origins import Origin, origin_of, remember
+from .records import RUN_STATUSES, Language, RunStatus, RunSummary, StoredState, dump_pending
+from .restore import restore_state
+from .sql_backend import SqlBackend
+
+StoreKind = Literal["file", "sqlite", "postgresql"]
+
+
+def _kind(target: str) -> StoreKind:
+    if target.startswith("sqlite:"):
+        return "sqlite"
+    if target.startswith(("postgresql:", "postgres:", "postgresql+")):
+        return "postgresql"
+    if "://" in target:
+        raise ConfigurationError(
+            f"unsupported store target {target!r}: use a .json file path, "
+            "sqlite:///path.db or postgresql://user@host/db"
+        )
+    return "file"
+
+
+def _to_python_json(stored: StoredState) -> dict[str, Any]:
+    assert stored.state_json is not None
+    if stored.language == "python":
+        return stored.state_json
+    try:
+        translate = importlib.import_module("timestep.state.translate")
+    except ImportError as error:  # pragma: no cover - translate ships with timestep
+        raise TranslationError(f"cannot translate a {stored.language} state: {error}") from error
+    converted: dict[str, Any] = translate.to_python(stored.state_json)
+    return converted
+
+
+class RunStateStore:
+    """Durable home of paused and finished runs.
+
+    ``target`` is a JSON file path (``"state.json"``: one run), ``sqlite:///path.db`` (the
+    embedded default) or ``postgresql://...``; ``None`` means ``$TIMESTEP_DB`` or
+    ``sqlite:///timestep.db``. In a database, states are keyed by run id and every save adds a
+    version; ``keep_versions`` prunes all but the newest N versions of a run on save.
+    """
+
+    def __init__(
+        self,
+        target: str | os.PathLike[str] | None = None,
+        agent: Agent[Any] | None = None,
+        *,
+        run_id: str | None = None,
+        keep_versions: int | None = None,
+    ) -> None:
+        text = os.fspath(target) if target is not None else default_url()
+        if keep_versions is not None and keep_versions < 1:
+            raise ConfigurationError(f"keep_versions must be at least 1, got {keep_versions}")
+        self.kind: StoreKind = _kind(text)
+        self.agent = agent
+        self.run_id = run_id
+        self.keep_versions = keep_versions
+        self._target = text
+        self._backend: SqlBackend | FileBackend | None = None
+
+    @property
+    def url(self) -> str:
+        """The store's target with any password hidden."""
+        return self._target if self.kind == "file" else display_url(self._target)
+
+    def _open(self) -> SqlBackend | FileBackend:
+        if self._backend is None:
+            if self.kind == "file":
+                self._backend = FileBackend(Path(self._target), self.run_id)
+            else:
+                self._backend = SqlBackend(self._target)
+        return self._backend
+
+    async def _backend_async(self) -> SqlBackend | FileBackend:
+        if self._backend is None:
+            await asyncio.to_thread(self._open)
+        assert self._backend is not None
+        return self._backend
+
+    def engine(self) -> Any:
+        """The SQLAlchemy engine of a database store (for other timestep modules)."""
+        backend = self._open()
+        if not isinstance(backend, SqlBackend):
+            raise ConfigurationError(f"store {self.url!r} is a file, not a database")
+        return backend.engine
+
+    def _resolve_run_id(self, run_id: str | None, obj: object | None = None) -> str:
+        if run_id:
+            return run_id
+        origin = self._origin(obj)
+        if origin is not None:
+            return origin.run_id
+        if self.run_id:
+            return self.run_id
+        if self.kind == "file":
+            return Path(self._target).stem
+        raise RunNotFoundError(
+            f"no run id given: pass run_id=... (or RunStateStore(..., run_id=...)) for {self.url}"
+        )
+
+    def _origin(self, obj: object | None) -> Origin | None:
+        origin = origin_of(obj) if obj is not None else None
+        return origin if origin is not None and origin.store_url == self._target else None
+
+    async def save(
+        self,
+        state: RunState[Any, Any] | RunResultBase,
+        *,
+        run_id: str | None = None,
+        status: RunStatus | None = None,
+        expected_version: int | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> StoredState:
+        """Store ``state`` (or a result's state) as the next version of its run.
+
+        A state loaded from this store, or a result resumed from such a state, is checked
+        against the version it came from: if another save happened since, ``StaleStateError``
+        is raised and nothing is written.
+        """
+        rid = self._resolve_run_id(run_id, state)
+        origin = self._origin(state)
+        if expected_version is None and origin is not None and origin.run_id == rid:
+            expected_version = origin.version
+        run_state = state.to_state() if isinstance(state, RunResultBase) else state
+        doc = run_state.to_json()
+        stored = await self.save_json(
+            rid,
+            doc,
+            language="python",
+            sdk_version=python_sdk_version(),
+            status=status,
+            expected_version=expected_version,
+            metadata=metadata,
+        )
+        origin_after = Origin(self._target, rid, stored.version)
+        remember(state, origin_after)
+        if run_state is not state:
+            remember(run_state, origin_after)
+        return stored
+
+    async def save_json(
+        self,
+        run_id: str,
+        state_json: dict[str, Any],
+        *,
+        language: Language | None = None,
+        sdk_version: str = "unknown",
+        status: RunStatus | None = None,
+        expected_version: int | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> StoredState:
+        """Store a state document as it is (any language); facts are read from the document."""
+        facts = state_facts(state_json)
+        final_status = status or facts.status
+        if final_status not in RUN_STATUSES:
+            raise ConfigurationError(f"unknown status {final_status!r}; use one of {RUN_STATUSES}")
+        backend = await self._backend_async()
+        body = json.dumps(state_json, separators=(",", ":"))
+        return await asyncio.to_thread(
+            backend.append,
+            run_id,
+            body=body,
+            language=language or facts.language,
+            sdk_version=sdk_version,
+            schema_version=facts.schema_version,
+            agent_name=facts.agent_name,
+            status=final_status,
+            pending=dump_pending(facts.pending_approvals),
+            expected_version=expected_version,
+            metadata=metadata,
+            keep_versions=self.keep_versions,
+        )
+
+    async def get(self, run_id: str | None = None, *, version: int | None = None) -> StoredState:
+        """The stored row (latest version unless ``version``), with its JSON, untranslated."""
+        backend = await self._backend_async()
+        return await asyncio.to_thread(backend.get, self._resolve_run_id(run_id), version)
+
+    async def load(
+        self,
+        run_id: str | None = None,
+        agent: Agent[Any] | None = None,
+        *,
+        version: int | None = None,
+    ) -> RunState[Any, Agent[Any]]:
+        """Rebuild the SDK's RunState of ``run_id`` (latest version unless ``version``).
+
+        States written by the TypeScript package are translated. The agent graph must contain
+        the state's current agent and pending tools, else ``StateMismatchError`` says which.
+        """
+        target_agent = agent or self.agent
+        if target_agent is None:
+            raise ConfigurationError("load() needs the agent: pass it here or to RunStateStore()")
+        stored = await self.get(run_id, version=version)
+        state = await restore_state(_to_python_json(stored), target_agent)
+        remember(state, Origin(self._target, stored.run_id, stored.version))
+        return state
+
+    async def list_runs(self, *, status: RunStatus | None = None) -> list[RunSummary]:
+        """Every run with its latest facts, most recently updated first."""
+        backend = await self._backend_async()
+        return await asyncio.to_thread(backend.list_runs, status)
+
+    async def versions(self, run_id: str | None = None) -> list[StoredState]:
+        """Kept versions of a run, oldest first, without bodies."""
+        backend = await self._backend_async()
+        return await asyncio.to_thread(backend.versions, self._resolve_run_id(run_id))
+
+    async def set_status(self, run_id: str, status: RunStatus) -> None:
+        """Change a run's status (e.g. ``cancelled``) without a new version."""
+        if status not in RUN_STATUSES:
+            raise ConfigurationError(f"unknown status {status!r}; use one of {RUN_STATUSES}")
+        backend = await self._backend_async()
+        await asyncio.to_thread(backend.set_status, run_id, status)
+
+    async def delete(self, run_id: str | None = None) -> None:
+        """Remove a run and all its versions."""
+        backend = await self._backend_async()
+        await asyncio.to_thread(backend.delete, self._resolve_run_id(run_id))
+
+    async def close(self) -> None:
+        """Forget the backend (engines are shared per process and stay pooled)."""
+        self._backend = None
+
+    async def __aenter__(self) -> RunStateStore:
+        await self._backend_async()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"RunStateStore({self.url!r})"
