@@ -1,0 +1,41 @@
+"""Durable execution on DBOS: every model call, tool call and handoff a checkpointed step.
+
+See ``docs`` and the module docstrings of ``_config`` (system database, application version),
+``_steps`` (what is a step), ``_approvals`` and ``_stream``.
+"""
+
+from ._api import (
+    Decision,
+    approve,
+    cancel_run,
+    enqueue_run,
+    fork_run,
+    list_runs,
+    reject,
+    resume,
+    run_durable,
+    worker,
+)
+from ._config import APPLICATION_VERSION, shutdown, system_database_url
+from ._segment import register_agent
+from ._steps import idempotency_key
+from ._stream import attach_stream
+
+__all__ = [
+    "APPLICATION_VERSION",
+    "Decision",
+    "approve",
+    "attach_stream",
+    "cancel_run",
+    "enqueue_run",
+    "fork_run",
+    "idempotency_key",
+    "list_runs",
+    "register_agent",
+    "reject",
+    "resume",
+    "run_durable",
+    "shutdown",
+    "system_database_url",
+    "worker",
+]

@@ -1,0 +1,389 @@
+"""Public entry points of durable execution: run, approve/reject, resume, workers, run control."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agents import Agent, RunConfig, RunResult, RunResultStreaming, RunState
+from dbos import DBOS, EnqueueOptions, SetWorkflowID
+from sqlalchemy import select
+
+from .._errors import ConfigurationError, RunNotFoundError, RunNotWaitingError
+from ..state import RunStateStore, RunSummary
+from ..state.schema import runs
+from . import _approvals, _config, _names, _segment
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What ``approve``/``reject`` recorded."""
+
+    run_id: str
+    call_id: str
+    state_version: int
+    decision: str
+    all_decided: bool
+    resumed: bool
+
+
+def _store(store: RunStateStore | None) -> RunStateStore:
+    return store if store is not None else RunStateStore()
+
+
+async def _latest(store: RunStateStore, run_id: str) -> tuple[int, str, dict[str, Any]]:
+    def read() -> tuple[int, str, dict[str, Any]] | None:
+        with store.engine().connect() as conn:
+            row = conn.execute(
+                select(runs.c.latest_version, runs.c.status, runs.c.metadata).where(
+                    runs.c.run_id == run_id
+                )
+            ).first()
+        if row is None:
+            return None
+        return int(row.latest_version), str(row.status), json.loads(row.metadata or "{}")
+
+    found = await asyncio.to_thread(read)
+    if found is None:
+        raise RunNotFoundError(f"no run {run_id!r} in {store.url}")
+    return found
+
+
+async def _start(
+    run_id: str,
+    base_version: int,
+    spec: dict[str, Any],
+    local: _segment.LocalRun,
+    stream: bool,
+) -> RunResult | RunResultStreaming:
+    workflow_id = _names.segment_id(run_id, base_version)
+    if stream:
+        local.started = asyncio.get_running_loop().create_future()
+    _segment.local_runs[workflow_id] = local
+    try:
+        with SetWorkflowID(workflow_id):
+            handle = await DBOS.start_workflow_async(
+                _segment.segment_workflow, run_id, base_version, spec
+            )
+        if stream:
+            assert local.started is not None
+            outcome: asyncio.Future[Any] = asyncio.ensure_future(handle.get_result())
+            started: asyncio.Future[Any] = local.started
+            await asyncio.wait({started, outcome}, return_when=asyncio.FIRST_COMPLETED)
+            if local.started.done():
+                return local.started.result()
+            await outcome  # raises the segment's error
+            raise RunNotWaitingError(f"segment {workflow_id!r} had already run")
+        await handle.get_result()
+        if local.result is None:
+            raise RunNotWaitingError(f"segment {workflow_id!r} had already run")
+        return local.result
+    finally:
+        if not stream:
+            _segment.local_runs.pop(workflow_id, None)
+
+
+async def run_durable(
+    agent: Agent[Any],
+    input: str | list[Any] | RunState[Any, Any],
+    *,
+    run_id: str,
+    store: RunStateStore | None = None,
+    stream: bool = False,
+    session: Any = None,
+    run_config: RunConfig | None = None,
+    max_turns: int = 10,
+    context: Any = None,
+    **runner_kwargs: Any,
+) -> RunResult | RunResultStreaming:
+    """Run ``agent`` as a durable run ``run_id``: one DBOS workflow per uninterrupted segment.
+
+    Every model call, tool call and handoff is a checkpointed step. The run ends its segment when it
+    finishes (state saved as ``done``) or pauses for approval (``waiting``). ``input`` may be a
+    RunState loaded from the store of a waiting run, with decisions applied in memory; prefer
+    :func:`approve` / :func:`reject` + :func:`resume`, which record an audit trail.
+    """
+    if session is not None:
+        raise ConfigurationError(
+            "durable runs do not take a session yet: the run's history lives in its RunState"
+        )
+    store = _store(store)
+    target = _segment.store_target(store)
+    _segment.register_agent(agent)
+    await asyncio.to_thread(_config.ensure_launched, target)
+    spec: dict[str, Any] = {
+        "agent": agent.name,
+        "store": target,
+        "max_turns": max_turns,
+        "stream": stream,
+    }
+    try:
+        version, status, _meta = await _latest(store, run_id)
+    except RunNotFoundError:
+        version, status = 0, ""
+    if isinstance(input, RunState):
+        if status != "waiting":
+            raise RunNotWaitingError(f"run {run_id!r} is {status or 'not stored'}, not waiting")
+        if not await _approvals.claim(store, run_id, version):
+            raise RunNotWaitingError(f"run {run_id!r} was resumed by another process")
+        spec["state"] = input.to_json()
+        base = version
+    else:
+        if version > 0:
+            raise ConfigurationError(
+                f"run {run_id!r} already exists ({status}); resume it or choose a new run id"
+            )
+        spec["input"] = input
+        base = 0
+    local = _segment.LocalRun(agent, store, run_config, context, dict(runner_kwargs))
+    return await _start(run_id, base, spec, local, stream)
+
+
+async def resume(
+    run_id: str,
+    *,
+    store: RunStateStore | None = None,
+    agent: Agent[Any] | None = None,
+    stream: bool = False,
+    run_config: RunConfig | None = None,
+    max_turns: int = 10,
+    context: Any = None,
+) -> RunResult | RunResultStreaming | None:
+    """Start the next segment of a waiting run, applying its recorded decisions.
+
+    With ``agent`` the segment runs in this process and its result is returned; without, it is
+    queued for a worker and ``None`` is returned. Of several callers racing to resume the same
+    waiting run exactly one succeeds; the others get ``RunNotWaitingError``.
+    """
+    store = _store(store)
+    target = _segment.store_target(store)
+    version, status, meta = await _latest(store, run_id)
+    if status != "waiting":
+        raise RunNotWaitingError(f"run {run_id!r} is {status}, not waiting")
+    spec: dict[str, Any] = {
+        "agent": agent.name if agent is not None else meta.get("durable_agent"),
+        "store": target,
+        "max_turns": max_turns,
+        "stream": stream,
+    }
+    if spec["agent"] is None:
+        raise ConfigurationError(f"run {run_id!r} was not started durably; pass agent=")
+    if not await _approvals.claim(store, run_id, version):
+        raise RunNotWaitingError(f"run {run_id!r} was resumed by another process")
+    if agent is None:
+        await asyncio.to_thread(_enqueue, target, run_id, version, spec)
+        return None
+    _segment.register_agent(agent)
+    await asyncio.to_thread(_config.ensure_launched, target)
+    local = _segment.LocalRun(agent, store, run_config, context)
+    return await _start(run_id, version, spec, local, stream)
+
+
+def _enqueue(target: str, run_id: str, version: int, spec: dict[str, Any]) -> None:
+    options: EnqueueOptions = {
+        "queue_name": _config.QUEUE_NAME,
+        "workflow_name": _names.SEGMENT_WORKFLOW,
+        "workflow_id": _names.segment_id(run_id, version),
+        "app_version": _config.APPLICATION_VERSION,
+    }
+    _config.client(target).enqueue(options, run_id, version, spec)
+
+
+async def enqueue_run(
+    agent_name: str,
+    input: str | list[Any],
+    *,
+    run_id: str,
+    store: RunStateStore | None = None,
+    max_turns: int = 10,
+    stream: bool = False,
+) -> None:
+    """Queue a new durable run for the workers (which must know ``agent_name``)."""
+    store = _store(store)
+    target = _segment.store_target(store)
+    spec = {
+        "agent": agent_name,
+        "store": target,
+        "max_turns": max_turns,
+        "stream": stream,
+        "input": input,
+    }
+    await asyncio.to_thread(_enqueue, target, run_id, 0, spec)
+
+
+async def _decide(
+    run_id: str,
+    call_id: str | None,
+    *,
+    decision: str,
+    always: bool,
+    reason: str | None,
+    by: str | None,
+    resume_now: bool,
+    store: RunStateStore | None,
+    agent: Agent[Any] | None,
+) -> Decision:
+    store = _store(store)
+    decided, version, complete = await _approvals.decide(
+        store, run_id, call_id, decision=decision, always=always, reason=reason, by=by
+    )
+    resumed = False
+    if resume_now and complete:
+        await resume(run_id, store=store, agent=agent)
+        resumed = True
+    return Decision(run_id, decided, version, decision, complete, resumed)
+
+
+async def approve(
+    run_id: str,
+    call_id: str | None = None,
+    *,
+    by: str | None = None,
+    always: bool = False,
+    resume: bool = False,
+    store: RunStateStore | None = None,
+    agent: Agent[Any] | None = None,
+) -> Decision:
+    """Approve a pending tool call of a waiting run (the only one when ``call_id`` is None).
+
+    The decision is stored with who and when. ``resume=True`` starts the next segment once every
+    pending call is decided (in this process with ``agent``, else on a worker). Unknown call,
+    already decided call, or a run that is not waiting: a typed ``ApprovalError`` and no change.
+    """
+    return await _decide(
+        run_id,
+        call_id,
+        decision="approve",
+        always=always,
+        reason=None,
+        by=by,
+        resume_now=resume,
+        store=store,
+        agent=agent,
+    )
+
+
+async def reject(
+    run_id: str,
+    call_id: str | None = None,
+    *,
+    reason: str | None = None,
+    by: str | None = None,
+    always: bool = False,
+    resume: bool = False,
+    store: RunStateStore | None = None,
+    agent: Agent[Any] | None = None,
+) -> Decision:
+    """Reject a pending tool call; ``reason`` is sent to the model. See :func:`approve`."""
+    return await _decide(
+        run_id,
+        call_id,
+        decision="reject",
+        always=always,
+        reason=reason,
+        by=by,
+        resume_now=resume,
+        store=store,
+        agent=agent,
+    )
+
+
+async def worker(
+    agents: Sequence[Agent[Any]],
+    *,
+    store: RunStateStore | None = None,
+    concurrency: int | None = None,
+    executor_id: str | None = None,
+    resume_approved: bool = True,
+    poll_interval: float = 1.0,
+) -> None:
+    """Run a worker until cancelled: recover this executor's pending segments, drain the queue.
+
+    Several workers on one Postgres share the ``timestep`` DBOS queue; ``concurrency`` limits the
+    segments one worker runs at once, and DBOS gives each queued segment to exactly one worker.
+    ``executor_id`` names this worker (default ``local``); a restarted worker with the same id
+    resumes the segments its previous process left PENDING. With ``resume_approved`` the worker
+    also resumes waiting runs whose pending calls have all been decided.
+    """
+    store = _store(store)
+    target = _segment.store_target(store)
+    for agent in agents:
+        _segment.register_agent(agent)
+    options: dict[str, Any] = {}
+    if executor_id is not None:
+        options["executor_id"] = executor_id
+    await asyncio.to_thread(
+        _config.ensure_launched, target, worker=True, worker_concurrency=concurrency, **options
+    )
+    while True:
+        if resume_approved:
+            for run_id in await _approvals.fully_decided(store):
+                with contextlib.suppress(RunNotWaitingError):
+                    await resume(run_id, store=store)
+        await asyncio.sleep(poll_interval)
+
+
+async def list_runs(
+    *, store: RunStateStore | None = None, status: str | None = None
+) -> list[RunSummary]:
+    """Runs in the store with their status (``running``, ``waiting``, ``done``, ...)."""
+    return await _store(store).list_runs(status=status)  # type: ignore[arg-type]
+
+
+async def cancel_run(run_id: str, *, store: RunStateStore | None = None) -> None:
+    """Cancel a run: its running segment stops at the next step and the run becomes cancelled."""
+    store = _store(store)
+    target = _segment.store_target(store)
+    dbos = _config.client(target)
+    prefix = f"{run_id}@"
+    for status in await asyncio.to_thread(dbos.list_workflows, workflow_id_prefix=prefix):
+        if status.status in ("PENDING", "ENQUEUED"):
+            await asyncio.to_thread(dbos.cancel_workflow, status.workflow_id)
+    with contextlib.suppress(RunNotFoundError):
+        await store.set_status(run_id, "cancelled")
+
+
+async def fork_run(
+    run_id: str,
+    new_run_id: str,
+    *,
+    from_step: int,
+    store: RunStateStore | None = None,
+    segment_version: int | None = None,
+) -> str:
+    """Copy a run's segment into ``new_run_id``, replaying steps before ``from_step``.
+
+    The new segment starts from the same stored version as the original; steps with ids below
+    ``from_step`` return their recorded outputs, later ones run again (on a worker). Returns the
+    new segment's workflow id.
+    """
+    store = _store(store)
+    target = _segment.store_target(store)
+    dbos = _config.client(target)
+    base = segment_version if segment_version is not None else await _last_segment(dbos, run_id)
+    source = _names.segment_id(run_id, base)
+    new_id = _names.segment_id(new_run_id, base)
+
+    def fork() -> None:
+        with SetWorkflowID(new_id):
+            dbos.fork_workflow(
+                source,
+                from_step,
+                application_version=_config.APPLICATION_VERSION,
+                queue_name=_config.QUEUE_NAME,
+            )
+
+    await asyncio.to_thread(fork)
+    return new_id
+
+
+async def _last_segment(dbos: Any, run_id: str) -> int:
+    found = await asyncio.to_thread(dbos.list_workflows, workflow_id_prefix=f"{run_id}@")
+    versions = [int(s.workflow_id.rsplit("@", 1)[1]) for s in found]
+    if not versions:
+        raise RunNotFoundError(f"no durable segment of run {run_id!r}")
+    return max(versions)

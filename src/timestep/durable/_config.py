@@ -1,0 +1,202 @@
+"""DBOS configuration: where the system database lives; a lazy, once-per-process launch.
+
+The system database defaults to a SQLite file next to the store (``timestep.db`` ->
+``timestep.dbos.sqlite``; ``state.json`` -> ``state.dbos.sqlite``) opened in WAL mode with
+``synchronous=NORMAL``; a Postgres store keeps DBOS's tables in the same database (schema ``dbos``).
+``$TIMESTEP_DBOS_URL`` overrides both.
+
+The DBOS *application version* is fixed to :data:`APPLICATION_VERSION` instead of DBOS's default
+(a hash of all workflow source), so restarting a worker after unrelated user-code changes still
+recovers pending segments. It changes only when timestep changes the shape of its workflows or step
+sequence; segments left PENDING by an older timestep version are then not recovered automatically
+(finish or cancel them before upgrading, or fork them with ``fork_run``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from dbos import DBOS, DBOSClient, DBOSConfig
+from sqlalchemy import event
+
+from .._errors import ConfigurationError
+from . import _stream
+from ._json import JSONSerializer
+
+#: DBOS application version of timestep's durable workflows (see the module docstring).
+APPLICATION_VERSION = "timestep-durable-1"
+#: Name of the DBOS queue that workers drain.
+QUEUE_NAME = "timestep"
+
+_lock = threading.Lock()
+_engines_lock = threading.Lock()
+
+
+@dataclass
+class _Launched:
+    url: str
+    engine: sa.Engine | None
+    worker: bool
+
+
+_launched: _Launched | None = None
+
+
+def system_database_url(store_url: str) -> str:
+    """The DBOS system database URL that belongs to a store URL (see the module docstring)."""
+    override = os.environ.get("TIMESTEP_DBOS_URL")
+    if override:
+        return override
+    if store_url.startswith(("postgresql", "postgres")):
+        return store_url
+    if store_url.startswith("sqlite"):
+        path = sa.make_url(store_url).database or ""
+        if not path or path == ":memory:":
+            raise ConfigurationError(
+                "durable runs need a file-backed store; an in-memory SQLite store cannot be "
+                "shared with the DBOS system database"
+            )
+    else:
+        path = store_url
+    base = Path(path)
+    return f"sqlite:///{base.with_name(base.stem + '.dbos.sqlite')}"
+
+
+def _sqlite_engine(url: str) -> sa.Engine:
+    engine = sa.create_engine(url, pool_size=20, max_overflow=20)
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = "IMMEDIATE"
+        dbapi_conn.execute("PRAGMA journal_mode=WAL")
+        dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+        dbapi_conn.execute("PRAGMA busy_timeout=30000")
+        dbapi_conn.execute("PRAGMA foreign_keys=ON")
+
+    return engine
+
+
+def _postgres_url(url: str) -> str:
+    parsed = sa.make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+_engines: dict[str, sa.Engine] = {}
+_clients: dict[str, DBOSClient] = {}
+
+
+def _client_engine(url: str) -> sa.Engine:
+    """A process-wide engine on the system database for timestep's own reads and writes."""
+    with _engines_lock:
+        if url not in _engines:
+            if url.startswith("sqlite"):
+                _engines[url] = _sqlite_engine(url)
+            else:
+                _engines[url] = sa.create_engine(_postgres_url(url), pool_pre_ping=True)
+        return _engines[url]
+
+
+def system_engine(store_url: str) -> sa.Engine:
+    """Engine on the system database that belongs to ``store_url`` (created on first use)."""
+    url = system_database_url(store_url)
+    if _launched is not None and _launched.url == url and _launched.engine is not None:
+        return _launched.engine
+    return _client_engine(url)
+
+
+def client(store_url: str) -> DBOSClient:
+    """A DBOS client (no launch, no recovery) for control operations from any process."""
+    url = system_database_url(store_url)
+    with _engines_lock:
+        found = _clients.get(url)
+    if found is not None:
+        return found
+    made = DBOSClient(
+        system_database_url=_postgres_url(url) if not url.startswith("sqlite") else url,
+        system_database_engine=system_engine(store_url) if url.startswith("sqlite") else None,
+        serializer=JSONSerializer(),
+        application_name="timestep",
+    )
+    with _engines_lock:
+        _clients.setdefault(url, made)
+        return _clients[url]
+
+
+def ensure_launched(
+    store_url: str,
+    *,
+    worker: bool = False,
+    worker_concurrency: int | None = None,
+    **options: Any,
+) -> str:
+    """Configure and launch DBOS once per process; return the system database URL in use.
+
+    ``worker=True`` makes this process dequeue segments from the ``timestep`` queue; other
+    processes only run the segments they start themselves. ``options`` go into the DBOSConfig
+    (e.g. ``executor_id``, ``application_version``).
+    """
+    global _launched
+    url = system_database_url(store_url)
+    with _lock:
+        if _launched is not None:
+            if _launched.url != url:
+                raise ConfigurationError(
+                    f"this process already runs durable workflows on {_launched.url!r}; "
+                    f"one process can use one DBOS system database, not also {url!r}"
+                )
+            if worker and not _launched.worker:
+                raise ConfigurationError(
+                    "durable runs already started in this process without a worker; "
+                    "start the worker before the first durable run"
+                )
+            return url
+        from . import _segment  # noqa: F401  (registers the workflows before launch)
+
+        engine: sa.Engine | None = None
+        config: DBOSConfig = {
+            "name": "timestep",
+            "application_version": APPLICATION_VERSION,
+            "serializer": JSONSerializer(),
+            "log_level": os.environ.get("TIMESTEP_DBOS_LOG_LEVEL", "WARNING"),
+            "notification_listener_polling_interval_sec": 0.05,
+        }
+        if url.startswith("sqlite"):
+            engine = _sqlite_engine(url)
+            config["system_database_url"] = url
+            config["system_database_engine"] = engine
+        else:
+            config["system_database_url"] = _postgres_url(url)
+        config.update(options)  # type: ignore[typeddict-item]
+        DBOS(config=config)
+        if not worker:
+            DBOS.listen_queues([])
+        DBOS.launch()
+        DBOS.register_queue(
+            QUEUE_NAME,
+            worker_concurrency=worker_concurrency,
+            polling_interval_sec=0.1,
+            on_conflict="always_update" if worker else "never_update",
+        )
+        _stream.bind(engine if engine is not None else _client_engine(url))
+        _launched = _Launched(url, engine, worker)
+        return url
+
+
+def shutdown() -> None:
+    """Destroy this process's DBOS instance (tests and clean worker exits)."""
+    global _launched
+    with _lock:
+        if _launched is None:
+            return
+        _stream.unbind()
+        DBOS.destroy(destroy_registry=False)
+        if _launched.engine is not None:
+            _launched.engine.dispose()
+        _launched = None

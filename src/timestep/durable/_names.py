@@ -1,0 +1,39 @@
+"""Persisted names of timestep's DBOS workflows and steps.
+
+These strings are stored in the DBOS system database and compared on replay and recovery: renaming
+one makes recorded segments unrecoverable. They are compatibility data, pinned by
+``tests/test_durable_names.py``; change them only together with ``APPLICATION_VERSION``.
+"""
+
+from __future__ import annotations
+
+#: The workflow that runs one uninterrupted stretch of a run.
+SEGMENT_WORKFLOW = "timestep.segment"
+#: A non-streamed model call.
+MODEL_STEP = "timestep.model.get_response"
+#: A streamed model call (its checkpoint is the completed Response).
+MODEL_STREAM_STEP = "timestep.model.stream_response"
+#: Reads the approval decisions a resumed segment applies.
+DECISIONS_STEP = "timestep.approvals.read"
+#: Writes the RunState at the end of a segment.
+SAVE_STEP = "timestep.state.save"
+
+
+def tool_step(tool_name: str) -> str:
+    """Step name of a function-tool call."""
+    return f"timestep.tool:{tool_name}"
+
+
+def handoff_step(tool_name: str) -> str:
+    """Step name of a handoff invocation."""
+    return f"timestep.handoff:{tool_name}"
+
+
+def segment_id(run_id: str, base_version: int) -> str:
+    """Workflow id of the segment that continues ``run_id`` from stored version ``base_version``.
+
+    Version 0 means the run's first segment. Being a pure function of the run and the version it
+    starts from, two processes resuming the same waiting run name the same workflow, and DBOS runs
+    it once.
+    """
+    return f"{run_id}@{base_version}"

@@ -1,0 +1,240 @@
+"""The segment workflow: one uninterrupted stretch of a run, executed as a DBOS workflow.
+
+A segment starts from the run's input (version 0) or from a stored waiting state plus the approval
+decisions recorded for it, runs the agent until it finishes or pauses, and ends by saving the
+RunState (``done`` or ``waiting``) as the next version in the store, inside a step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents import (
+    Agent,
+    MultiProvider,
+    RunConfig,
+    Runner,
+    RunResult,
+    RunResultStreaming,
+    RunState,
+)
+from dbos import DBOS
+
+from .._errors import RunNotFoundError, StaleStateError
+from ..state import RunStateStore, RunStatus
+from . import _approvals, _names, _stream
+from ._steps import DurableModelProvider, SegmentContext, current_segment, wrap_agent
+
+logger = logging.getLogger("timestep.durable")
+_agents: dict[str, Agent[Any]] = {}
+_stores: dict[str, RunStateStore] = {}
+
+
+@dataclass
+class LocalRun:
+    """In-process extras of a segment started here (not persisted; lost on a crash)."""
+
+    agent: Agent[Any]
+    store: RunStateStore
+    run_config: RunConfig | None = None
+    context: Any = None
+    runner_kwargs: dict[str, Any] = field(default_factory=dict)
+    result: RunResult | RunResultStreaming | None = None
+    started: asyncio.Future[RunResultStreaming] | None = None
+    saved: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+local_runs: dict[str, LocalRun] = {}
+
+
+_waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+
+
+def register_agent(agent: Agent[Any]) -> None:
+    """Make ``agent`` (by name) available to segments recovered or dequeued in this process."""
+    _agents[agent.name] = agent
+    for loop, event in _waiters.pop(agent.name, []):
+        loop.call_soon_threadsafe(event.set)
+
+
+def store_target(store: RunStateStore) -> str:
+    """The store's full target (URL with password, or file path)."""
+    return str(getattr(store, "_target", store.url))
+
+
+def store_for(target: str) -> RunStateStore:
+    """A process-wide store object for ``target``."""
+    if target not in _stores:
+        _stores[target] = RunStateStore(target)
+    return _stores[target]
+
+
+async def _resolve(
+    run_id: str, spec: dict[str, Any]
+) -> tuple[LocalRun | None, Agent[Any], RunStateStore]:
+    local = local_runs.get(DBOS.workflow_id or "")
+    if local is not None:
+        return local, local.agent, local.store
+    name = spec["agent"]
+    if name not in _agents:
+        # Recovered in a process that does not know this agent: stay PENDING (not failed) until
+        # the agent is registered here, or until a worker that knows it recovers the segment.
+        logger.warning(
+            "durable run %r needs agent %r, not registered in this process; it waits until "
+            "register_agent() or a worker with that agent picks it up",
+            run_id,
+            name,
+        )
+        event = asyncio.Event()
+        _waiters.setdefault(name, []).append((asyncio.get_running_loop(), event))
+        if name not in _agents:
+            await event.wait()
+    return None, _agents[name], store_for(spec["store"])
+
+
+async def _latest_version(store: RunStateStore, run_id: str) -> int:
+    try:
+        return (await store.get(run_id)).version
+    except RunNotFoundError:
+        return 0
+
+
+@DBOS.workflow(name=_names.SEGMENT_WORKFLOW, max_recovery_attempts=50)
+async def segment_workflow(run_id: str, base_version: int, spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one segment of ``run_id`` starting from stored version ``base_version``."""
+    workflow_id = DBOS.workflow_id or _names.segment_id(run_id, base_version)
+    # A fork runs under a new workflow id "<new run>@<version>": it reads the source run's state
+    # and decisions but writes (state, events, idempotency keys) under the new run id.
+    target_run = workflow_id.rsplit("@", 1)[0]
+    forked = target_run != run_id
+    local, agent, store = await _resolve(run_id, spec)
+    root, _graph = wrap_agent(agent)
+    emit = _stream.writer(target_run, workflow_id) if spec.get("stream") else None
+    seg = SegmentContext(run_id=target_run, workflow_id=workflow_id, emit=emit)
+    token = current_segment.set(seg)
+    try:
+        run_input: Any
+        if spec.get("state") is not None:
+            run_input = await RunState.from_json(root, spec["state"])
+        elif base_version > 0:
+            run_input = await store.load(run_id, root, version=base_version)
+            decisions = await DBOS.run_step_async(
+                {"name": _names.DECISIONS_STEP},
+                _approvals.claim_and_read,
+                store,
+                run_id,
+                base_version,
+            )
+            seg.reserve_calls(_approvals.apply(run_input, decisions))
+        else:
+            run_input = spec["input"]
+        config = local.run_config if local is not None and local.run_config else RunConfig()
+        inner = config.model_provider if config.model_provider is not None else MultiProvider()
+        config = dataclasses.replace(config, model_provider=DurableModelProvider(inner))
+        kwargs: dict[str, Any] = dict(local.runner_kwargs) if local is not None else {}
+        kwargs.update(
+            run_config=config,
+            max_turns=int(spec.get("max_turns", 10)),
+            context=local.context if local is not None else None,
+        )
+        try:
+            result: RunResult | RunResultStreaming
+            if spec.get("stream"):
+                streamed = Runner.run_streamed(root, run_input, **kwargs)
+                if local is not None and local.started is not None:
+                    _hold_until_saved(streamed, local.saved)
+                    local.started.set_result(streamed)
+                else:
+                    async for _event in streamed.stream_events():
+                        pass
+                assert streamed.run_loop_task is not None
+                await _original_task(streamed)
+                error = streamed._stored_exception
+                if error is not None:
+                    raise error
+                result = streamed
+            else:
+                result = await Runner.run(root, run_input, **kwargs)
+        except BaseException as error:
+            await DBOS.run_step_async(
+                {"name": _names.SAVE_STEP}, _mark_failed, store, target_run, repr(error)
+            )
+            if emit is not None:
+                emit({"key": "end", "type": "segment_end", "status": "failed", "error": str(error)})
+            raise
+        status: RunStatus = "waiting" if result.interruptions else "done"
+        version = await DBOS.run_step_async(
+            {"name": _names.SAVE_STEP},
+            _save,
+            store,
+            target_run,
+            None if forked else base_version,
+            result,
+            status,
+            agent.name,
+        )
+        if local is not None:
+            local.result = result
+        if emit is not None:
+            emit({"key": "end", "type": "segment_end", "status": status, "version": version})
+        final = result.final_output if isinstance(result.final_output, str) else None
+        return {"status": status, "version": version, "final_output": final}
+    finally:
+        current_segment.reset(token)
+        if local is not None:
+            local.saved.set()
+
+
+def _hold_until_saved(result: RunResultStreaming, saved: asyncio.Event) -> None:
+    """Make the consumer's ``stream_events()`` end only after the segment saved its state."""
+    original = result.run_loop_task
+    assert original is not None
+
+    async def wait() -> Any:
+        value = await asyncio.shield(original)
+        await saved.wait()
+        return value
+
+    result._timestep_original_task = original  # type: ignore[attr-defined]
+    result.run_loop_task = asyncio.ensure_future(wait())
+
+
+async def _original_task(result: RunResultStreaming) -> None:
+    task = getattr(result, "_timestep_original_task", None) or result.run_loop_task
+    if task is not None:
+        await asyncio.wait({task})
+
+
+async def _save(
+    store: RunStateStore,
+    run_id: str,
+    base_version: int | None,
+    result: RunResult | RunResultStreaming,
+    status: RunStatus,
+    agent_name: str,
+) -> int:
+    """Write the segment's final state; a repeat after a crash finds its own version."""
+    expected = base_version if base_version is not None else await _latest_version(store, run_id)
+    try:
+        stored = await store.save(
+            result,
+            run_id=run_id,
+            status=status,
+            expected_version=expected,
+            metadata={"durable_agent": agent_name},
+        )
+    except StaleStateError as error:
+        if error.actual == expected + 1:
+            return error.actual
+        raise
+    return stored.version
+
+
+async def _mark_failed(store: RunStateStore, run_id: str, reason: str) -> str:
+    if await _latest_version(store, run_id) > 0:
+        await store.set_status(run_id, "failed")
+    return reason

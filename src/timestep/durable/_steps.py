@@ -1,0 +1,342 @@
+"""Model calls, tool calls and handoffs of a segment as DBOS steps, without touching user code.
+
+The segment's agent graph is cloned: models are wrapped in :class:`DurableModel` (also installed as
+the RunConfig's model provider), each ``FunctionTool.on_invoke_tool`` and each handoff's
+``on_invoke_handoff`` is replaced by a wrapper that runs the original inside a DBOS step. Step
+outputs are JSON. Tool calls of one model response get their step ids reserved right after the
+model step, in response order, so parallel tools replay onto the same step ids whatever order the
+event loop starts them in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from agents import Agent, Handoff, Model, ModelProvider, ModelResponse
+from agents.exceptions import ModelBehaviorError
+from agents.items import TResponseOutputItem, TResponseStreamEvent
+from agents.run_context import RunContextWrapper
+from agents.tool import FunctionTool
+from agents.tool_context import ToolContext
+from agents.usage import deserialize_usage, serialize_usage
+from dbos import DBOS, StepReservation
+from openai.types.responses import (
+    Response,
+    ResponseCompletedEvent,
+    ResponseOutputItemDoneEvent,
+)
+from pydantic import TypeAdapter
+from pydantic_core import to_jsonable_python
+
+from . import _names
+
+_OUTPUT_ITEM: TypeAdapter[Any] = TypeAdapter(cast(Any, TResponseOutputItem))
+
+
+@dataclass
+class SegmentContext:
+    """What the wrappers need to know about the segment they run in."""
+
+    run_id: str
+    workflow_id: str
+    reservations: dict[str, StepReservation] = field(default_factory=dict)
+    emit: Callable[[dict[str, Any]], None] | None = None
+
+    def reserve_calls(self, call_ids: list[str]) -> None:
+        """Draw step ids now for tool calls that will run later (possibly in parallel)."""
+        for call_id in call_ids:
+            if call_id not in self.reservations:
+                self.reservations[call_id] = DBOS.reserve_step()
+
+
+current_segment: ContextVar[SegmentContext | None] = ContextVar(
+    "timestep_durable_segment", default=None
+)
+
+
+def _active() -> SegmentContext | None:
+    """The segment whose workflow code is running here (None inside a step or outside DBOS)."""
+    seg = current_segment.get()
+    if seg is None or DBOS.workflow_id != seg.workflow_id or DBOS.step_id is not None:
+        return None
+    return seg
+
+
+def idempotency_key(ctx: ToolContext[Any] | str) -> str:
+    """A key for de-duplicating a tool's side effect: identical across retries of the same call.
+
+    ``ctx`` is the tool's ``ToolContext`` (or a call id). Inside a durable run the key is
+    ``sha256("<run_id>:<call_id>")``; outside one, ``sha256(":<call_id>")``. A tool that charges a
+    card or sends an email passes it to the downstream API (e.g. an ``Idempotency-Key`` header) or
+    records it next to the side effect, so a second attempt after a crash is recognised.
+    """
+    call_id = ctx if isinstance(ctx, str) else ctx.tool_call_id
+    seg = current_segment.get()
+    run_id = seg.run_id if seg is not None else ""
+    return hashlib.sha256(f"{run_id}:{call_id}".encode()).hexdigest()
+
+
+# ---- JSON forms of step outputs ------------------------------------------------------------
+
+
+def dump_model_response(response: ModelResponse) -> dict[str, Any]:
+    """JSON form of a ModelResponse (the model step's checkpoint)."""
+    return {
+        "output": [item.model_dump(mode="json") for item in response.output],
+        "usage": serialize_usage(response.usage),
+        "response_id": response.response_id,
+        "request_id": response.request_id,
+    }
+
+
+def load_model_response(data: dict[str, Any]) -> ModelResponse:
+    """Rebuild a ModelResponse from :func:`dump_model_response`."""
+    return ModelResponse(
+        output=[_OUTPUT_ITEM.validate_python(item) for item in data["output"]],
+        usage=deserialize_usage(data["usage"]),
+        response_id=data.get("response_id"),
+        request_id=data.get("request_id"),
+    )
+
+
+def _dump_tool_output(output: Any) -> dict[str, Any]:
+    if isinstance(output, str):
+        return {"text": output}
+    return {"json": to_jsonable_python(output, fallback=str)}
+
+
+def _load_tool_output(data: dict[str, Any]) -> Any:
+    return data["text"] if "text" in data else data.get("json")
+
+
+def _call_ids(output: list[TResponseOutputItem]) -> list[str]:
+    return [
+        str(getattr(item, "call_id", ""))
+        for item in output
+        if getattr(item, "type", None) == "function_call"
+    ]
+
+
+# ---- models --------------------------------------------------------------------------------
+
+
+class DurableModel(Model):
+    """A Model whose calls are DBOS steps when running inside a segment."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+
+    async def close(self) -> None:
+        await self.model.close()
+
+    def get_retry_advice(self, request: Any) -> Any:
+        return self.model.get_retry_advice(request)
+
+    async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        seg = _active()
+        if seg is None:
+            return await self.model.get_response(*args, **kwargs)
+
+        async def call() -> dict[str, Any]:
+            return dump_model_response(await self.model.get_response(*args, **kwargs))
+
+        data = await DBOS.run_step_async({"name": _names.MODEL_STEP}, call)
+        response = load_model_response(data)
+        seg.reserve_calls(_call_ids(response.output))
+        return response
+
+    def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[TResponseStreamEvent]:
+        return self._stream(*args, **kwargs)
+
+    async def _stream(self, *args: Any, **kwargs: Any) -> AsyncIterator[TResponseStreamEvent]:
+        seg = _active()
+        if seg is None:
+            async for event in self.model.stream_response(*args, **kwargs):
+                yield event
+            return
+        reservation = DBOS.reserve_step()
+        step = reservation.step_id
+        live: asyncio.Queue[TResponseStreamEvent | None] = asyncio.Queue()
+        emit = seg.emit
+
+        async def call() -> dict[str, Any]:
+            final: Response | None = None
+            index = 0
+            async for event in self.model.stream_response(*args, **kwargs):
+                if emit is not None:
+                    emit(_model_event(step, index, event))
+                index += 1
+                live.put_nowait(event)
+                if isinstance(event, ResponseCompletedEvent):
+                    final = event.response
+            live.put_nowait(None)
+            if final is None:
+                raise ModelBehaviorError("the model stream ended without response.completed")
+            return final.model_dump(mode="json")
+
+        task = asyncio.ensure_future(
+            reservation.run_async({"name": _names.MODEL_STREAM_STEP}, call)
+        )
+        delivered = False
+        try:
+            while True:
+                getter = asyncio.ensure_future(live.get())
+                await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    break
+                received = getter.result()
+                if received is None:
+                    break
+                delivered = True
+                yield received
+            data = await task
+        finally:
+            if not task.done():
+                task.cancel()
+        response = Response.model_validate(data)
+        if not delivered:  # replayed from the checkpoint: the model is not called again
+            for index, item in enumerate(response.output):
+                done = ResponseOutputItemDoneEvent(
+                    type="response.output_item.done",
+                    item=item,
+                    output_index=index,
+                    sequence_number=index,
+                )
+                yield done
+            completed = ResponseCompletedEvent(
+                type="response.completed",
+                response=response,
+                sequence_number=len(response.output),
+            )
+            if emit is not None:
+                emit(_model_event(step, -1, completed))
+            yield completed
+        seg.reserve_calls(_call_ids(response.output))
+
+
+def _model_event(step: int, index: int, event: Any) -> dict[str, Any]:
+    kind = getattr(event, "type", "")
+    key = f"m{step}:completed" if kind == "response.completed" else f"m{step}:{index}"
+    return {
+        "key": key,
+        "type": "model_event",
+        "step": step,
+        "event": to_jsonable_python(event, fallback=str),
+    }
+
+
+class DurableModelProvider(ModelProvider):
+    """Wraps every model the inner provider returns in a :class:`DurableModel`."""
+
+    def __init__(self, inner: ModelProvider) -> None:
+        self.inner = inner
+
+    def get_model(self, model_name: str | None) -> Model:
+        model = self.inner.get_model(model_name)
+        return model if isinstance(model, DurableModel) else DurableModel(model)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+# ---- tools and handoffs --------------------------------------------------------------------
+
+
+def _wrap_tool(tool: FunctionTool) -> FunctionTool:
+    original = tool.on_invoke_tool
+    step_name = _names.tool_step(tool.name)
+
+    async def invoke(ctx: ToolContext[Any], arguments: str) -> Any:
+        seg = _active()
+        if seg is None:
+            return await original(ctx, arguments)
+        call_id = ctx.tool_call_id
+
+        async def body() -> dict[str, Any]:
+            return _dump_tool_output(await original(ctx, arguments))
+
+        reservation = seg.reservations.pop(call_id, None)
+        if reservation is not None:
+            data = await reservation.run_async({"name": step_name}, body)
+        else:
+            data = await DBOS.run_step_async({"name": step_name}, body)
+        output = _load_tool_output(data)
+        if seg.emit is not None:
+            seg.emit(
+                {
+                    "key": f"t{call_id}",
+                    "type": "tool_output",
+                    "call_id": call_id,
+                    "tool": tool.name,
+                    "output": data,
+                }
+            )
+        return output
+
+    return dataclasses.replace(tool, on_invoke_tool=invoke)
+
+
+class AgentGraph:
+    """Durable clones of an agent graph, memoised by identity (cycles allowed) and by name."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, Agent[Any]] = {}
+        self.by_name: dict[str, Agent[Any]] = {}
+
+    def wrap(self, agent: Agent[Any]) -> Agent[Any]:
+        """The durable clone of ``agent`` (created once)."""
+        if id(agent) in self._by_id:
+            return self._by_id[id(agent)]
+        if agent in self._by_id.values():
+            return agent
+        changes: dict[str, Any] = {
+            "tools": [_wrap_tool(t) if isinstance(t, FunctionTool) else t for t in agent.tools],
+            "handoffs": [],
+        }
+        if isinstance(agent.model, Model) and not isinstance(agent.model, DurableModel):
+            changes["model"] = DurableModel(agent.model)
+        clone = agent.clone(**changes)
+        self._by_id[id(agent)] = clone
+        self.by_name.setdefault(agent.name, clone)
+        clone.handoffs = [
+            self.wrap(h) if isinstance(h, Agent) else self._wrap_handoff(h) for h in agent.handoffs
+        ]
+        return clone
+
+    def _wrap_handoff(self, handoff: Handoff[Any, Any]) -> Handoff[Any, Any]:
+        original = handoff.on_invoke_handoff
+        step_name = _names.handoff_step(handoff.tool_name)
+        graph = self
+
+        async def invoke(ctx: RunContextWrapper[Any], arguments: str) -> Agent[Any]:
+            seg = _active()
+            if seg is None:
+                return graph.wrap(await original(ctx, arguments))
+            produced: dict[str, Agent[Any]] = {}
+
+            async def body() -> str:
+                target = await original(ctx, arguments)
+                produced[target.name] = target
+                return str(target.name)
+
+            name = str(await DBOS.run_step_async({"name": step_name}, body))
+            if name in produced:
+                return graph.wrap(produced[name])
+            if name in graph.by_name:
+                return graph.by_name[name]
+            return graph.wrap(await original(ctx, arguments))
+
+        return dataclasses.replace(handoff, on_invoke_handoff=invoke)
+
+
+def wrap_agent(agent: Agent[Any]) -> tuple[Agent[Any], AgentGraph]:
+    """Clone ``agent`` and everything reachable from it for a durable segment."""
+    graph = AgentGraph()
+    return graph.wrap(agent), graph

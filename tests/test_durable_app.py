@@ -1,0 +1,148 @@
+"""A durable test agent and a command line for crash tests (no tests in this module).
+
+The scripted model is stateless: its answer depends only on how many tool outputs the input already
+holds, so a restarted process continues the same script. Model calls and tool executions are
+appended to ``$TIMESTEP_TEST_LOG`` (one JSON line each, fsynced) and ``$TIMESTEP_CRASH`` names a
+point where the process kills itself with SIGKILL:
+
+- ``model:<turn>``   inside a model call, before its step is checkpointed
+- ``tool:<call_id>`` after a tool's side effect, before its step is checkpointed
+- ``save``           after the end-of-segment state is committed, before that step's checkpoint
+
+Usage: ``python tests/test_durable_app.py run STORE RUN_ID [--stream]`` or
+``python tests/test_durable_app.py worker STORE [EXECUTOR_ID] [CONCURRENCY]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from typing import Any
+
+from agents import Agent, function_tool
+from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message, function_call
+from agents.tool_context import ToolContext
+
+from timestep.durable import idempotency_key
+
+TURNS = int(os.environ.get("TIMESTEP_TEST_TURNS", "3"))
+SCENARIO = os.environ.get("TIMESTEP_TEST_SCENARIO", "charges")
+
+
+def record(kind: str, **fields: Any) -> None:
+    """Append one event to the test log (durably, since the process may be killed next)."""
+    path = os.environ.get("TIMESTEP_TEST_LOG")
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as log:
+        log.write(json.dumps({"kind": kind, "pid": os.getpid(), **fields}) + "\n")
+        log.flush()
+        os.fsync(log.fileno())
+
+
+def maybe_crash(point: str) -> None:
+    """SIGKILL this process if ``$TIMESTEP_CRASH`` names ``point``."""
+    if os.environ.get("TIMESTEP_CRASH") == point:
+        record("crash", point=point)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def read_log(path: str) -> list[dict[str, Any]]:
+    """The test log's events."""
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as log:
+        return [json.loads(line) for line in log if line.strip()]
+
+
+def _outputs(call: ModelCall) -> int:
+    items = call.input if isinstance(call.input, list) else []
+    return sum(1 for i in items if isinstance(i, dict) and i.get("type") == "function_call_output")
+
+
+def respond(call: ModelCall) -> Any:
+    """The script: TURNS charge turns (or one approval / one parallel turn), then an answer."""
+    turn = _outputs(call)
+    record("model", turn=turn)
+    maybe_crash(f"model:{turn}")
+    if SCENARIO == "approval":
+        if turn == 0:
+            return [function_call("refund", {"order": 42}, call_id="call_refund")]
+        return [assistant_message("refund handled")]
+    if SCENARIO == "parallel":
+        if turn == 0:
+            return [function_call("charge", {"amount": n}, call_id=f"call_p{n}") for n in range(3)]
+        return [assistant_message("charged in parallel")]
+    if turn < TURNS:
+        return [function_call("charge", {"amount": turn}, call_id=f"call_{turn}")]
+    return [assistant_message(f"charged {TURNS} times")]
+
+
+@function_tool
+async def charge(ctx: ToolContext[Any], amount: int) -> str:
+    """Charge the customer (a side effect that must not repeat)."""
+    record("tool", call_id=ctx.tool_call_id, key=idempotency_key(ctx), amount=amount)
+    maybe_crash(f"tool:{ctx.tool_call_id}")
+    return f"charged {amount}"
+
+
+@function_tool(needs_approval=True)
+async def refund(ctx: ToolContext[Any], order: int) -> str:
+    """Refund an order (needs a human's approval)."""
+    record("tool", call_id=ctx.tool_call_id, key=idempotency_key(ctx), order=order)
+    maybe_crash(f"tool:{ctx.tool_call_id}")
+    return f"refunded {order}"
+
+
+def make_agent() -> Agent[Any]:
+    """A fresh agent with a fresh scripted model."""
+    model = ScriptedModel([ModelStep.respond(respond) for _ in range(200)])
+    return Agent(name="payer", model=model, tools=[charge, refund])
+
+
+def _install_save_crash() -> None:
+    if os.environ.get("TIMESTEP_CRASH") != "save":
+        return
+    from timestep.state import RunStateStore
+
+    original = RunStateStore.save
+
+    async def save(self: RunStateStore, *args: Any, **kwargs: Any) -> Any:
+        stored = await original(self, *args, **kwargs)
+        maybe_crash("save")
+        return stored
+
+    RunStateStore.save = save  # type: ignore[method-assign]
+
+
+async def _main(argv: list[str]) -> None:
+    from timestep.durable import attach_stream, run_durable, worker
+    from timestep.state import RunStateStore
+
+    _install_save_crash()
+    command, target = argv[0], argv[1]
+    store = RunStateStore(target)
+    if command == "run":
+        run_id = argv[2]
+        stream = "--stream" in argv
+        result = await run_durable(make_agent(), "pay", run_id=run_id, store=store, stream=stream)
+        if stream:
+            async for _event in result.stream_events():  # type: ignore[union-attr]
+                pass
+        record("finished", run_id=run_id, output=str(result.final_output))
+        print(json.dumps({"final_output": str(result.final_output)}), flush=True)
+    elif command == "worker":
+        executor = argv[2] if len(argv) > 2 and argv[2] != "-" else None
+        concurrency = int(argv[3]) if len(argv) > 3 else None
+        record("worker_started", executor=executor)
+        await worker([make_agent()], store=store, executor_id=executor, concurrency=concurrency)
+    elif command == "attach":
+        async for event in attach_stream(argv[2], timeout=60):
+            print(json.dumps(event), flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(_main(sys.argv[1:]))
