@@ -7,6 +7,7 @@ from typing import Any, Literal, overload
 
 import openai
 from agents import Agent, FunctionTool, Model, OpenAIResponsesModel, RunConfig, WebSearchTool
+from agents.exceptions import UserError
 from agents.models import _openai_shared
 from agents.models.multi_provider import MultiProvider
 
@@ -140,7 +141,8 @@ def is_openai_responses_model(
     provider = run_config.model_provider if run_config is not None else MultiProvider()
     try:
         return isinstance(provider.get_model(model), OpenAIResponsesModel)
-    except openai.OpenAIError:
-        # No OpenAI key here to build a client with: judge by the name as MultiProvider would.
+    except (openai.OpenAIError, UserError):
+        # No OpenAI key to build a client with, or a prefix this provider does not know:
+        # judge by the name as the SDK's MultiProvider would.
         prefix = model.split("/", 1)[0] if model and "/" in model else "openai"
         return prefix == "openai" and _openai_shared.get_use_responses_by_default()

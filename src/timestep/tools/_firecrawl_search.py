@@ -98,7 +98,8 @@ def _error_message(err: Any) -> str:
         hint = " — the Firecrawl account is out of credits"
     elif status == 429:
         hint = " — rate limited, try again later"
-    return f"{head}{hint}: {err}"
+    detail = str(err).replace(" - No additional error details provided.", "")
+    return f"{head}{hint}: {detail}"
 
 
 def _to_result(item: Any) -> SearchResult:

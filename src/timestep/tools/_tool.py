@@ -28,6 +28,9 @@ logger = logging.getLogger("timestep.tools.web_search")
 DEFAULT_TIMEOUT = 20.0
 """Seconds a search may take before the model is told it timed out."""
 
+_GRACE = 1.0
+"""Extra seconds before the tool stops waiting for a backend that ignores its timeout."""
+
 TOOL_NAME = "web_search"
 
 _DESCRIPTION = (
@@ -75,7 +78,8 @@ class _WebSearch:
             backend = self.backend if self.backend is not None else select_backend()
             backend_name = backend.name
             limit = RESULT_COUNTS[self.context_size]
-            async with asyncio.timeout(self.timeout):
+            # The backend enforces ``timeout`` itself; this bound catches one that does not.
+            async with asyncio.timeout(self.timeout + _GRACE):
                 found = await backend.search(
                     query,
                     max_results=limit,
@@ -85,7 +89,7 @@ class _WebSearch:
         except WebSearchError as err:
             return f"web_search failed ({backend_name}): {err}"
         except TimeoutError:
-            return f"web_search failed ({backend_name}): no answer within {self.timeout:g}s"
+            return f"web_search failed ({backend_name}): timed out after {self.timeout:g}s"
         except Exception as err:
             # A backend bug must not end the agent's run; the model gets the cause instead.
             logger.exception("web_search backend %s raised", backend_name)
