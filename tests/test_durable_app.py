@@ -8,6 +8,7 @@ point where the process kills itself with SIGKILL:
 - ``model:<turn>``   inside a model call, before its step is checkpointed
 - ``tool:<call_id>`` after a tool's side effect, before its step is checkpointed
 - ``save``           after the end-of-segment state is committed, before that step's checkpoint
+- ``waiting``        after the run paused for approval (the process dies while the run waits)
 
 Usage: ``python tests/test_durable_app.py run STORE RUN_ID [--stream]`` or
 ``python tests/test_durable_app.py worker STORE [EXECUTOR_ID] [CONCURRENCY]``.
@@ -132,6 +133,9 @@ async def _main(argv: list[str]) -> None:
         if stream:
             async for _event in result.stream_events():  # type: ignore[union-attr]
                 pass
+        if result.interruptions:
+            record("waiting", run_id=run_id)
+            maybe_crash("waiting")
         record("finished", run_id=run_id, output=str(result.final_output))
         print(json.dumps({"final_output": str(result.final_output)}), flush=True)
     elif command == "worker":
