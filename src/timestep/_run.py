@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents import Agent, RunConfig, RunResult, RunResultStreaming, Runner, RunState
+from agents import Agent, RunConfig, Runner, RunResult, RunResultStreaming, RunState
 from agents.items import TResponseInputItem
 from agents.memory import Session
 from agents.models.multi_provider import MultiProvider
@@ -18,7 +18,7 @@ DEFAULT_MAX_TURNS = 10
 
 
 def is_finished(state: RunState[Any, Any]) -> bool:
-    """True when ``state`` already produced its final output (resuming would call the model again)."""
+    """True when ``state`` already produced its final output (a resume would re-call the model)."""
     current_step = getattr(state, "_current_step", None)
     responses = getattr(state, "_model_responses", None) or []
     return current_step is None and len(responses) > 0
