@@ -1,0 +1,1 @@
+"""Shared cross-language RunState vectors and the scenarios that produce them."""

@@ -1,0 +1,83 @@
+"""Agent graphs shared by the vector generator and the cross-language tests.
+
+The TypeScript twin of this module is ``ts/test/fixtures.ts``: the same agent names, tool names,
+tool parameters and tool results, so that a state written by one SDK can be resumed by the other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents import Agent, function_tool
+from agents.items import TResponseOutputItem
+from agents.models.interface import Model
+from agents.testing import ScriptedModel, assistant_message, function_call
+from agents.usage import InputTokensDetails, OutputTokensDetails, Usage
+
+SUPPORT = "support"
+TRIAGE = "triage"
+HANDOFF_TOOL = "transfer_to_support"
+
+
+@function_tool(needs_approval=True)
+def refund(order_id: str, amount: int) -> str:
+    """Refund an order."""
+    return f"refunded {order_id} {amount}"
+
+
+@function_tool
+def lookup(order_id: str) -> str:
+    """Look up an order."""
+    return f"order {order_id}: paid"
+
+
+def support_agent(model: Model) -> Agent[Any]:
+    """The agent that owns the approval-gated ``refund`` tool."""
+    return Agent(name=SUPPORT, instructions="Help.", model=model, tools=[refund, lookup])
+
+
+def triage_agent(triage_model: Model, support_model: Model) -> Agent[Any]:
+    """A starting agent that hands off to ``support``."""
+    return Agent(
+        name=TRIAGE,
+        instructions="Route.",
+        model=triage_model,
+        handoffs=[support_agent(support_model)],
+    )
+
+
+def refund_call(call_id: str, order_id: str = "42", amount: int = 5) -> TResponseOutputItem:
+    """A model output item calling ``refund``."""
+    return function_call("refund", {"order_id": order_id, "amount": amount}, call_id=call_id)
+
+
+def lookup_call(call_id: str, order_id: str = "42") -> TResponseOutputItem:
+    """A model output item calling ``lookup`` (no approval needed)."""
+    return function_call("lookup", {"order_id": order_id}, call_id=call_id)
+
+
+def handoff_call(call_id: str = "call_h") -> TResponseOutputItem:
+    """A model output item handing off from triage to support."""
+    return function_call(HANDOFF_TOOL, {}, call_id=call_id)
+
+
+def text(message: str) -> TResponseOutputItem:
+    """A final assistant message."""
+    return assistant_message(message)
+
+
+def detailed_usage() -> Usage:
+    """Usage with every detail field set (the translation must keep them)."""
+    return Usage(
+        requests=1,
+        input_tokens=11,
+        output_tokens=7,
+        total_tokens=18,
+        input_tokens_details=InputTokensDetails(cached_tokens=3, cache_write_tokens=1),
+        output_tokens_details=OutputTokensDetails(reasoning_tokens=2),
+    )
+
+
+def scripted(*steps: Any) -> ScriptedModel:
+    """A ScriptedModel with the given steps (each a list of output items or a step dict)."""
+    return ScriptedModel(list(steps))
