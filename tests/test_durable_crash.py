@@ -144,7 +144,7 @@ async def test_kill_while_saving_interruption_state(tmp_path: Path) -> None:
         assert [v.version for v in await store.versions("r-save")] == [1]
         await approve("r-save", "call_refund", by="alice", store=store)
         await h.wait_status("r-save", "done")
-        models, tools, keys = _counts(h.events())
+        models, tools, _keys = _counts(h.events())
         assert models == Counter({0: 1, 1: 1})
         assert tools == Counter({"call_refund": 1})
         assert [v.status for v in await store.versions("r-save")] == ["waiting", "done"]
