@@ -1,0 +1,7 @@
+"""Model providers: prefix routing (``MultiModelProvider``) and Ollama, local or cloud."""
+
+from ._multi import MultiModelProvider, MultiModelProviderMap
+from ._ollama_model import OllamaModel
+from ._ollama_provider import OllamaModelProvider
+
+__all__ = ["MultiModelProvider", "MultiModelProviderMap", "OllamaModel", "OllamaModelProvider"]
