@@ -1,0 +1,277 @@
+"""A throwaway PostgreSQL server for tests: Debian's PostgreSQL 15 binaries, 127.0.0.1 only.
+
+The server runs from a fresh temporary data directory on a free port with trust authentication and
+is removed on ``stop()`` (also registered with ``atexit``). PostgreSQL refuses to run as root, so
+when the tests run as root every server command runs as the ``postgres`` OS user via ``runuser``;
+otherwise it runs as the current user.
+
+``TIMESTEP_PG_BIN`` overrides the binaries directory (default ``/usr/lib/postgresql/15/bin``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from .http_server import free_port
+
+__all__ = [
+    "DEFAULT_PG_BIN",
+    "MISSING_REASON",
+    "PostgresServer",
+    "PostgresUnavailable",
+    "create_database",
+    "drop_database",
+    "pg_bin_dir",
+    "to_conninfo",
+]
+
+DEFAULT_PG_BIN = "/usr/lib/postgresql/15/bin"
+MISSING_REASON = "PostgreSQL 15 server binaries not installed (apt-get install postgresql)"
+_SERVER_USER = "postgres"
+
+
+class PostgresUnavailable(RuntimeError):
+    """The server cannot be started here (binaries or the ``postgres`` OS user missing)."""
+
+
+def pg_bin_dir() -> Path:
+    """The directory holding ``initdb``, ``pg_ctl`` and ``postgres``."""
+    return Path(os.environ.get("TIMESTEP_PG_BIN", DEFAULT_PG_BIN))
+
+
+def _check_available() -> None:
+    bin_dir = pg_bin_dir()
+    missing = [b for b in ("initdb", "pg_ctl", "postgres") if not (bin_dir / b).is_file()]
+    if missing:
+        raise PostgresUnavailable(f"{MISSING_REASON}: missing {', '.join(missing)} in {bin_dir}")
+    if os.geteuid() == 0:
+        if shutil.which("runuser") is None:
+            raise PostgresUnavailable("running as root but `runuser` is not available")
+        try:
+            pwd.getpwnam(_SERVER_USER)
+        except KeyError:
+            raise PostgresUnavailable(
+                f"running as root but there is no `{_SERVER_USER}` OS user "
+                "(it comes with the Debian postgresql package)"
+            ) from None
+
+
+def to_conninfo(url: str) -> str:
+    """Turn a SQLAlchemy URL (``postgresql+psycopg://...``) into a libpq URL for psycopg."""
+    parsed = make_url(url).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+class PostgresServer:
+    """One PostgreSQL server process with a throwaway data directory."""
+
+    def __init__(self, *, startup_timeout: float = 60.0) -> None:
+        self.startup_timeout = startup_timeout
+        self.port: int | None = None
+        self.base_dir: Path | None = None
+        self._running = False
+        self._as_root = os.geteuid() == 0
+
+    # ------------------------------------------------------------------------------ paths
+    @property
+    def data_dir(self) -> Path:
+        """The cluster's data directory."""
+        return self._base() / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        """Where the server puts its Unix socket (kept out of /var/run/postgresql)."""
+        return self._base() / "sock"
+
+    @property
+    def log_file(self) -> Path:
+        """The server log (read it when a start fails)."""
+        return self._base() / "server.log"
+
+    def _base(self) -> Path:
+        if self.base_dir is None:
+            raise RuntimeError("PostgresServer is not started")
+        return self.base_dir
+
+    def url(self, database: str = "postgres") -> str:
+        """SQLAlchemy URL ``postgresql+psycopg://postgres@127.0.0.1:PORT/<database>``."""
+        if self.port is None:
+            raise RuntimeError("PostgresServer is not started")
+        return f"postgresql+psycopg://{_SERVER_USER}@127.0.0.1:{self.port}/{database}"
+
+    # -------------------------------------------------------------------------- lifecycle
+    def _cmd(self, *args: str) -> list[str]:
+        if self._as_root:
+            return ["runuser", "-u", _SERVER_USER, "--", *args]
+        return list(args)
+
+    def _run(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self._cmd(*args),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def start(self) -> PostgresServer:
+        """initdb a fresh cluster and start it on a free 127.0.0.1 port."""
+        if self._running:
+            raise RuntimeError("PostgresServer is already started")
+        _check_available()
+        base = Path(tempfile.mkdtemp(prefix="timestep-pg-"))
+        self.base_dir = base
+        atexit.register(self.stop)
+        try:
+            self.socket_dir.mkdir()
+            if self._as_root:
+                entry = pwd.getpwnam(_SERVER_USER)
+                for path in (base, self.socket_dir):
+                    os.chown(path, entry.pw_uid, entry.pw_gid)
+            bin_dir = pg_bin_dir()
+            init = self._run(
+                str(bin_dir / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                _SERVER_USER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            )
+            if init.returncode != 0:
+                raise RuntimeError(f"initdb failed ({init.returncode}): {init.stderr.strip()}")
+            self._start_on_free_port()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_on_free_port(self, attempts: int = 5) -> None:
+        error = ""
+        for _ in range(attempts):
+            port = free_port()
+            options = " ".join(
+                [
+                    "-c listen_addresses=127.0.0.1",
+                    f"-p {port}",
+                    f"-c unix_socket_directories={self.socket_dir}",
+                    "-c fsync=off",
+                    "-c synchronous_commit=off",
+                    "-c full_page_writes=off",
+                    "-c shared_buffers=32MB",
+                    "-c max_connections=100",
+                ]
+            )
+            started = self._run(
+                str(pg_bin_dir() / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                str(int(self.startup_timeout)),
+                "start",
+                timeout=self.startup_timeout + 30,
+            )
+            if started.returncode == 0:
+                self.port = port
+                self._running = True
+                self._wait_ready()
+                return
+            error = self._log_tail() or started.stderr.strip()
+            if "could not bind" not in error and "already in use" not in error:
+                break
+        raise RuntimeError(f"PostgreSQL did not start: {error}")
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            try:
+                with psycopg.connect(to_conninfo(self.url()), connect_timeout=5):
+                    return
+            except psycopg.OperationalError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
+
+    def _log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """Stop the server and delete its directory (idempotent; safe after a failed start)."""
+        base = self.base_dir
+        if base is None:
+            return
+        if (base / "data" / "postmaster.pid").exists():
+            try:
+                stopped = self._run(
+                    str(pg_bin_dir() / "pg_ctl"),
+                    "-D",
+                    str(base / "data"),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                    timeout=60,
+                )
+                failed = stopped.returncode != 0
+            except subprocess.TimeoutExpired:
+                failed = True
+            if failed:
+                self._kill_postmaster(base / "data" / "postmaster.pid")
+        shutil.rmtree(base, ignore_errors=True)
+        self.base_dir = None
+        self._running = False
+        atexit.unregister(self.stop)
+
+    @staticmethod
+    def _kill_postmaster(pid_file: Path) -> None:
+        try:
+            pid = int(pid_file.read_text().splitlines()[0])
+            os.kill(pid, signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            pass
+
+    def __enter__(self) -> PostgresServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def create_database(server_url: str, name: str | None = None) -> str:
+    """Create a database on the server at ``server_url``; return its SQLAlchemy URL."""
+    name = name or f"test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(to_conninfo(server_url), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Drop a database, disconnecting anyone still using it."""
+    with psycopg.connect(to_conninfo(server_url), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
