@@ -58,6 +58,19 @@ def _require() -> sa.Engine:
     return _engine
 
 
+def _reader_engine(store: Any) -> sa.Engine:
+    if store is None and _engine is not None:
+        return _engine
+    from ..state import RunStateStore
+    from . import _config, _segment
+
+    target = _segment.store_target(store if store is not None else RunStateStore())
+    engine = _config.system_engine(target)
+    with _lock:
+        _metadata.create_all(engine, checkfirst=True)
+    return engine
+
+
 def _insert(engine: sa.Engine, rows: list[dict[str, Any]]) -> None:
     if engine.dialect.name == "postgresql":
         stmt: Any = postgresql.insert(events).values(rows).on_conflict_do_nothing()
@@ -96,6 +109,7 @@ def _read(engine: sa.Engine, run_id: str, after: int) -> list[tuple[int, dict[st
 async def attach_stream(
     run_id: str,
     *,
+    store: Any = None,
     after: int = 0,
     poll_interval: float = 0.05,
     timeout: float | None = None,
@@ -106,9 +120,10 @@ async def attach_stream(
     Reading ends at a ``segment_end`` event whose status is in ``until`` (by default any end: done,
     failed, or waiting for approval). A run whose process died keeps the reader waiting until a
     worker resumes it. Each event carries its log id as ``"id"``; pass the last one as ``after`` to
-    continue later. ``timeout`` bounds the wait for each new event (``TimeoutError``).
+    continue later. ``timeout`` bounds the wait for each new event (``TimeoutError``). ``store``
+    (a RunStateStore) locates the system database when this process runs no durable work.
     """
-    engine = _require()
+    engine = await asyncio.to_thread(_reader_engine, store)
     waited = 0.0
     while True:
         batch = await asyncio.to_thread(_read, engine, run_id, after)

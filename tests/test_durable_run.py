@@ -1,0 +1,171 @@
+"""Durable runs in this process: steps, JSON checkpoints, pinned names, parallel tools, streaming."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from agents import Agent, function_tool
+from agents.testing import ModelStep, ScriptedModel, assistant_message, function_call
+from agents.tool_context import ToolContext
+
+from timestep.durable import (
+    APPLICATION_VERSION,
+    attach_stream,
+    idempotency_key,
+    run_durable,
+    shutdown,
+    system_database_url,
+)
+from timestep.durable import _names
+from timestep.state import RunStateStore
+
+
+@pytest.fixture(scope="module")
+def store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    path = tmp_path_factory.mktemp("durable") / "runs.db"
+    yield f"sqlite:///{path}"
+    shutdown()
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[RunStateStore]:
+    yield RunStateStore(store_url)
+
+
+def _steps(store_url: str, workflow_id: str) -> list[tuple[int, str, str | None]]:
+    engine = sa.create_engine(system_database_url(store_url))
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT function_id, function_name, output FROM operation_outputs "
+                "WHERE workflow_uuid = :w ORDER BY function_id"
+            ),
+            {"w": workflow_id},
+        ).all()
+    engine.dispose()
+    return [(int(r[0]), str(r[1]), r[2]) for r in rows]
+
+
+calls: list[tuple[str, str]] = []
+
+
+@function_tool
+async def lookup(ctx: ToolContext[Any], city: str) -> str:
+    """Look up the weather (records each execution)."""
+    # the first city sleeps longest, so tasks finish in the reverse of the response order
+    await asyncio.sleep({"Oslo": 0.3, "Rome": 0.15}.get(city, 0.0))
+    calls.append((ctx.tool_call_id, idempotency_key(ctx)))
+    return f"sunny in {city}"
+
+
+def _agent(steps: list[Any], name: str = "weather") -> Agent[Any]:
+    return Agent(name=name, model=ScriptedModel(steps), tools=[lookup])
+
+
+async def test_model_and_tool_calls_are_json_steps_with_pinned_names(
+    store: RunStateStore, store_url: str
+) -> None:
+    agent = _agent(
+        [
+            [function_call("lookup", {"city": "Paris"}, call_id="c1")],
+            [assistant_message("it is sunny")],
+        ]
+    )
+    result = await run_durable(agent, "weather?", run_id="run-json", store=store)
+    assert result.final_output == "it is sunny"
+    steps = _steps(store_url, _names.segment_id("run-json", 0))
+    assert [name for _id, name, _out in steps] == [
+        "timestep.model.get_response",
+        "timestep.tool:lookup",
+        "timestep.model.get_response",
+        "timestep.state.save",
+    ]
+    for _id, _name, output in steps:
+        json.loads(output or "null")  # every checkpoint is JSON text, not pickle
+    assert json.loads(steps[1][2] or "") == {"text": "sunny in Paris"}
+    stored = await store.get("run-json")
+    assert stored.status == "done" and stored.version == 1
+
+
+def test_persisted_names_are_pinned() -> None:
+    assert APPLICATION_VERSION == "timestep-durable-1"
+    assert _names.SEGMENT_WORKFLOW == "timestep.segment"
+    assert _names.MODEL_STEP == "timestep.model.get_response"
+    assert _names.MODEL_STREAM_STEP == "timestep.model.stream_response"
+    assert _names.DECISIONS_STEP == "timestep.approvals.read"
+    assert _names.SAVE_STEP == "timestep.state.save"
+    assert _names.tool_step("pay") == "timestep.tool:pay"
+    assert _names.handoff_step("transfer_to_x") == "timestep.handoff:transfer_to_x"
+    assert _names.segment_id("r", 3) == "r@3"
+
+
+async def test_parallel_tool_calls_get_step_ids_in_response_order(
+    store: RunStateStore, store_url: str
+) -> None:
+    calls.clear()
+    agent = _agent(
+        [
+            [
+                function_call("lookup", {"city": "Oslo"}, call_id="p1"),
+                function_call("lookup", {"city": "Rome"}, call_id="p2"),
+                function_call("lookup", {"city": "Lima"}, call_id="p3"),
+            ],
+            [assistant_message("done")],
+        ]
+    )
+    await run_durable(agent, "three cities", run_id="run-par", store=store)
+    assert [c for c, _k in calls] == ["p3", "p2", "p1"]  # finished in reverse order...
+    steps = _steps(store_url, _names.segment_id("run-par", 0))
+    tool_outputs = [
+        json.loads(out or "")["text"] for _i, n, out in steps if n.startswith("timestep.tool")
+    ]
+    # ...yet their step ids follow the model's response order, as a replay would assign them
+    assert tool_outputs == ["sunny in Oslo", "sunny in Rome", "sunny in Lima"]
+    keys = {k for _c, k in calls}
+    assert len(keys) == 3 and idempotency_key("p1") not in keys  # outside the run: other key
+
+
+async def test_streamed_run_delivers_live_events_and_a_durable_log(
+    store: RunStateStore,
+) -> None:
+    agent = _agent(
+        [
+            [function_call("lookup", {"city": "Paris"}, call_id="s1")],
+            [assistant_message("sunny")],
+        ],
+        name="streamer",
+    )
+    result = await run_durable(agent, "weather?", run_id="run-stream", store=store, stream=True)
+    kinds = [getattr(e, "type", "") async for e in result.stream_events()]  # type: ignore[union-attr]
+    assert "raw_response_event" in kinds and "run_item_stream_event" in kinds
+    assert result.final_output == "sunny"
+    assert (await store.get("run-stream")).status == "done"  # saved before the stream ended
+    log = [e async for e in attach_stream("run-stream", timeout=10)]
+    assert [e["type"] for e in log].count("tool_output") == 1
+    assert sum(1 for e in log if e["key"].endswith(":completed")) == 2
+    assert log[-1]["type"] == "segment_end" and log[-1]["status"] == "done"
+
+
+async def test_existing_run_id_is_refused(store: RunStateStore) -> None:
+    from timestep import ConfigurationError
+
+    agent = _agent([[assistant_message("hi")]], name="once")
+    await run_durable(agent, "hi", run_id="run-once", store=store)
+    with pytest.raises(ConfigurationError, match="already exists"):
+        await run_durable(
+            _agent([[assistant_message("x")]], name="once"), "hi", run_id="run-once", store=store
+        )
+
+
+def test_system_database_sits_next_to_the_store(tmp_path: Path) -> None:
+    assert (
+        system_database_url(f"sqlite:///{tmp_path}/t.db") == f"sqlite:///{tmp_path}/t.dbos.sqlite"
+    )
+    assert system_database_url("state.json") == "sqlite:///state.dbos.sqlite"
+    assert system_database_url("postgresql://u@h/db") == "postgresql://u@h/db"
