@@ -1,4 +1,4 @@
-"""Durable runs in this process: steps, JSON checkpoints, pinned names, parallel tools, streaming."""
+"""Durable runs in this process: JSON step checkpoints, pinned names, parallel tools, streams."""
 
 from __future__ import annotations
 
@@ -11,18 +11,18 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from agents import Agent, function_tool
-from agents.testing import ModelStep, ScriptedModel, assistant_message, function_call
+from agents.testing import ScriptedModel, assistant_message, function_call
 from agents.tool_context import ToolContext
 
 from timestep.durable import (
     APPLICATION_VERSION,
+    _names,
     attach_stream,
     idempotency_key,
     run_durable,
     shutdown,
     system_database_url,
 )
-from timestep.durable import _names
 from timestep.state import RunStateStore
 
 
