@@ -1,4 +1,4 @@
-"""Each web search backend against a fake of its service on 127.0.0.1 (requests, errors, timeouts)."""
+"""Every search backend against a fake of its service on 127.0.0.1: requests, errors, timeouts."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import ddgs.engines.duckduckgo as ddg_engine
 import pytest
+
 from harness.fake_search import FakeSearch, Hit, fake_search_server
 from harness.http_server import LiveServer, free_port
-
 from timestep.tools import (
     DdgsSearch,
     FirecrawlSearch,
@@ -37,7 +37,7 @@ def search() -> Iterator[tuple[LiveServer, FakeSearch]]:
 
 async def ask(tool_backend: Any, query: str = "python", **options: Any) -> str:
     tool = web_search_tool(tool_backend, **options)
-    output = await tool.on_invoke_tool(None, f'{{"query": "{query}"}}')  # type: ignore[arg-type]
+    output = await tool.on_invoke_tool(None, f'{{"query": "{query}"}}')
     assert isinstance(output, str)
     return output
 
@@ -130,7 +130,9 @@ async def test_ollama_without_key_sends_nothing(
 async def test_ollama_unreachable_host_is_a_tool_error() -> None:
     host = f"http://127.0.0.1:{free_port()}"
     text = await ask(OllamaSearch(api_key="k", host=host))
-    assert text.startswith(f"web_search failed (ollama): could not reach Ollama web search at {host}")
+    assert text.startswith(
+        f"web_search failed (ollama): could not reach Ollama web search at {host}"
+    )
 
 
 # --- Firecrawl ---------------------------------------------------------------------------------
@@ -223,7 +225,9 @@ async def test_firecrawl_cloud_without_key_sends_nothing(
     monkeypatch.delenv("FIRECRAWL_API_KEY", raising=False)
     monkeypatch.delenv("FIRECRAWL_API_URL", raising=False)
     text = await ask(FirecrawlSearch())
-    assert text == "web_search failed (firecrawl): Firecrawl needs an API key — set FIRECRAWL_API_KEY"
+    assert (
+        text == "web_search failed (firecrawl): Firecrawl needs an API key — set FIRECRAWL_API_KEY"
+    )
 
 
 async def test_firecrawl_self_hosted_needs_no_key(search: tuple[LiveServer, FakeSearch]) -> None:

@@ -141,8 +141,9 @@ def is_openai_responses_model(
     provider = run_config.model_provider if run_config is not None else MultiProvider()
     try:
         return isinstance(provider.get_model(model), OpenAIResponsesModel)
-    except (openai.OpenAIError, UserError):
-        # No OpenAI key to build a client with, or a prefix this provider does not know:
+    except (openai.OpenAIError, UserError, ImportError):
+        # No OpenAI key to build a client with, a prefix this provider does not know, or one
+        # whose optional package is missing:
         # judge by the name as the SDK's MultiProvider would.
         prefix = model.split("/", 1)[0] if model and "/" in model else "openai"
         return prefix == "openai" and _openai_shared.get_use_responses_by_default()
