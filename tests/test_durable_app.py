@@ -28,6 +28,7 @@ from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_messag
 from agents.tool_context import ToolContext
 
 from timestep.durable import idempotency_key
+from timestep.durable._steps import current_segment
 
 TURNS = int(os.environ.get("TIMESTEP_TEST_TURNS", "3"))
 SCENARIO = os.environ.get("TIMESTEP_TEST_SCENARIO", "charges")
@@ -38,8 +39,11 @@ def record(kind: str, **fields: Any) -> None:
     path = os.environ.get("TIMESTEP_TEST_LOG")
     if not path:
         return
+    segment = current_segment.get()
+    run = segment.run_id if segment is not None else None
+    line = json.dumps({"kind": kind, "pid": os.getpid(), "run": run, **fields})
     with open(path, "a", encoding="utf-8") as log:
-        log.write(json.dumps({"kind": kind, "pid": os.getpid(), **fields}) + "\n")
+        log.write(line + "\n")
         log.flush()
         os.fsync(log.fileno())
 
