@@ -20,6 +20,7 @@ from agents import (
 from agents.testing import ScriptedModel, assistant_message, function_call
 from openai import AsyncOpenAI
 
+import timestep
 from harness.fake_search import FakeSearch, Hit, fake_search_server
 from harness.http_server import LiveServer
 from timestep._errors import ConfigurationError
@@ -252,6 +253,32 @@ async def test_agent_run_survives_a_failing_backend(search: tuple[LiveServer, Fa
     assert outputs[0]["output"] == (
         "web_search failed (ollama): Ollama web search returned 401 (unauthorized) "
         "— check OLLAMA_API_KEY"
+    )
+
+
+async def test_streamed_run_agent_with_default_web_search(
+    search: tuple[LiveServer, FakeSearch], clean_env: pytest.MonkeyPatch
+) -> None:
+    server, _ = search
+    clean_env.setenv("OLLAMA_API_KEY", "test-key")
+    clean_env.setenv("TIMESTEP_OLLAMA_SEARCH_HOST", server.url)
+    model = ScriptedModel(
+        [
+            [function_call("web_search", {"query": "example page"}, call_id="call-9")],
+            [assistant_message("Found it.")],
+        ]
+    )
+    agent = Agent(name="researcher", model=model, tools=[timestep.web_search])
+    result = await timestep.consume_result(
+        await timestep.run_agent(agent, "Find the example page", stream=True, run_config=NO_TRACING)
+    )
+
+    assert result.final_output == "Found it."
+    (request,) = server.requests
+    assert request.json == {"query": "example page", "max_results": 5}
+    outputs = [i for i in model.calls[1].input if i.get("type") == "function_call_output"]
+    assert (
+        "2. Example\n   URL: https://example.com/page\n   An example page." in outputs[0]["output"]
     )
 
 
