@@ -1,0 +1,30 @@
+/** @timestep-ai/timestep: durable, resumable, cross-language OpenAI Agents SDK runs. */
+export { runAgent, consumeResult, type RunAgentOptions } from './run.js';
+export {
+  RunStateStore,
+  RunNotFoundError,
+  StaleStateError,
+  StoreError,
+  KNOWN_REVISIONS,
+  RUN_STATUSES,
+  jsSdkVersion,
+  stateFacts,
+  type PendingApproval,
+  type RunStatus,
+  type RunSummary,
+  type SaveOptions,
+  type StoredState,
+} from './store.js';
+export {
+  toPython,
+  toTypeScript,
+  detectLanguage,
+  TranslationError,
+  CorruptStateError,
+  UnsupportedStateFeatureError,
+  UnsupportedSchemaVersionError,
+  SUPPORTED_JS_SCHEMAS,
+  SUPPORTED_PYTHON_SCHEMAS,
+  type Json,
+  type Language,
+} from './translate.js';

@@ -1,0 +1,84 @@
+/**
+ * runAgent / consumeResult: the small surface of timestep in TypeScript, mirroring Python's
+ * `run_agent` / `consume_result`. With a `runId`, the run's state is saved to the store at its end
+ * or interruption (status `waiting` when approvals are pending, else `done`).
+ */
+import { Runner, RunState } from '@openai/agents';
+import type { Agent, AgentInputItem, RunResult, Session, StreamedRunResult } from '@openai/agents';
+import { inheritStoredVersion, RunStateStore, type StoredState } from './store.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyAgent = Agent<any, any>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyResult = RunResult<any, any> | StreamedRunResult<any, any>;
+
+export interface RunAgentOptions {
+  session?: Session;
+  stream?: boolean;
+  /** Save the run under this id (to `store`, or the default store). */
+  runId?: string;
+  store?: RunStateStore;
+  maxTurns?: number;
+  context?: unknown;
+  runner?: Runner;
+}
+
+const pendingSaves = new WeakMap<object, Promise<StoredState | undefined>>();
+
+async function saveResult(
+  result: AnyResult,
+  store: RunStateStore,
+  runId: string,
+): Promise<StoredState> {
+  const status = result.interruptions.length > 0 ? 'waiting' : 'done';
+  return store.save(result.state, { runId, status });
+}
+
+/** Run (or resume, when `input` is a RunState) an agent with the stock JS SDK. */
+export async function runAgent(
+  agent: AnyAgent,
+  input: string | AgentInputItem[] | RunState<unknown, AnyAgent>,
+  options: RunAgentOptions = {},
+): Promise<AnyResult> {
+  const runner = options.runner ?? new Runner();
+  const runOptions: Record<string, unknown> = {};
+  if (options.session !== undefined) runOptions.session = options.session;
+  if (options.maxTurns !== undefined) runOptions.maxTurns = options.maxTurns;
+  if (options.context !== undefined) runOptions.context = options.context;
+  const store = options.runId !== undefined ? (options.store ?? new RunStateStore()) : undefined;
+  if (options.stream) {
+    const result = (await runner.run(agent, input as string, {
+      ...runOptions,
+      stream: true,
+    })) as StreamedRunResult<unknown, AnyAgent>;
+    if (input instanceof RunState) inheritStoredVersion(input, result.state);
+    if (store && options.runId !== undefined) {
+      const runId = options.runId;
+      pendingSaves.set(
+        result,
+        result.completed.then(() => saveResult(result, store, runId)),
+      );
+    }
+    return result;
+  }
+  const result = (await runner.run(agent, input as string, runOptions)) as RunResult<
+    unknown,
+    AnyAgent
+  >;
+  if (input instanceof RunState) inheritStoredVersion(input, result.state);
+  if (store && options.runId !== undefined) await saveResult(result, store, options.runId);
+  return result;
+}
+
+/** Drain a streamed result (a no-op for a finished one) and wait for its save, if any. */
+export async function consumeResult<T extends AnyResult>(result: T): Promise<T> {
+  if ('completed' in result && typeof result.completed?.then === 'function') {
+    const streamed = result as StreamedRunResult<unknown, AnyAgent>;
+    for await (const _event of streamed) {
+      // draining
+    }
+    await streamed.completed;
+  }
+  await pendingSaves.get(result);
+  return result;
+}

@@ -1,0 +1,111 @@
+/**
+ * Every shared vector, in the JS runtime: the TypeScript translator reproduces the expected
+ * translations exactly, and the stock JS SDK loads (and resumes) Python states translated to JS.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { RunState, Runner, type Agent } from '@openai/agents';
+import {
+  toPython,
+  toTypeScript,
+  detectLanguage,
+  UnsupportedSchemaVersionError,
+  UnsupportedStateFeatureError,
+  type Json,
+} from '../src/index.js';
+import { VECTORS } from './generate-vectors.js';
+import { scripted, supportAgent, text, triageAgent } from './fixtures.js';
+
+const read = (path: string): Json => JSON.parse(readFileSync(path, 'utf8')) as Json;
+const shapes = readdirSync(VECTORS).filter((name) => existsSync(join(VECTORS, name, 'python.json')));
+
+function agentFor(shape: string, finalText = 'ok'): Agent {
+  return shape === 'handoff'
+    ? triageAgent(scripted(), scripted([text(finalText)]))
+    : supportAgent(scripted([text(finalText)]));
+}
+
+describe('shared vectors', () => {
+  it('has the shapes the issue asks for', () => {
+    for (const shape of [
+      'single_approval',
+      'multiple_approvals',
+      'approved',
+      'rejected_with_message',
+      'always_approve',
+      'always_reject',
+      'handoff',
+      'usage_details',
+      'reasoning',
+      'streamed',
+      'conversation_id',
+    ]) {
+      assert.ok(shapes.includes(shape), `missing vector ${shape}`);
+    }
+  });
+
+  for (const shape of shapes) {
+    describe(shape, () => {
+      const python = read(join(VECTORS, shape, 'python.json'));
+      const typescript = read(join(VECTORS, shape, 'typescript.json'));
+
+      it('detects the writer of each file', () => {
+        assert.equal(detectLanguage(python), 'python');
+        assert.equal(detectLanguage(typescript), 'typescript');
+      });
+
+      it('translates Python -> JS exactly like the Python translator', () => {
+        assert.deepEqual(toTypeScript(python), read(join(VECTORS, shape, 'python.to_typescript.json')));
+      });
+
+      it('translates JS -> Python exactly like the Python translator', () => {
+        assert.deepEqual(toPython(typescript), read(join(VECTORS, shape, 'typescript.to_python.json')));
+      });
+
+      it('the JS SDK loads the translated Python state with the same interruptions', async () => {
+        const translated = toTypeScript(python);
+        const state = await RunState.fromString(agentFor(shape), JSON.stringify(translated));
+        const native = await RunState.fromString(agentFor(shape), JSON.stringify(typescript));
+        const ids = (s: typeof state) =>
+          s.getInterruptions().map((i) => (i.rawItem as { callId?: string }).callId);
+        assert.deepEqual(ids(state), ids(native));
+        assert.equal(state.currentAgent.name, native.currentAgent.name);
+        assert.deepEqual(state.usage.inputTokensDetails, native.usage.inputTokensDetails);
+        assert.equal(state.usage.inputTokens, native.usage.inputTokens);
+      });
+
+      if (shape !== 'completed' && shape !== 'conversation_id') {
+        it('the JS SDK resumes the translated Python state to a final answer', async () => {
+          const translated = toTypeScript(python);
+          const agent = agentFor(shape, 'finished');
+          const state = await RunState.fromString(agent, JSON.stringify(translated));
+          for (const item of state.getInterruptions()) state.approve(item);
+          const result = await new Runner({ tracingDisabled: true }).run(agent, state);
+          assert.equal(result.interruptions.length, 0);
+          assert.equal(result.finalOutput, 'finished');
+        });
+      }
+    });
+  }
+
+  it('rejects unknown schema versions with a typed error naming the version', () => {
+    const python = read(join(VECTORS, 'single_approval', 'python.json'));
+    assert.throws(() => toTypeScript({ ...python, $schemaVersion: '9.9' }), (error: unknown) => {
+      assert.ok(error instanceof UnsupportedSchemaVersionError);
+      assert.match((error as Error).message, /9\.9/);
+      return true;
+    });
+  });
+
+  it('rejects unsupported shapes with a typed error naming the feature', () => {
+    const python = read(join(VECTORS, 'single_approval', 'python.json'));
+    const context = { ...(python.context as Json), hosted_mcp_approvals: [{ identity: {} }] };
+    assert.throws(() => toTypeScript({ ...python, context }), (error: unknown) => {
+      assert.ok(error instanceof UnsupportedStateFeatureError);
+      assert.match((error as Error).message, /hosted MCP approvals.*1\.21.*1\.22/);
+      return true;
+    });
+  });
+});
