@@ -29,6 +29,10 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TypeAlias
 
+from agents import Handoff, ModelResponse, ModelSettings, Tool
+from agents.agent_output import AgentOutputSchemaBase
+from agents.items import TResponseInputItem, TResponseStreamEvent
+from agents.models.interface import Model, ModelTracing
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -36,7 +40,16 @@ from starlette.routing import Route
 
 from .http_server import LiveServer, RecordedRequest
 
-__all__ = ["ErrorReply", "FakeOllama", "Reply", "ReplyFactory", "ScriptItem", "ToolCall"]
+__all__ = [
+    "ErrorReply",
+    "FakeOllama",
+    "Reply",
+    "ReplyFactory",
+    "ScriptItem",
+    "ToolCall",
+    "call_model",
+    "stream_model",
+]
 
 _CREATED_AT = "2026-11-27T04:00:00.000000Z"
 
@@ -323,3 +336,55 @@ class FakeOllama:
 
     async def _version(self, request: Request) -> Response:
         return JSONResponse({"version": "0.12.0"})
+
+
+# --------------------------------------------------------------------------- model call helpers
+async def call_model(
+    model: Model,
+    input: str | list[TResponseInputItem],
+    *,
+    system: str | None = None,
+    settings: ModelSettings | None = None,
+    tools: Sequence[Tool] = (),
+    output_schema: AgentOutputSchemaBase | None = None,
+    handoffs: Sequence[Handoff[Any, Any]] = (),
+) -> ModelResponse:
+    """``model.get_response`` with test defaults (no tracing)."""
+    return await model.get_response(
+        system,
+        input,
+        settings or ModelSettings(),
+        list(tools),
+        output_schema,
+        list(handoffs),
+        ModelTracing.DISABLED,
+        previous_response_id=None,
+        conversation_id=None,
+        prompt=None,
+    )
+
+
+async def stream_model(
+    model: Model,
+    input: str | list[TResponseInputItem],
+    *,
+    system: str | None = None,
+    settings: ModelSettings | None = None,
+    tools: Sequence[Tool] = (),
+    output_schema: AgentOutputSchemaBase | None = None,
+    handoffs: Sequence[Handoff[Any, Any]] = (),
+) -> list[TResponseStreamEvent]:
+    """All events of ``model.stream_response`` with test defaults (no tracing)."""
+    stream = model.stream_response(
+        system,
+        input,
+        settings or ModelSettings(),
+        list(tools),
+        output_schema,
+        list(handoffs),
+        ModelTracing.DISABLED,
+        previous_response_id=None,
+        conversation_id=None,
+        prompt=None,
+    )
+    return [event async for event in stream]
