@@ -168,3 +168,31 @@ async def test_kill_while_waiting_for_approval(tmp_path: Path) -> None:
         assert len(keys["call_refund"]) == 1
     finally:
         h.stop()
+
+
+async def test_stream_reattach_after_kill(harness: Harness) -> None:
+    from timestep.durable import attach_stream
+
+    assert harness.run("r-stream", "tool:call_1", "--stream") == -signal.SIGKILL
+    store = RunStateStore(harness.store_url)
+    before: list[dict[str, Any]] = []
+    with pytest.raises(TimeoutError):  # the process died mid-run: the log stops, no end yet
+        async for event in attach_stream("r-stream", store=store, timeout=2):
+            before.append(event)
+    assert [e["call_id"] for e in before if e["type"] == "tool_output"] == ["call_0"]
+    harness.start_worker()
+    after = [e async for e in attach_stream("r-stream", store=store, after=before[-1]["id"])]
+    assert after[-1]["type"] == "segment_end" and after[-1]["status"] == "done"
+    events = before + after
+    keys = [e["key"] for e in events]
+    assert len(keys) == len(set(keys))  # replayed steps did not duplicate events
+    assert [e["call_id"] for e in events if e["type"] == "tool_output"] == [
+        "call_0",
+        "call_1",
+        "call_2",
+    ]
+    assert sum(1 for k in keys if k.endswith(":completed")) == 4  # one per model step
+    models, tools, keys_by_call = _counts(harness.events())
+    assert models == Counter({0: 1, 1: 1, 2: 1, 3: 1})  # completed model steps were replayed
+    assert tools == Counter({"call_0": 1, "call_1": 2, "call_2": 1})
+    assert len(keys_by_call["call_1"]) == 1
