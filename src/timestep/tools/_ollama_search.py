@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import ollama
@@ -49,8 +50,10 @@ class OllamaSearch:
     """Ollama's hosted web search (needs an Ollama account key).
 
     ``api_key`` defaults to ``$OLLAMA_API_KEY``; ``host`` to ``$TIMESTEP_OLLAMA_SEARCH_HOST`` or
-    ``https://ollama.com``. Ollama has no domain filter, so with ``allowed_domains`` the backend
-    asks for the maximum (10) results and the tool keeps those inside the domains.
+    ``https://ollama.com`` (the ``ollama`` client always addresses ollama.com; another host gets
+    those requests re-addressed, bypassing environment proxies). Ollama has no domain filter, so
+    with ``allowed_domains`` the backend asks for the maximum (10) results and the tool keeps
+    those inside the domains.
     """
 
     api_key: str | None = None
@@ -73,10 +76,12 @@ class OllamaSearch:
             raise WebSearchError("Ollama web search needs an API key — set OLLAMA_API_KEY")
         host = self._host()
         wanted = MAX_RESULTS if allowed_domains else min(max_results, MAX_RESULTS)
+        rebase: dict[str, Any] = {}
+        if host.rstrip("/") != OLLAMA_SEARCH_HOST:
+            # Our transport must see every request, so environment proxies are not mounted.
+            rebase = {"transport": _Rebase(httpx.URL(host)), "trust_env": False}
         client = ollama.AsyncClient(
-            headers={"Authorization": f"Bearer {key}"},
-            timeout=timeout,
-            transport=_Rebase(httpx.URL(host)),
+            headers={"Authorization": f"Bearer {key}"}, timeout=timeout, **rebase
         )
         try:
             async with client:
