@@ -142,3 +142,7 @@ class UnsupportedSchemaVersionError(TranslationError):
         self.schema_version = schema_version
         self.language = language
         self.supported = supported
+
+
+class RunCancelledError(TimestepError):
+    """The durable run was cancelled or exceeded its timeout."""
