@@ -3,6 +3,10 @@
 ``ddgs`` is synchronous, so the search runs in a worker thread; the tool stops waiting after the
 timeout even if the thread is still busy. Its text results are dicts with ``title``, ``href`` and
 ``body``. ``allowed_domains`` becomes ``site:`` operators in the query.
+
+Limitation: ddgs treats an engine's non-200 answer (a block page, a 5xx) like an empty page, so for
+this backend "no results" can also mean that every engine refused; connection errors and timeouts
+are reported as failures.
 """
 
 from __future__ import annotations
