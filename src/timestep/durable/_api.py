@@ -10,10 +10,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents import Agent, RunConfig, RunResult, RunResultStreaming, RunState
-from dbos import DBOS, EnqueueOptions, SetWorkflowID
+from dbos import DBOS, EnqueueOptions, SetWorkflowID, SetWorkflowTimeout
+from dbos._error import DBOSAwaitedWorkflowCancelledError, DBOSWorkflowCancelledError
 from sqlalchemy import select
 
-from .._errors import ConfigurationError, RunNotFoundError, RunNotWaitingError
+from .._errors import (
+    ConfigurationError,
+    RunCancelledError,
+    RunNotFoundError,
+    RunNotWaitingError,
+)
 from ..state import RunStateStore, RunSummary
 from ..state.schema import runs
 from . import _approvals, _config, _names, _segment
@@ -59,13 +65,32 @@ async def _start(
     spec: dict[str, Any],
     local: _segment.LocalRun,
     stream: bool,
+    timeout: float | None = None,
+) -> RunResult | RunResultStreaming:
+    try:
+        return await _start_segment(run_id, base_version, spec, local, stream, timeout)
+    except (DBOSAwaitedWorkflowCancelledError, DBOSWorkflowCancelledError) as error:
+        with contextlib.suppress(RunNotFoundError):
+            await local.store.set_status(run_id, "cancelled")
+        raise RunCancelledError(
+            f"run {run_id!r} was cancelled or exceeded its timeout ({timeout} s)"
+        ) from error
+
+
+async def _start_segment(
+    run_id: str,
+    base_version: int,
+    spec: dict[str, Any],
+    local: _segment.LocalRun,
+    stream: bool,
+    timeout: float | None,
 ) -> RunResult | RunResultStreaming:
     workflow_id = _names.segment_id(run_id, base_version)
     if stream:
         local.started = asyncio.get_running_loop().create_future()
     _segment.local_runs[workflow_id] = local
     try:
-        with SetWorkflowID(workflow_id):
+        with SetWorkflowID(workflow_id), SetWorkflowTimeout(timeout):
             handle = await DBOS.start_workflow_async(
                 _segment.segment_workflow, run_id, base_version, spec
             )
@@ -98,6 +123,7 @@ async def run_durable(
     run_config: RunConfig | None = None,
     max_turns: int = 10,
     context: Any = None,
+    timeout: float | None = None,
     **runner_kwargs: Any,
 ) -> RunResult | RunResultStreaming:
     """Run ``agent`` as a durable run ``run_id``: one DBOS workflow per uninterrupted segment.
@@ -106,6 +132,8 @@ async def run_durable(
     finishes (state saved as ``done``) or pauses for approval (``waiting``). ``input`` may be a
     RunState loaded from the store of a waiting run, with decisions applied in memory; prefer
     :func:`approve` / :func:`reject` + :func:`resume`, which record an audit trail.
+    ``timeout`` (seconds) cancels the segment when exceeded (``RunCancelledError``; the run is
+    then ``cancelled``).
     """
     if session is not None:
         raise ConfigurationError(
@@ -140,7 +168,7 @@ async def run_durable(
         spec["input"] = input
         base = 0
     local = _segment.LocalRun(agent, store, run_config, context, dict(runner_kwargs))
-    return await _start(run_id, base, spec, local, stream)
+    return await _start(run_id, base, spec, local, stream, timeout)
 
 
 async def resume(
@@ -152,6 +180,7 @@ async def resume(
     run_config: RunConfig | None = None,
     max_turns: int = 10,
     context: Any = None,
+    timeout: float | None = None,
 ) -> RunResult | RunResultStreaming | None:
     """Start the next segment of a waiting run, applying its recorded decisions.
 
@@ -180,7 +209,7 @@ async def resume(
     _segment.register_agent(agent)
     await asyncio.to_thread(_config.ensure_launched, target)
     local = _segment.LocalRun(agent, store, run_config, context)
-    return await _start(run_id, version, spec, local, stream)
+    return await _start(run_id, version, spec, local, stream, timeout)
 
 
 def _enqueue(target: str, run_id: str, version: int, spec: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from agents import (
     RunState,
 )
 from dbos import DBOS
+from dbos._error import DBOSWorkflowCancelledError
 
 from .._errors import RunNotFoundError, StaleStateError
 from ..state import RunStateStore, RunStatus
@@ -159,6 +160,8 @@ async def segment_workflow(run_id: str, base_version: int, spec: dict[str, Any])
                 result = streamed
             else:
                 result = await Runner.run(root, run_input, **kwargs)
+        except (DBOSWorkflowCancelledError, asyncio.CancelledError):
+            raise
         except BaseException as error:
             await DBOS.run_step_async(
                 {"name": _names.SAVE_STEP}, _mark_failed, store, target_run, repr(error)

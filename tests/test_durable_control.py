@@ -1,0 +1,116 @@
+"""Run control: list runs by status, cancel, time out, fork from step N into a new run id."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agents import Agent, function_tool
+from agents.testing import ModelCall, ModelStep, ScriptedModel, function_call
+
+from test_durable_app import make_agent, read_log
+from timestep._errors import RunCancelledError, RunNotWaitingError
+from timestep.durable import (
+    approve,
+    cancel_run,
+    fork_run,
+    list_runs,
+    run_durable,
+    shutdown,
+    worker,
+)
+from timestep.state import RunStateStore
+
+
+@pytest.fixture(scope="module")
+def store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield f"sqlite:///{tmp_path_factory.mktemp('control') / 'runs.db'}"
+    shutdown()
+
+
+@pytest.fixture
+async def store(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[RunStateStore]:
+    monkeypatch.setenv("TIMESTEP_TEST_LOG", str(tmp_path / "events.jsonl"))
+    store = RunStateStore(store_url)
+    task = asyncio.create_task(worker([make_agent()], store=store, poll_interval=0.2))
+    await asyncio.sleep(0)
+    yield store
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+def _log(tmp_path: Path) -> list[dict[str, Any]]:
+    return read_log(str(tmp_path / "events.jsonl"))
+
+
+model_calls: list[int] = []
+
+
+@function_tool
+async def slow(seconds: float) -> str:
+    """Wait a while."""
+    await asyncio.sleep(seconds)
+    return "waited"
+
+
+def _slow_respond(call: ModelCall) -> Any:
+    model_calls.append(1)
+    return [function_call("slow", {"seconds": 1.5}, call_id=f"s{len(model_calls)}")]
+
+
+async def test_timeout_cancels_the_segment(store: RunStateStore) -> None:
+    model_calls.clear()
+    model = ScriptedModel([ModelStep.respond(_slow_respond) for _ in range(5)])
+    agent = Agent(name="sleeper", model=model, tools=[slow])
+    with pytest.raises(RunCancelledError):
+        await run_durable(agent, "wait", run_id="ctl-timeout", store=store, timeout=0.5)
+    assert model_calls == [1]  # stopped at the first step boundary after the deadline
+
+
+async def test_list_and_cancel_a_waiting_run(
+    store: RunStateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIMESTEP_TEST_SCENARIO", "approval")
+    import test_durable_app
+
+    monkeypatch.setattr(test_durable_app, "SCENARIO", "approval")
+    result = await run_durable(make_agent(), "refund", run_id="ctl-wait", store=store)
+    assert result.interruptions
+    waiting = [r.run_id for r in await list_runs(store=store, status="waiting")]
+    assert "ctl-wait" in waiting
+    await cancel_run("ctl-wait", store=store)
+    statuses = {r.run_id: r.status for r in await list_runs(store=store)}
+    assert statuses["ctl-wait"] == "cancelled"
+    with pytest.raises(RunNotWaitingError):
+        await approve("ctl-wait", store=store)
+
+
+async def test_fork_from_step_replays_earlier_steps(store: RunStateStore, tmp_path: Path) -> None:
+    result = await run_durable(make_agent(), "pay", run_id="ctl-src", store=store)
+    assert result.final_output == "charged 3 times"
+    # steps: 1 model, 2 tool call_0, 3 model, 4 tool call_1, 5 model, 6 tool call_2, 7 model, 8 save
+    new_id = await fork_run("ctl-src", "ctl-fork", from_step=5, store=store)
+    assert new_id == "ctl-fork@0"
+    for _ in range(300):
+        if any(r.run_id == "ctl-fork" and r.status == "done" for r in await list_runs(store=store)):
+            break
+        await asyncio.sleep(0.1)
+    stored = await store.get("ctl-fork")
+    assert stored.status == "done" and stored.version == 1
+    events = _log(tmp_path)
+    fork_models = Counter(
+        e["turn"] for e in events if e["kind"] == "model" and e["run"] == "ctl-fork"
+    )
+    fork_tools = [e["call_id"] for e in events if e["kind"] == "tool" and e["run"] == "ctl-fork"]
+    assert fork_models == Counter({2: 1, 3: 1})  # steps before 5 came from the checkpoint
+    assert fork_tools == ["call_2"]
+    src_keys = {e["key"] for e in events if e["kind"] == "tool" and e["run"] == "ctl-src"}
+    fork_keys = {e["key"] for e in events if e["kind"] == "tool" and e["run"] == "ctl-fork"}
+    assert not src_keys & fork_keys  # a fork is a new run: new idempotency keys
