@@ -50,7 +50,7 @@ def build_percent(line: str) -> float | None:
 
 def _run(cmd: list[str], log: Path, reporter: Reporter, *, parse: bool, what: str) -> None:
     """Run `cmd`, appending its output to `log`; feed build percentages to `reporter`."""
-    with log.open("a", encoding="utf-8") as out:
+    with log.open("a", encoding="utf-8", buffering=1) as out:
         out.write(f"$ {' '.join(cmd)}\n")
         out.flush()
         proc = subprocess.Popen(
