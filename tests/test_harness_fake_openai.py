@@ -26,9 +26,9 @@ NO_TRACING = RunConfig(tracing_disabled=True)
 
 
 @pytest.fixture
-def fake() -> Any:
-    with FakeOpenAI() as server:
-        yield server
+def fake(fake_openai: FakeOpenAI) -> FakeOpenAI:
+    """The shared ``fake_openai`` fixture from harness.fixtures, under a short name."""
+    return fake_openai
 
 
 def sse_events(raw: str) -> list[Any]:

@@ -129,8 +129,10 @@ async def test_counting_decorator_keeps_the_tool_schema(tmp_path: Path) -> None:
     assert run_record.arguments == {"order_id": "42", "amount": 5}
 
 
-async def test_counting_tool_with_approval_does_not_run_until_approved() -> None:
-    counter = CallCounter()
+async def test_counting_tool_with_approval_does_not_run_until_approved(
+    call_counter: CallCounter,
+) -> None:
+    counter = call_counter
     tool = counting_tool("charge", counter, needs_approval=True)
     model = scripted_model(tool_turn("charge", {"cents": 100}), text_turn("charged"))
     agent = Agent(name="a", model=model, tools=[tool])
@@ -146,8 +148,10 @@ async def test_counting_tool_with_approval_does_not_run_until_approved() -> None
     assert counter.count("charge") == 1
 
 
-def test_file_counter_counts_across_processes_and_survives_sigkill(tmp_path: Path) -> None:
-    counter = FileCounter(tmp_path / "runs.jsonl")
+def test_file_counter_counts_across_processes_and_survives_sigkill(
+    file_counter: FileCounter,
+) -> None:
+    counter = file_counter
     assert counter.count() == 0
     counter.record("tool", {"from": "parent"})
     code = (

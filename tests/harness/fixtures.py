@@ -1,6 +1,8 @@
 """Pytest fixtures of the offline harness (registered from tests/conftest.py).
 
 - ``fake_openai``: a started ``FakeOpenAI`` server (function-scoped).
+- ``call_counter`` / ``file_counter``: execution counters (in memory / a file under ``tmp_path``
+  that child processes can append to).
 - ``postgres_url``: SQLAlchemy URL of a throwaway PostgreSQL 15 server (session-scoped), e.g.
   ``postgresql+psycopg://postgres@127.0.0.1:PORT/postgres``. With ``TIMESTEP_TEST_POSTGRES_URL``
   set, that running server is used instead of starting one.
@@ -14,10 +16,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
+from .counting import CallCounter, FileCounter
 from .fake_openai import FakeOpenAI
 from .postgres import (
     MISSING_REASON,
@@ -46,6 +50,18 @@ def fake_openai() -> Iterator[FakeOpenAI]:
     """A started fake OpenAI-compatible server; ``fake_openai.client()`` talks to it."""
     with FakeOpenAI() as server:
         yield server
+
+
+@pytest.fixture
+def call_counter() -> CallCounter:
+    """An empty in-memory execution counter."""
+    return CallCounter()
+
+
+@pytest.fixture
+def file_counter(tmp_path: Path) -> FileCounter:
+    """An empty file-backed execution counter (``str(file_counter)`` is its path)."""
+    return FileCounter(tmp_path / "executions.jsonl")
 
 
 @pytest.fixture(scope="session")

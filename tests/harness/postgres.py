@@ -5,7 +5,8 @@ is removed on ``stop()`` (also registered with ``atexit``). PostgreSQL refuses t
 when the tests run as root every server command runs as the ``postgres`` OS user via ``runuser``;
 otherwise it runs as the current user.
 
-``TIMESTEP_PG_BIN`` overrides the binaries directory (default ``/usr/lib/postgresql/15/bin``).
+``TIMESTEP_PG_BIN`` overrides the binaries directory (default ``/usr/lib/postgresql/15/bin``) and
+``TIMESTEP_PG_TMPDIR`` the parent of the throwaway directory (e.g. ``/dev/shm`` for speed).
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ class PostgresServer:
         if self._running:
             raise RuntimeError("PostgresServer is already started")
         _check_available()
-        base = Path(tempfile.mkdtemp(prefix="timestep-pg-"))
+        base = Path(tempfile.mkdtemp(prefix="timestep-pg-", dir=self._parent_dir()))
         self.base_dir = base
         atexit.register(self.stop)
         try:
@@ -161,6 +162,17 @@ class PostgresServer:
             self.stop()
             raise
         return self
+
+    def _parent_dir(self) -> str:
+        """Where the throwaway directory goes: ``TIMESTEP_PG_TMPDIR`` or the temp dir.
+
+        As root the ``postgres`` user must be able to reach it, so a temp dir that others cannot
+        traverse is replaced by ``/tmp``.
+        """
+        parent = os.environ.get("TIMESTEP_PG_TMPDIR") or tempfile.gettempdir()
+        if self._as_root and not os.stat(parent).st_mode & 0o001:
+            parent = "/tmp"
+        return parent
 
     def _start_on_free_port(self, attempts: int = 5) -> None:
         error = ""
