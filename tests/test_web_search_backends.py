@@ -219,15 +219,14 @@ async def test_firecrawl_scraped_documents_are_read(search: tuple[LiveServer, Fa
     assert "(3 results, backend: firecrawl)" in text
 
 
-async def test_firecrawl_cloud_without_key_sends_nothing(
-    monkeypatch: pytest.MonkeyPatch,
+async def test_firecrawl_without_key_is_refused_with_a_hint(
+    search: tuple[LiveServer, FakeSearch], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    server, _ = search
     monkeypatch.delenv("FIRECRAWL_API_KEY", raising=False)
-    monkeypatch.delenv("FIRECRAWL_API_URL", raising=False)
-    text = await ask(FirecrawlSearch())
-    assert (
-        text == "web_search failed (firecrawl): Firecrawl needs an API key — set FIRECRAWL_API_KEY"
-    )
+    text = await ask(firecrawl(server, key=None))
+    assert "authorization" not in server.requests[0].headers
+    assert "Firecrawl returned 401 Unauthorized — check FIRECRAWL_API_KEY" in text
 
 
 async def test_firecrawl_self_hosted_needs_no_key(search: tuple[LiveServer, FakeSearch]) -> None:

@@ -28,8 +28,9 @@ class FirecrawlSearch:
     """Firecrawl's web search.
 
     ``api_key`` defaults to ``$FIRECRAWL_API_KEY``; ``api_url`` to ``$FIRECRAWL_API_URL`` or
-    ``https://api.firecrawl.dev`` (a self-hosted Firecrawl may need no key). ``allowed_domains`` is
-    sent as Firecrawl's ``includeDomains``. ``retries`` is the client's attempt count.
+    ``https://api.firecrawl.dev``. Without a key the request is sent without one.
+    ``allowed_domains`` is sent as Firecrawl's ``includeDomains``. ``retries`` is the client's
+    attempt count.
     """
 
     api_key: str | None = None
@@ -62,9 +63,9 @@ class FirecrawlSearch:
         )
 
         api_url = self._api_url()
-        key = self.api_key or os.environ.get("FIRECRAWL_API_KEY")
-        if not key and api_url == FIRECRAWL_API_URL:
-            raise WebSearchError("Firecrawl needs an API key — set FIRECRAWL_API_KEY")
+        # No key: sent without one (self-hosted servers and Firecrawl's rate-limited keyless
+        # access); a server that wants one answers 401, reported as "check FIRECRAWL_API_KEY".
+        key = self.api_key or os.environ.get("FIRECRAWL_API_KEY") or None
         request = SearchRequest(
             query=query,
             limit=min(max_results, MAX_RESULTS),
