@@ -1,0 +1,137 @@
+"""Real SDK agent runs (Runner.run and Runner.run_streamed) on OllamaModel and a fake Ollama."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from agents import Agent, RunConfig, Runner, function_tool
+from openai.types.responses import ResponseTextDeltaEvent
+from pydantic import BaseModel
+
+from harness.fake_ollama import FakeOllama, Reply, ToolCall
+from timestep.models import MultiModelProvider, OllamaModelProvider
+
+calls: list[str] = []
+
+
+@function_tool
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    calls.append(city)
+    return f"sunny in {city}"
+
+
+class Forecast(BaseModel):
+    city: str
+    sky: str
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOllama]:
+    calls.clear()
+    with FakeOllama(models=["qwen2.5"]) as server:
+        yield server
+
+
+def _agent(**kwargs: Any) -> Agent[None]:
+    return Agent(name="weather", instructions="Use tools.", model="ollama/qwen2.5", **kwargs)
+
+
+def _config(fake: FakeOllama) -> RunConfig:
+    provider = MultiModelProvider(ollama_host=fake.url)
+    return RunConfig(model_provider=provider, tracing_disabled=True)
+
+
+def _assert_tool_turn(fake: FakeOllama, expected_calls: list[str]) -> None:
+    assert sorted(calls) == sorted(expected_calls)
+    first, second = fake.chat_bodies()
+    assert first["messages"][0] == {"role": "system", "content": "Use tools."}
+    assert [t["function"]["name"] for t in first["tools"]] == ["get_weather"]
+    tool_messages = [m for m in second["messages"] if m["role"] == "tool"]
+    assert tool_messages == [
+        {"role": "tool", "content": f"sunny in {city}", "tool_name": "get_weather"}
+        for city in expected_calls
+    ]
+    # Tool results never travel as (empty) user messages.
+    assert [m for m in second["messages"] if m["role"] == "user"] == [
+        {"role": "user", "content": "Weather in Paris?"}
+    ]
+
+
+async def test_run_calls_the_tool_and_answers(fake: FakeOllama) -> None:
+    fake.add_tool_call("get_weather", {"city": "Paris"})
+    fake.add_text("It is sunny in Paris.")
+    agent = _agent(tools=[get_weather])
+    result = await Runner.run(agent, "Weather in Paris?", run_config=_config(fake))
+    assert result.final_output == "It is sunny in Paris."
+    _assert_tool_turn(fake, ["Paris"])
+    assert result.context_wrapper.usage.requests == 2
+    assert result.context_wrapper.usage.input_tokens == 22
+
+
+async def test_run_streamed_calls_the_tool_and_streams_the_answer(fake: FakeOllama) -> None:
+    fake.add(Reply(text="Checking.", tool_calls=(ToolCall("get_weather", {"city": "Paris"}),)))
+    fake.add_text("It is sunny in Paris.")
+    agent = _agent(tools=[get_weather])
+    result = Runner.run_streamed(agent, "Weather in Paris?", run_config=_config(fake))
+    deltas = [
+        event.data.delta
+        async for event in result.stream_events()
+        if event.type == "raw_response_event" and isinstance(event.data, ResponseTextDeltaEvent)
+    ]
+    assert result.final_output == "It is sunny in Paris."
+    assert deltas == ["Checking.", "It ", "is ", "sunny ", "in ", "Paris."]
+    _assert_tool_turn(fake, ["Paris"])
+    # The text said alongside the call is sent back with it, in one assistant message.
+    assistant = [m for m in fake.chat_bodies()[1]["messages"] if m["role"] == "assistant"]
+    assert assistant == [
+        {
+            "role": "assistant",
+            "content": "Checking.",
+            "tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}],
+        }
+    ]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_parallel_tool_calls_all_run(fake: FakeOllama, stream: bool) -> None:
+    two = (ToolCall("get_weather", {"city": "Paris"}), ToolCall("get_weather", {"city": "Rome"}))
+    fake.add(Reply(tool_calls=two))
+    fake.add_text("Both sunny.")
+    agent, config = _agent(tools=[get_weather]), _config(fake)
+    if stream:
+        streamed = Runner.run_streamed(agent, "Weather in Paris?", run_config=config)
+        async for _ in streamed.stream_events():
+            pass
+        final = streamed.final_output
+    else:
+        final = (await Runner.run(agent, "Weather in Paris?", run_config=config)).final_output
+    assert final == "Both sunny."
+    _assert_tool_turn(fake, ["Paris", "Rome"])
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_structured_output(fake: FakeOllama, stream: bool) -> None:
+    fake.add_text('{"city": "Paris", "sky": "clear"}')
+    agent = _agent(output_type=Forecast)
+    config = _config(fake)
+    if stream:
+        streamed = Runner.run_streamed(agent, "Forecast?", run_config=config)
+        async for _ in streamed.stream_events():
+            pass
+        final = streamed.final_output
+    else:
+        final = (await Runner.run(agent, "Forecast?", run_config=config)).final_output
+    assert final == Forecast(city="Paris", sky="clear")
+    assert fake.chat_bodies()[0]["format"]["required"] == ["city", "sky"]
+
+
+async def test_agent_with_an_ollama_model_object(fake: FakeOllama) -> None:
+    fake.add_text("hello")
+    model = OllamaModelProvider(host=fake.url).get_model("qwen2.5")
+    agent = Agent(name="plain", model=model)
+    result = await Runner.run(agent, "hi", run_config=RunConfig(tracing_disabled=True))
+    assert result.final_output == "hello"
+    assert fake.chat_bodies()[0]["model"] == "qwen2.5"
