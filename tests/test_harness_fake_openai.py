@@ -18,6 +18,7 @@ from agents import (
     Runner,
     function_tool,
 )
+from agents.exceptions import ModelBehaviorError
 from agents.result import RunResult, RunResultStreaming
 
 from harness.fake_openai import ErrorReply, FakeOpenAI, Reply, ToolCall, Usage
@@ -164,6 +165,20 @@ async def test_responses_stream_event_sequence(fake: FakeOpenAI) -> None:
     assert completed.type == "response.completed"
     assert completed.response.output_text == "Hi you"
     assert [o.type for o in completed.response.output] == ["message", "function_call"]
+
+
+async def test_truncated_stream_has_no_terminal_event(fake: FakeOpenAI) -> None:
+    fake.add(Reply(text="never finished", truncate_after=3))
+    stream = await fake.client().responses.create(model="m", input="x", stream=True)
+    types = [event.type async for event in stream]
+    assert types == ["response.created", "response.in_progress", "response.output_item.added"]
+
+
+async def test_truncated_stream_fails_the_sdk_run(fake: FakeOpenAI) -> None:
+    fake.add(Reply(text="never finished", truncate_after=4))
+    agent = Agent(name="a", model=sdk_model(fake, "responses"))
+    with pytest.raises(ModelBehaviorError, match="did not produce a final response"):
+        await run(agent, "hi", stream=True)
 
 
 async def test_models_endpoint(fake: FakeOpenAI) -> None:

@@ -91,6 +91,8 @@ class Reply:
     usage: Usage = field(default_factory=Usage)
     chunk_delay: float = 0.0
     """Seconds to sleep between streamed events (to observe a run mid-stream)."""
+    truncate_after: int | None = None
+    """Streaming only: end the stream after this many SSE events, before its terminal events."""
 
 
 @dataclass(frozen=True)
@@ -318,7 +320,7 @@ class FakeOpenAI:
             stream_options = body.get("stream_options") or {}
             include_usage = bool(stream_options.get("include_usage"))
             chunks = self._chat_chunks(reply, model, completion_id, call_ids, include_usage)
-            return _sse_response(chunks, reply.chunk_delay)
+            return _sse_response(chunks, reply)
         return JSONResponse(_chat_completion(reply, model, completion_id, call_ids))
 
     async def _responses(self, request: Request) -> Response:
@@ -334,7 +336,7 @@ class FakeOpenAI:
         final = _response_obj(response_id, model, body, items, reply.usage, "completed")
         if body.get("stream"):
             events = _response_events(response_id, model, body, items, reply.usage)
-            return _sse_response(events, reply.chunk_delay)
+            return _sse_response(events, reply)
         return JSONResponse(final)
 
     # ------------------------------------------------------------------ chat completions
@@ -446,11 +448,13 @@ async def _json_body(request: Request) -> dict[str, Any] | Response:
     return body
 
 
-def _sse_response(chunks: Iterable[bytes], delay: float) -> StreamingResponse:
+def _sse_response(chunks: Iterable[bytes], reply: Reply) -> StreamingResponse:
     async def gen() -> AsyncIterator[bytes]:
         for i, data in enumerate(chunks):
-            if delay and i:
-                await asyncio.sleep(delay)
+            if reply.truncate_after is not None and i >= reply.truncate_after:
+                return
+            if reply.chunk_delay and i:
+                await asyncio.sleep(reply.chunk_delay)
             yield data
 
     return StreamingResponse(
