@@ -8,7 +8,7 @@ from typing import Any, NoReturn
 from sqlalchemy import Engine, Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .._errors import RunNotFoundError, StaleStateError
+from .._errors import CorruptStateError, RunNotFoundError, StaleStateError
 from . import schema
 from .engine import database_errors, get_engine
 from .records import (
@@ -34,6 +34,21 @@ _STATE_META = (
 )
 
 
+def _parse_body(row: Row[Any], body: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise CorruptStateError(
+            f"run {row.run_id!r} version {row.version}: stored state is not valid JSON "
+            f"({error.msg} at line {error.lineno} column {error.colno})"
+        ) from None
+    if not isinstance(doc, dict):
+        raise CorruptStateError(
+            f"run {row.run_id!r} version {row.version}: stored state is not a JSON object"
+        )
+    return doc
+
+
 def _stored(row: Row[Any], body: str | None) -> StoredState:
     return StoredState(
         run_id=row.run_id,
@@ -44,7 +59,7 @@ def _stored(row: Row[Any], body: str | None) -> StoredState:
         agent_name=row.agent_name,
         status=row.status,
         pending_approvals=load_pending(row.pending_approvals),
-        state_json=json.loads(body) if body is not None else None,
+        state_json=_parse_body(row, body) if body is not None else None,
         created_at=row.created_at,
     )
 
