@@ -33,10 +33,11 @@ class LocalModelProvider(ModelProvider):
     """Serves `local/qwen2.5-0.5b` from a llama-server started on first use.
 
     Without `server`, the process-wide shared server is used (stopped at interpreter exit).
-    With `auto_setup` (default), a missing cache is built first (minutes, with progress).
+    A missing cache raises `LocalModelError` naming the setup command; with `auto_setup=True`
+    it is built first instead (many minutes, with progress).
     """
 
-    def __init__(self, server: LocalModelServer | None = None, *, auto_setup: bool = True) -> None:
+    def __init__(self, server: LocalModelServer | None = None, *, auto_setup: bool = False) -> None:
         self._server = server
         self._auto_setup = auto_setup
         self._client: AsyncOpenAI | None = None
