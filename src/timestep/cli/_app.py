@@ -79,15 +79,6 @@ def _print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
-def _durable(name: str) -> Any:
-    """A function of the durable engine, or None while it does not provide it."""
-    try:
-        from .. import durable
-    except ImportError:  # pragma: no cover - the package always exists
-        return None
-    return getattr(durable, name, None)
-
-
 @app.callback()
 def _root(
     db: DbOption = None,
@@ -141,6 +132,8 @@ def run_command(
 async def _run_agent(
     agent: Any, prompt: str, run_id: str, stream: bool, max_turns: int, db: str | None
 ) -> None:
+    from agents import RunResultStreaming
+
     from .. import _run as run_module
     from ._render import print_pending
 
@@ -154,7 +147,7 @@ async def _run_agent(
         result = await run_module.run_agent(
             agent, prompt, stream=stream, run_id=run_id, store=store, max_turns=max_turns
         )
-        if stream:
+        if isinstance(result, RunResultStreaming):
             async for event in result.stream_events():
                 data = getattr(event, "data", None)
                 if getattr(event, "type", "") == "raw_response_event" and (
@@ -162,9 +155,7 @@ async def _run_agent(
                 ):
                     sys.stdout.write(str(getattr(data, "delta", "")))
                     sys.stdout.flush()
-            consume = getattr(run_module, "consume_result", None)
-            if consume is not None:
-                result = await consume(result)
+            result = await run_module.consume_result(result)
             sys.stdout.write("\n")
         latest = await store.get(run_id)
         if latest.status == "waiting":
@@ -248,7 +239,7 @@ def _decide(
 ) -> None:
     from ..server import decide
 
-    async def record() -> list[Any]:
+    async def record() -> Any:
         async with _store(db) as store:
             return await decide(
                 store,
@@ -261,9 +252,13 @@ def _decide(
             )
 
     verb = "approved" if decision == "approve" else "rejected"
-    for record_ in _run(record()):
-        out.print(f"{verb} {record_.tool_name} ({record_.call_id}) in run {run_id}", markup=False)
-    err.print(f"resume with: timestep resume {run_id} --agent module:attribute", style="dim")
+    done = _run(record())
+    out.print(f"{verb} {done.tool_name} ({done.call_id}) in run {run_id}", markup=False)
+    err.print(
+        f"resume with: timestep resume {run_id} --agent module:attribute "
+        "(or let a 'timestep worker' pick it up)",
+        style="dim",
+    )
 
 
 @app.command()
@@ -300,33 +295,35 @@ def reject(
 def resume(
     run_id: Annotated[str, typer.Argument()],
     agent_ref: Annotated[
-        str, typer.Option("--agent", metavar="AGENT_REF", help="module:attribute")
-    ],
+        str | None,
+        typer.Option(
+            "--agent",
+            metavar="AGENT_REF",
+            help="module:attribute to run the next segment here (default: queue for a worker)",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Resume a waiting run with its decisions applied."""
+    """Resume a waiting run with its recorded decisions applied."""
     from ..server import load_agent, resume_run
+    from ..server._timeline import final_output
     from ._render import print_pending
 
-    agent = load_agent(agent_ref)
+    agent = load_agent(agent_ref) if agent_ref else None
 
     async def go() -> Any:
         async with _store(db) as store:
-            latest = await store.get(run_id)
-            if latest.status in ("done", "cancelled"):
-                raise RunFinishedError(f"run {run_id!r} is {latest.status}; nothing to resume")
             await resume_run(store, run_id, agent)
             return await store.get(run_id)
 
     latest = _run(go())
-    if latest.status == "waiting":
+    if agent is None:
+        out.print(f"run {run_id} is queued for a 'timestep worker'", markup=False)
+    elif latest.status == "waiting":
         print_pending(err, run_id, latest.pending_approvals)
     else:
         out.print(f"run {run_id} is {latest.status}", markup=False)
-        doc = latest.state_json or {}
-        from ..server._timeline import final_output
-
-        text = final_output(doc) if latest.status == "done" else None
+        text = final_output(latest.state_json or {}) if latest.status == "done" else None
         if text:
             out.print(text, markup=False)
 
@@ -336,14 +333,23 @@ def cancel(
     run_id: Annotated[str, typer.Argument()],
     db: DbOption = None,
 ) -> None:
-    """Cancel a run that has not finished."""
+    """Cancel a run that has not finished (its running segment stops at the next step)."""
+    from sqlalchemy import exc as sa_exc
+
+    from ..durable import cancel_run
 
     async def go() -> None:
         async with _store(db) as store:
-            latest = await store.get(run_id)
+            from ..server._runs import run_summary
+
+            latest = await run_summary(store, run_id)
             if latest.status in ("done", "failed", "cancelled"):
                 raise RunFinishedError(f"run {run_id!r} is already {latest.status}")
-            await store.set_status(run_id, "cancelled")
+            try:
+                await cancel_run(run_id, store=store)
+            except (sa_exc.OperationalError, sa_exc.ProgrammingError):
+                # No DBOS system tables yet: the run never ran durably, so only its row changes.
+                await store.set_status(run_id, "cancelled")
 
     _run(go())
     out.print(f"cancelled run {run_id}", markup=False)
@@ -352,30 +358,53 @@ def cancel(
 @app.command()
 def fork(
     run_id: Annotated[str, typer.Argument()],
-    at: Annotated[int, typer.Option("--at", metavar="STEP", help="Version to fork from.", min=1)],
+    at: Annotated[
+        int | None,
+        typer.Option(
+            "--at",
+            metavar="STEP",
+            min=0,
+            help="Durable step to fork at: earlier steps replay their recorded outputs, later "
+            "ones run again on a worker.",
+        ),
+    ] = None,
+    from_version: Annotated[
+        int | None,
+        typer.Option(
+            "--from-version", min=1, help="Instead: copy this stored version into a new run."
+        ),
+    ] = None,
     new_run_id: Annotated[str | None, typer.Option("--new-run-id", help="Default: new.")] = None,
     db: DbOption = None,
 ) -> None:
-    """Start a new run from a stored version of another run."""
+    """Start a new run from a step (or a stored version) of another run."""
+    if (at is None) == (from_version is None):
+        raise typer.BadParameter("give exactly one of --at STEP or --from-version N")
     target = new_run_id or f"{run_id}-fork-{uuid.uuid4().hex[:6]}"
 
-    async def go() -> Any:
+    async def go() -> str:
         async with _store(db) as store:
             if await _exists(store, target):
                 raise ConfigurationError(f"run {target!r} already exists")
-            source = await store.get(run_id, version=at)
+            if at is not None:
+                from ..durable import fork_run
+
+                await store.get(run_id)
+                workflow = await fork_run(run_id, target, from_step=at, store=store)
+                return f"forked run {run_id} at step {at} as {target} (segment {workflow})"
+            source = await store.get(run_id, version=from_version)
             assert source.state_json is not None
-            return await store.save_json(
+            stored = await store.save_json(
                 target,
                 source.state_json,
                 language=source.language,
                 sdk_version=source.sdk_version,
                 status=source.status,
-                metadata={"forked_from": {"run_id": run_id, "version": at}},
+                metadata={"forked_from": {"run_id": run_id, "version": from_version}},
             )
+            return f"forked run {run_id} at version {from_version} as {target} ({stored.status})"
 
-    stored = _run(go())
-    out.print(f"forked run {run_id} at version {at} as {target} ({stored.status})", markup=False)
+    out.print(_run(go()), markup=False)
 
 
 @app.command("export")
@@ -445,21 +474,32 @@ def import_command(
 
 @app.command()
 def worker(
-    db: DbOption = None,
     agent_refs: Annotated[
-        list[str] | None, typer.Option("--agent", help="module:attribute (repeatable)")
+        list[str] | None,
+        typer.Option("--agent", help="module:attribute the worker can run (repeatable)"),
     ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", min=1, help="Segments at once.")
+    ] = None,
+    executor_id: Annotated[
+        str | None, typer.Option("--executor-id", help="Worker name (recovery identity).")
+    ] = None,
+    db: DbOption = None,
 ) -> None:
-    """Run a durable worker: recover pending segments and take queued runs."""
+    """Run a durable worker: recover pending segments, run queued and fully decided runs."""
+    from ..durable import worker as run_worker
     from ..server import load_agent
 
-    run_worker = _durable("run_worker") or _durable("worker")
-    if run_worker is None:
-        raise ConfigurationError("the durable worker is not available in this build")
     agents = [load_agent(ref) for ref in agent_refs or []]
-    result = run_worker(db=_db(db), agents=agents)
-    if asyncio.iscoroutine(result):
-        _run(result)
+    if not agents:
+        raise typer.BadParameter("name at least one agent", param_hint="--agent")
+
+    async def go() -> None:
+        async with _store(db) as store:
+            await run_worker(agents, store=store, concurrency=concurrency, executor_id=executor_id)
+
+    err.print(f"worker on {_db(db)} (Ctrl+C to stop)", markup=False)
+    _run(go())
 
 
 @app.command()

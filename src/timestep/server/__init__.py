@@ -3,7 +3,7 @@
 from ._agents import AgentRegistry, load_agent, resume_run
 from ._app import create_app
 from ._auth import csrf_token, new_token
-from ._decisions import DecisionRecord, apply_decisions, decide, list_decisions
+from ._decisions import DecisionRecord, decide, list_decisions
 from ._openapi import openapi_schema
 from ._runs import list_summaries, pending_approvals, run_detail
 from ._serve import serve
@@ -13,7 +13,6 @@ __all__ = [
     "AgentRegistry",
     "DecisionRecord",
     "TimelineStep",
-    "apply_decisions",
     "build_timeline",
     "create_app",
     "csrf_token",

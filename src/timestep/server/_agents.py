@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from agents import Agent
 
 from .._errors import ConfigurationError
-from ._decisions import list_decisions
 
 if TYPE_CHECKING:
     from ..state.store import RunStateStore
@@ -71,13 +70,13 @@ class AgentRegistry:
         return self._by_name.get(agent_name)
 
 
-async def resume_run(store: RunStateStore, run_id: str, agent: Agent[Any]) -> str:
-    """Apply the recorded decisions to a waiting run and run it on; returns the new status."""
-    from .._run import run_agent
-    from ._decisions import apply_decisions
+async def resume_run(store: RunStateStore, run_id: str, agent: Agent[Any] | None) -> str:
+    """Resume a waiting run with its recorded decisions; returns its status afterwards.
 
-    latest = await store.get(run_id)
-    state = await store.load(run_id, agent)
-    apply_decisions(state, list_decisions(store, run_id, version=latest.version))
-    await run_agent(agent, state, run_id=run_id, store=store)
+    With ``agent`` the next durable segment runs in this process; without, it is queued for a
+    ``timestep worker``.
+    """
+    from ..durable import resume
+
+    await resume(run_id, store=store, agent=agent)
     return (await store.get(run_id)).status

@@ -101,7 +101,7 @@ class _Inbox:
         status = request.query_params.get("status")
         if status is not None and status not in RUN_STATUSES:
             return _error(400, "bad_request", f"status must be one of {', '.join(RUN_STATUSES)}")
-        return JSONResponse({"runs": await list_summaries(self.store, status)})  # type: ignore[arg-type]
+        return JSONResponse({"runs": await list_summaries(self.store, status)})
 
     async def run(self, request: Request) -> Response:
         run_id = request.path_params["run_id"]
@@ -132,7 +132,7 @@ class _Inbox:
         if decision == "reject" and not (reason and reason.strip()):
             return _error(400, "bad_request", "a rejection needs a non-empty 'reason'")
         try:
-            records = await decide(
+            record = await decide(
                 self.store,
                 run_id,
                 call_id,
@@ -149,7 +149,7 @@ class _Inbox:
             return _error(409, "not_waiting", str(error))
         self.changes.notify()
         resuming = await self._maybe_resume(run_id)
-        return JSONResponse({"decision": records[0].to_dict(), "resuming": resuming})
+        return JSONResponse({"decision": record.to_dict(), "resuming": resuming})
 
     async def approve(self, request: Request) -> Response:
         return await self._decide(request, "approve")

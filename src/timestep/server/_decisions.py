@@ -1,8 +1,7 @@
-"""Record human decisions on pending tool calls and apply them when a run resumes.
+"""Human decisions on pending tool calls: the audit rows of ``timestep_approvals``.
 
-A decision is one row of ``timestep_approvals`` (who, when, why) for the waiting version of a run.
-The row's unique key makes a second decision on the same call fail, across processes. The decision
-reaches the RunState only when the run is resumed with its agent (:func:`apply_decisions`).
+A decision is one row (who, when, why) for the waiting version of a run, written by the durable
+engine in a transaction that re-checks the run; the next segment applies it when the run resumes.
 """
 
 from __future__ import annotations
@@ -11,15 +10,12 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
-from .._errors import ApprovalAlreadyDecidedError, RunNotWaitingError, UnknownCallError
-from ..state.records import PendingApproval, RunSummary, StoredState, utc_now
+from .._errors import ApprovalAlreadyDecidedError, ApprovalError
+from ..state.records import PendingApproval, RunSummary, StoredState
 from ..state.schema import approvals
 
 if TYPE_CHECKING:
-    from agents import RunState
-
     from ..state.store import RunStateStore
 
 Decision = Literal["approve", "reject"]
@@ -82,15 +78,14 @@ def undecided(
     return [p for p in run.pending_approvals if p.call_id not in done]
 
 
-def _already_decided(store: RunStateStore, run_id: str, version: int, call_id: str) -> str:
-    for record in list_decisions(store, run_id, version=version):
-        if record.call_id == call_id:
-            by = f" by {record.decided_by}" if record.decided_by else ""
-            verb = "approved" if record.decision == "approve" else "rejected"
-            return (
-                f"call {call_id!r} of run {run_id!r} was already {verb}{by} at {record.decided_at}"
-            )
-    return f"call {call_id!r} of run {run_id!r} was already decided"
+def _who_decided(store: RunStateStore, run_id: str, call_id: str) -> str:
+    records = [r for r in list_decisions(store, run_id) if r.call_id == call_id]
+    if not records:
+        return f"call {call_id!r} of run {run_id!r} was already decided"
+    record = records[-1]
+    by = f" by {record.decided_by}" if record.decided_by else ""
+    verb = "approved" if record.decision == "approve" else "rejected"
+    return f"call {call_id!r} of run {run_id!r} was already {verb}{by} at {record.decided_at}"
 
 
 async def decide(
@@ -102,66 +97,36 @@ async def decide(
     reason: str | None = None,
     decided_by: str | None = None,
     always: bool = False,
-) -> list[DecisionRecord]:
-    """Record a decision on one pending call, or on every undecided one when ``call_id`` is None.
+) -> DecisionRecord:
+    """Record a decision on a pending call (the only undecided one when ``call_id`` is None).
 
-    Raises ``RunNotFoundError`` for an unknown run, ``ApprovalError`` when the run is not waiting
-    or has no such pending call, and ``ApprovalAlreadyDecidedError`` when the call was decided.
+    Uses the durable engine's transactional check (run still waiting at the same version).
+    Raises ``RunNotFoundError``, ``UnknownCallError``, ``RunNotWaitingError``, ``ApprovalError``
+    (several undecided calls and none named) or ``ApprovalAlreadyDecidedError``, whose message
+    says who decided and when.
     """
-    latest = await store.get(run_id)
-    if latest.status != "waiting" or not latest.pending_approvals:
-        raise RunNotWaitingError(f"run {run_id!r} is {latest.status}, not waiting for an approval")
+    from ..durable import _approvals
+
     if call_id is None:
-        targets = undecided(latest, list_decisions(store, run_id))
-        if not targets:
-            raise ApprovalAlreadyDecidedError(
-                f"every pending call of run {run_id!r} was already decided"
-            )
-    else:
-        targets = [p for p in latest.pending_approvals if p.call_id == call_id]
-        if not targets:
-            known = ", ".join(p.call_id for p in latest.pending_approvals)
-            raise UnknownCallError(
-                f"run {run_id!r} has no pending call {call_id!r} (pending: {known})"
-            )
-    now = utc_now()
-    records = [
-        DecisionRecord(
-            run_id=run_id,
-            call_id=p.call_id,
-            tool_name=p.tool_name,
-            decision=decision,
-            always=always,
-            reason=reason,
-            decided_by=decided_by,
-            decided_at=now,
-            state_version=latest.version,
-        )
-        for p in targets
-    ]
+        latest = await store.get(run_id)
+        if latest.status == "waiting":
+            open_calls = undecided(latest, list_decisions(store, run_id))
+            if not open_calls and latest.pending_approvals:
+                raise ApprovalAlreadyDecidedError(
+                    f"every pending call of run {run_id!r} was already decided"
+                )
+            if len(open_calls) > 1:
+                names = ", ".join(p.call_id for p in open_calls)
+                raise ApprovalError(
+                    f"run {run_id!r} has {len(open_calls)} undecided calls ({names}); name one"
+                )
+            if open_calls:
+                call_id = open_calls[0].call_id
     try:
-        with store.engine().begin() as conn:
-            conn.execute(approvals.insert(), [r.to_dict() for r in records])
-    except IntegrityError:
-        message = _already_decided(store, run_id, latest.version, targets[0].call_id)
-        raise ApprovalAlreadyDecidedError(message) from None
-    return records
-
-
-def apply_decisions(state: RunState[Any], decisions: list[DecisionRecord]) -> int:
-    """Approve or reject the state's interruptions as recorded; returns how many were applied."""
-    by_call = {d.call_id: d for d in decisions}
-    applied = 0
-    for item in state.get_interruptions():
-        call_id = getattr(item.raw_item, "call_id", None)
-        if call_id is None and isinstance(item.raw_item, dict):
-            call_id = item.raw_item.get("call_id")
-        record = by_call.get(str(call_id))
-        if record is None:
-            continue
-        if record.decision == "approve":
-            state.approve(item, always_approve=record.always)
-        else:
-            state.reject(item, always_reject=record.always, rejection_message=record.reason)
-        applied += 1
-    return applied
+        decided, version, _complete = await _approvals.decide(
+            store, run_id, call_id, decision=decision, always=always, reason=reason, by=decided_by
+        )
+    except ApprovalAlreadyDecidedError:
+        raise ApprovalAlreadyDecidedError(_who_decided(store, run_id, call_id or "")) from None
+    [record] = [r for r in list_decisions(store, run_id, version=version) if r.call_id == decided]
+    return record

@@ -16,7 +16,12 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    return {"type": "object", "properties": props, "required": required or list(props)}
+    return {
+        "type": "object",
+        "properties": props,
+        "required": list(props) if required is None else required,
+        "additionalProperties": False,
+    }
 
 
 _STR = {"type": "string"}
@@ -172,9 +177,12 @@ def _decision_op(verb: str) -> dict[str, Any]:
     }
 
 
+def _list_of(key: str, name: str) -> dict[str, Any]:
+    return _obj({key: {"type": "array", "items": _ref(name)}})
+
+
 def openapi_schema() -> dict[str, Any]:
     """The OpenAPI document served at ``/openapi.json``."""
-    list_of = lambda key, name: _obj({key: {"type": "array", "items": _ref(name)}})  # noqa: E731
     return {
         "openapi": "3.1.0",
         "info": {
@@ -221,7 +229,7 @@ def openapi_schema() -> dict[str, Any]:
                     "operationId": "listApprovals",
                     "summary": "Undecided approvals across all waiting runs, oldest first",
                     "responses": {
-                        "200": _json(list_of("approvals", "PendingApproval"), "pending approvals"),
+                        "200": _json(_list_of("approvals", "PendingApproval"), "pending approvals"),
                         **_ERRORS,
                     },
                 }
@@ -250,7 +258,7 @@ def openapi_schema() -> dict[str, Any]:
                         {"name": "status", "in": "query", "required": False, "schema": _STATUS}
                     ],
                     "responses": {
-                        "200": _json(list_of("runs", "RunSummary"), "runs"),
+                        "200": _json(_list_of("runs", "RunSummary"), "runs"),
                         "400": _json(_ref("Error"), "unknown status"),
                         **_ERRORS,
                     },

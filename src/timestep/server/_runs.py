@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from .._errors import RunNotFoundError
 from ._decisions import list_decisions, undecided
 from ._timeline import build_timeline, final_output
 
@@ -33,6 +34,14 @@ def summary_dict(run: RunSummary) -> dict[str, Any]:
         "created_at": run.created_at,
         "updated_at": run.updated_at,
     }
+
+
+async def run_summary(store: RunStateStore, run_id: str) -> RunSummary:
+    """The latest facts of one run (its status may differ from its latest version's)."""
+    for run in await store.list_runs():
+        if run.run_id == run_id:
+            return run
+    raise RunNotFoundError(f"no run {run_id!r} in {store.url}")
 
 
 async def list_summaries(
@@ -73,16 +82,17 @@ async def run_detail(store: RunStateStore, run_id: str) -> dict[str, Any]:
     Raises ``RunNotFoundError`` for an unknown run.
     """
     latest = await store.get(run_id)
+    summary = await run_summary(store, run_id)
     versions = await store.versions(run_id)
     decisions = list_decisions(store, run_id)
     doc = latest.state_json or {}
-    pending = undecided(latest, decisions)
+    pending = undecided(summary, decisions)
     return {
         "run_id": run_id,
-        "agent_name": latest.agent_name,
-        "status": latest.status,
-        "latest_version": latest.version,
-        "language": latest.language,
+        "agent_name": summary.agent_name,
+        "status": summary.status,
+        "latest_version": summary.latest_version,
+        "language": summary.language,
         "versions": [
             {
                 "version": v.version,
@@ -108,5 +118,5 @@ async def run_detail(store: RunStateStore, run_id: str) -> dict[str, Any]:
             for p in pending
         ],
         "decisions": [d.to_dict() for d in decisions],
-        "final_output": final_output(doc) if latest.status == "done" else None,
+        "final_output": final_output(doc) if summary.status == "done" else None,
     }

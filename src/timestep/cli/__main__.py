@@ -1,0 +1,7 @@
+"""``python -m timestep.cli``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
