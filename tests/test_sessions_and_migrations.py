@@ -1,0 +1,83 @@
+"""Sessions in the store's database, and schema migrations that run once, never on connect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agents import Agent
+from agents.testing import ScriptedModel, assistant_message
+from sqlalchemy import event
+
+from timestep import RunStateStore, open_session, run_agent
+from timestep.state import schema
+from timestep.state.engine import get_engine
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'sessions.db'}"
+    url: str = request.getfixturevalue("postgres_db_url")
+    return url
+
+
+async def test_session_history_persists_in_the_database(db_url: str) -> None:
+    model = ScriptedModel([[assistant_message("Hi Ada.")], [assistant_message("You are Ada.")]])
+    agent = Agent(name="chat", model=model)
+    await run_agent(agent, "My name is Ada.", session=open_session("user-1", db_url))
+    # A new session object (as a new process would make) sees the same history.
+    result = await run_agent(agent, "Who am I?", session=open_session("user-1", db_url))
+    assert result.final_output == "You are Ada."
+    second_input = model.calls[1].input
+    texts = [str(item.get("content")) for item in second_input if isinstance(item, dict)]
+    assert any("My name is Ada." in t for t in texts)
+    assert any("Hi Ada." in t for t in texts)
+    items = await open_session("user-1", db_url).get_items()
+    assert len(items) == 4
+    assert await open_session("someone-else", db_url).get_items() == []
+
+
+async def test_session_id_string_uses_the_default_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'default.db'}"
+    monkeypatch.setenv("TIMESTEP_DB", url)
+    model = ScriptedModel([[assistant_message("one")], [assistant_message("two")]])
+    agent = Agent(name="chat", model=model)
+    await run_agent(agent, "first", session="s1")
+    await run_agent(agent, "second", session="s1")
+    assert len(await open_session("s1", url).get_items()) == 4
+
+
+async def test_fresh_database_is_migrated_to_head(db_url: str) -> None:
+    await RunStateStore(db_url).list_runs()
+    engine = get_engine(db_url)
+    assert schema.current_revision(engine) == schema.head_revision() == "0001"
+
+
+async def test_reopening_runs_no_ddl(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    await RunStateStore(db_url).list_runs()
+    monkeypatch.setattr(schema, "_checked", set())  # as in a new process
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement.strip().split()[0].upper())
+
+    engine = get_engine(db_url)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        await RunStateStore(db_url).list_runs()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert statements, "the store should have read the schema revision"
+    assert not {"CREATE", "ALTER", "DROP"} & set(statements)
+
+
+def test_upgrade_is_idempotent(tmp_path: Path) -> None:
+    engine = get_engine(f"sqlite:///{tmp_path / 'up.db'}")
+    assert schema.current_revision(engine) is None
+    assert schema.upgrade(engine) == "0001"
+    assert schema.upgrade(engine) == "0001"
+    assert schema.current_revision(engine) == "0001"
