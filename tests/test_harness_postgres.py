@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,6 +134,38 @@ def test_server_removed_at_interpreter_exit(postgres_server: PostgresServer | No
     )
     assert done.returncode == 0, done.stderr
     base, url = done.stdout.split()
+    assert not os.path.exists(base)
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(to_conninfo(url), connect_timeout=3)
+
+
+def test_server_removed_when_the_test_process_is_killed(
+    postgres_server: PostgresServer | None,
+) -> None:
+    if postgres_server is None:
+        pytest.skip("TIMESTEP_TEST_POSTGRES_URL points at an external server")
+    code = (
+        f"import sys, time; sys.path.insert(0, {str(TESTS_DIR)!r})\n"
+        "from harness.postgres import PostgresServer\n"
+        "s = PostgresServer().start()\n"
+        "print(s.base_dir, s.url(), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        assert child.stdout is not None
+        base, url = child.stdout.readline().split()
+        with psycopg.connect(to_conninfo(url), connect_timeout=5) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    # The reaper notices the pipe closing, stops the server and deletes its directory.
+    deadline = time.monotonic() + 120
+    while os.path.exists(base) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert not os.path.exists(base)
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(to_conninfo(url), connect_timeout=3)

@@ -1,9 +1,10 @@
 """A throwaway PostgreSQL server for tests: Debian's PostgreSQL 15 binaries, 127.0.0.1 only.
 
-The server runs from a fresh temporary data directory on a free port with trust authentication and
-is removed on ``stop()`` (also registered with ``atexit``). PostgreSQL refuses to run as root, so
-when the tests run as root every server command runs as the ``postgres`` OS user via ``runuser``;
-otherwise it runs as the current user.
+The server runs from a fresh temporary data directory on a free port with trust authentication.
+``stop()`` removes it; so does ``atexit``, and, if the test process is killed with SIGKILL, a small
+reaper process (pg_ctl detaches the server into its own session, so it would outlive the tests).
+PostgreSQL refuses to run as root, so as root every server command runs as the ``postgres`` OS user
+via ``runuser``; otherwise as the current user.
 
 ``TIMESTEP_PG_BIN`` overrides the binaries directory (default ``/usr/lib/postgresql/15/bin``) and
 ``TIMESTEP_PG_TMPDIR`` the parent of the throwaway directory (e.g. ``/dev/shm`` for speed).
@@ -17,6 +18,7 @@ import pwd
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -42,6 +44,17 @@ __all__ = [
 DEFAULT_PG_BIN = "/usr/lib/postgresql/15/bin"
 MISSING_REASON = "PostgreSQL 15 server binaries not installed (apt-get install postgresql)"
 _SERVER_USER = "postgres"
+
+# Runs in its own session; blocks reading stdin, a pipe only the test process holds open. EOF means
+# the test process ended (or stop() closed the pipe): stop the server if it still runs, delete it.
+_REAPER = """
+import os, shutil, subprocess, sys
+base, *stop_cmd = sys.argv[1:]
+sys.stdin.buffer.read()
+if os.path.exists(os.path.join(base, "data", "postmaster.pid")):
+    subprocess.run(stop_cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+shutil.rmtree(base, ignore_errors=True)
+"""
 
 
 class PostgresUnavailable(RuntimeError):
@@ -85,6 +98,7 @@ class PostgresServer:
         self.base_dir: Path | None = None
         self._running = False
         self._as_root = os.geteuid() == 0
+        self._reaper: subprocess.Popen[bytes] | None = None
 
     # ------------------------------------------------------------------------------ paths
     @property
@@ -187,7 +201,7 @@ class PostgresServer:
                     "-c synchronous_commit=off",
                     "-c full_page_writes=off",
                     "-c shared_buffers=32MB",
-                    "-c max_connections=100",
+                    "-c max_connections=200",
                 ]
             )
             started = self._run(
@@ -207,12 +221,27 @@ class PostgresServer:
             if started.returncode == 0:
                 self.port = port
                 self._running = True
+                self._spawn_reaper()
                 self._wait_ready()
                 return
             error = self._log_tail() or started.stderr.strip()
             if "could not bind" not in error and "already in use" not in error:
                 break
         raise RuntimeError(f"PostgreSQL did not start: {error}")
+
+    def _stop_cmd(self, base: Path) -> list[str]:
+        pg_ctl = str(pg_bin_dir() / "pg_ctl")
+        return self._cmd(pg_ctl, "-D", str(base / "data"), "-m", "immediate", "-w", "stop")
+
+    def _spawn_reaper(self) -> None:
+        base = self._base()
+        self._reaper = subprocess.Popen(
+            [sys.executable, "-c", _REAPER, str(base), *self._stop_cmd(base)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
@@ -238,15 +267,12 @@ class PostgresServer:
             return
         if (base / "data" / "postmaster.pid").exists():
             try:
-                stopped = self._run(
-                    str(pg_bin_dir() / "pg_ctl"),
-                    "-D",
-                    str(base / "data"),
-                    "-m",
-                    "immediate",
-                    "-w",
-                    "stop",
+                stopped = subprocess.run(
+                    self._stop_cmd(base),
+                    capture_output=True,
                     timeout=60,
+                    check=False,
+                    stdin=subprocess.DEVNULL,
                 )
                 failed = stopped.returncode != 0
             except subprocess.TimeoutExpired:
@@ -254,6 +280,13 @@ class PostgresServer:
             if failed:
                 self._kill_postmaster(base / "data" / "postmaster.pid")
         shutil.rmtree(base, ignore_errors=True)
+        reaper, self._reaper = self._reaper, None
+        if reaper is not None and reaper.stdin is not None:
+            reaper.stdin.close()  # nothing left to do: it exits
+            try:
+                reaper.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                reaper.kill()
         self.base_dir = None
         self._running = False
         atexit.unregister(self.stop)
