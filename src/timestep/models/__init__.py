@@ -1,6 +1,6 @@
 """Model providers: prefix routing (``MultiModelProvider``) and Ollama, local or cloud."""
 
-from ._multi import MultiModelProvider, MultiModelProviderMap
+from ._multi_provider import MultiModelProvider, MultiModelProviderMap
 from ._ollama_model import OllamaModel
 from ._ollama_provider import OllamaModelProvider
 

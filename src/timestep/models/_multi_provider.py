@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 from typing import Any
 
 from agents.models.interface import Model, ModelProvider
@@ -98,10 +97,8 @@ class MultiModelProvider(MultiProvider):
         **openai_options: Any,
     ) -> None:
         """Args are those of the SDK's ``MultiProvider`` (``openai_*``, passed through) plus
-        the Ollama settings (see ``OllamaModelProvider``). ``OPENAI_BASE_URL`` is read when
-        ``openai_base_url`` and ``openai_client`` are not given."""
-        if openai_client is None and openai_base_url is None:
-            openai_base_url = os.environ.get("OPENAI_BASE_URL") or None
+        the Ollama settings (see ``OllamaModelProvider``). Unset OpenAI settings come from
+        ``$OPENAI_API_KEY`` / ``$OPENAI_BASE_URL`` (read by the ``openai`` client)."""
         self.ollama_provider = OllamaModelProvider(
             host=ollama_host,
             api_key=ollama_api_key,
