@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import subprocess
 import sys
 import types
@@ -21,6 +20,7 @@ from test_cli_support import (
     cli_env,
     finished_run,
     interrupted_run,
+    reset_durable,
     write_agents_module,
 )
 from timestep.cli import main
@@ -50,14 +50,7 @@ class Cli:
 def _durable_shutdown() -> Iterator[None]:
     """In-process resumes launch DBOS on the test's database: destroy it afterwards."""
     yield
-    from timestep.durable import shutdown
-
-    shutdown()
-    # DBOS's console log handler keeps the stderr of the test that launched it; capsys closes
-    # that stream, and the next launch flushes the handler.
-    for handler in logging.getLogger("dbos").handlers:
-        if handler.name == "__dbos_console_log_handler__":
-            handler.stream = sys.__stderr__  # type: ignore[attr-defined]
+    reset_durable()
 
 
 @pytest.fixture

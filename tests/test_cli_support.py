@@ -6,6 +6,7 @@ as a subprocess started in that directory) can import them as ``timestep_test_ag
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -108,3 +109,15 @@ def cli_env(db_url: str) -> dict[str, str]:
     env["OPENAI_AGENTS_DISABLE_TRACING"] = "1"
     env.pop("TIMESTEP_INBOX_TOKEN", None)
     return env
+
+
+def reset_durable() -> None:
+    """Destroy this process's DBOS instance so the next test can launch it on its own database."""
+    from timestep.durable import shutdown
+
+    shutdown()
+    # DBOS's console log handler keeps the stderr of the test that launched it; capsys closes
+    # that stream, and the next launch flushes the handler.
+    for handler in logging.getLogger("dbos").handlers:
+        if handler.name == "__dbos_console_log_handler__":
+            handler.stream = sys.__stderr__  # type: ignore[attr-defined]

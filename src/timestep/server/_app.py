@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -85,7 +86,8 @@ class _Inbox:
         self.resuming: set[str] = set()
 
     async def index(self, request: Request) -> Response:
-        if request.query_params.get("token") is not None:
+        query_token = request.query_params.get("token", "")
+        if query_token and hmac.compare_digest(query_token.encode(), self.token.encode()):
             response: Response = RedirectResponse("/", status_code=303)
             response.set_cookie(COOKIE_NAME, self.token, httponly=True, samesite="strict", path="/")
             return response
