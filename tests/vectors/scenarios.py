@@ -18,10 +18,14 @@ SUPPORT = "support"
 TRIAGE = "triage"
 HANDOFF_TOOL = "transfer_to_support"
 
+#: Every real execution of ``refund`` in this process, as ``"order_id/amount"`` (tests clear it).
+REFUND_EXECUTIONS: list[str] = []
+
 
 @function_tool(needs_approval=True)
 def refund(order_id: str, amount: int) -> str:
     """Refund an order."""
+    REFUND_EXECUTIONS.append(f"{order_id}/{amount}")
     return f"refunded {order_id} {amount}"
 
 

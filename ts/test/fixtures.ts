@@ -16,12 +16,18 @@ export const SUPPORT = 'support';
 export const TRIAGE = 'triage';
 export const HANDOFF_TOOL = 'transfer_to_support';
 
+/** Every real execution of `refund` in this process, as `order_id/amount`. */
+export const refundExecutions: string[] = [];
+
 export const refund = tool({
   name: 'refund',
   description: 'Refund an order.',
   parameters: z.object({ order_id: z.string(), amount: z.number().int() }),
   needsApproval: true,
-  execute: async ({ order_id, amount }) => `refunded ${order_id} ${amount}`,
+  execute: async ({ order_id, amount }) => {
+    refundExecutions.push(`${order_id}/${amount}`);
+    return `refunded ${order_id} ${amount}`;
+  },
 });
 
 export const lookup = tool({
