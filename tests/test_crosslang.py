@@ -164,7 +164,8 @@ async def test_python_interrupts_node_approves_and_finishes(node: str, store_url
     assert REFUND_EXECUTIONS == []
     assert (facts["language"], facts["status"], facts["version"]) == ("typescript", "done", 2)
 
-    assert await py_final_output(store_url, "r1", "support") == ("typescript", "done", "JS refunded.")
+    final = await py_final_output(store_url, "r1", "support")
+    assert final == ("typescript", "done", "JS refunded.")
 
 
 async def test_node_interrupts_python_approves_and_finishes(node: str, store_url: str) -> None:
