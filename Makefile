@@ -3,8 +3,9 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+NPM    ?= npm
 
-.PHONY: demo test lint typecheck pytest clean
+.PHONY: demo test lint typecheck pytest ts-test local-model docs clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -13,8 +14,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
+## The main job: an approval-gated durable run that pauses, is approved and resumes in a new process.
 demo: $(STAMP)
 	$(VENV)/bin/timestep demo
+
+## The whole test suite: lint, types, TypeScript package, local model, pytest.
+test: lint typecheck ts-test local-model pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
@@ -23,10 +28,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+ts/node_modules/.package-lock.json: ts/package-lock.json
+	$(NPM) --prefix ts ci --no-audit --no-fund
+	@touch $@
+
+ts-test: ts/node_modules/.package-lock.json
+	$(NPM) --prefix ts run build
+	$(NPM) --prefix ts test
+
+## Builds llama-server and fetches the local model's weights once (cached under ~/.cache/timestep).
+local-model: $(STAMP)
+	$(PY) -m timestep.models.local setup
+
 pytest: $(STAMP)
 	$(PY) -m pytest
 
-test: lint typecheck pytest
-
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache ts/node_modules ts/dist ts/dist-test

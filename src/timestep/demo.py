@@ -73,6 +73,10 @@ async def _start(model_name: str, db: str, run_id: str) -> int:
     from . import RunStateStore, consume_result, run_agent
     from .durable import approve
 
+    from .models import MultiModelProvider
+
+    if model_name != SCRIPTED:
+        MultiModelProvider().get_model(model_name)  # fail fast on an unknown prefix
     model: str | Model = scripted_model("start") if model_name == SCRIPTED else model_name
     agent = build_agent(model)
     store = RunStateStore(db)
