@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from agents import Agent, RunConfig, RunResultStreaming
+from agents.models.interface import Model
 from agents.testing import ScriptedModel, assistant_message
 
 from harness.fake_ollama import FakeOllama
@@ -60,14 +61,14 @@ async def test_model_names_route_through_multi_model_provider(
 
 
 async def test_an_explicit_provider_is_kept() -> None:
-    class Recording(MultiModelProvider):
-        names: list[str | None] = []
+    names: list[str | None] = []
 
-        def get_model(self, model_name: str | None):  # type: ignore[no-untyped-def]
-            self.names.append(model_name)
+    class Recording(MultiModelProvider):
+        def get_model(self, model_name: str | None) -> Model:
+            names.append(model_name)
             return ScriptedModel([[assistant_message("mine")]])
 
     config = RunConfig(model_provider=Recording())
     result = await run_agent(Agent(name="x", model="acme/foo"), "hi", run_config=config)
     assert result.final_output == "mine"
-    assert Recording.names == ["acme/foo"]
+    assert names == ["acme/foo"]

@@ -67,7 +67,7 @@ async def test_newer_schema_version_is_named(sqlite_url: str) -> None:
     doc["$schemaVersion"] = "9.0"
     store = RunStateStore(sqlite_url, build_agent(start_model()))
     await store.save_json("r1", doc)
-    with pytest.raises(SchemaVersionError, match="'9.0' is not readable .* 1.0 to 1.21"):
+    with pytest.raises(SchemaVersionError, match=r"'9\.0' is not readable .* 1\.0 to 1\.21"):
         await store.load("r1")
 
 
@@ -102,9 +102,7 @@ async def test_load_without_agent_is_a_configuration_error(sqlite_url: str) -> N
         await store.load("r1")
 
 
-async def test_locked_sqlite_database(
-    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_locked_sqlite_database(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TIMESTEP_SQLITE_BUSY_MS", "200")
     store = RunStateStore(sqlite_url)
     doc = await _waiting_doc()
@@ -112,7 +110,7 @@ async def test_locked_sqlite_database(
     holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        with pytest.raises(StoreUnavailableError, match="database is locked .*waited 0.2 s"):
+        with pytest.raises(StoreUnavailableError, match=r"database is locked .*waited 0\.2 s"):
             await store.save_json("r1", doc)
     finally:
         holder.execute("ROLLBACK")
@@ -122,7 +120,7 @@ async def test_locked_sqlite_database(
 
 async def test_unreachable_postgres() -> None:
     store = RunStateStore("postgresql://postgres@127.0.0.1:1/none")
-    with pytest.raises(StoreUnavailableError, match="127.0.0.1:1"):
+    with pytest.raises(StoreUnavailableError, match=r"127\.0\.0\.1:1"):
         await store.list_runs()
 
 

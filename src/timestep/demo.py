@@ -72,7 +72,6 @@ def _say(step: str, text: str) -> None:
 async def _start(model_name: str, db: str, run_id: str) -> int:
     from . import RunStateStore, consume_result, run_agent
     from .durable import approve
-
     from .models import MultiModelProvider
 
     if model_name != SCRIPTED:

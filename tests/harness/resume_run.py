@@ -1,4 +1,4 @@
-"""Resume a stored run in a fresh process: ``python resume_run.py STORE RUN_ID DECISION [--stream]``.
+"""Resume a stored run in a new process: ``python resume_run.py STORE RUN_ID DECISION [--stream]``.
 
 Loads the latest state with ``RunStateStore``, approves or rejects the pending refund, resumes with
 ``run_agent`` (non-durable), saves the result and prints ``{"final_output", "version", "status"}``.
