@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agents import Agent, RunState
-from agents.result import RunResultBase
+from agents.result import RunResult, RunResultBase, RunResultStreaming
 
 from .._errors import ConfigurationError, RunNotFoundError, TranslationError
 from .._versions import python_sdk_version
@@ -140,7 +140,7 @@ class RunStateStore:
         origin = self._origin(state)
         if expected_version is None and origin is not None and origin.run_id == rid:
             expected_version = origin.version
-        run_state = state.to_state() if isinstance(state, RunResultBase) else state
+        run_state = state.to_state() if isinstance(state, RunResult | RunResultStreaming) else state
         doc = run_state.to_json()
         stored = await self.save_json(
             rid,
