@@ -140,7 +140,12 @@ class RunStateStore:
         origin = self._origin(state)
         if expected_version is None and origin is not None and origin.run_id == rid:
             expected_version = origin.version
-        run_state = state.to_state() if isinstance(state, RunResult | RunResultStreaming) else state
+        if isinstance(state, RunResult | RunResultStreaming):
+            run_state: RunState[Any, Any] = state.to_state()
+        elif isinstance(state, RunState):
+            run_state = state
+        else:
+            raise ConfigurationError(f"save() takes a RunState or a run result, not {state!r}")
         doc = run_state.to_json()
         stored = await self.save_json(
             rid,
