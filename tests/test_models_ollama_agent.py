@@ -6,11 +6,20 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from agents import Agent, RunConfig, Runner, function_tool
+from agents import (
+    Agent,
+    ModelRetrySettings,
+    ModelSettings,
+    RunConfig,
+    Runner,
+    function_tool,
+    retry_policies,
+)
 from openai.types.responses import ResponseTextDeltaEvent
 from pydantic import BaseModel
 
 from harness.fake_ollama import FakeOllama, Reply, ToolCall
+from timestep._errors import ModelNotFoundError
 from timestep.models import MultiModelProvider, OllamaModelProvider
 
 calls: list[str] = []
@@ -135,3 +144,37 @@ async def test_agent_with_an_ollama_model_object(fake: FakeOllama) -> None:
     result = await Runner.run(agent, "hi", run_config=RunConfig(tracing_disabled=True))
     assert result.final_output == "hello"
     assert fake.chat_bodies()[0]["model"] == "qwen2.5"
+
+
+def _retrying() -> ModelSettings:
+    retry = ModelRetrySettings(
+        max_retries=2,
+        backoff={"initial_delay": 0.01, "max_delay": 0.01, "jitter": False},
+        policy=retry_policies.provider_suggested(),
+    )
+    return ModelSettings(retry=retry)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_server_errors_are_retried_when_retries_are_on(
+    fake: FakeOllama, stream: bool
+) -> None:
+    fake.add_error(503, "server busy")
+    fake.add_text("recovered")
+    agent, config = _agent(model_settings=_retrying()), _config(fake)
+    if stream:
+        streamed = Runner.run_streamed(agent, "hi", run_config=config)
+        async for _ in streamed.stream_events():
+            pass
+        final = streamed.final_output
+    else:
+        final = (await Runner.run(agent, "hi", run_config=config)).final_output
+    assert final == "recovered"
+    assert len(fake.chat_requests()) == 2
+
+
+async def test_a_missing_model_is_not_retried(fake: FakeOllama) -> None:
+    agent = Agent(name="x", model="ollama/llama9", model_settings=_retrying())
+    with pytest.raises(ModelNotFoundError):
+        await Runner.run(agent, "hi", run_config=_config(fake))
+    assert len(fake.chat_requests()) == 1

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
+from agents import ModelSettings
+from agents.models.interface import ModelTracing
 
 from harness.fake_ollama import FakeOllama, Reply, call_model, stream_model
 from harness.http_server import free_port
@@ -79,3 +81,25 @@ async def test_missing_cloud_model_does_not_suggest_pull() -> None:
             await call_model(provider.get_model("nope:1b"), "hi")
         assert "ollama pull" not in str(caught.value)
         assert f"model 'nope:1b' not found on {cloud.url}" in str(caught.value)
+
+
+async def test_a_failed_stream_emits_nothing_before_the_error(fake: FakeOllama) -> None:
+    fake.add_error(503, "busy")
+    model = OllamaModelProvider(host=fake.url).get_model("qwen2.5")
+    stream = model.stream_response(
+        None,
+        "hi",
+        ModelSettings(),
+        [],
+        None,
+        [],
+        ModelTracing.DISABLED,
+        previous_response_id=None,
+        conversation_id=None,
+        prompt=None,
+    )
+    seen = []
+    with pytest.raises(ModelProviderError, match=r"busy \(HTTP 503\)"):
+        async for event in stream:
+            seen.append(event)
+    assert seen == []

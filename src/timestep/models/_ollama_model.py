@@ -11,10 +11,11 @@ from agents import Handoff, ModelResponse, ModelSettings, Tool
 from agents.agent_output import AgentOutputSchemaBase
 from agents.items import TResponseInputItem, TResponseStreamEvent
 from agents.models.interface import Model, ModelTracing
+from agents.retry import ModelRetryAdvice, ModelRetryAdviceRequest
 from agents.tracing import SpanError, generation_span
 from openai.types.responses.response_prompt_param import ResponsePromptParam
 
-from .._errors import ModelProviderError
+from .._errors import ModelNotFoundError, ModelProviderError, ModelServerUnavailableError
 from ._ollama_client import ClientPool, chat, chat_stream, provider_error
 from ._ollama_output import StreamTranslator, output_items, usage_of
 from ._ollama_request import build_chat_body
@@ -75,6 +76,23 @@ class OllamaModel(Model):
         if self._client is not None:
             return self._client
         return self._pool.get(self.host, self._api_key)
+
+    def get_retry_advice(self, request: ModelRetryAdviceRequest) -> ModelRetryAdvice | None:
+        """Retry server errors (5xx, 408, 429) and an unreachable server; never a missing model.
+
+        Used only when the run's ``ModelSettings.retry`` enables retries. A request that failed
+        before Ollama answered produced nothing, so replaying it is safe.
+        """
+        error, cause = request.error, request.error.__cause__
+        if isinstance(error, ModelNotFoundError):
+            return ModelRetryAdvice(suggested=False, reason=str(error))
+        if isinstance(error, ModelServerUnavailableError):
+            return ModelRetryAdvice(suggested=True, replay_safety="safe", reason=str(error))
+        if isinstance(cause, ollama.ResponseError) and cause.status_code > 0:
+            status = cause.status_code
+            retry = status >= 500 or status in (408, 429)
+            return ModelRetryAdvice(suggested=retry, reason=str(error))
+        return None
 
     def _error(self, error: BaseException) -> ModelProviderError | None:
         return provider_error(error, host=self.host, model=self.model, cloud=self.cloud)
@@ -197,9 +215,8 @@ class OllamaModel(Model):
         ) as span:
             if tracing.include_data():
                 span.span_data.input = body["messages"]
-            for event in translator.start():
-                yield event
             parts = chat_stream(self.client, body, **self._http(model_settings))
+            started = False
             try:
                 while True:
                     try:
@@ -212,6 +229,12 @@ class OllamaModel(Model):
                         if typed is None:
                             raise
                         raise typed from error
+                    if not started:
+                        # Nothing is emitted before Ollama answers, so a failed request can be
+                        # retried without the consumer seeing a half-started response.
+                        started = True
+                        for event in translator.start():
+                            yield event
                     for event in translator.chunk(part):
                         yield event
             finally:
