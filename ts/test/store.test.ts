@@ -1,0 +1,177 @@
+/**
+ * RunStateStore and runAgent / consumeResult in Node: the same rows as the Python store, on a
+ * file, SQLite, and Postgres (when TIMESTEP_TEST_POSTGRES_URL names a server), with stale-save
+ * detection and Python rows translated on load.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Runner } from '@openai/agents';
+import {
+  RunStateStore,
+  StaleStateError,
+  RunNotFoundError,
+  consumeResult,
+  jsSdkVersion,
+  runAgent,
+  type Json,
+} from '../src/index.js';
+import { VECTORS } from './generate-vectors.js';
+import { refundCall, scripted, supportAgent, text } from './fixtures.js';
+
+const runner = new Runner({ tracingDisabled: true });
+const tmp = () => mkdtempSync(join(tmpdir(), 'timestep-ts-'));
+
+const targets: Array<[string, () => string]> = [
+  ['file', () => join(tmp(), 'run.json')],
+  ['sqlite', () => `sqlite:///${join(tmp(), 'runs.db')}`],
+];
+const pgUrl = process.env.TIMESTEP_TEST_POSTGRES_URL;
+if (pgUrl) targets.push(['postgresql', () => pgUrl]);
+
+for (const [kind, makeTarget] of targets) {
+  describe(`RunStateStore (${kind})`, () => {
+    it('saves an interruption, loads it, approves, resumes and saves the finished run', async () => {
+      const store = new RunStateStore(makeTarget());
+      assert.equal(store.kind, kind);
+      const runId = `ts-${kind}-${Date.now()}`;
+      try {
+        const agent = supportAgent(scripted([refundCall('call_1')], [text('Refunded.')]));
+        const first = await runAgent(agent, 'Refund order 42', { runId, store, runner });
+        assert.deepEqual(
+          first.interruptions.map((i) => (i.rawItem as { callId: string }).callId),
+          ['call_1'],
+        );
+        const waiting = await store.get(runId);
+        assert.equal(waiting.version, 1);
+        assert.equal(waiting.status, 'waiting');
+        assert.equal(waiting.language, 'typescript');
+        assert.equal(waiting.sdkVersion, '0.20.0');
+        assert.equal(waiting.schemaVersion, '1.22');
+        assert.deepEqual(waiting.pendingApprovals, [
+          { callId: 'call_1', toolName: 'refund', arguments: '{"order_id":"42","amount":5}', agentName: 'support' },
+        ]);
+
+        const state = await store.load(runId, agent);
+        state.approve(state.getInterruptions()[0]!);
+        const done = await runAgent(agent, state, { runId, store, runner });
+        assert.equal(done.finalOutput, 'Refunded.');
+        const row = await store.get(runId);
+        assert.equal(row.version, 2);
+        assert.equal(row.status, 'done');
+        const runs = await store.listRuns({ status: 'done' });
+        assert.ok(runs.some((r) => r.runId === runId && r.latestVersion === 2));
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('refuses a save based on an older version', async () => {
+      const store = new RunStateStore(makeTarget());
+      const runId = `stale-${kind}-${Date.now()}`;
+      try {
+        const agent = supportAgent(scripted([refundCall('call_1')]));
+        await runAgent(agent, 'Refund order 42', { runId, store, runner });
+        const a = await store.load(runId, agent);
+        const b = await store.load(runId, agent);
+        await store.save(a, { runId });
+        await assert.rejects(store.save(b, { runId }), (error: unknown) => {
+          assert.ok(error instanceof StaleStateError);
+          assert.equal((error as StaleStateError).expected, 1);
+          assert.equal((error as StaleStateError).actual, 2);
+          return true;
+        });
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('translates a Python row to the JS format on load', async () => {
+      const store = new RunStateStore(makeTarget());
+      const runId = `py-${kind}-${Date.now()}`;
+      try {
+        const python = JSON.parse(
+          readFileSync(join(VECTORS, 'mixed_decisions', 'python.json'), 'utf8'),
+        ) as Json;
+        const saved = await store.saveJson(runId, python, { sdkVersion: '0.24.0' });
+        assert.equal(saved.language, 'python');
+        assert.equal(saved.status, 'waiting');
+        const agent = supportAgent(scripted([text('One refunded, one refused.')]));
+        const state = await store.load(runId, agent);
+        const result = await runner.run(agent, state);
+        assert.equal(result.finalOutput, 'One refunded, one refused.');
+        const outputs = result.newItems
+          .filter((i) => i.type === 'tool_call_output_item')
+          .map((i) => (i as unknown as { output: unknown }).output);
+        assert.deepEqual(outputs, ['refunded 42 5', 'Too much.']);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
+
+describe('RunStateStore errors and facts', () => {
+  it('names a missing run', async () => {
+    const store = new RunStateStore(`sqlite:///${join(tmp(), 'empty.db')}`);
+    try {
+      await assert.rejects(store.get('nope'), RunNotFoundError);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a database at an unknown schema revision', async () => {
+    const path = join(tmp(), 'future.db');
+    const require = createRequire(import.meta.url);
+    const Database = require('better-sqlite3') as new (p: string) => { exec(sql: string): void; close(): void };
+    const db = new Database(path);
+    db.exec("CREATE TABLE timestep_alembic_version (version_num VARCHAR(32) NOT NULL); INSERT INTO timestep_alembic_version VALUES ('9999')");
+    db.close();
+    const store = new RunStateStore(`sqlite:///${path}`);
+    try {
+      await assert.rejects(store.get('x'), /revision 9999/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('records the installed @openai/agents version', () => {
+    assert.equal(jsSdkVersion(), '0.20.0');
+  });
+
+  it('rejects an unknown target scheme', () => {
+    assert.throws(() => new RunStateStore('redis://localhost'), /unsupported store target/);
+  });
+});
+
+describe('runAgent / consumeResult', () => {
+  it('drains a streamed run and saves it once consumed', async () => {
+    const store = new RunStateStore(`sqlite:///${join(tmp(), 'stream.db')}`);
+    try {
+      const agent = supportAgent(scripted([refundCall('call_1')]));
+      const streamed = await runAgent(agent, 'Refund order 42', {
+        stream: true,
+        runId: 'streamed',
+        store,
+        runner,
+      });
+      const result = await consumeResult(streamed);
+      assert.equal(result.interruptions.length, 1);
+      const row = await store.get('streamed');
+      assert.equal(row.status, 'waiting');
+      assert.equal(row.version, 1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('runs without saving when no runId is given', async () => {
+    const agent = supportAgent(scripted([text('hello')]));
+    const result = await consumeResult(await runAgent(agent, 'hi', { runner }));
+    assert.equal(result.finalOutput, 'hello');
+  });
+});
