@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import ollama
 import pytest
 
 from harness.fake_ollama import FakeOllama, call_model, stream_model
@@ -123,3 +124,19 @@ async def test_one_client_per_host(local: FakeOllama, cloud: FakeOllama) -> None
     assert a.client is b.client
     assert c.client is not a.client
     await provider.aclose()
+
+
+async def test_a_model_can_use_a_given_client(local: FakeOllama) -> None:
+    client = ollama.AsyncClient(local.url, headers={"X-Team": "blue"})
+    model = OllamaModel("qwen2.5", client=client, host=local.url)
+    local.add_text("ok")
+    await call_model(model, "hi")
+    assert local.chat_requests()[0].headers["x-team"] == "blue"
+    assert model.client is client
+
+
+async def test_aclose_forgets_the_clients(local: FakeOllama) -> None:
+    provider = OllamaModelProvider(host=local.url)
+    first = provider.get_model("qwen2.5").client
+    await provider.aclose()
+    assert provider.get_model("qwen2.5").client is not first
