@@ -12,6 +12,7 @@ from agents import (
     ModelSettings,
     RunConfig,
     Runner,
+    RunState,
     function_tool,
     retry_policies,
 )
@@ -178,3 +179,59 @@ async def test_a_missing_model_is_not_retried(fake: FakeOllama) -> None:
     with pytest.raises(ModelNotFoundError):
         await Runner.run(agent, "hi", run_config=_config(fake))
     assert len(fake.chat_requests()) == 1
+
+
+async def test_thinking_is_sent_back_with_the_tool_call(fake: FakeOllama) -> None:
+    call = ToolCall("get_weather", {"city": "Paris"})
+    fake.add(Reply(thinking="I need the weather tool.", tool_calls=(call,)))
+    fake.add_text("Sunny.")
+    result = await Runner.run(_agent(tools=[get_weather]), "Weather?", run_config=_config(fake))
+    assert result.final_output == "Sunny."
+    assistant = [m for m in fake.chat_bodies()[1]["messages"] if m["role"] == "assistant"]
+    assert assistant == [
+        {
+            "role": "assistant",
+            "content": "",
+            "thinking": "I need the weather tool.",
+            "tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}],
+        }
+    ]
+
+
+async def test_handoff_to_another_agent(fake: FakeOllama) -> None:
+    billing = Agent(name="billing", instructions="You do billing.", model="ollama/qwen2.5")
+    triage = Agent(name="triage", instructions="Route.", model="ollama/qwen2.5", handoffs=[billing])
+    fake.add_tool_call("transfer_to_billing")
+    fake.add_text("Your invoice is paid.")
+    result = await Runner.run(triage, "Invoice?", run_config=_config(fake))
+    assert result.final_output == "Your invoice is paid."
+    assert result.last_agent is billing
+    first, second = fake.chat_bodies()
+    assert [t["function"]["name"] for t in first["tools"]] == ["transfer_to_billing"]
+    assert second["messages"][0] == {"role": "system", "content": "You do billing."}
+
+
+async def test_approval_pause_and_resume_through_saved_state(fake: FakeOllama) -> None:
+    refunds: list[int] = []
+
+    @function_tool(needs_approval=True)
+    def refund(order_id: int) -> str:
+        """Refund an order."""
+        refunds.append(order_id)
+        return f"refunded {order_id}"
+
+    agent = Agent(name="support", model="ollama/qwen2.5", tools=[refund])
+    fake.add(Reply(text="I will refund it.", tool_calls=(ToolCall("refund", {"order_id": 42}),)))
+    fake.add_text("Order 42 is refunded.")
+    first = await Runner.run(agent, "Refund order 42", run_config=_config(fake))
+    assert [i.tool_name for i in first.interruptions] == ["refund"]
+    assert refunds == []
+    # The paused state survives JSON (as stored by RunStateStore) and resumes.
+    saved = first.to_state().to_string()
+    state = await RunState.from_string(agent, saved)
+    state.approve(state.get_interruptions()[0])
+    result = await Runner.run(agent, state, run_config=_config(fake))
+    assert result.final_output == "Order 42 is refunded."
+    assert refunds == [42]
+    tool_messages = [m for m in fake.chat_bodies()[1]["messages"] if m["role"] == "tool"]
+    assert tool_messages == [{"role": "tool", "content": "refunded 42", "tool_name": "refund"}]
