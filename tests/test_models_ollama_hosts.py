@@ -140,3 +140,20 @@ async def test_aclose_forgets_the_clients(local: FakeOllama) -> None:
     first = provider.get_model("qwen2.5").client
     await provider.aclose()
     assert provider.get_model("qwen2.5").client is not first
+
+
+async def test_seed_call_shapes(local: FakeOllama, cloud: FakeOllama) -> None:
+    # OllamaModelProvider(api_key, base_url) and OllamaModelProvider(ollama_client=...).
+    by_url = OllamaModelProvider(KEY, local.url, cloud_host=cloud.url)
+    assert by_url.get_model("qwen2.5").host == local.url
+    client = ollama.AsyncClient(local.url)
+    shared = OllamaModelProvider(ollama_client=client)
+    model = shared.get_model("gpt-oss:120b-cloud")
+    assert model.client is client
+    local.add_text("ok")
+    await call_model(model, "hi")
+    assert [b["model"] for b in local.chat_bodies()] == ["gpt-oss:120b-cloud"]
+    with pytest.raises(ConfigurationError, match="ollama_client"):
+        OllamaModelProvider("key", ollama_client=client)
+    with pytest.raises(ConfigurationError, match="not both"):
+        OllamaModelProvider(base_url="http://a:1", host="http://b:2")

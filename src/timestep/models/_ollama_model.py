@@ -30,11 +30,11 @@ class OllamaModel(Model):
 
     Args:
         model: The Ollama model name, e.g. ``"qwen2.5"`` or ``"gpt-oss:120b"``.
+        client: An ``ollama.AsyncClient`` to use instead of creating one (``host`` then only
+            names the server in error messages).
         host: The server; default ``$OLLAMA_HOST``, else ``http://localhost:11434``.
         api_key: Sent as ``Authorization: Bearer ...`` (Ollama Cloud); never read from the
             environment here (``OllamaModelProvider`` does that, for cloud models only).
-        client: An ``ollama.AsyncClient`` to use instead of creating one (``host`` then only
-            names the server in error messages).
         timeout: Seconds per request (default: none). ``ModelSettings.timeout`` overrides it.
 
     ``ModelSettings`` map to Ollama as follows: ``temperature``, ``top_p``,
@@ -52,10 +52,10 @@ class OllamaModel(Model):
     def __init__(
         self,
         model: str,
+        client: ollama.AsyncClient | None = None,
         *,
         host: str | None = None,
         api_key: str | None = None,
-        client: ollama.AsyncClient | None = None,
         timeout: float | None = None,
         _pool: ClientPool | None = None,
         _cloud: bool = False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import ollama
 from agents.models.interface import ModelProvider
 
 from .._errors import ConfigurationError
@@ -54,20 +55,32 @@ class OllamaModelProvider(ModelProvider):
       goes to Ollama Cloud as given, and a key is required.
 
     Clients are created on first use, one per host (and event loop), and shared by the models.
+    ``base_url`` is the older name of ``host``; ``ollama_client`` sends every model through
+    that one client instead (so it cannot be combined with a host or a key).
     """
 
     def __init__(
         self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        ollama_client: ollama.AsyncClient | None = None,
         *,
         host: str | None = None,
         cloud_host: str | None = None,
-        api_key: str | None = None,
         timeout: float | None = None,
         cloud: bool = False,
     ) -> None:
-        self._host = host
+        if base_url and host and base_url != host:
+            raise ConfigurationError("give the Ollama server as `host` or `base_url`, not both")
+        if ollama_client is not None and (api_key or base_url or host or cloud_host):
+            raise ConfigurationError(
+                "`ollama_client` already fixes the server and its headers: "
+                "do not also give api_key, base_url, host or cloud_host"
+            )
+        self._host = host or base_url
         self._cloud_host = cloud_host
         self._api_key = api_key
+        self._client = ollama_client
         self.cloud = cloud
         self._pool = ClientPool(timeout)
 
@@ -92,6 +105,8 @@ class OllamaModelProvider(ModelProvider):
             raise ConfigurationError(
                 "an Ollama model needs a name, e.g. 'ollama/qwen2.5' or 'ollama/gpt-oss:120b-cloud'"
             )
+        if self._client is not None:
+            return OllamaModel(model_name, self._client, host=self.host, _pool=self._pool)
         key = self.api_key
         if self.cloud and not key:
             raise ConfigurationError(
