@@ -162,3 +162,15 @@ def test_local_route_explains_how_to_set_it_up(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(sys.modules, "timestep.models.local", None)
     with pytest.raises(LocalModelError, match=r"python -m timestep\.models\.local setup"):
         MultiModelProvider().get_model("local/qwen2.5-0.5b")
+
+
+def test_seed_call_shapes(ollama_server: FakeOllama) -> None:
+    routes = MultiModelProviderMap()
+    routes.add_provider("acme", OllamaModelProvider(host=ollama_server.url))
+    routes.remove_provider("acme")
+    routes.remove_provider("never-added")
+    assert routes.get_mapping() == {}
+    routes.add_provider("acme", OllamaModelProvider(host=ollama_server.url))
+    provider = MultiModelProvider(routes, openai_api_key="k", openai_organization="org")
+    model = provider.get_model("acme/qwen2.5")
+    assert isinstance(model, OllamaModel) and model.host == ollama_server.url

@@ -23,6 +23,10 @@ class MultiModelProviderMap(MultiProviderMap):
     ``"acme/model-x"`` go to ``AcmeProvider().get_model("model-x")``. Entries win over the
     built-in routes (so a map can also replace ``ollama`` or ``openai``)."""
 
+    def remove_provider(self, prefix: str) -> None:
+        """Remove the provider for ``prefix`` (no error if there is none)."""
+        self.set_mapping({k: v for k, v in self.get_mapping().items() if k != prefix})
+
 
 class _Routes(MultiProviderMap):
     """The built-in routes with the user's map on top, read live (later additions count)."""
@@ -84,8 +88,8 @@ class MultiModelProvider(MultiProvider):
 
     def __init__(
         self,
-        *,
         provider_map: MultiProviderMap | None = None,
+        *,
         openai_api_key: str | None = None,
         openai_base_url: str | None = None,
         openai_client: AsyncOpenAI | None = None,
