@@ -317,13 +317,15 @@ function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-function pythonScope(name: string, role: string | null): string {
+/** @internal Python's approval scope of a bare function tool (exported for tests). */
+export function pythonScope(name: string, role: string | null): string {
   const payload: Json = { type: 'function_call', tool_lookup_key: ['bare', name] };
   if (role !== null) payload.invocation_role = role;
   return sha256(pythonDumps(payload));
 }
 
-function pythonFingerprint(scope: string, args: string): string {
+/** @internal Python's ledger fingerprint of a direct function call (exported for tests). */
+export function pythonFingerprint(scope: string, args: string): string {
   return sha256(
     pythonDumps({
       approval_scope: scope,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 _TOKEN = "\u0000openai-agents-json:"
@@ -86,20 +87,38 @@ def _encode_json_numbers(value: str) -> str:
     return "".join(out)
 
 
+def _number_token(text: str) -> str:
+    return f"{_TOKEN}number:{_canonical_number(text)}"
+
+
+_TOKEN_DECODER = json.JSONDecoder(
+    parse_int=_number_token, parse_float=_number_token, parse_constant=_reject_constant
+)
+
+
 def normalize_json_string(value: str) -> dict[str, Any]:
     """The JS ``normalizeJsonString``: parsed JSON with canonical number tokens, else raw."""
     try:
-        parsed = json.loads(_encode_json_numbers(value), parse_constant=_reject_constant)
+        if "\\u0000" in value or _TOKEN[0] in value:
+            # Strings that look like tokens are escaped by the JS scanner: take the slow path.
+            parsed = json.loads(_encode_json_numbers(value), parse_constant=_reject_constant)
+        else:
+            # Same grammar as the JS scanner + JSON.parse, numbers turned into tokens directly.
+            parsed = _TOKEN_DECODER.decode(value)
     except (ValueError, TypeError):
         return {"format": "raw", "value": value}
     return {"format": "json", "value": parsed}
 
 
+_STABLE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def stable_stringify(value: Any) -> str:
     """The JS ``stableStringify``: ``JSON.stringify`` with object keys sorted at every level."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _STABLE.encode(value)
 
 
+@lru_cache(maxsize=4096)
 def function_call_fingerprint(tool_name: str, arguments: str) -> str:
     """Fingerprint of a direct ``function_call`` (a function tool or a handoff) in JS 1.22."""
     return stable_stringify(

@@ -16,14 +16,13 @@ non-text tool outputs, pending session writes, sandboxes, non-mapping contexts, 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
-from agents._tool_invocation import (
-    tool_invocation_approval_scope,
-    tool_invocation_identity_and_scope,
-)
+from agents._tool_invocation import tool_invocation_approval_scope
 
 from ..._errors import CorruptStateError, UnsupportedStateFeatureError
 from ._js_identity import bare_state_key, function_call_fingerprint, handoff_tool_name
@@ -82,15 +81,41 @@ def _require_empty(state: Mapping[str, Any], keys: tuple[str, ...], to_js: bool)
             raise make(key, "only empty values are supported")
 
 
-def _python_scope(name: str) -> str:
-    """Python's approval scope of a bare function tool (its sticky decisions carry it)."""
+@lru_cache(maxsize=1024)
+def _python_scope(name: str, role: str | None = None) -> str:
+    """Python's approval scope of a bare function tool (or of a handoff, ``role="handoff"``)."""
     scope = tool_invocation_approval_scope(
         {"type": "function_call", "name": name, "call_id": "scope", "arguments": "{}"},
         tool_lookup_key=("bare", name),
+        invocation_role=role,
     )
     if scope is None:
         raise CorruptStateError(f"cannot compute the approval scope of tool {name!r}")
     return scope[1]
+
+
+def _reject_constant(constant: str) -> Any:
+    raise ValueError(f"Invalid JSON constant: {constant}")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+@lru_cache(maxsize=4096)
+def _python_fingerprint(scope: str, arguments: str) -> str:
+    """``agents._tool_invocation``'s fingerprint of a direct ``function_call`` (same hashing).
+
+    The SDK hashes ``{"approval_scope", "arguments" (parsed JSON, else the raw text), "type"}``
+    with sorted keys; tests check this equals ``tool_invocation_identity_and_scope``.
+    """
+    value: Any
+    try:
+        value = _DECODER.decode(arguments)
+    except ValueError:
+        value = arguments
+    payload = {"approval_scope": scope, "arguments": value, "type": "function_call"}
+    return hashlib.sha256(_ENCODER.encode(payload).encode("utf-8")).hexdigest()
 
 
 def _parse_bare_key(state_key: str) -> str:
@@ -860,7 +885,7 @@ class _ToPy:
         }
 
     def ledger(self, generated: list[Json]) -> dict[str, Json]:
-        """Python ``context.tool_invocations``, computed with the Python SDK's own hashing."""
+        """Python ``context.tool_invocations``: the Python SDK's own hashes of each call."""
         ledger: dict[str, Json] = {}
         outputs = {
             item["raw_item"]["call_id"]
@@ -872,24 +897,18 @@ class _ToPy:
             if kind not in ("tool_call_item", "handoff_call_item", "tool_approval_item"):
                 continue
             raw = item["raw_item"]
-            role = "handoff" if kind == "handoff_call_item" else None
-            identity = tool_invocation_identity_and_scope(
-                raw, tool_lookup_key=("bare", raw["name"]), invocation_role=role
-            )
-            if identity is None:
-                raise CorruptStateError(f"tool call {raw.get('call_id')!r} has no identity")
-            invocation_type, call_id, scope, fingerprint = identity
+            call_id = raw["call_id"]
+            if call_id in ledger:
+                continue
+            scope = _python_scope(raw["name"], "handoff" if kind == "handoff_call_item" else None)
             done = call_id in outputs
-            ledger.setdefault(
-                call_id,
-                {
-                    "type": invocation_type,
-                    "approval_scope": scope,
-                    "fingerprint": fingerprint,
-                    "executed": done,
-                    "completed": done,
-                },
-            )
+            ledger[call_id] = {
+                "type": "function_call",
+                "approval_scope": scope,
+                "fingerprint": _python_fingerprint(scope, raw["arguments"]),
+                "executed": done,
+                "completed": done,
+            }
         return ledger
 
     def approvals(self, context: Mapping[str, Any]) -> list[Json]:
