@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -286,48 +287,66 @@ def test_demo_forwards_model_and_db(
     assert calls == [["--model", "local/qwen", "--db", "sqlite:///x.db"]]
 
 
-def test_run_subprocess_pauses_then_reports_waiting(tmp_path: Path, db_url: str) -> None:
-    write_agents_module(tmp_path)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "timestep.cli",
-            "run",
-            f"{AGENTS_MODULE}:start",
-            "Refund 42",
-            "--run-id",
-            "sub-1",
-        ],
+def _timestep(
+    tmp_path: Path, db_url: str, *args: str, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "timestep.cli", *args],
         cwd=tmp_path,
         env=cli_env(db_url),
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=timeout,
     )
-    assert proc.returncode == 0, proc.stderr
-    assert "waiting for 1 approval" in proc.stderr
-    assert "call-refund" in proc.stderr
 
-    again = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "timestep.cli",
-            "run",
-            f"{AGENTS_MODULE}:start",
-            "Refund 42",
-            "--run-id",
-            "sub-1",
-        ],
-        cwd=tmp_path,
-        env=cli_env(db_url),
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+
+def test_durable_run_pauses_a_worker_resumes_it_and_show_has_step_timings(
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_agents_module(tmp_path)
+    started = _timestep(tmp_path, db_url, "run", f"{AGENTS_MODULE}:start", "Refund 42",
+                        "--run-id", "sub-1")  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    assert "waiting for 1 approval" in started.stderr
+    assert "call-refund" in started.stderr
+
+    again = _timestep(tmp_path, db_url, "run", f"{AGENTS_MODULE}:start", "Refund 42",
+                      "--run-id", "sub-1")  # fmt: skip
     assert again.returncode == 1
     assert "already exists" in again.stderr
+
+    cli = Cli(db_url, capsys)
+    assert cli("approve", "sub-1", "--by", "frank")[0] == 0
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "timestep.cli", "worker", "--agent", f"{AGENTS_MODULE}:finish"],
+        cwd=tmp_path, env=cli_env(db_url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        detail = cli.json("runs", "show", "sub-1")
+        while detail["status"] != "done" and time.monotonic() < deadline:
+            assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+            time.sleep(0.5)
+            detail = cli.json("runs", "show", "sub-1")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    assert detail["status"] == "done"
+    assert detail["final_output"] == "Refunded 5 on order 42.", json.dumps(detail, indent=1)
+    names = [step["name"] for step in detail["durable_steps"]]
+    assert "timestep.tool:lookup" in names and "timestep.tool:refund" in names
+    assert {step["segment"] for step in detail["durable_steps"]} == {"sub-1@0", "sub-1@1"}
+    refund = next(step for step in detail["timeline"] if step["name"] == "refund")
+    assert refund["output"] == "refunded 5 on order 42"
+    assert isinstance(refund["duration_ms"], int)
+    code, out, _ = cli("runs", "show", "sub-1")
+    assert code == 0
+    assert "durable steps" in out and "timestep.tool:refund" in out
+
+    code, out, err = cli("fork", "sub-1", "--at", "2", "--new-run-id", "sub-2")
+    assert code == 0, err
+    assert "segment sub-2@" in out
 
 
 def test_run_stream_prints_the_answer(tmp_path: Path, db_url: str) -> None:

@@ -82,14 +82,21 @@ def run_view(detail: dict[str, Any]) -> Group:
         )
     parts.append(versions)
     timeline = Table(title="timeline", title_justify="left", box=None, pad_edge=False)
-    for column in ("#", "STEP", "AGENT", "TOKENS IN/OUT", "DETAIL"):
+    for column in ("#", "STEP", "AGENT", "TIME", "TOKENS IN/OUT", "DETAIL"):
         timeline.add_column(column, overflow="fold")
     for step in detail["timeline"]:
         tokens = ""
         if step["kind"] == "model":
             tokens = f"{_num(step['input_tokens'])}/{_num(step['output_tokens'])}"
         name = "model" if step["kind"] == "model" else f"tool {step['name']}"
-        timeline.add_row(str(step["index"]), name, step["agent_name"], tokens, step["detail"])
+        timeline.add_row(
+            str(step["index"]),
+            name,
+            step["agent_name"],
+            _ms(step["duration_ms"]),
+            tokens,
+            step["detail"],
+        )
     parts.append(timeline)
     if detail["pending_approvals"]:
         pending = Table(title="pending approvals", title_justify="left", box=None, pad_edge=False)
@@ -115,9 +122,26 @@ def run_view(detail: dict[str, Any]) -> Group:
                 record["reason"] or "",
             )
         parts.append(decisions)
+    if detail["durable_steps"]:
+        steps = Table(title="durable steps", title_justify="left", box=None, pad_edge=False)
+        for column in ("SEGMENT", "ID", "STEP", "TIME", "ERROR"):
+            steps.add_column(column, overflow="fold")
+        for record in detail["durable_steps"]:
+            steps.add_row(
+                record["segment"],
+                str(record["step_id"]),
+                record["name"],
+                _ms(record["duration_ms"]),
+                record["error"] or "",
+            )
+        parts.append(steps)
     if detail["final_output"] is not None:
         parts.append(Text.assemble(("final output: ", "bold"), detail["final_output"]))
     return Group(*parts)
+
+
+def _ms(value: int | None) -> str:
+    return "" if value is None else f"{value} ms"
 
 
 def _num(value: int | None) -> str:

@@ -81,6 +81,10 @@ _SCHEMAS: dict[str, Any] = {
             "call_id": _NSTR,
             "arguments": _NSTR,
             "output": _NSTR,
+            "duration_ms": {
+                "type": ["integer", "null"],
+                "description": "from the durable step record, when the run ran durably",
+            },
             "status": {
                 "type": ["string", "null"],
                 "enum": ["done", "pending_approval", "not_run", None],
@@ -98,6 +102,16 @@ _SCHEMAS: dict[str, Any] = {
             "decided_by": _NSTR,
             "decided_at": _TIME,
             "state_version": _INT,
+        }
+    ),
+    "DurableStep": _obj(
+        {
+            "segment": {"type": "string", "description": "DBOS workflow id, run_id@version"},
+            "step_id": _INT,
+            "name": _STR,
+            "started_at_ms": _NINT,
+            "duration_ms": _NINT,
+            "error": _NSTR,
         }
     ),
     "RunDetail": _obj(
@@ -122,6 +136,7 @@ _SCHEMAS: dict[str, Any] = {
                 ),
             },
             "decisions": {"type": "array", "items": _ref("Decision")},
+            "durable_steps": {"type": "array", "items": _ref("DurableStep")},
             "final_output": _NSTR,
         }
     ),

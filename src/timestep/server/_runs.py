@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import RunNotFoundError
 from ._decisions import list_decisions, undecided
+from ._durable_steps import durable_steps, with_durations
 from ._timeline import build_timeline, final_output
 
 if TYPE_CHECKING:
@@ -81,12 +82,13 @@ async def run_detail(store: RunStateStore, run_id: str) -> dict[str, Any]:
 
     Raises ``RunNotFoundError`` for an unknown run.
     """
-    latest = await store.get(run_id)
     summary = await run_summary(store, run_id)
+    latest = await store.get(run_id, version=summary.latest_version)
     versions = await store.versions(run_id)
     decisions = list_decisions(store, run_id)
     doc = latest.state_json or {}
     pending = undecided(summary, decisions)
+    steps = await durable_steps(store, summary)
     return {
         "run_id": run_id,
         "agent_name": summary.agent_name,
@@ -106,7 +108,7 @@ async def run_detail(store: RunStateStore, run_id: str) -> dict[str, Any]:
             }
             for v in sorted(versions, key=lambda v: v.version)
         ],
-        "timeline": [step.to_dict() for step in build_timeline(doc)],
+        "timeline": [step.to_dict() for step in with_durations(build_timeline(doc), steps)],
         "pending_approvals": [
             {
                 "call_id": p.call_id,
@@ -118,5 +120,6 @@ async def run_detail(store: RunStateStore, run_id: str) -> dict[str, Any]:
             for p in pending
         ],
         "decisions": [d.to_dict() for d in decisions],
+        "durable_steps": [step.to_dict() for step in steps],
         "final_output": final_output(doc) if summary.status == "done" else None,
     }

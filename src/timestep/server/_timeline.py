@@ -30,6 +30,7 @@ class TimelineStep:
     arguments: str | None = None
     output: str | None = None
     status: ToolStatus | None = None
+    duration_ms: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (the API's ``TimelineStep`` schema)."""
