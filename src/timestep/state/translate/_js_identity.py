@@ -131,6 +131,7 @@ def function_call_fingerprint(tool_name: str, arguments: str) -> str:
     )
 
 
+@lru_cache(maxsize=1024)
 def bare_state_key(name: str) -> str:
     """JS ``functionToolStateKey`` of a top-level function tool: ``["bare","name"]``."""
     return stable_stringify(["bare", name])

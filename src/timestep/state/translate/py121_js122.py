@@ -60,7 +60,7 @@ def _require(mapping: Mapping[str, Any], key: str, where: str) -> Any:
 
 
 def _agent_ref(ref: Any, where: str) -> Json:
-    if not isinstance(ref, Mapping) or not isinstance(ref.get("name"), str):
+    if not isinstance(ref, dict) or not isinstance(ref.get("name"), str):
         raise CorruptStateError(f"RunState {where} is not an agent reference")
     out: Json = {"name": ref["name"]}
     if isinstance(ref.get("identity"), str):
@@ -141,7 +141,7 @@ def _parse_bare_key(state_key: str) -> str:
 def _usage_details_to_js(details: Any) -> list[Json]:
     out: list[Json] = []
     for entry in details or []:
-        if not isinstance(entry, Mapping):
+        if not isinstance(entry, dict):
             continue
         numbers = {
             key: value
@@ -188,7 +188,7 @@ def _sum_details(details: Any, fields: tuple[str, ...]) -> Json:
     totals: Json = dict.fromkeys(fields, 0)
     items = details if isinstance(details, list) else [details] if details else []
     for entry in items:
-        if isinstance(entry, Mapping):
+        if isinstance(entry, dict):
             for key, value in entry.items():
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     totals[key] = totals.get(key, 0) + value
@@ -241,7 +241,7 @@ def _text_output_to_js(output: Any) -> Json:
 
 
 def _raw_to_js(raw: Any, names: Mapping[str, str]) -> Json:
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, dict):
         raise CorruptStateError("RunState item is not an object")
     kind = raw.get("type")
     if kind == "function_call":
@@ -286,7 +286,7 @@ def _message_to_js(raw: Mapping[str, Any]) -> Json:
             return out
         parts: list[Json] = []
         for part in content or []:
-            if isinstance(part, Mapping) and part.get("type") == "input_text":
+            if isinstance(part, dict) and part.get("type") == "input_text":
                 parts.append({"type": "input_text", "text": part.get("text", "")})
             else:
                 raise _unsupported_to_js("non-text input message content")
@@ -298,7 +298,7 @@ def _message_to_js(raw: Mapping[str, Any]) -> Json:
         js_parts.append({"type": "output_text", "text": content})
     else:
         for part in content or []:
-            if not isinstance(part, Mapping):
+            if not isinstance(part, dict):
                 raise CorruptStateError("assistant message content part is not an object")
             if part.get("type") == "output_text":
                 text_part: Json = {"type": "output_text", "text": part.get("text", "")}
@@ -323,12 +323,12 @@ def _reasoning_to_js(raw: Mapping[str, Any]) -> Json:
     out["content"] = [
         {"type": "input_text", "text": part.get("text", "")}
         for part in raw.get("summary") or []
-        if isinstance(part, Mapping)
+        if isinstance(part, dict)
     ]
     raw_content = [
         {"type": "reasoning_text", "text": part.get("text", "")}
         for part in raw.get("content") or []
-        if isinstance(part, Mapping)
+        if isinstance(part, dict)
     ]
     if raw_content:
         out["rawContent"] = raw_content
@@ -338,7 +338,7 @@ def _reasoning_to_js(raw: Mapping[str, Any]) -> Json:
 
 
 def _raw_to_py(raw: Any) -> Json:
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, dict):
         raise CorruptStateError("RunState item is not an object")
     kind = raw.get("type")
     if kind == "function_call":
@@ -362,7 +362,7 @@ def _raw_to_py(raw: Any) -> Json:
         output = raw.get("output")
         if isinstance(output, str):
             text = output
-        elif isinstance(output, Mapping) and output.get("type") == "text":
+        elif isinstance(output, dict) and output.get("type") == "text":
             text = str(output.get("text", ""))
         else:
             raise _unsupported_to_py("function_call_result.output", "only text tool outputs")
@@ -378,17 +378,17 @@ def _raw_to_py(raw: Any) -> Json:
         out["summary"] = [
             {"text": part.get("text", ""), "type": "summary_text"}
             for part in raw.get("content") or []
-            if isinstance(part, Mapping)
+            if isinstance(part, dict)
         ]
         raw_content = raw.get("rawContent") or []
         if raw_content:
             out["content"] = [
                 {"text": part.get("text", ""), "type": "reasoning_text"}
                 for part in raw_content
-                if isinstance(part, Mapping)
+                if isinstance(part, dict)
             ]
         provider = raw.get("providerData")
-        if isinstance(provider, Mapping) and provider.get("encryptedContent"):
+        if isinstance(provider, dict) and provider.get("encryptedContent"):
             out["encrypted_content"] = provider["encryptedContent"]
         return out
     raise _unsupported_to_py(f"item type {kind!r}")
@@ -402,7 +402,7 @@ def _message_to_py(raw: Mapping[str, Any]) -> Json:
             return {"content": content, "role": role}
         parts: list[Json] = []
         for part in content or []:
-            if isinstance(part, Mapping) and part.get("type") == "input_text":
+            if isinstance(part, dict) and part.get("type") == "input_text":
                 parts.append({"text": part.get("text", ""), "type": "input_text"})
             else:
                 raise _unsupported_to_py("non-text input message content")
@@ -411,11 +411,11 @@ def _message_to_py(raw: Mapping[str, Any]) -> Json:
         raise _unsupported_to_py(f"message role {role!r}")
     py_parts: list[Json] = []
     for part in content or []:
-        if not isinstance(part, Mapping):
+        if not isinstance(part, dict):
             raise CorruptStateError("assistant message content part is not an object")
         if part.get("type") == "output_text":
             provider = part.get("providerData")
-            annotations = provider.get("annotations", []) if isinstance(provider, Mapping) else []
+            annotations = provider.get("annotations", []) if isinstance(provider, dict) else []
             py_parts.append(
                 {
                     "annotations": annotations,
@@ -461,7 +461,7 @@ class _ToJs:
 
     def _collect_names(self) -> None:
         def visit(raw: Any) -> None:
-            if isinstance(raw, Mapping) and raw.get("type") == "function_call":
+            if isinstance(raw, dict) and raw.get("type") == "function_call":
                 call_id = raw.get("call_id")
                 if isinstance(call_id, str) and isinstance(raw.get("name"), str):
                     self.names.setdefault(call_id, raw["name"])
@@ -469,9 +469,8 @@ class _ToJs:
         for response in self.state.get("model_responses") or []:
             for raw in response.get("output") or []:
                 visit(raw)
-        for key in ("generated_items", "session_items"):
-            for item in self.state.get(key) or []:
-                visit(item.get("raw_item"))
+        for item in self.state.get("generated_items") or []:
+            visit(item.get("raw_item"))
         original = self.state.get("original_input")
         if isinstance(original, list):
             for raw in original:
@@ -509,7 +508,7 @@ class _ToJs:
         lookup = item.get("tool_lookup_key")
         if lookup is None:
             return bare_state_key(str(raw.get("name")))
-        if isinstance(lookup, Mapping) and lookup.get("kind") == "bare":
+        if isinstance(lookup, dict) and lookup.get("kind") == "bare":
             return bare_state_key(str(lookup.get("name")))
         raise _unsupported_to_js("tool_lookup_key", f"only bare top-level tools, got {lookup}")
 
@@ -707,7 +706,7 @@ class _ToJs:
         texts = [
             part.get("text", "")
             for part in (items[-1].get("raw_item") or {}).get("content") or []
-            if isinstance(part, Mapping) and part.get("type") == "output_text"
+            if isinstance(part, dict) and part.get("type") == "output_text"
         ]
         return "".join(texts)
 
@@ -745,7 +744,7 @@ class _ToJs:
         )
         context = _require(state, "context", "root")
         py_context = context.get("context")
-        if py_context is not None and not isinstance(py_context, Mapping):
+        if py_context is not None and not isinstance(py_context, dict):
             raise _unsupported_to_js("context.context", "only mapping (JSON object) contexts")
         if (context.get("context_meta") or {}).get("requires_deserializer"):
             raise _unsupported_to_js("context.context", "context needs a custom deserializer")
@@ -1024,13 +1023,13 @@ class _ToPy:
         )
         context = _require(state, "context", "root")
         js_context = context.get("context")
-        if js_context is not None and not isinstance(js_context, Mapping):
+        if js_context is not None and not isinstance(js_context, dict):
             raise _unsupported_to_py("context.context", "only JSON object contexts")
         generated = [self.item(item) for item in state.get("generatedItems") or []]
         step = state.get("currentStep")
         current_step: Json | None = None
         interruptions: list[Json] = []
-        if isinstance(step, Mapping):
+        if isinstance(step, dict):
             kind = step.get("type")
             if kind == "next_step_interruption":
                 interruptions = [
@@ -1105,7 +1104,7 @@ class _ToPy:
         out["current_step"] = current_step
         out["last_model_response"] = model_responses[-1] if model_responses else None
         processed = state.get("lastProcessedResponse")
-        finished = isinstance(step, Mapping) and step.get("type") == "next_step_final_output"
+        finished = isinstance(step, dict) and step.get("type") == "next_step_final_output"
         out["last_processed_response"] = (
             self.processed_response(processed, interruptions)
             if processed and not finished
