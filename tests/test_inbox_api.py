@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +17,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from harness.http_server import LiveServer
-from test_cli_support import agents_module, finished_run, interrupted_run, reset_durable
+from test_cli_support import (
+    agents_module,
+    cli_env,
+    finished_run,
+    interrupted_run,
+    reset_durable,
+)
 from timestep.server import create_app, csrf_token, openapi_schema
 from timestep.state import RunStateStore
 
@@ -299,3 +307,35 @@ def test_server_with_agents_resumes_a_decided_run(store: RunStateStore, agents: 
     assert detail["final_output"] == "Refunded 5 on order 42."
     refund = next(s for s in detail["timeline"] if s["name"] == "refund")
     assert refund["output"] == "refunded 5 on order 42"
+
+
+def test_serve_command_uses_the_configured_token_and_binds_loopback(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'serve.db'}"
+    env = {**cli_env(db_url), "TIMESTEP_INBOX_TOKEN": "from-the-environment"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "timestep.cli", "serve", "--port", "0"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "timestep inbox on http://127.0.0.1:" in line, line
+        url = line.split(" on ", 1)[1].strip()
+        assert url.endswith("/?token=from-the-environment")
+        base = url.split("/?", 1)[0]
+        assert httpx.get(base + "/api/runs").status_code == 401
+        ok = httpx.get(base + "/api/runs", headers={"Authorization": "Bearer from-the-environment"})
+        assert ok.status_code == 200
+        assert ok.json() == {"runs": []}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def test_serve_refuses_a_file_store(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "timestep.cli", "serve", "--db", str(tmp_path / "state.json")],
+        cwd=tmp_path, env=cli_env(""), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "is a file, not a database" in proc.stderr

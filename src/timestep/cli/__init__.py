@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 
@@ -16,6 +17,9 @@ __all__ = ["app", "main"]
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns 0 on success, 1 on errors, 2 on usage errors."""
+    if argv is None and not os.environ.get("OPENAI_API_KEY"):
+        # Nowhere to export traces to: keep the SDK's warning out of the command's output.
+        os.environ.setdefault("OPENAI_AGENTS_DISABLE_TRACING", "1")
     args = sys.argv[1:] if argv is None else argv
     command = typer.main.get_command(app)
     try:

@@ -95,18 +95,19 @@ def demo(
     model: Annotated[
         str | None, typer.Option("--model", help="Model to run the demo with.")
     ] = None,
+    run_id: Annotated[str | None, typer.Option("--run-id", help="Run id (default: new)")] = None,
     db: DbOption = None,
 ) -> None:
     """Run the guided demo: a durable run pauses for approval, then resumes."""
-    try:
-        from .. import demo as demo_module  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as error:
-        raise ConfigurationError(f"the demo is not available in this build: {error}") from None
+    from .. import demo as demo_module
+
     argv: list[str] = []
     if model:
         argv += ["--model", model]
     if db or settings.db:
         argv += ["--db", _db(db)]
+    if run_id:
+        argv += ["--run-id", run_id]
     code = int(demo_module.main(argv))
     if code:
         raise typer.Exit(code)
