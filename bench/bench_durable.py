@@ -1,0 +1,433 @@
+"""Durable-execution overhead: stock SDK vs timestep durable vs dbos-openai-agents vs LangGraph.
+
+Workload: 5 tool-call turns (6 model calls + 5 tool calls = 11 steps) against an instant scripted
+model, run sequentially; the median wall time per run minus the stock SDK's median, divided by 11,
+is the durable overhead per step. Each framework runs in its own process on a fresh database in a
+temporary directory (a SQLite file, or a fresh database on a throwaway Postgres server).
+A second workload runs 1,000 runs concurrently against a scripted model with 50 ms latency and
+compares the wall time with the latency-bound ideal (6 model calls x 50 ms).
+
+    python bench/bench_durable.py                 # everything, writes bench/README.md section
+    python bench/bench_durable.py --runs 20 --concurrent 200 --no-readme
+
+Needs ``pip install -r bench/requirements.txt``. Postgres: ``$TIMESTEP_BENCH_POSTGRES_URL`` or
+Debian's PostgreSQL 15 binaries (started like the tests' fixture).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, TypedDict
+
+
+class State(TypedDict):
+    """LangGraph state of the equivalent graph."""
+
+    turn: int
+    log: list[str]
+
+
+TURNS = 5
+STEPS = 2 * TURNS + 1
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+# ---- shared workload ------------------------------------------------------------------------
+
+
+def _agent(latency: float, name: str = "bench") -> Any:
+    """An agent with one tool and an instant (or ``latency``-delayed) stateless scripted model."""
+    from agents import Agent, Model, ModelResponse, Usage, function_tool
+    from agents.testing import assistant_message, function_call
+
+    class Scripted(Model):
+        async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
+            if latency:
+                await asyncio.sleep(latency)
+            given = kwargs.get("input", args[1] if len(args) > 1 else None)
+            items = given if isinstance(given, list) else []
+            turn = sum(
+                1 for i in items if isinstance(i, dict) and i.get("type") == "function_call_output"
+            )
+            output = (
+                [function_call("add", {"n": turn}, call_id=f"call_{turn}")]
+                if turn < TURNS
+                else [assistant_message("done")]
+            )
+            return ModelResponse(output=output, usage=Usage(requests=1), response_id=None)
+
+        def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+            raise NotImplementedError
+
+    @function_tool
+    def add(n: int) -> str:
+        """Add one."""
+        return str(n + 1)
+
+    return Agent(name=name, model=Scripted(), tools=[add])
+
+
+async def _stock_one(agent: Any) -> None:
+    from agents import Runner
+
+    result = await Runner.run(agent, "go", max_turns=20)
+    assert result.final_output == "done"
+
+
+async def _paired(runs: int, base: Any, one: Any) -> dict[str, list[float]]:
+    """Alternate a stock run and a durable run ``runs`` times (paired, to cancel load drift)."""
+    for i in range(3):
+        await base(f"warm-base-{i}")
+        await one(f"warm-{i}")
+    out: dict[str, list[float]] = {"base": [], "durable": []}
+    for i in range(runs):
+        start = time.perf_counter()
+        await base(f"base-{i}")
+        middle = time.perf_counter()
+        await one(f"run-{i}")
+        out["base"].append(middle - start)
+        out["durable"].append(time.perf_counter() - middle)
+    return out
+
+
+# ---- modes (each in its own process) -------------------------------------------------------
+
+
+async def mode_stock(args: argparse.Namespace) -> dict[str, Any]:
+    from agents import Runner
+
+    agent = _agent(args.latency)
+
+    async def one(_rid: str) -> None:
+        result = await Runner.run(agent, "go", max_turns=20)
+        assert result.final_output == "done"
+
+    if args.concurrent:
+        return await _concurrent(args, one)
+    return await _paired(args.runs, one, one)
+
+
+async def mode_timestep(args: argparse.Namespace) -> dict[str, Any]:
+    from timestep.durable import run_durable, shutdown
+    from timestep.state import RunStateStore
+
+    store = RunStateStore(args.target)
+    agent = _agent(args.latency)
+
+    async def one(rid: str) -> None:
+        result = await run_durable(agent, "go", run_id=rid, store=store, max_turns=20)
+        assert result.final_output == "done"
+
+    plain = _agent(args.latency)
+    try:
+        if args.concurrent:
+            return await _concurrent(args, one)
+        return await _paired(args.runs, lambda _r: _stock_one(plain), one)
+    finally:
+        shutdown()
+
+
+async def mode_dbos_openai_agents(args: argparse.Namespace) -> dict[str, Any]:
+    from dbos import DBOS, DBOSConfig, SetWorkflowID
+    from dbos_openai_agents import DBOSRunner
+
+    agent = _agent(args.latency)
+
+    @DBOS.workflow()
+    async def workflow() -> str:
+        result = await DBOSRunner.run(agent, "go", max_turns=20)
+        return str(result.final_output)
+
+    url = args.target
+    if url.startswith("postgresql") and "+psycopg" not in url:
+        url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    config: DBOSConfig = {"name": "bench", "system_database_url": url, "log_level": "WARNING"}
+    DBOS(config=config)
+    DBOS.launch()
+
+    async def one(rid: str) -> None:
+        with SetWorkflowID(rid):
+            assert await workflow() == "done"
+
+    plain = _agent(args.latency)
+    try:
+        return await _paired(args.runs, lambda _r: _stock_one(plain), one)
+    finally:
+        DBOS.destroy()
+
+
+async def mode_dbos_steps(args: argparse.Namespace) -> dict[str, Any]:
+    """DBOS itself: a workflow of 11 empty async steps vs the same 11 awaits without DBOS."""
+    from dbos import DBOS, SetWorkflowID
+
+    from timestep.durable import _config
+
+    async def nothing() -> int:
+        return 1
+
+    @DBOS.workflow(name="bench.empty_steps")
+    async def workflow() -> int:
+        total = 0
+        for _ in range(STEPS):
+            total += await DBOS.run_step_async({"name": "empty"}, nothing)
+        return total
+
+    await asyncio.to_thread(_config.ensure_launched, args.target)  # WAL, JSON serializer
+
+    async def base(_rid: str) -> None:
+        for _ in range(STEPS):
+            await nothing()
+
+    async def one(rid: str) -> None:
+        with SetWorkflowID(rid):
+            assert await workflow() == STEPS
+
+    try:
+        return await _paired(args.runs, base, one)
+    finally:
+        _config.shutdown()
+
+
+def mode_langgraph(args: argparse.Namespace) -> dict[str, Any]:
+    import sqlite3
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+    from langgraph.graph import END, StateGraph
+
+    def model(state: State) -> dict[str, Any]:
+        return {"log": [*state["log"], f"model {state['turn']}"]}
+
+    def tools(state: State) -> dict[str, Any]:
+        return {"turn": state["turn"] + 1, "log": [*state["log"], "tool"]}
+
+    def route(state: State) -> str:
+        return "tools" if state["turn"] < TURNS else END
+
+    graph = StateGraph(State)
+    graph.add_node("model", model)
+    graph.add_node("tools", tools)
+    graph.set_entry_point("model")
+    graph.add_conditional_edges("model", route)
+    graph.add_edge("tools", "model")
+    conn = sqlite3.connect(args.target, check_same_thread=False)
+    durable = graph.compile(checkpointer=SqliteSaver(conn))
+    plain = graph.compile()
+
+    def invoke(app: Any, rid: str) -> None:
+        out = app.invoke(
+            {"turn": 0, "log": []}, {"configurable": {"thread_id": rid}, "recursion_limit": 50}
+        )
+        assert out["turn"] == TURNS
+
+    async def base(rid: str) -> None:
+        invoke(plain, rid)
+
+    async def one(rid: str) -> None:
+        invoke(durable, rid)
+
+    return asyncio.run(_paired(args.runs, base, one))
+
+
+async def _concurrent(args: argparse.Namespace, one: Any) -> dict[str, Any]:
+    await one("warm-c")
+    start = time.perf_counter()
+    await asyncio.gather(*(one(f"c-{i}") for i in range(args.concurrent)))
+    wall = time.perf_counter() - start
+    return {"wall": wall, "ideal": (TURNS + 1) * args.latency, "runs": args.concurrent}
+
+
+MODES = {
+    "stock": mode_stock,
+    "timestep": mode_timestep,
+    "dbos-openai-agents": mode_dbos_openai_agents,
+    "dbos-steps": mode_dbos_steps,
+}
+
+
+# ---- orchestration --------------------------------------------------------------------------
+
+
+def _spawn(mode: str, target: str, **extra: Any) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--mode", mode, "--target", target]
+    for key, value in extra.items():
+        if value is True:
+            cmd.append(f"--{key}")
+        elif value not in (None, False):
+            cmd += [f"--{key}", str(value)]
+    env = dict(os.environ, TIMESTEP_DBOS_LOG_LEVEL="ERROR", OPENAI_AGENTS_DISABLE_TRACING="1")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{mode} failed:\n{proc.stderr[-3000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def _postgres() -> tuple[Any, str | None]:
+    url = os.environ.get("TIMESTEP_BENCH_POSTGRES_URL")
+    if url:
+        return None, url
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        from harness.postgres import PostgresServer, PostgresUnavailable
+    except ImportError:
+        return None, None
+    server = PostgresServer()
+    try:
+        server.start()
+    except PostgresUnavailable:
+        return None, None
+    return server, server.url()
+
+
+def _fresh_pg(server_url: str) -> str:
+    from harness.postgres import create_database
+
+    return str(create_database(server_url))
+
+
+def _ms(times: list[float]) -> float:
+    return statistics.median(times) * 1000
+
+
+Row = tuple[str, str, float, float, float]
+
+
+def _row(name: str, db: str, result: dict[str, Any]) -> Row:
+    base, durable = result["base"], result["durable"]
+    per_step = statistics.median(d - b for b, d in zip(base, durable, strict=True)) * 1000 / STEPS
+    return name, db, _ms(base), _ms(durable), per_step
+
+
+def orchestrate(args: argparse.Namespace) -> str:
+    rows: list[Row] = []
+    tmp = Path(tempfile.mkdtemp(prefix="bench-durable-"))
+    server, pg = _postgres()
+    conc: list[tuple[str, dict[str, Any]]] = []
+    try:
+        targets = [("SQLite file", lambda n: f"sqlite:///{tmp / n}.db")]
+        if pg:
+            targets.append(("Postgres", lambda _n: _fresh_pg(pg)))
+        for label, make in targets:
+            result = _spawn("dbos-steps", make("empty"), runs=args.runs)
+            rows.append(_row("DBOS 3.4 alone: 11 empty steps (base: 11 awaits)", label, result))
+            result = _spawn("timestep", make("ts"), runs=args.runs)
+            rows.append(_row("timestep durable (11 steps/run)", label, result))
+            result = _spawn("dbos-openai-agents", make("doa"), runs=args.runs)
+            rows.append(_row("dbos-openai-agents 0.3.0 (6 model steps/run)", label, result))
+        result = _spawn("langgraph", str(tmp / "lg.sqlite"), runs=args.runs)
+        rows.append(
+            _row("LangGraph 1.2 + SqliteSaver (base: no checkpointer)", "SQLite file", result)
+        )
+        if args.concurrent:
+            common = {"concurrent": args.concurrent, "latency": args.latency}
+            plans = [
+                ("OpenAI Agents SDK, no durability", "stock", "-"),
+                ("timestep durable, SQLite file", "timestep", f"sqlite:///{tmp / 'conc'}.db"),
+            ]
+            if pg:
+                plans.append(("timestep durable, Postgres", "timestep", _fresh_pg(pg)))
+            for name, mode, target in plans:
+                try:
+                    conc.append((name, _spawn(mode, target, **common)))
+                except (RuntimeError, subprocess.TimeoutExpired) as error:
+                    conc.append((name, {"error": str(error).splitlines()[-1][:200]}))
+    finally:
+        if server is not None:
+            server.stop()
+    return _markdown(args, rows, conc)
+
+
+def _markdown(
+    args: argparse.Namespace, rows: list[Row], conc: list[tuple[str, dict[str, Any]]]
+) -> str:
+    lines = [
+        "## Durable execution",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on this machine "
+        f"({os.cpu_count()} cores shared with other jobs, load average "
+        f"{os.getloadavg()[0]:.1f}: figures are noisy) by `python bench/bench_durable.py "
+        f"--runs {args.runs}`. Workload: {TURNS} tool-call turns = {STEPS} model+tool calls per "
+        "run, instant scripted model. Each framework runs in its own process on a fresh database "
+        "and alternates one run without durability (the stock OpenAI Agents SDK; for LangGraph "
+        "the same graph without a checkpointer) with one durable run, so both see the same load. "
+        "Overhead per step = median over pairs of (durable - base) / 11.",
+        "",
+        "| framework | database | base median ms/run | durable median ms/run | ratio | "
+        "overhead ms/step |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for name, db, base, durable, per_step in rows:
+        lines.append(
+            f"| {name} | {db} | {base:.1f} | {durable:.1f} | {durable / base:.2f}x | "
+            f"{per_step:.2f} |"
+        )
+    if conc:
+        lines += [
+            "",
+            f"{args.concurrent} concurrent runs, scripted model with {args.latency * 1000:.0f} ms "
+            f"latency per call (ideal = {TURNS + 1} calls x latency):",
+            "",
+            "| framework | wall s | ideal s | ratio |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, c in conc:
+            if "error" in c:
+                lines.append(f"| {name} | failed: {c['error']} | | |")
+                continue
+            lines.append(
+                f"| {name} | {c['wall']:.2f} | {c['ideal']:.2f} | {c['wall'] / c['ideal']:.1f}x |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _write_readme(section: str) -> None:
+    path = HERE / "README.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    start = text.find("## Durable execution")
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + 1)
+        tail = text[end + 1 :] if end != -1 else ""
+        text = text[:start] + section + ("\n" + tail if tail else "")
+    path.write_text(text)
+
+
+def main() -> None:
+    from agents import set_tracing_disabled
+
+    set_tracing_disabled(True)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode")
+    parser.add_argument("--target", default="-")
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--concurrent", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--checkpoint", action="store_true")
+    parser.add_argument("--no-readme", action="store_true")
+    args = parser.parse_args()
+    if args.mode == "langgraph":
+        print(json.dumps(mode_langgraph(args)))
+        return
+    if args.mode:
+        print(json.dumps(asyncio.run(MODES[args.mode](args))))
+        return
+    if args.concurrent and not args.latency:
+        args.latency = 0.05
+    section = orchestrate(args)
+    print(section)
+    if not args.no_readme:
+        _write_readme(section)
+
+
+if __name__ == "__main__":
+    main()
