@@ -188,6 +188,7 @@ async def segment_workflow(run_id: str, base_version: int, spec: dict[str, Any])
         return {"status": status, "version": version, "final_output": final}
     finally:
         current_segment.reset(token)
+        local_runs.pop(workflow_id, None)
         if local is not None:
             local.saved.set()
 
