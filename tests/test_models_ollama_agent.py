@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from agents import (
     function_tool,
     retry_policies,
 )
+from agents.models.interface import ModelProvider
 from openai.types.responses import ResponseTextDeltaEvent
 from pydantic import BaseModel
 
@@ -49,8 +50,19 @@ def _agent(**kwargs: Any) -> Agent[None]:
     return Agent(name="weather", instructions="Use tools.", model="ollama/qwen2.5", **kwargs)
 
 
+_providers: list[ModelProvider] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_providers() -> AsyncIterator[None]:
+    yield
+    while _providers:
+        await _providers.pop().aclose()
+
+
 def _config(fake: FakeOllama) -> RunConfig:
     provider = MultiModelProvider(ollama_host=fake.url)
+    _providers.append(provider)
     return RunConfig(model_provider=provider, tracing_disabled=True)
 
 
@@ -140,8 +152,9 @@ async def test_structured_output(fake: FakeOllama, stream: bool) -> None:
 
 async def test_agent_with_an_ollama_model_object(fake: FakeOllama) -> None:
     fake.add_text("hello")
-    model = OllamaModelProvider(host=fake.url).get_model("qwen2.5")
-    agent = Agent(name="plain", model=model)
+    provider = OllamaModelProvider(host=fake.url)
+    _providers.append(provider)
+    agent = Agent(name="plain", model=provider.get_model("qwen2.5"))
     result = await Runner.run(agent, "hi", run_config=RunConfig(tracing_disabled=True))
     assert result.final_output == "hello"
     assert fake.chat_bodies()[0]["model"] == "qwen2.5"

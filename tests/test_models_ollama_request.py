@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,15 +16,21 @@ from harness.fake_ollama import FakeOllama, call_model, stream_model
 from timestep._errors import UnsupportedModelInputError
 from timestep.models import OllamaModel, OllamaModelProvider
 
+_providers: dict[str, OllamaModelProvider] = {}
+
 
 @pytest.fixture
-def fake() -> Iterator[FakeOllama]:
+async def fake() -> AsyncIterator[FakeOllama]:
     with FakeOllama(models=["qwen2.5", "qwen3", "gpt-oss:20b"], default=None) as server:
         yield server
+        for provider in _providers.values():
+            await provider.aclose()
+        _providers.clear()
 
 
 def _model(fake: FakeOllama, name: str = "qwen2.5") -> OllamaModel:
-    return OllamaModelProvider(host=fake.url).get_model(name)
+    provider = _providers.setdefault(fake.url, OllamaModelProvider(host=fake.url))
+    return provider.get_model(name)
 
 
 class Address(BaseModel):

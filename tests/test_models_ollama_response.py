@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 
 import pytest
 from agents.items import TResponseStreamEvent
@@ -30,8 +30,10 @@ def fake() -> Iterator[FakeOllama]:
 
 
 @pytest.fixture
-def model(fake: FakeOllama) -> OllamaModel:
-    return OllamaModelProvider(host=fake.url).get_model("qwen2.5")
+async def model(fake: FakeOllama) -> AsyncIterator[OllamaModel]:
+    provider = OllamaModelProvider(host=fake.url)
+    yield provider.get_model("qwen2.5")
+    await provider.aclose()
 
 
 def _calls(items: Sequence[object]) -> list[ResponseFunctionToolCall]:
