@@ -17,7 +17,7 @@ from timestep._errors import (
     UnsupportedStateFeatureError,
 )
 from timestep.state.translate import detect_language, to_language, to_python, to_typescript
-from vectors.scenarios import scripted, support_agent, text, triage_agent
+from vectors.scenarios import scripted, structured_agent, support_agent, text, triage_agent
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
 SHAPES = sorted(p.name for p in VECTORS.iterdir() if (p / "python.json").exists())
@@ -32,7 +32,9 @@ def _read(shape: str, name: str) -> dict[str, Any]:
 def _agent(shape: str, final: str = "ok") -> Agent[Any]:
     if shape == "handoff":
         return triage_agent(scripted(), scripted([text(final)]))
-    return support_agent(scripted([text(final)]))
+    if shape == "structured_output":
+        return structured_agent(scripted())
+    return support_agent(scripted([text(final)]), guarded=shape == "input_guardrail")
 
 
 def _call_ids(state: RunState[Any, Agent[Any]]) -> list[str]:
@@ -52,6 +54,8 @@ def test_vectors_cover_the_issue_shapes() -> None:
         "reasoning",
         "streamed",
         "conversation_id",
+        "input_guardrail",
+        "structured_output",
     }
     assert required <= set(SHAPES)
     for shape in SHAPES:
@@ -106,7 +110,8 @@ async def test_python_sdk_loads_translated_typescript_state(shape: str) -> None:
     assert translated._context.usage == native._context.usage
 
 
-RESUMABLE = [s for s in SHAPES if s not in ("completed", "conversation_id")]
+FINISHED = ("completed", "structured_output")
+RESUMABLE = [s for s in SHAPES if s not in (*FINISHED, "conversation_id")]
 
 
 @pytest.mark.parametrize("shape", RESUMABLE)
@@ -247,3 +252,18 @@ def test_fingerprint_vector_is_current() -> None:
         assert _python_fingerprint(scope, case["arguments"]) == case["python_fingerprint"]
         js = function_call_fingerprint(bare_state_key("refund"), case["arguments"])
         assert js == case["js_fingerprint"]
+
+
+def test_guardrail_results_and_structured_output_cross_over() -> None:
+    js = to_typescript(_read("structured_output", "python.json"))
+    assert js["currentStep"] == {
+        "type": "next_step_final_output",
+        "output": '{"order_id":"42","amount":5}',
+    }
+    native = _read("structured_output", "typescript.json")
+    assert js["outputGuardrailResults"] == native["outputGuardrailResults"]
+    py = to_python(_read("input_guardrail", "typescript.json"))
+    assert (
+        py["input_guardrail_results"]
+        == _read("input_guardrail", "python.json")["input_guardrail_results"]
+    )

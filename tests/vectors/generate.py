@@ -30,6 +30,7 @@ from vectors.scenarios import (
     lookup_call,
     refund_call,
     scripted,
+    structured_agent,
     support_agent,
     text,
     triage_agent,
@@ -151,6 +152,18 @@ async def completed() -> StateJson:
     return result.to_state().to_json()
 
 
+async def input_guardrail() -> StateJson:
+    state = await _interrupt(support_agent(scripted([refund_call("call_1")]), guarded=True))
+    return state.to_json()
+
+
+async def structured_output() -> StateJson:
+    agent = structured_agent(scripted([text('{"order_id":"42","amount":5}')]))
+    result = await Runner.run(agent, INPUT, run_config=CONFIG)
+    assert result.final_output.amount == 5
+    return result.to_state().to_json()
+
+
 SHAPES: dict[str, Callable[[], Awaitable[StateJson]]] = {
     "single_approval": single_approval,
     "multiple_approvals": multiple_approvals,
@@ -166,6 +179,8 @@ SHAPES: dict[str, Callable[[], Awaitable[StateJson]]] = {
     "streamed": streamed,
     "conversation_id": conversation_id,
     "completed": completed,
+    "input_guardrail": input_guardrail,
+    "structured_output": structured_output,
 }
 
 

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents import Agent, function_tool
+from agents import (
+    Agent,
+    GuardrailFunctionOutput,
+    RunContextWrapper,
+    function_tool,
+    input_guardrail,
+    output_guardrail,
+)
 from agents.items import TResponseOutputItem
 from agents.models.interface import Model
 from agents.testing import ScriptedModel, assistant_message, function_call
 from agents.usage import InputTokensDetails, OutputTokensDetails, Usage
+from pydantic import BaseModel
 
 SUPPORT = "support"
 TRIAGE = "triage"
@@ -35,9 +43,49 @@ def lookup(order_id: str) -> str:
     return f"order {order_id}: paid"
 
 
-def support_agent(model: Model) -> Agent[Any]:
+@input_guardrail
+async def polite(
+    context: RunContextWrapper[Any], agent: Agent[Any], input: Any
+) -> GuardrailFunctionOutput:
+    """An input guardrail that always passes (its result is part of the state)."""
+    return GuardrailFunctionOutput(output_info={"checked": True}, tripwire_triggered=False)
+
+
+@output_guardrail
+async def sane_amount(
+    context: RunContextWrapper[Any], agent: Agent[Any], output: Any
+) -> GuardrailFunctionOutput:
+    """An output guardrail that always passes."""
+    return GuardrailFunctionOutput(output_info={"ok": True}, tripwire_triggered=False)
+
+
+class RefundDecision(BaseModel):
+    """Structured final output."""
+
+    order_id: str
+    amount: int
+
+
+def support_agent(model: Model, *, guarded: bool = False) -> Agent[Any]:
     """The agent that owns the approval-gated ``refund`` tool."""
-    return Agent(name=SUPPORT, instructions="Help.", model=model, tools=[refund, lookup])
+    return Agent(
+        name=SUPPORT,
+        instructions="Help.",
+        model=model,
+        tools=[refund, lookup],
+        input_guardrails=[polite] if guarded else [],
+    )
+
+
+def structured_agent(model: Model) -> Agent[Any]:
+    """An agent with a structured output type and an output guardrail."""
+    return Agent(
+        name=SUPPORT,
+        instructions="Decide.",
+        model=model,
+        output_type=RefundDecision,
+        output_guardrails=[sane_amount],
+    )
 
 
 def triage_agent(triage_model: Model, support_model: Model) -> Agent[Any]:

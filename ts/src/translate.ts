@@ -604,6 +604,26 @@ function messageToPy(raw: Json): Json {
   };
 }
 
+/** Guardrail results: both SDKs write the same camelCase records; validate and copy them. */
+function guardrails(results: unknown, kind: 'input' | 'output'): Json[] {
+  return arr(results).map((result) => {
+    if (!isObj(result)) throw new CorruptStateError(`${kind} guardrail result is not an object`);
+    const output = obj(result.output);
+    const entry: Json = {
+      guardrail: { type: kind, name: str(obj(result.guardrail).name ?? '') },
+      output: {
+        tripwireTriggered: Boolean(output.tripwireTriggered),
+        outputInfo: output.outputInfo ?? null,
+      },
+    };
+    if (kind === 'output') {
+      entry.agentOutput = result.agentOutput ?? null;
+      entry.agent = agentRef(result.agent, 'guardrail agent');
+    }
+    return entry;
+  });
+}
+
 function decisionList(value: unknown): unknown {
   return typeof value === 'boolean' ? value : [...arr(value)];
 }
@@ -871,24 +891,6 @@ class ToJs {
     throw toJsErr(`current_step ${JSON.stringify(kind)}`);
   }
 
-  guardrails(results: unknown, kind: 'input' | 'output'): Json[] {
-    return objs(results).map((result) => {
-      const output = obj(result.output);
-      const entry: Json = {
-        guardrail: { type: kind, name: obj(result.guardrail).name ?? '' },
-        output: {
-          tripwireTriggered: Boolean(output.tripwire_triggered),
-          outputInfo: output.output_info ?? null,
-        },
-      };
-      if (kind === 'output') {
-        entry.agentOutput = result.agent_output ?? null;
-        entry.agent = agentRef(result.agent, 'guardrail agent');
-      }
-      return entry;
-    });
-  }
-
   run(): Json {
     const state = this.state;
     requireEmpty(
@@ -941,9 +943,9 @@ class ToJs {
       toolUseTracker: tracker,
       maxTurns: state.max_turns ?? null,
       noActiveAgentRun: false,
-      inputGuardrailResults: this.guardrails(state.input_guardrail_results, 'input'),
+      inputGuardrailResults: guardrails(state.input_guardrail_results, 'input'),
       initialInputGuardrailsCompleted: true,
-      outputGuardrailResults: this.guardrails(state.output_guardrail_results, 'output'),
+      outputGuardrailResults: guardrails(state.output_guardrail_results, 'output'),
       toolInputGuardrailResults: [],
       toolOutputGuardrailResults: [],
       currentTurnInProgress: interrupted,
@@ -1131,24 +1133,6 @@ class ToPy {
     };
   }
 
-  guardrails(results: unknown, kind: 'input' | 'output'): Json[] {
-    return objs(results).map((result) => {
-      const output = obj(result.output);
-      const entry: Json = {
-        guardrail: { name: obj(result.guardrail).name ?? '' },
-        output: {
-          tripwire_triggered: Boolean(output.tripwireTriggered),
-          output_info: output.outputInfo ?? null,
-        },
-      };
-      if (kind === 'output') {
-        entry.agent_output = result.agentOutput ?? null;
-        entry.agent = agentRef(result.agent, 'guardrail agent');
-      }
-      return entry;
-    });
-  }
-
   run(): Json {
     const state = this.state;
     requireEmpty(
@@ -1224,8 +1208,8 @@ class ToPy {
       ),
       max_turns: state.maxTurns ?? null,
       no_active_agent_run: true,
-      input_guardrail_results: this.guardrails(state.inputGuardrailResults, 'input'),
-      output_guardrail_results: this.guardrails(state.outputGuardrailResults, 'output'),
+      input_guardrail_results: guardrails(state.inputGuardrailResults, 'input'),
+      output_guardrail_results: guardrails(state.outputGuardrailResults, 'output'),
       tool_input_guardrail_results: [],
       tool_output_guardrail_results: [],
       conversation_id: state.conversationId ?? null,

@@ -4,7 +4,7 @@
  * results, so that a state written by one SDK can be resumed by the other.
  */
 import { Agent, Usage, tool } from '@openai/agents';
-import type { Model, ModelResponse } from '@openai/agents';
+import type { InputGuardrail, Model, ModelResponse, OutputGuardrail } from '@openai/agents';
 import {
   ScriptedModel,
   assistantMessage,
@@ -37,8 +37,36 @@ export const lookup = tool({
   execute: async ({ order_id }) => `order ${order_id}: paid`,
 });
 
-export function supportAgent(model: Model): Agent {
-  return new Agent({ name: SUPPORT, instructions: 'Help.', model, tools: [refund, lookup] });
+export const RefundDecision = z.object({ order_id: z.string(), amount: z.number().int() });
+
+export const polite: InputGuardrail = {
+  name: 'polite',
+  execute: async () => ({ outputInfo: { checked: true }, tripwireTriggered: false }),
+};
+
+export const saneAmount: OutputGuardrail<typeof RefundDecision> = {
+  name: 'sane_amount',
+  execute: async () => ({ outputInfo: { ok: true }, tripwireTriggered: false }),
+};
+
+export function supportAgent(model: Model, options: { guarded?: boolean } = {}): Agent {
+  return new Agent({
+    name: SUPPORT,
+    instructions: 'Help.',
+    model,
+    tools: [refund, lookup],
+    inputGuardrails: options.guarded ? [polite] : [],
+  });
+}
+
+export function structuredAgent(model: Model): Agent<unknown, typeof RefundDecision> {
+  return new Agent<unknown, typeof RefundDecision>({
+    name: SUPPORT,
+    instructions: 'Decide.',
+    model,
+    outputType: RefundDecision,
+    outputGuardrails: [saneAmount],
+  });
 }
 
 export function triageAgent(triageModel: Model, supportModel: Model): Agent {

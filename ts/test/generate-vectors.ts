@@ -13,6 +13,7 @@ import {
   lookupCall,
   refundCall,
   scripted,
+  structuredAgent,
   supportAgent,
   text,
   triageAgent,
@@ -120,6 +121,16 @@ export const SHAPES: Record<string, () => Promise<Json>> = {
     state.approve(state.getInterruptions()[0]!);
     const result = await runner.run(agent, state);
     if (result.finalOutput !== 'Refunded order 42.') throw new Error('unexpected final output');
+    return json(result.state as AnyState);
+  },
+  input_guardrail: async () =>
+    json(await interrupt(supportAgent(scripted([refundCall('call_1')]), { guarded: true }))),
+  structured_output: async () => {
+    const agent = structuredAgent(scripted([text('{"order_id":"42","amount":5}')]));
+    const result = await runner.run(agent, INPUT);
+    if ((result.finalOutput as { amount?: number } | undefined)?.amount !== 5) {
+      throw new Error('unexpected structured output');
+    }
     return json(result.state as AnyState);
   },
 };

@@ -16,15 +16,15 @@ import {
   type Json,
 } from '../src/index.js';
 import { VECTORS } from './generate-vectors.js';
-import { scripted, supportAgent, text, triageAgent } from './fixtures.js';
+import { scripted, structuredAgent, supportAgent, text, triageAgent } from './fixtures.js';
 
 const read = (path: string): Json => JSON.parse(readFileSync(path, 'utf8')) as Json;
 const shapes = readdirSync(VECTORS).filter((name) => existsSync(join(VECTORS, name, 'python.json')));
 
 function agentFor(shape: string, finalText = 'ok'): Agent {
-  return shape === 'handoff'
-    ? triageAgent(scripted(), scripted([text(finalText)]))
-    : supportAgent(scripted([text(finalText)]));
+  if (shape === 'handoff') return triageAgent(scripted(), scripted([text(finalText)]));
+  if (shape === 'structured_output') return structuredAgent(scripted()) as unknown as Agent;
+  return supportAgent(scripted([text(finalText)]), { guarded: shape === 'input_guardrail' });
 }
 
 describe('shared vectors', () => {
@@ -41,6 +41,8 @@ describe('shared vectors', () => {
       'reasoning',
       'streamed',
       'conversation_id',
+      'input_guardrail',
+      'structured_output',
     ]) {
       assert.ok(shapes.includes(shape), `missing vector ${shape}`);
     }
@@ -76,7 +78,7 @@ describe('shared vectors', () => {
         assert.equal(state.usage.inputTokens, native.usage.inputTokens);
       });
 
-      if (shape !== 'completed' && shape !== 'conversation_id') {
+      if (!['completed', 'structured_output', 'conversation_id'].includes(shape)) {
         it('the JS SDK resumes the translated Python state to a final answer', async () => {
           const translated = toTypeScript(python);
           const agent = agentFor(shape, 'finished');

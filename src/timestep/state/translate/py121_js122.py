@@ -710,24 +710,6 @@ class _ToJs:
         ]
         return "".join(texts)
 
-    def guardrails(self, results: Any, kind: str) -> list[Json]:
-        out: list[Json] = []
-        for result in results or []:
-            guardrail = result.get("guardrail") or {}
-            output = result.get("output") or {}
-            entry: Json = {
-                "guardrail": {"type": kind, "name": guardrail.get("name", "")},
-                "output": {
-                    "tripwireTriggered": bool(output.get("tripwire_triggered")),
-                    "outputInfo": output.get("output_info"),
-                },
-            }
-            if kind == "output":
-                entry["agentOutput"] = result.get("agent_output")
-                entry["agent"] = _agent_ref(result.get("agent"), "guardrail agent")
-            out.append(entry)
-        return out
-
     def run(self) -> Json:
         state = self.state
         _require_empty(
@@ -778,9 +760,9 @@ class _ToJs:
             "toolUseTracker": tracker,
             "maxTurns": state.get("max_turns"),
             "noActiveAgentRun": False,
-            "inputGuardrailResults": self.guardrails(state.get("input_guardrail_results"), "input"),
+            "inputGuardrailResults": _guardrails(state.get("input_guardrail_results"), "input"),
             "initialInputGuardrailsCompleted": True,
-            "outputGuardrailResults": self.guardrails(
+            "outputGuardrailResults": _guardrails(
                 state.get("output_guardrail_results"), "output"
             ),
             "toolInputGuardrailResults": [],
@@ -820,6 +802,28 @@ class _ToJs:
             out["reasoningItemIdPolicy"] = state["reasoning_item_id_policy"]
         out["trace"] = None
         return out
+
+
+def _guardrails(results: Any, kind: str) -> list[Json]:
+    """Guardrail results: both SDKs write the same camelCase records; validate and copy them."""
+    out: list[Json] = []
+    for result in results or []:
+        if not isinstance(result, dict):
+            raise CorruptStateError(f"{kind} guardrail result is not an object")
+        guardrail = result.get("guardrail") or {}
+        output = result.get("output") or {}
+        entry: Json = {
+            "guardrail": {"type": kind, "name": str(guardrail.get("name", ""))},
+            "output": {
+                "tripwireTriggered": bool(output.get("tripwireTriggered")),
+                "outputInfo": output.get("outputInfo"),
+            },
+        }
+        if kind == "output":
+            entry["agentOutput"] = result.get("agentOutput")
+            entry["agent"] = _agent_ref(result.get("agent"), "guardrail agent")
+        out.append(entry)
+    return out
 
 
 def _decision_list(value: Any) -> Any:
@@ -985,24 +989,6 @@ class _ToPy:
             "mcp_tool_bindings": {},
         }
 
-    def guardrails(self, results: Any, kind: str) -> list[Json]:
-        out: list[Json] = []
-        for result in results or []:
-            guardrail = result.get("guardrail") or {}
-            output = result.get("output") or {}
-            entry: Json = {
-                "guardrail": {"name": guardrail.get("name", "")},
-                "output": {
-                    "tripwire_triggered": bool(output.get("tripwireTriggered")),
-                    "output_info": output.get("outputInfo"),
-                },
-            }
-            if kind == "output":
-                entry["agent_output"] = result.get("agentOutput")
-                entry["agent"] = _agent_ref(result.get("agent"), "guardrail agent")
-            out.append(entry)
-        return out
-
     def run(self) -> Json:
         state = self.state
         _require_empty(
@@ -1080,8 +1066,8 @@ class _ToPy:
             },
             "max_turns": state.get("maxTurns"),
             "no_active_agent_run": True,
-            "input_guardrail_results": self.guardrails(state.get("inputGuardrailResults"), "input"),
-            "output_guardrail_results": self.guardrails(
+            "input_guardrail_results": _guardrails(state.get("inputGuardrailResults"), "input"),
+            "output_guardrail_results": _guardrails(
                 state.get("outputGuardrailResults"), "output"
             ),
             "tool_input_guardrail_results": [],
