@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from agents import Agent, function_tool
+from agents import Agent, function_tool, handoff
 from agents.testing import ScriptedModel, assistant_message, function_call
 from agents.tool_context import ToolContext
 
@@ -169,3 +169,36 @@ def test_system_database_sits_next_to_the_store(tmp_path: Path) -> None:
     )
     assert system_database_url("state.json") == "sqlite:///state.dbos.sqlite"
     assert system_database_url("postgresql://u@h/db") == "postgresql://u@h/db"
+
+
+async def test_handoffs_and_agents_as_tools_are_steps(store: RunStateStore, store_url: str) -> None:
+    helper = Agent(name="helper", model=ScriptedModel([[assistant_message("42")]]))
+    specialist = Agent(
+        name="specialist",
+        model=ScriptedModel(
+            [
+                [function_call("ask_helper", {"input": "answer?"}, call_id="h1")],
+                [assistant_message("the answer is 42")],
+            ]
+        ),
+        tools=[helper.as_tool(tool_name="ask_helper", tool_description="Ask the helper.")],
+    )
+    handed: list[str] = []
+    triage = Agent(
+        name="triage",
+        model=ScriptedModel([[function_call("transfer_to_specialist", {}, call_id="x1")]]),
+        handoffs=[handoff(specialist, on_handoff=lambda _ctx: handed.append("specialist"))],
+    )
+    result = await run_durable(triage, "question", run_id="run-handoff", store=store)
+    assert result.final_output == "the answer is 42"
+    assert result.last_agent.name == "specialist"
+    names = [name for _i, name, _out in _steps(store_url, _names.segment_id("run-handoff", 0))]
+    assert handed == ["specialist"]
+    assert names == [
+        "timestep.model.get_response",
+        "timestep.handoff:transfer_to_specialist",
+        "timestep.model.get_response",
+        "timestep.tool:ask_helper",
+        "timestep.model.get_response",
+        "timestep.state.save",
+    ]
