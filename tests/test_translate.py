@@ -17,7 +17,14 @@ from timestep._errors import (
     UnsupportedStateFeatureError,
 )
 from timestep.state.translate import detect_language, to_language, to_python, to_typescript
-from vectors.scenarios import scripted, structured_agent, support_agent, text, triage_agent
+from vectors.scenarios import (
+    REFUND_EXECUTIONS,
+    scripted,
+    structured_agent,
+    support_agent,
+    text,
+    triage_agent,
+)
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
 SHAPES = sorted(p.name for p in VECTORS.iterdir() if (p / "python.json").exists())
@@ -267,3 +274,31 @@ def test_guardrail_results_and_structured_output_cross_over() -> None:
         py["input_guardrail_results"]
         == _read("input_guardrail", "python.json")["input_guardrail_results"]
     )
+
+
+DECIDED = {
+    "approved": (["42/5"], ["refunded 42 5"]),
+    "always_approve": (["42/5"], ["refunded 42 5"]),
+    "rejected_with_message": ([], ["Refunds need a manager."]),
+    "mixed_decisions": (["42/5"], ["refunded 42 5", "Too much."]),
+    "always_reject": ([], None),  # the SDK's default rejection text differs per language
+}
+
+
+@pytest.mark.parametrize("shape", sorted(DECIDED))
+async def test_typescript_decisions_are_honoured_by_python_without_deciding_again(
+    shape: str,
+) -> None:
+    executions, outputs = DECIDED[shape]
+    REFUND_EXECUTIONS.clear()
+    agent = support_agent(scripted([text("after the decisions")]))
+    state = await RunState.from_json(agent, to_python(_read(shape, "typescript.json")))
+    result = await Runner.run(agent, state, run_config=CONFIG)
+    assert result.interruptions == []
+    assert result.final_output == "after the decisions"
+    assert executions == REFUND_EXECUTIONS
+    produced = [i.output for i in result.new_items if i.type == "tool_call_output_item"]
+    if outputs is None:
+        assert len(produced) == 1 and "refunded" not in str(produced[0])
+    else:
+        assert produced == outputs

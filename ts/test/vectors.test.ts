@@ -16,7 +16,14 @@ import {
   type Json,
 } from '../src/index.js';
 import { VECTORS } from './generate-vectors.js';
-import { scripted, structuredAgent, supportAgent, text, triageAgent } from './fixtures.js';
+import {
+  refundExecutions,
+  scripted,
+  structuredAgent,
+  supportAgent,
+  text,
+  triageAgent,
+} from './fixtures.js';
 
 const read = (path: string): Json => JSON.parse(readFileSync(path, 'utf8')) as Json;
 const shapes = readdirSync(VECTORS).filter((name) => existsSync(join(VECTORS, name, 'python.json')));
@@ -88,6 +95,35 @@ describe('shared vectors', () => {
           assert.equal(result.interruptions.length, 0);
           assert.equal(result.finalOutput, 'finished');
         });
+      }
+    });
+  }
+
+  const decided: Record<string, [string[], string[] | null]> = {
+    approved: [['42/5'], ['refunded 42 5']],
+    always_approve: [['42/5'], ['refunded 42 5']],
+    rejected_with_message: [[], ['Refunds need a manager.']],
+    mixed_decisions: [['42/5'], ['refunded 42 5', 'Too much.']],
+    always_reject: [[], null], // the default rejection text differs per SDK
+  };
+  for (const [shape, [executions, outputs]] of Object.entries(decided)) {
+    it(`honours the Python decisions of ${shape} without deciding again`, async () => {
+      refundExecutions.length = 0;
+      const agent = supportAgent(scripted([text('after the decisions')]));
+      const python = read(join(VECTORS, shape, 'python.json'));
+      const state = await RunState.fromString(agent, JSON.stringify(toTypeScript(python)));
+      const result = await new Runner({ tracingDisabled: true }).run(agent, state);
+      assert.equal(result.interruptions.length, 0);
+      assert.equal(result.finalOutput, 'after the decisions');
+      assert.deepEqual(refundExecutions, executions);
+      const produced = result.newItems
+        .filter((i) => i.type === 'tool_call_output_item')
+        .map((i) => (i as unknown as { output: unknown }).output);
+      if (outputs === null) {
+        assert.equal(produced.length, 1);
+        assert.doesNotMatch(String(produced[0]), /refunded/);
+      } else {
+        assert.deepEqual(produced, outputs);
       }
     });
   }
