@@ -410,7 +410,7 @@ def main() -> None:
     parser.add_argument("--mode")
     parser.add_argument("--target", default="-")
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--concurrent", type=int, default=1000)
+    parser.add_argument("--concurrent", type=int, default=None)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--checkpoint", action="store_true")
     parser.add_argument("--no-readme", action="store_true")
@@ -421,6 +421,8 @@ def main() -> None:
     if args.mode:
         print(json.dumps(asyncio.run(MODES[args.mode](args))))
         return
+    if args.concurrent is None:
+        args.concurrent = 1000
     if args.concurrent and not args.latency:
         args.latency = 0.05
     section = orchestrate(args)

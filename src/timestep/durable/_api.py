@@ -142,7 +142,8 @@ async def run_durable(
     store = _store(store)
     target = _segment.store_target(store)
     _segment.register_agent(agent)
-    await asyncio.to_thread(_config.ensure_launched, target)
+    if not _config.launched_on(target):
+        await asyncio.to_thread(_config.ensure_launched, target)
     spec: dict[str, Any] = {
         "agent": agent.name,
         "store": target,

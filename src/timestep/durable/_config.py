@@ -129,6 +129,12 @@ def client(store_url: str) -> DBOSClient:
         return _clients[url]
 
 
+def launched_on(store_url: str) -> bool:
+    """Whether this process already runs durable work on ``store_url``'s system database."""
+    current = _launched
+    return current is not None and current.url == system_database_url(store_url)
+
+
 def ensure_launched(
     store_url: str,
     *,
