@@ -88,7 +88,7 @@ def run_view(detail: dict[str, Any]) -> Group:
         tokens = ""
         if step["kind"] == "model":
             tokens = f"{_num(step['input_tokens'])}/{_num(step['output_tokens'])}"
-        name = "model" if step["kind"] == "model" else f"tool {step['name']}"
+        name = "model" if step["kind"] == "model" else f"{step['kind']} {step['name']}"
         timeline.add_row(
             str(step["index"]),
             name,

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ..state.store import RunStateStore
 
 _MODEL_STEPS = ("timestep.model.get_response", "timestep.model.stream_response")
-_TOOL_PREFIX = "timestep.tool:"
+_CALL_PREFIXES = {"tool": "timestep.tool:", "handoff": "timestep.handoff:"}
 
 
 @dataclass(frozen=True)
@@ -67,18 +67,19 @@ async def durable_steps(store: RunStateStore, run: RunSummary) -> list[DurableSt
 def with_durations(timeline: list[TimelineStep], steps: list[DurableStep]) -> list[TimelineStep]:
     """Timeline steps with ``duration_ms`` taken from the matching recorded durable steps.
 
-    Model calls match in order; tool calls match by tool name, in order.
+    Model calls match in order; tool calls and handoffs match by name, in order.
     """
     from dataclasses import replace
 
     models = [s for s in steps if s.name in _MODEL_STEPS]
-    tools: dict[str, list[DurableStep]] = {}
+    calls: dict[tuple[str, str], list[DurableStep]] = {}
     for step in steps:
-        if step.name.startswith(_TOOL_PREFIX):
-            tools.setdefault(step.name[len(_TOOL_PREFIX) :], []).append(step)
+        for kind, prefix in _CALL_PREFIXES.items():
+            if step.name.startswith(prefix):
+                calls.setdefault((kind, step.name[len(prefix) :]), []).append(step)
     result: list[TimelineStep] = []
     for item in timeline:
-        queue = models if item.kind == "model" else tools.get(item.name, [])
+        queue = models if item.kind == "model" else calls.get((item.kind, item.name), [])
         if queue and (item.kind == "model" or item.status == "done"):
             result.append(replace(item, duration_ms=queue.pop(0).duration_ms))
         else:

@@ -72,7 +72,7 @@ _SCHEMAS: dict[str, Any] = {
     "TimelineStep": _obj(
         {
             "index": _INT,
-            "kind": {"type": "string", "enum": ["model", "tool"]},
+            "kind": {"type": "string", "enum": ["model", "tool", "handoff"]},
             "agent_name": _STR,
             "name": _STR,
             "detail": _STR,

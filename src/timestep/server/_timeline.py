@@ -11,13 +11,13 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-StepKind = Literal["model", "tool"]
+StepKind = Literal["model", "tool", "handoff"]
 ToolStatus = Literal["done", "pending_approval", "not_run"]
 
 
 @dataclass(frozen=True)
 class TimelineStep:
-    """One model call or tool call of a run."""
+    """One model call, tool call or handoff of a run."""
 
     index: int
     kind: StepKind
@@ -74,10 +74,25 @@ def _message_text(item: dict[str, Any]) -> str:
     return "".join(texts)
 
 
+def _items(doc: dict[str, Any], *keys: str) -> list[dict[str, Any]]:
+    value = _get(doc, *keys)
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _handoff_call_ids(doc: dict[str, Any]) -> set[str]:
+    ids: set[str] = set()
+    for item in _items(doc, "generated_items", "generatedItems"):
+        if item.get("type") == "handoff_call_item":
+            call_id = _get(_get(item, "raw_item", "rawItem"), "call_id", "callId")
+            if isinstance(call_id, str):
+                ids.add(call_id)
+    return ids
+
+
 def _tool_outputs(doc: dict[str, Any]) -> dict[str, str]:
     outputs: dict[str, str] = {}
-    for item in _get(doc, "generated_items", "generatedItems") or []:
-        if _get(item, "type") != "tool_call_output_item":
+    for item in _items(doc, "generated_items", "generatedItems"):
+        if item.get("type") not in ("tool_call_output_item", "handoff_output_item"):
             continue
         raw = _get(item, "raw_item", "rawItem") or {}
         call_id = _get(raw, "call_id", "callId")
@@ -103,7 +118,7 @@ def _pending_call_ids(doc: dict[str, Any]) -> set[str]:
 def _response_agents(doc: dict[str, Any]) -> dict[str, str]:
     """Map each call id to the agent that made it, as recorded on the generated items."""
     agents: dict[str, str] = {}
-    for item in _get(doc, "generated_items", "generatedItems") or []:
+    for item in _items(doc, "generated_items", "generatedItems"):
         raw = _get(item, "raw_item", "rawItem") or {}
         call_id = _get(raw, "call_id", "callId")
         name = _get(_get(item, "agent"), "name")
@@ -122,9 +137,10 @@ def build_timeline(doc: dict[str, Any]) -> list[TimelineStep]:
     outputs = _tool_outputs(doc)
     pending = _pending_call_ids(doc)
     call_agents = _response_agents(doc)
+    handoffs = _handoff_call_ids(doc)
     default_agent = str(_get(_get(doc, "current_agent", "currentAgent"), "name") or "")
     steps: list[TimelineStep] = []
-    for response in _get(doc, "model_responses", "modelResponses") or []:
+    for response in _items(doc, "model_responses", "modelResponses"):
         usage = _get(response, "usage") or {}
         items = [item for item in _get(response, "output") or [] if isinstance(item, dict)]
         calls = [item for item in items if item.get("type") == "function_call"]
@@ -175,7 +191,7 @@ def build_timeline(doc: dict[str, Any]) -> list[TimelineStep]:
             steps.append(
                 TimelineStep(
                     index=len(steps) + 1,
-                    kind="tool",
+                    kind="handoff" if call_id in handoffs else "tool",
                     agent_name=call_agents.get(call_id, agent),
                     name=str(call.get("name") or ""),
                     detail=detail,
@@ -190,8 +206,8 @@ def build_timeline(doc: dict[str, Any]) -> list[TimelineStep]:
 
 def final_output(doc: dict[str, Any]) -> str | None:
     """The last assistant message of a finished run, if the state holds one."""
-    for response in reversed(_get(doc, "model_responses", "modelResponses") or []):
-        for item in reversed(_get(response, "output") or []):
+    for response in reversed(_items(doc, "model_responses", "modelResponses")):
+        for item in reversed(_items(response, "output")):
             if _get(item, "type") == "message":
                 return _message_text(item)
     return None
