@@ -1,0 +1,35 @@
+// TypeScript half of a hand-off: load a run that Python paused, approve, resume, save.
+// (Plain ES module JavaScript; the same code type-checks as TypeScript.)
+import { Agent, tool } from '@openai/agents';
+import { z } from 'zod';
+import { RunStateStore, runAgent } from '@timestep-ai/timestep';
+
+const RUN_ID = 'ticket-7';
+
+// Same agent name and tool name as the Python side (handoff_start.py).
+const refund = tool({
+  name: 'refund',
+  description: 'Refund `amount` dollars on an order.',
+  parameters: z.object({ order_id: z.string(), amount: z.number().int() }),
+  needsApproval: true,
+  execute: async ({ order_id, amount }) => `refunded $${amount} on order ${order_id} (from Node)`,
+});
+
+export function buildAgent(model) {
+  return new Agent({ name: 'support', instructions: 'Refund damaged orders.', model, tools: [refund] });
+}
+
+export async function main(model = 'gpt-4.1', db = 'sqlite:///timestep.db') {
+  const store = new RunStateStore(db);
+  const agent = buildAgent(model);
+  const state = await store.load(RUN_ID, agent); // a Python state is translated on load
+  for (const item of state.getInterruptions()) {
+    console.log(`approving ${item.name} ${item.arguments}`);
+    state.approve(item);
+  }
+  const result = await runAgent(agent, state, { runId: RUN_ID, store }); // saves version 2
+  console.log(`answer: ${result.finalOutput}`);
+  await store.close();
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();

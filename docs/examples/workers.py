@@ -1,0 +1,66 @@
+"""Many workers on one Postgres database: queue runs anywhere, any worker runs them.
+
+Start workers (on one machine or many), then queue runs::
+
+    python workers.py worker w1 &
+    python workers.py worker w2 &
+    python workers.py submit 6
+
+Each queued run is given to exactly one worker; a worker that dies leaves its segment pending,
+and a worker started again with the same name recovers it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from typing import Any
+
+from agents import Agent, Model, function_tool
+
+from timestep import RunStateStore
+from timestep.durable import enqueue_run, worker
+
+DB = os.environ.get("TIMESTEP_DB", "postgresql://timestep@localhost/timestep")
+
+
+@function_tool
+def word_count(text: str) -> str:
+    """Count the words of a text."""
+    return f"{len(text.split())} words"
+
+
+def build_agent(model: str | Model) -> Agent[Any]:
+    # Workers look agents up by name: every worker registers the same agents.
+    return Agent(
+        name="counter", instructions="Count words with word_count.", model=model, tools=[word_count]
+    )
+
+
+async def serve(name: str, model: str | Model = "gpt-4.1", db: str = DB) -> None:
+    """Run a worker until it is stopped; ``name`` is its recovery identity."""
+    await worker([build_agent(model)], store=RunStateStore(db), executor_id=name, concurrency=4)
+
+
+async def submit(count: int, db: str = DB) -> None:
+    """Queue ``count`` runs, then wait until every one is done."""
+    store = RunStateStore(db)
+    for n in range(count):
+        text = " ".join(["word"] * (n + 1))
+        await enqueue_run("counter", f"How many words: {text}", run_id=f"job-{n}", store=store)
+    while True:
+        runs = [run for run in await store.list_runs() if run.run_id.startswith("job-")]
+        if len(runs) == count and all(run.status == "done" for run in runs):
+            break
+        await asyncio.sleep(0.5)
+    for run in sorted(runs, key=lambda run: int(run.run_id.removeprefix("job-"))):
+        state = await store.get(run.run_id)
+        print(f"{run.run_id}: {run.status} in {state.version} version(s)")
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "worker":
+        asyncio.run(serve(sys.argv[2]))
+    else:
+        asyncio.run(submit(int(sys.argv[2])))

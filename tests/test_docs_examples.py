@@ -1,0 +1,457 @@
+"""Every code example of the documentation site runs here, offline, and its output is checked.
+
+The docs include the files under ``docs/examples/`` verbatim (``--8<--``). Each example takes its
+model as an argument (default: a hosted or local model name); these tests run it in a fresh
+subprocess (durable runs launch DBOS once per process) in a temporary directory, inject a scripted
+model (``agents.testing.ScriptedModel``) or point it at one of the fake servers of
+``tests/harness/``, and assert on what it printed and stored. The last tests keep the docs honest
+in the other direction: no code block in a page that is not an included, tested file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from harness.fake_ollama import FakeOllama
+from harness.fake_search import FakeSearch, Hit, fake_search_server
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+EXAMPLES = DOCS / "examples"
+TS = ROOT / "ts"
+
+# Written next to each test's driver as ``docs_helpers.py``. The model scripts decide from the
+# conversation what to do next, so one script serves every process of a run (start, resume,
+# worker) whatever was replayed from checkpoints.
+HELPERS = '''
+from agents import set_tracing_disabled
+from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message, function_call
+
+set_tracing_disabled(True)
+
+
+def tool_outputs(call: ModelCall) -> list[str]:
+    return [
+        str(item.get("output"))
+        for item in call.input
+        if isinstance(item, dict) and item.get("type") == "function_call_output"
+    ]
+
+
+def calls_then_echo(*calls) -> ScriptedModel:
+    """Calls the given (name, arguments) tools at once, then answers with their outputs."""
+
+    def respond(call: ModelCall) -> ModelStep:
+        outputs = tool_outputs(call)
+        if not outputs:
+            return ModelStep(
+                output=[
+                    function_call(name, args, call_id=f"call_{name}_{i}")
+                    for i, (name, args) in enumerate(calls)
+                ]
+            )
+        return ModelStep(output=[assistant_message("Done: " + " | ".join(outputs))])
+
+    return ScriptedModel([ModelStep.respond(respond) for _ in range(6)])
+
+
+def one_call_per_turn(name, arguments) -> ScriptedModel:
+    """Calls ``name`` with ``arguments[n]`` in turn n, then answers."""
+
+    def respond(call: ModelCall) -> ModelStep:
+        n = len(tool_outputs(call))
+        if n < len(arguments):
+            return ModelStep(output=[function_call(name, arguments[n], call_id=f"call_{n}")])
+        return ModelStep(output=[assistant_message(f"{n} calls done")])
+
+    return ScriptedModel([ModelStep.respond(respond) for _ in range(len(arguments) + 2)])
+'''
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("OPENAI_", "OLLAMA_", "TIMESTEP_", "FIRECRAWL_"))
+    }
+    env["PYTHONPATH"] = os.pathsep.join([".", str(EXAMPLES)])
+    env["OPENAI_AGENTS_DISABLE_TRACING"] = "1"
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.update(extra or {})
+    return env
+
+
+def _driver(cwd: Path, code: str) -> list[str]:
+    (cwd / "docs_helpers.py").write_text(HELPERS)
+    return [sys.executable, "-c", "import asyncio\nfrom docs_helpers import *\n" + code]
+
+
+def run_python(
+    code: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 240
+) -> list[str]:
+    """Run ``code`` in a fresh interpreter in ``cwd`` and return its stdout lines."""
+    done = subprocess.run(
+        _driver(cwd, textwrap.dedent(code)),
+        cwd=cwd,
+        env=_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, f"example failed ({done.returncode}):\n{done.stdout}{done.stderr}"
+    return done.stdout.splitlines()
+
+
+# ------------------------------------------------------------------------- getting started
+
+
+def test_first_run(tmp_path: Path) -> None:
+    out = run_python(
+        """
+        import first_run
+        model = calls_then_echo(("order_status", {"order_id": "42"}))
+        asyncio.run(first_run.main(model, db="sqlite:///runs.db"))
+        """,
+        tmp_path,
+    )
+    assert out == [
+        "answer: Done: order 42: shipped on Monday, arriving Thursday",
+        "run order-42: done, version 1",
+    ]
+    assert (tmp_path / "runs.dbos.sqlite").exists()  # DBOS's checkpoints, next to the store
+
+
+def test_first_approval_in_three_processes(tmp_path: Path) -> None:
+    model = 'calls_then_echo(("refund", {"order_id": "42", "amount": 25}))'
+    out = {}
+    for step in ("start", "approve", "finish"):
+        out[step] = run_python(
+            f"""
+            import first_approval
+            asyncio.run(first_approval.main({step!r}, {model}, db="sqlite:///runs.db"))
+            """,
+            tmp_path,
+        )
+    assert out["start"] == [
+        'needs approval: refund {"order_id":"42","amount":25}',
+        "run ticket-42 is waiting",
+    ]
+    assert out["approve"] == ["approved call_refund_0; every call decided: True"]
+    assert out["finish"] == ["answer: Done: refunded $25 on order 42", "run ticket-42 is done"]
+
+
+def test_install_commands_are_valid_shell() -> None:
+    # Installing is what the test run itself depends on; the script is only syntax-checked.
+    script = EXAMPLES / "install.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    assert "make demo" in script.read_text() and "make test" in script.read_text()
+
+
+def test_cli_tour(tmp_path: Path) -> None:
+    (tmp_path / "scripted_support.py").write_text(
+        "import first_approval\nfrom docs_helpers import calls_then_echo\n\n\n"
+        "def agent():\n"
+        '    model = calls_then_echo(("refund", {"order_id": "42", "amount": 25}))\n'
+        "    return first_approval.build_agent(model)\n"
+    )
+    (tmp_path / "docs_helpers.py").write_text(HELPERS)
+    done = subprocess.run(
+        ["bash", str(EXAMPLES / "cli_tour.sh")],
+        cwd=tmp_path,
+        env=_env({"AGENT": "scripted_support:agent", "COLUMNS": "120"}),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "run ticket-42 is waiting for 1 approval(s):" in out
+    assert "approved refund (call_refund_0) in run ticket-42" in out
+    assert "Done: refunded $25 on order 42" in out
+    assert re.search(r"ticket-42@1\s+\d+\s+timestep\.tool:refund", out)  # a checkpointed step
+    exported = json.loads((tmp_path / "ticket-42.typescript.json").read_text())
+    assert exported["$schemaVersion"] == "1.22" and "currentAgent" in exported
+
+
+# ---------------------------------------------------------------------------------- guarantees
+
+
+def test_crash_safe_run_recovers_without_paying_twice(tmp_path: Path) -> None:
+    model = 'one_call_per_turn("pay_invoice", [{"invoice": "A-1"}, {"invoice": "A-2"}, {"invoice": "A-3"}])'
+    crashed = subprocess.run(
+        _driver(
+            tmp_path,
+            f"import crash_safe\nasyncio.run(crash_safe.main('run', {model}, 'sqlite:///runs.db'))",
+        ),
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    out = run_python(
+        f"""
+        import crash_safe
+        asyncio.run(crash_safe.main("recover", {model}, "sqlite:///runs.db"))
+        """,
+        tmp_path,
+    )
+    # A-2's tool call was in flight at the crash: it ran twice, with one key, and paid once.
+    assert out == [
+        "attempts: {'A-1': 1, 'A-2': 2, 'A-3': 1}",
+        "charges:  {'A-1': 1, 'A-2': 1, 'A-3': 1}",
+    ]
+
+
+# ----------------------------------------------------------------------------------- use cases
+
+
+def test_store_explicit_style(tmp_path: Path) -> None:
+    out = run_python(
+        """
+        import store_explicit
+        model = calls_then_echo(("refund", {"order_id": "42", "amount": 25}))
+        asyncio.run(store_explicit.main(model, path="state.json"))
+        """,
+        tmp_path,
+    )
+    assert out == [
+        "answer: Done: refunded $25 on order 42",
+        "v1 waiting pending=1",
+        "v2 done pending=0",
+    ]
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    """The node binary, with the TypeScript package built (``ts/dist``)."""
+    binary = shutil.which("node")
+    if binary is None or not (TS / "node_modules" / "@openai" / "agents").is_dir():
+        pytest.fail("the hand-off example needs node and `npm --prefix ts ci` (make ts-test)")
+    sources = [*TS.glob("src/*.ts"), TS / "tsconfig.json"]
+    built = TS / "dist" / "index.js"
+    stamp = built.stat().st_mtime if built.exists() else 0.0
+    if any(path.stat().st_mtime > stamp for path in sources):
+        npm = shutil.which("npm")
+        assert npm is not None
+        subprocess.run([npm, "--prefix", str(TS), "run", "build"], check=True, capture_output=True)
+    return binary
+
+
+def test_python_to_typescript_handoff(tmp_path: Path, node: str) -> None:
+    modules = tmp_path / "node_modules"
+    (modules / "@timestep-ai").mkdir(parents=True)
+    (modules / "@timestep-ai" / "timestep").symlink_to(TS)  # as if installed from npm
+    (modules / "@openai").symlink_to(TS / "node_modules" / "@openai")
+    (modules / "zod").symlink_to(TS / "node_modules" / "zod")
+    shutil.copy(EXAMPLES / "handoff_resume.mjs", tmp_path)
+    (tmp_path / "driver.mjs").write_text(
+        textwrap.dedent(
+            """
+            import { ScriptedModel, assistantMessage, modelResponder } from '@openai/agents-core/testing';
+            import { main } from './handoff_resume.mjs';
+            const echo = modelResponder((call) => {
+              const outputs = call.request.input
+                .filter((item) => item.type === 'function_call_result')
+                .map((item) => item.output.text);
+              return [assistantMessage(`Done: ${outputs.join(' | ')}`)];
+            });
+            await main(new ScriptedModel([echo]), 'sqlite:///runs.db');
+            """
+        )
+    )
+    start = run_python(
+        """
+        import handoff_start
+        model = calls_then_echo(("refund", {"order_id": "7", "amount": 5}))
+        asyncio.run(handoff_start.start(model, "sqlite:///runs.db"))
+        """,
+        tmp_path,
+    )
+    assert start == ["ticket-7: waiting, pending ['refund']"]
+    done = subprocess.run(
+        [node, "driver.mjs"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        'approving refund {"order_id":"7","amount":5}',
+        "answer: Done: refunded $5 on order 7 (from Node)",
+    ]
+    show = run_python(
+        'import handoff_start\nasyncio.run(handoff_start.show("sqlite:///runs.db"))', tmp_path
+    )
+    assert show == [
+        "v1: waiting  written by python (SDK 0.24.0, state schema 1.21)",
+        "v2: done     written by typescript (SDK 0.20.0, state schema 1.22)",
+    ]
+
+
+def test_models_routes_and_ollama(tmp_path: Path) -> None:
+    with FakeOllama(models=["qwen2.5"]) as fake:
+        fake.add_tool_call("get_weather", {"city": "Paris"})
+        fake.add_text("It is sunny in Paris.")
+        out = run_python(
+            """
+            import models
+            asyncio.run(models.main(db="sqlite:///runs.db"))
+            """,
+            tmp_path,
+            env={"OLLAMA_HOST": fake.url},
+        )
+        bodies = fake.chat_bodies()
+    assert out == [
+        "ollama/qwen2.5 -> OllamaModel at http://gpu-box:11434",
+        "ollama/gpt-oss:120b-cloud -> OllamaModel at https://ollama.com",
+        "ollama-cloud/glm-4.6 -> OllamaModel at https://ollama.com",
+        "known prefixes: any-llm, lab, litellm, local, ollama, ollama-cloud, openai",
+        "answer: It is sunny in Paris.",
+    ]
+    assert [body["model"] for body in bodies] == ["qwen2.5", "qwen2.5"]
+    assert bodies[1]["messages"][-1] == {
+        "role": "tool",
+        "content": "Paris: sunny, 21 C",
+        "tool_name": "get_weather",
+    }
+
+
+def test_local_model_example(tmp_path: Path) -> None:
+    # The real local model is exercised by tests/test_local_model_e2e.py; here the example's
+    # agent and run settings, with a scripted stand-in for the model.
+    out = run_python(
+        """
+        import local_model
+        model = calls_then_echo(("get_price", {"item": "blue mug"}))
+        asyncio.run(local_model.main(model, db="sqlite:///runs.db"))
+        """,
+        tmp_path,
+    )
+    assert out == ["answer: Done: blue mug: $12"]
+
+
+def test_web_search_agent(tmp_path: Path) -> None:
+    hits = [
+        Hit("What's New In Python 3.13", "https://docs.python.org/3/whatsnew/3.13.html", "JIT."),
+        Hit("Python 3.13 blog", "https://blog.example.com/py313", "Elsewhere."),
+    ]
+    with fake_search_server(FakeSearch(hits=hits)) as (server, _fake):
+        out = run_python(
+            """
+            import web_search_agent
+            model = calls_then_echo(("web_search", {"query": "python 3.13 news"}))
+            asyncio.run(web_search_agent.main(model))
+            """,
+            tmp_path,
+            env={"FIRECRAWL_API_URL": server.url, "FIRECRAWL_API_KEY": "test-key"},
+        )
+        [request] = [r for r in server.requests if r.path == "/v2/search"]
+    text = "\n".join(out)
+    assert 'Web search results for "python 3.13 news" within python.org' in text
+    assert "https://docs.python.org/3/whatsnew/3.13.html" in text
+    assert "blog.example.com" not in text  # outside allowed_domains: dropped
+    assert request.json()["includeDomains"] == ["python.org"]
+    assert request.json()["limit"] == 3  # search_context_size="low"
+
+
+@pytest.mark.postgres
+def test_workers_on_postgres(tmp_path: Path, postgres_db_url: str) -> None:
+    model = 'calls_then_echo(("word_count", {"text": "a b c"}))'
+    workers = [
+        subprocess.Popen(
+            _driver(
+                tmp_path,
+                f"import workers\nasyncio.run(workers.serve({name!r}, {model}, {postgres_db_url!r}))",
+            ),
+            cwd=tmp_path,
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name in ("w1", "w2")
+    ]
+    try:
+        engine = sa.create_engine(postgres_db_url.replace("postgresql://", "postgresql+psycopg://"))
+        deadline = time.monotonic() + 240
+        while not sa.inspect(engine).has_table("workflow_status", schema="dbos"):
+            assert all(w.poll() is None for w in workers), "a worker exited"
+            assert time.monotonic() < deadline, "the workers did not launch"
+            time.sleep(0.5)
+            engine.dispose()
+        out = run_python(
+            f"import workers\nasyncio.run(workers.submit(6, {postgres_db_url!r}))", tmp_path
+        )
+    finally:
+        for proc in workers:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+    assert out == [f"job-{n}: done in 1 version(s)" for n in range(6)]
+
+
+# ------------------------------------------------------------------ the docs use these files
+
+FENCE = re.compile(r"^(?P<indent> *)(?P<fence>```+|~~~+)(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)(?P=fence)\s*$", re.M | re.S)
+CODE_LANGUAGES = {"python", "py", "pycon", "ts", "typescript", "js", "javascript", "sh", "bash", "shell", "console"}
+SNIPPET = re.compile(r'^\s*--8<--\s+"(?P<path>[^"]+)"\s*$')
+
+
+def _pages() -> list[Path]:
+    return sorted(p for p in DOCS.rglob("*.md") if "dev" not in p.relative_to(DOCS).parts)
+
+
+def test_code_blocks_are_included_example_files() -> None:
+    included: set[str] = set()
+    for page in _pages():
+        for block in FENCE.finditer(page.read_text()):
+            lines = [line for line in block["body"].splitlines() if line.strip()]
+            if block["lang"] not in CODE_LANGUAGES:
+                continue
+            for line in lines:
+                match = SNIPPET.match(line)
+                assert match, f"{page.name}: code must come from docs/examples/: {line!r}"
+                included.add(match["path"].split(":")[0])
+    tested = {path.name for path in EXAMPLES.iterdir() if path.is_file()}
+    assert included <= tested, f"pages include missing examples: {included - tested}"
+    assert tested <= included, f"examples no page shows: {tested - included}"
+
+
+def test_every_example_has_a_test() -> None:
+    source = Path(__file__).read_text()
+    for example in EXAMPLES.iterdir():
+        stem = example.stem
+        assert f"import {stem}" in source or example.name in source, f"untested: {example.name}"
+
+
+def test_typescript_reference_lists_every_export() -> None:
+    index = (TS / "src" / "index.ts").read_text()
+    exported = set()
+    for block in re.findall(r"export\s*\{(.*?)\}", index, re.S):
+        for name in block.split(","):
+            name = name.strip().removeprefix("type ").strip()
+            if name:
+                exported.add(name)
+    page = (DOCS / "reference" / "typescript.md").read_text()
+    missing = sorted(name for name in exported if f"`{name}" not in page)
+    assert not missing, f"docs/reference/typescript.md does not describe: {missing}"
+
+
+def test_python_reference_covers_the_public_names() -> None:
+    pages = "\n".join(p.read_text() for p in (DOCS / "reference").glob("*.md"))
+    for module in ("timestep", "timestep.durable", "timestep.models", "timestep.tools"):
+        assert re.search(rf"^::: {re.escape(module)}$", pages, re.M), f"no reference for {module}"
