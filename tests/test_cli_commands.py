@@ -50,6 +50,7 @@ class Cli:
 @pytest.fixture(autouse=True)
 def _durable_shutdown() -> Iterator[None]:
     """In-process resumes launch DBOS on the test's database: destroy it afterwards."""
+    reset_durable()  # another test module may have left DBOS running on its own database
     yield
     reset_durable()
 

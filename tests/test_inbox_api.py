@@ -35,6 +35,7 @@ REJECT = "/api/runs/ticket-42/approvals/call-refund/reject"
 
 @pytest.fixture(autouse=True)
 def _durable_shutdown() -> Iterator[None]:
+    reset_durable()  # another test module may have left DBOS running on its own database
     yield
     reset_durable()
 

@@ -265,7 +265,7 @@ def _decide(
 @app.command()
 def approve(
     run_id: Annotated[str, typer.Argument()],
-    call_id: Annotated[str | None, typer.Argument(help="Default: every pending call.")] = None,
+    call_id: Annotated[str | None, typer.Argument(help="Default: the only undecided call.")] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="Why (recorded).")] = None,
     by: ByOption = None,
     always: Annotated[
@@ -280,7 +280,7 @@ def approve(
 @app.command()
 def reject(
     run_id: Annotated[str, typer.Argument()],
-    call_id: Annotated[str | None, typer.Argument(help="Default: every pending call.")] = None,
+    call_id: Annotated[str | None, typer.Argument(help="Default: the only undecided call.")] = None,
     reason: Annotated[str, typer.Option("--reason", help="Message given to the model.")] = ...,  # type: ignore[assignment]
     by: ByOption = None,
     always: Annotated[bool, typer.Option("--always", help="Reject this tool for the run.")] = False,

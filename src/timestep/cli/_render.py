@@ -34,6 +34,11 @@ def age(timestamp: str, now: datetime | None = None) -> str:
     return f"{seconds // 86400:.0f}d"
 
 
+def _cells(*values: str | Text) -> list[Text]:
+    """Table cells shown literally (run ids, arguments and outputs are not Rich markup)."""
+    return [v if isinstance(v, Text) else Text(v) for v in values]
+
+
 def _status(status: str) -> Text:
     return Text(status, style=_STATUS_STYLE.get(status, ""))
 
@@ -45,12 +50,14 @@ def runs_table(runs: list[dict[str, Any]]) -> Table:
         table.add_column(column, no_wrap=column != "AGENT")
     for run in runs:
         table.add_row(
-            run["run_id"],
-            _status(run["status"]),
-            run["agent_name"],
-            age(run["created_at"]),
-            age(run["updated_at"]),
-            str(run["pending_approvals"]) if run["pending_approvals"] else "",
+            *_cells(
+                run["run_id"],
+                _status(run["status"]),
+                run["agent_name"],
+                age(run["created_at"]),
+                age(run["updated_at"]),
+                str(run["pending_approvals"]) if run["pending_approvals"] else "",
+            )
         )
     return table
 
@@ -72,13 +79,15 @@ def run_view(detail: dict[str, Any]) -> Group:
         versions.add_column(column)
     for version in detail["versions"]:
         versions.add_row(
-            str(version["version"]),
-            _status(version["status"]),
-            version["agent_name"],
-            version["language"],
-            version["sdk_version"],
-            version["created_at"],
-            ", ".join(version["pending_approvals"]),
+            *_cells(
+                str(version["version"]),
+                _status(version["status"]),
+                version["agent_name"],
+                version["language"],
+                version["sdk_version"],
+                version["created_at"],
+                ", ".join(version["pending_approvals"]),
+            )
         )
     parts.append(versions)
     timeline = Table(title="timeline", title_justify="left", box=None, pad_edge=False)
@@ -90,12 +99,14 @@ def run_view(detail: dict[str, Any]) -> Group:
             tokens = f"{_num(step['input_tokens'])}/{_num(step['output_tokens'])}"
         name = "model" if step["kind"] == "model" else f"{step['kind']} {step['name']}"
         timeline.add_row(
-            str(step["index"]),
-            name,
-            step["agent_name"],
-            _ms(step["duration_ms"]),
-            tokens,
-            step["detail"],
+            *_cells(
+                str(step["index"]),
+                name,
+                step["agent_name"],
+                _ms(step["duration_ms"]),
+                tokens,
+                step["detail"],
+            )
         )
     parts.append(timeline)
     if detail["pending_approvals"]:
@@ -104,7 +115,7 @@ def run_view(detail: dict[str, Any]) -> Group:
             pending.add_column(column, overflow="fold")
         for item in detail["pending_approvals"]:
             pending.add_row(
-                item["call_id"], item["tool_name"], item["agent_name"], item["arguments"]
+                *_cells(item["call_id"], item["tool_name"], item["agent_name"], item["arguments"])
             )
         parts.append(pending)
     if detail["decisions"]:
@@ -113,13 +124,15 @@ def run_view(detail: dict[str, Any]) -> Group:
             decisions.add_column(column, overflow="fold")
         for record in detail["decisions"]:
             decisions.add_row(
-                str(record["state_version"]),
-                record["call_id"],
-                record["tool_name"],
-                record["decision"],
-                record["decided_by"] or "",
-                record["decided_at"],
-                record["reason"] or "",
+                *_cells(
+                    str(record["state_version"]),
+                    record["call_id"],
+                    record["tool_name"],
+                    record["decision"],
+                    record["decided_by"] or "",
+                    record["decided_at"],
+                    record["reason"] or "",
+                )
             )
         parts.append(decisions)
     if detail["durable_steps"]:
@@ -128,11 +141,13 @@ def run_view(detail: dict[str, Any]) -> Group:
             steps.add_column(column, overflow="fold")
         for record in detail["durable_steps"]:
             steps.add_row(
-                record["segment"],
-                str(record["step_id"]),
-                record["name"],
-                _ms(record["duration_ms"]),
-                record["error"] or "",
+                *_cells(
+                    record["segment"],
+                    str(record["step_id"]),
+                    record["name"],
+                    _ms(record["duration_ms"]),
+                    record["error"] or "",
+                )
             )
         parts.append(steps)
     if detail["final_output"] is not None:
