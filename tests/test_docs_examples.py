@@ -176,7 +176,7 @@ def test_cli_tour(tmp_path: Path) -> None:
         timeout=900,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    out = done.stdout
+    out = done.stdout + done.stderr  # `timestep run` reports the pause on stderr
     assert "run ticket-42 is waiting for 1 approval(s):" in out
     assert "approved refund (call_refund_0) in run ticket-42" in out
     assert "Done: refunded $25 on order 42" in out
@@ -189,7 +189,8 @@ def test_cli_tour(tmp_path: Path) -> None:
 
 
 def test_crash_safe_run_recovers_without_paying_twice(tmp_path: Path) -> None:
-    model = 'one_call_per_turn("pay_invoice", [{"invoice": "A-1"}, {"invoice": "A-2"}, {"invoice": "A-3"}])'
+    invoices = [{"invoice": f"A-{n}"} for n in (1, 2, 3)]
+    model = f"one_call_per_turn('pay_invoice', {invoices!r})"
     crashed = subprocess.run(
         _driver(
             tmp_path,
@@ -261,7 +262,9 @@ def test_python_to_typescript_handoff(tmp_path: Path, node: str) -> None:
     (tmp_path / "driver.mjs").write_text(
         textwrap.dedent(
             """
-            import { ScriptedModel, assistantMessage, modelResponder } from '@openai/agents-core/testing';
+            import {
+              ScriptedModel, assistantMessage, modelResponder,
+            } from '@openai/agents-core/testing';
             import { main } from './handoff_resume.mjs';
             const echo = modelResponder((call) => {
               const outputs = call.request.input
@@ -340,10 +343,19 @@ def test_local_model_example(tmp_path: Path) -> None:
         import local_model
         model = calls_then_echo(("get_price", {"item": "blue mug"}))
         asyncio.run(local_model.main(model, db="sqlite:///runs.db"))
+        model = calls_then_echo(("get_price", {"item": "red mug"}))
+        asyncio.run(local_model.with_the_stock_runner(model))
         """,
         tmp_path,
     )
-    assert out == ["answer: Done: blue mug: $12"]
+    assert out == ["answer: Done: blue mug: $12", "answer: Done: red mug: $12"]
+
+
+def test_local_model_setup_commands_are_valid_shell() -> None:
+    # `setup` builds llama-server (minutes); `make local-model` runs it before the tests.
+    script = EXAMPLES / "local_model_setup.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    assert "python -m timestep.models.local setup" in script.read_text()
 
 
 def test_web_search_agent(tmp_path: Path) -> None:
@@ -377,7 +389,8 @@ def test_workers_on_postgres(tmp_path: Path, postgres_db_url: str) -> None:
         subprocess.Popen(
             _driver(
                 tmp_path,
-                f"import workers\nasyncio.run(workers.serve({name!r}, {model}, {postgres_db_url!r}))",
+                "import workers\n"
+                f"asyncio.run(workers.serve({name!r}, {model}, {postgres_db_url!r}))",
             ),
             cwd=tmp_path,
             env=_env(),
@@ -406,8 +419,13 @@ def test_workers_on_postgres(tmp_path: Path, postgres_db_url: str) -> None:
 
 # ------------------------------------------------------------------ the docs use these files
 
-FENCE = re.compile(r"^(?P<indent> *)(?P<fence>```+|~~~+)(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)(?P=fence)\s*$", re.M | re.S)
-CODE_LANGUAGES = {"python", "py", "pycon", "ts", "typescript", "js", "javascript", "sh", "bash", "shell", "console"}
+FENCE = re.compile(
+    r"^(?P<indent> *)(?P<fence>```+|~~~+)(?P<lang>[\w+-]*)[^\n]*\n"
+    r"(?P<body>.*?)^(?P=indent)(?P=fence)\s*$",
+    re.M | re.S,
+)
+CODE_LANGUAGES = {"python", "py", "pycon", "ts", "typescript", "js", "javascript", "mjs"}
+CODE_LANGUAGES |= {"sh", "bash", "shell", "console", "zsh"}
 SNIPPET = re.compile(r'^\s*--8<--\s+"(?P<path>[^"]+)"\s*$')
 
 

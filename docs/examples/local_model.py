@@ -7,12 +7,15 @@ PyPI sources of llama-cpp-python and fetches the weights), then run ``python loc
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from agents import Agent, Model, ModelSettings, function_tool
+from agents import Agent, Model, ModelSettings, RunConfig, Runner, function_tool
 
 from timestep import RunStateStore, run_agent
+from timestep.models.local import LocalModelProvider
 
 DB = "sqlite:///timestep.db"
+PROMPT = "What is the price of the blue mug? Use the get_price tool."
 
 
 @function_tool
@@ -21,8 +24,8 @@ def get_price(item: str) -> str:
     return f"{item}: $12"
 
 
-async def main(model: str | Model = "local/qwen2.5-0.5b", db: str = DB) -> None:
-    agent = Agent(
+def build_agent(model: str | Model = "local/qwen2.5-0.5b") -> Agent[Any]:
+    return Agent(
         name="shop",
         instructions="Use the get_price tool to answer questions about prices.",
         model=model,
@@ -30,13 +33,20 @@ async def main(model: str | Model = "local/qwen2.5-0.5b", db: str = DB) -> None:
         model_settings=ModelSettings(temperature=0, max_tokens=200),
         tools=[get_price],
     )
-    result = await run_agent(
-        agent,
-        "What is the price of the blue mug? Use the get_price tool.",
-        run_id="price-1",
-        store=RunStateStore(db),
-        max_turns=4,
-    )
+
+
+async def main(model: str | Model = "local/qwen2.5-0.5b", db: str = DB) -> None:
+    # run_agent routes "local/..." itself; the run is durable like any other.
+    store = RunStateStore(db)
+    result = await run_agent(build_agent(model), PROMPT, run_id="price-1", store=store, max_turns=4)
+    print("answer:", result.final_output)
+
+
+async def with_the_stock_runner(model: str | Model = "local/qwen2.5-0.5b") -> None:
+    # The SDK's own Runner needs to be told who serves "local/...": LocalModelProvider starts
+    # llama-server on 127.0.0.1 on first use and stops it when the process exits.
+    config = RunConfig(model_provider=LocalModelProvider())
+    result = await Runner.run(build_agent(model), PROMPT, max_turns=4, run_config=config)
     print("answer:", result.final_output)
 
 
