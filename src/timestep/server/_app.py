@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from ..state.store import RunStateStore
 
 logger = logging.getLogger("timestep.server")
+_KEEPALIVE_SECONDS = 15.0
 
 
 class _Changes:
@@ -194,6 +195,7 @@ class _Inbox:
     async def _event_stream(self, request: Request) -> AsyncIterator[str]:
         last: dict[str, str] = {}
         yield "retry: 2000\n\n"
+        quiet = 0.0
         while True:
             snapshot = {
                 "approvals": {"approvals": await pending_approvals(self.store)},
@@ -203,10 +205,15 @@ class _Inbox:
                 text = json.dumps(payload, separators=(",", ":"))
                 if last.get(name) != text:
                     last[name] = text
+                    quiet = 0.0
                     yield f"event: {name}\ndata: {text}\n\n"
+            if quiet >= _KEEPALIVE_SECONDS:
+                quiet = 0.0
+                yield ": keep-alive\n\n"  # a comment line: keeps proxies from closing the stream
             if await request.is_disconnected():
                 return
             await self.changes.wait(self.poll_interval)
+            quiet += self.poll_interval
 
 
 def create_app(
