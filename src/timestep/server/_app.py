@@ -34,7 +34,7 @@ from ._agents import AgentRegistry, resume_run
 from ._auth import COOKIE_NAME, TokenAuthMiddleware, csrf_token
 from ._decisions import Decision, decide, list_decisions, undecided
 from ._openapi import openapi_schema
-from ._runs import list_summaries, pending_approvals, run_detail
+from ._runs import change_marker, list_summaries, pending_approvals, run_detail
 
 if TYPE_CHECKING:
     from agents import Agent
@@ -196,11 +196,16 @@ class _Inbox:
         last: dict[str, str] = {}
         yield "retry: 2000\n\n"
         quiet = 0.0
+        seen: tuple[Any, ...] | None = None
         while True:
-            snapshot = {
-                "approvals": {"approvals": await pending_approvals(self.store)},
-                "runs": {"runs": await list_summaries(self.store)},
-            }
+            current = await asyncio.to_thread(change_marker, self.store)
+            snapshot = {}
+            if current != seen:
+                seen = current
+                snapshot = {
+                    "approvals": {"approvals": await pending_approvals(self.store)},
+                    "runs": {"runs": await list_summaries(self.store)},
+                }
             for name, payload in snapshot.items():
                 text = json.dumps(payload, separators=(",", ":"))
                 if last.get(name) != text:

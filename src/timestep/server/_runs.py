@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+
 from .._errors import RunNotFoundError
+from ..state.schema import approvals, runs
 from ._decisions import list_decisions, undecided
 from ._durable_steps import durable_steps, with_durations
 from ._timeline import build_timeline, final_output
@@ -13,6 +16,18 @@ from ._timeline import build_timeline, final_output
 if TYPE_CHECKING:
     from ..state.records import RunStatus, RunSummary
     from ..state.store import RunStateStore
+
+
+def change_marker(store: RunStateStore) -> tuple[Any, ...]:
+    """A cheap value that changes whenever a run or a decision is written (two aggregates)."""
+    with store.engine().connect() as conn:
+        run_row = conn.execute(
+            sa.select(
+                sa.func.count(), sa.func.max(runs.c.updated_at), sa.func.sum(runs.c.latest_version)
+            )
+        ).one()
+        last_decision = conn.execute(sa.select(sa.func.max(approvals.c.id))).scalar()
+    return (*run_row, last_decision)
 
 
 def pretty_arguments(arguments: str) -> str:
