@@ -264,3 +264,13 @@ async def test_handoff_state_node_to_python(node: str, store_url: str) -> None:
     assert result.last_agent.name == "support"
     assert result.final_output == "Support done in Py."
     assert _tool_outputs(result) == ["refunded 42 5"]
+
+
+async def test_file_store_round_trip(node: str, tmp_path: Path) -> None:
+    """The JSON file store is shared too: Python pauses, Node finishes, Python reads."""
+    url = str(tmp_path / "ticket.json")
+    await py_start(url, "ticket", "support", REFUND)
+    facts = run_node(node, "resume", url, "ticket", "support", [[{"text": "Filed."}]])
+    assert facts["finalOutput"] == "Filed."
+    assert (facts["version"], facts["language"]) == (2, "typescript")
+    assert await py_final_output(url, "ticket", "support") == ("typescript", "done", "Filed.")
