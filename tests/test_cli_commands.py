@@ -405,3 +405,21 @@ def test_runs_list_on_postgres(
     runs = {run["run_id"]: run for run in json.loads(capsys.readouterr().out)}
     assert runs["pg-ticket"]["status"] == "waiting"
     assert runs["pg-ticket"]["pending_approvals"] == 1
+
+
+def test_import_a_typescript_state_and_export_it_for_python(cli: Cli, tmp_path: Path) -> None:
+    source = Path(__file__).parent / "vectors" / "single_approval" / "typescript.json"
+    code, out, err = cli("import", str(source), "--run-id", "from-ts")
+    assert code == 0, err
+    assert "typescript" in out
+    detail = cli.json("runs", "show", "from-ts")
+    assert detail["language"] == "typescript"
+    assert detail["status"] == "waiting"
+    assert [p["tool_name"] for p in detail["pending_approvals"]] == ["refund"]
+    assert [s["status"] for s in detail["timeline"] if s["kind"] == "tool"] == ["pending_approval"]
+
+    code, out, err = cli("export", "from-ts", "--lang", "python")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["$schemaVersion"] == "1.21"
+    assert doc["current_agent"]["name"] == detail["agent_name"]
