@@ -423,3 +423,23 @@ def test_import_a_typescript_state_and_export_it_for_python(cli: Cli, tmp_path: 
     doc = json.loads(out)
     assert doc["$schemaVersion"] == "1.21"
     assert doc["current_agent"]["name"] == detail["agent_name"]
+
+
+def test_runs_show_works_on_a_file_store(
+    tmp_path: Path, agents: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "ticket.json"
+
+    async def prepare() -> None:
+        async with RunStateStore(str(path)) as store:
+            await interrupted_run(store, "ticket", agents.start())
+
+    asyncio.run(prepare())
+    cli = Cli(str(path), capsys)
+    detail = cli.json("runs", "show", "ticket")
+    assert detail["status"] == "waiting"
+    assert detail["decisions"] == []
+    assert [p["call_id"] for p in detail["pending_approvals"]] == ["call-refund"]
+    code, _, err = cli("approve", "ticket")
+    assert code == 1
+    assert "not a database" in err

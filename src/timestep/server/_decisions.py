@@ -57,7 +57,9 @@ def _record(row: Any) -> DecisionRecord:
 def list_decisions(
     store: RunStateStore, run_id: str | None = None, *, version: int | None = None
 ) -> list[DecisionRecord]:
-    """Decisions of one run (or of all runs), oldest first."""
+    """Decisions of one run (or of all runs), oldest first; none for a file store."""
+    if store.kind == "file":
+        return []
     query = sa.select(approvals).order_by(approvals.c.id)
     if run_id is not None:
         query = query.where(approvals.c.run_id == run_id)
