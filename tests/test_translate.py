@@ -302,3 +302,31 @@ async def test_typescript_decisions_are_honoured_by_python_without_deciding_agai
         assert len(produced) == 1 and "refunded" not in str(produced[0])
     else:
         assert produced == outputs
+
+
+async def test_conversation_items_written_by_js_feed_a_python_run() -> None:
+    """Session history crosses over: JS items -> Python items -> a Python session and model."""
+    from agents import SQLiteSession
+
+    from timestep.state.translate import items_to_python, items_to_typescript
+
+    js = _read("completed", "typescript.json")
+    history = [{"type": "message", "role": "user", "content": js["originalInput"]}]
+    history += [item["rawItem"] for item in js["generatedItems"]]
+    session = SQLiteSession("from-js")
+    await session.add_items(items_to_python(history))  # type: ignore[arg-type]
+    model = scripted([text("continued in Python")])
+    result = await Runner.run(support_agent(model), "thanks", session=session, run_config=CONFIG)
+    assert result.final_output == "continued in Python"
+    call = model.first_call
+    assert call is not None and isinstance(call.input, list)
+    sent = [(i.get("type"), i.get("call_id"), i.get("output")) for i in call.input]  # type: ignore[union-attr]
+    assert ("function_call", "call_1", None) in sent
+    assert ("function_call_output", "call_1", "refunded 42 5") in sent
+
+    back = items_to_typescript(await session.get_items())  # type: ignore[arg-type]
+    assert [(i.get("type"), i.get("role"), i.get("callId")) for i in back[: len(history)]] == [
+        (i.get("type"), i.get("role"), i.get("callId")) for i in history
+    ]
+    assert back[2]["output"] == {"type": "text", "text": "refunded 42 5"}
+    assert back[2]["name"] == "refund"

@@ -18,6 +18,8 @@ export {
 export {
   toPython,
   toTypeScript,
+  itemsToPython,
+  itemsToTypeScript,
   detectLanguage,
   TranslationError,
   CorruptStateError,

@@ -1292,3 +1292,22 @@ export function toPython(state: Json): Json {
   }
   return guard(() => new ToPy(state).run(), JS);
 }
+
+/** Translate conversation items (e.g. a session's history) from Python to JS format. A
+ * `function_call_output` gets its tool name from the matching `function_call` in `items`. */
+export function itemsToTypeScript(items: unknown[]): Json[] {
+  const names = new Map<string, string>();
+  return items.map((raw) => {
+    if (isObj(raw) && raw.type === 'function_call') {
+      if (typeof raw.call_id === 'string' && typeof raw.name === 'string' && !names.has(raw.call_id)) {
+        names.set(raw.call_id, raw.name);
+      }
+    }
+    return guard(() => rawToJs(raw, names), PY);
+  });
+}
+
+/** Translate conversation items (e.g. a session's history) from JS to Python format. */
+export function itemsToPython(items: unknown[]): Json[] {
+  return items.map((raw) => guard(() => rawToPy(raw), JS));
+}

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RunState, Runner, type Agent } from '@openai/agents';
 import {
+  itemsToPython,
+  itemsToTypeScript,
   toPython,
   toTypeScript,
   detectLanguage,
@@ -127,6 +129,26 @@ describe('shared vectors', () => {
       }
     });
   }
+
+  it('feeds conversation items written by Python to a JS run', async () => {
+    const python = read(join(VECTORS, 'completed', 'python.json'));
+    const history: unknown[] = [{ role: 'user', content: python.original_input }];
+    for (const item of python.generated_items as Json[]) history.push(item.raw_item);
+    const jsItems = itemsToTypeScript(history);
+    const model = scripted([text('continued in JS')]);
+    const result = await new Runner({ tracingDisabled: true }).run(
+      supportAgent(model),
+      [...(jsItems as never[]), { role: 'user', content: 'thanks' } as never],
+    );
+    assert.equal(result.finalOutput, 'continued in JS');
+    const sent = model.calls[0]!.request.input as Json[];
+    assert.ok(sent.some((i) => i.type === 'function_call_result' && i.callId === 'call_1' && i.name === 'refund'));
+    const back = itemsToPython(jsItems);
+    assert.deepEqual(
+      back.map((i) => [i.type, i.call_id]),
+      history.map((i) => [(i as Json).type, (i as Json).call_id]),
+    );
+  });
 
   it('rejects unknown schema versions with a typed error naming the version', () => {
     const python = read(join(VECTORS, 'single_approval', 'python.json'));

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from ..._errors import CorruptStateError, UnsupportedSchemaVersionError
@@ -67,6 +67,16 @@ def to_python(state_json: Mapping[str, Any]) -> dict[str, Any]:
             state_json.get("$schemaVersion"), "typescript", list(SUPPORTED_JS_SCHEMAS)
         )
     return translator(state_json)
+
+
+def items_to_typescript(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Translate conversation items (e.g. a session's history) from Python to JS format."""
+    return py121_js122.python_items_to_js(items)
+
+
+def items_to_python(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Translate conversation items (e.g. a session's history) from JS to Python format."""
+    return py121_js122.js_items_to_python(items)
 
 
 def to_language(state_json: Mapping[str, Any], language: Language) -> dict[str, Any]:

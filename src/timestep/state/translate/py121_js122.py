@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -762,9 +762,7 @@ class _ToJs:
             "noActiveAgentRun": False,
             "inputGuardrailResults": _guardrails(state.get("input_guardrail_results"), "input"),
             "initialInputGuardrailsCompleted": True,
-            "outputGuardrailResults": _guardrails(
-                state.get("output_guardrail_results"), "output"
-            ),
+            "outputGuardrailResults": _guardrails(state.get("output_guardrail_results"), "output"),
             "toolInputGuardrailResults": [],
             "toolOutputGuardrailResults": [],
             "currentTurnInProgress": interrupted,
@@ -1067,9 +1065,7 @@ class _ToPy:
             "max_turns": state.get("maxTurns"),
             "no_active_agent_run": True,
             "input_guardrail_results": _guardrails(state.get("inputGuardrailResults"), "input"),
-            "output_guardrail_results": _guardrails(
-                state.get("outputGuardrailResults"), "output"
-            ),
+            "output_guardrail_results": _guardrails(state.get("outputGuardrailResults"), "output"),
             "tool_input_guardrail_results": [],
             "tool_output_guardrail_results": [],
             "conversation_id": state.get("conversationId"),
@@ -1122,3 +1118,25 @@ def python_to_js(state: Mapping[str, Any]) -> Json:
 def js_to_python(state: Mapping[str, Any]) -> Json:
     """Translate a JS 1.22 RunState JSON document to a Python 1.21 one."""
     return _guard(lambda s: _ToPy(s).run(), state, _JS)
+
+
+def python_items_to_js(items: Sequence[Mapping[str, Any]]) -> list[Json]:
+    """Translate conversation items (a session's history) from Python to JS item format.
+
+    A ``function_call_output`` gets its tool ``name`` (JS requires it) from the matching
+    ``function_call`` earlier in ``items``.
+    """
+    names: dict[str, str] = {}
+    out: list[Json] = []
+    for raw in items:
+        if isinstance(raw, dict) and raw.get("type") == "function_call":
+            call_id, name = raw.get("call_id"), raw.get("name")
+            if isinstance(call_id, str) and isinstance(name, str):
+                names.setdefault(call_id, name)
+        out.append(_raw_to_js(raw, names))
+    return out
+
+
+def js_items_to_python(items: Sequence[Mapping[str, Any]]) -> list[Json]:
+    """Translate conversation items (a session's history) from JS to Python item format."""
+    return [_raw_to_py(raw) for raw in items]
