@@ -382,6 +382,78 @@ def test_web_search_agent(tmp_path: Path) -> None:
     assert request.json()["limit"] == 3  # search_context_size="low"
 
 
+def test_inbox_client(tmp_path: Path) -> None:
+    from harness.http_server import free_port
+
+    run_python(
+        """
+        import first_approval
+        from timestep import RunStateStore, run_agent
+
+        async def start() -> None:
+            store = RunStateStore("sqlite:///runs.db")
+            for run_id, amount in [("small", 20), ("big", 500)]:
+                model = calls_then_echo(("refund", {"order_id": "1", "amount": amount}))
+                agent = first_approval.build_agent(model)
+                await run_agent(agent, "refund", run_id=run_id, store=store)
+
+        asyncio.run(start())
+        """,
+        tmp_path,
+    )
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "timestep"), "--db", "sqlite:///runs.db"]
+    command += ["serve", "--port", str(port), "--token", "s3cret"]
+    server = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        for line in server.stdout:  # wait until it listens
+            if line.startswith("timestep inbox on"):
+                break
+        else:
+            raise AssertionError("the inbox did not start")
+        out = run_python(
+            f"import inbox_client\ninbox_client.main('http://127.0.0.1:{port}', 's3cret')",
+            tmp_path,
+        )
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+    assert out == [
+        "small: approve refund {'order_id': '1', 'amount': 20}",
+        "big: reject refund {'order_id': '1', 'amount': 500}",
+        "still waiting: ['big', 'small']",  # decided; the next segments start on resume
+    ]
+    resumed = run_python(
+        """
+        import first_approval
+        from timestep import RunStateStore
+        from timestep.durable import resume
+
+        async def finish() -> None:
+            store = RunStateStore("sqlite:///runs.db")
+            for run_id in ("small", "big"):
+                agent = first_approval.build_agent(calls_then_echo())
+                result = await resume(run_id, agent=agent, store=store)
+                print(run_id, result.final_output)
+
+        asyncio.run(finish())
+        """,
+        tmp_path,
+    )
+    assert resumed == [
+        "small Done: refunded $20 on order 1",
+        "big Done: refunds over $50 need a human",
+    ]
+
+
 @pytest.mark.postgres
 def test_workers_on_postgres(tmp_path: Path, postgres_db_url: str) -> None:
     model = 'calls_then_echo(("word_count", {"text": "a b c"}))'
