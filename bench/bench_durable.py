@@ -366,10 +366,8 @@ def _markdown(
         "|---|---|---:|---:|---:|---:|",
     ]
     for name, db, base, durable, per_step in rows:
-        lines.append(
-            f"| {name} | {db} | {base:.1f} | {durable:.1f} | {durable / base:.2f}x | "
-            f"{per_step:.2f} |"
-        )
+        ratio = f"{durable / base:.2f}x" if base >= 1.0 else "-"
+        lines.append(f"| {name} | {db} | {base:.1f} | {durable:.1f} | {ratio} | {per_step:.2f} |")
     if conc:
         lines += [
             "",
