@@ -23,6 +23,8 @@ REFERENCE = {
     "timestep.durable": "reference/durable/index.html",
     "timestep.models": "reference/models/index.html",
     "timestep.tools": "reference/tools/index.html",
+    "timestep.state.translate": "reference/translate/index.html",
+    "timestep.models.local": "reference/models/index.html",
 }
 
 

@@ -543,5 +543,6 @@ def test_typescript_reference_lists_every_export() -> None:
 
 def test_python_reference_covers_the_public_names() -> None:
     pages = "\n".join(p.read_text() for p in (DOCS / "reference").glob("*.md"))
-    for module in ("timestep", "timestep.durable", "timestep.models", "timestep.tools"):
+    modules = ["timestep", "timestep.durable", "timestep.models", "timestep.tools"]
+    for module in [*modules, "timestep.models.local", "timestep.state.translate"]:
         assert re.search(rf"^::: {re.escape(module)}$", pages, re.M), f"no reference for {module}"
