@@ -83,9 +83,10 @@ def state_facts(doc: Any) -> StateFacts:
     status: RunStatus
     step = _get(doc, "current_step", "currentStep")
     responses = _get(doc, "model_responses", "modelResponses") or []
+    step_type = step.get("type") if isinstance(step, dict) else None
     if pending:
         status = "waiting"
-    elif step is None and responses:
+    elif step_type == "next_step_final_output" or (step is None and responses):
         status = "done"
     else:
         status = "running"

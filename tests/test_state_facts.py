@@ -1,0 +1,43 @@
+"""``state_facts`` reads status, agent and pending approvals from both SDKs' state formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from timestep import CorruptStateError
+from timestep.state.describe import state_facts
+
+VECTORS = Path(__file__).parent / "vectors"
+
+
+def _load(shape: str, name: str) -> dict[str, object]:
+    doc: dict[str, object] = json.loads((VECTORS / shape / name).read_text())
+    return doc
+
+
+@pytest.mark.parametrize("name", ["python.json", "typescript.json"])
+def test_finished_states_are_done_in_both_languages(name: str) -> None:
+    facts = state_facts(_load("completed", name))
+    assert facts.status == "done"
+    assert facts.pending_approvals == []
+    assert facts.language == name.removesuffix(".json")
+
+
+@pytest.mark.parametrize("name", ["python.json", "typescript.json"])
+def test_pending_approvals_are_listed_in_both_languages(name: str) -> None:
+    facts = state_facts(_load("multiple_approvals", name))
+    assert facts.status == "waiting"
+    assert len(facts.pending_approvals) >= 2
+    for pending in facts.pending_approvals:
+        assert pending.call_id and pending.tool_name and pending.agent_name
+        assert isinstance(json.loads(pending.arguments), dict)
+    assert facts.schema_version == ("1.21" if name == "python.json" else "1.22")
+
+
+@pytest.mark.parametrize("doc", [[], {"$schemaVersion": 1}, {"$schemaVersion": "1.21"}])
+def test_documents_that_are_not_states_are_rejected(doc: object) -> None:
+    with pytest.raises(CorruptStateError):
+        state_facts(doc)
