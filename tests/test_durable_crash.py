@@ -196,3 +196,38 @@ async def test_stream_reattach_after_kill(harness: Harness) -> None:
     assert models == Counter({0: 1, 1: 1, 2: 1, 3: 1})  # completed model steps were replayed
     assert tools == Counter({"call_0": 1, "call_1": 2, "call_2": 1})
     assert len(keys_by_call["call_1"]) == 1
+
+
+def _tool_outputs(doc: Any) -> dict[str, str]:
+    """call_id -> output of every function_call_output item anywhere in a state document."""
+    found: dict[str, str] = {}
+    if isinstance(doc, dict):
+        if doc.get("type") == "function_call_output" and isinstance(doc.get("output"), str):
+            found[str(doc.get("call_id"))] = doc["output"]
+        for value in doc.values():
+            found.update(_tool_outputs(value))
+    elif isinstance(doc, list):
+        for value in doc:
+            found.update(_tool_outputs(value))
+    return found
+
+
+async def test_parallel_tools_replay_onto_their_own_calls_after_kill(tmp_path: Path) -> None:
+    h = Harness(tmp_path, scenario="parallel")
+    try:
+        assert h.run("r-par", "tool:call_p1") == -signal.SIGKILL
+        h.start_worker()
+        await h.wait_status("r-par", "done")
+        models, tools, keys = _counts(h.events())
+        assert models == Counter({0: 1, 3: 1})
+        assert tools["call_p1"] == 2 and tools["call_p0"] in (1, 2) and tools["call_p2"] in (1, 2)
+        assert all(len(k) == 1 for k in keys.values())
+        stored = await RunStateStore(h.store_url).get("r-par")
+        # each call got its own output back, whether recorded before the kill or run again
+        assert _tool_outputs(stored.state_json) == {
+            "call_p0": "charged 0",
+            "call_p1": "charged 1",
+            "call_p2": "charged 2",
+        }
+    finally:
+        h.stop()
