@@ -64,7 +64,7 @@ def calls_then_echo(*calls) -> ScriptedModel:
             )
         return ModelStep(output=[assistant_message("Done: " + " | ".join(outputs))])
 
-    return ScriptedModel([ModelStep.respond(respond) for _ in range(6)])
+    return ScriptedModel([ModelStep.respond(respond) for _ in range(100)])  # many runs share it
 
 
 def one_call_per_turn(name, arguments) -> ScriptedModel:
@@ -378,8 +378,8 @@ def test_web_search_agent(tmp_path: Path) -> None:
     assert 'Web search results for "python 3.13 news" within python.org' in text
     assert "https://docs.python.org/3/whatsnew/3.13.html" in text
     assert "blog.example.com" not in text  # outside allowed_domains: dropped
-    assert request.json()["includeDomains"] == ["python.org"]
-    assert request.json()["limit"] == 3  # search_context_size="low"
+    assert request.json["includeDomains"] == ["python.org"]
+    assert request.json["limit"] == 3  # search_context_size="low"
 
 
 def test_inbox_client(tmp_path: Path) -> None:
@@ -480,7 +480,9 @@ def test_workers_on_postgres(tmp_path: Path, postgres_db_url: str) -> None:
             time.sleep(0.5)
             engine.dispose()
         out = run_python(
-            f"import workers\nasyncio.run(workers.submit(6, {postgres_db_url!r}))", tmp_path
+            f"import workers\nasyncio.run(workers.submit(6, {postgres_db_url!r}))",
+            tmp_path,
+            timeout=600,
         )
     finally:
         for proc in workers:

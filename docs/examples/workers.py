@@ -22,6 +22,7 @@ from agents import Agent, Model, function_tool
 from timestep import RunStateStore
 from timestep.durable import enqueue_run, worker
 
+FINISHED = ("done", "failed", "cancelled")
 DB = os.environ.get("TIMESTEP_DB", "postgresql://timestep@localhost/timestep")
 
 
@@ -44,14 +45,14 @@ async def serve(name: str, model: str | Model = "gpt-4.1", db: str = DB) -> None
 
 
 async def submit(count: int, db: str = DB) -> None:
-    """Queue ``count`` runs, then wait until every one is done."""
+    """Queue ``count`` runs, then wait until every one has finished."""
     store = RunStateStore(db)
     for n in range(count):
         text = " ".join(["word"] * (n + 1))
         await enqueue_run("counter", f"How many words: {text}", run_id=f"job-{n}", store=store)
     while True:
         runs = [run for run in await store.list_runs() if run.run_id.startswith("job-")]
-        if len(runs) == count and all(run.status == "done" for run in runs):
+        if len(runs) == count and all(run.status in FINISHED for run in runs):
             break
         await asyncio.sleep(0.5)
     for run in sorted(runs, key=lambda run: int(run.run_id.removeprefix("job-"))):
