@@ -77,6 +77,10 @@ def respond(call: ModelCall) -> Any:
         if turn == 0:
             return [function_call("refund", {"order": 42}, call_id="call_refund")]
         return [assistant_message("refund handled")]
+    if SCENARIO == "mcp":
+        if turn == 0:
+            return [function_call("add", {"a": 2, "b": 3}, call_id="call_mcp")]
+        return [assistant_message("the sum is known")]
     if SCENARIO == "parallel":
         if turn == 0:
             return [function_call("charge", {"amount": n}, call_id=f"call_p{n}") for n in range(3)]
@@ -102,10 +106,23 @@ async def refund(ctx: ToolContext[Any], order: int) -> str:
     return f"refunded {order}"
 
 
-def make_agent() -> Agent[Any]:
+def make_agent(mcp_servers: list[Any] | None = None) -> Agent[Any]:
     """A fresh agent with a fresh scripted model."""
     model = ScriptedModel([ModelStep.respond(respond) for _ in range(200)])
-    return Agent(name="payer", model=model, tools=[charge, refund])
+    return Agent(name="payer", model=model, tools=[charge, refund], mcp_servers=mcp_servers or [])
+
+
+MCP_SERVER_SCRIPT = os.path.join(os.path.dirname(__file__), "harness", "mcp_counter.py")
+
+
+def mcp_counter() -> Any:
+    """The test MCP server (tests/harness/mcp_counter.py) over stdio; logs to $TIMESTEP_MCP_LOG."""
+    from agents.mcp import MCPServerStdio
+
+    return MCPServerStdio(
+        params={"command": sys.executable, "args": [MCP_SERVER_SCRIPT], "env": dict(os.environ)},
+        name="counter",
+    )
 
 
 def _install_save_crash() -> None:
@@ -130,10 +147,15 @@ async def _main(argv: list[str]) -> None:
     _install_save_crash()
     command, target = argv[0], argv[1]
     store = RunStateStore(target)
+    servers: list[Any] = []
+    if SCENARIO == "mcp":
+        servers.append(mcp_counter())
+        await servers[0].connect()
     if command == "run":
         run_id = argv[2]
         stream = "--stream" in argv
-        result = await run_durable(make_agent(), "pay", run_id=run_id, store=store, stream=stream)
+        agent = make_agent(servers)
+        result = await run_durable(agent, "pay", run_id=run_id, store=store, stream=stream)
         if stream:
             async for _event in result.stream_events():  # type: ignore[union-attr]
                 pass
@@ -142,11 +164,15 @@ async def _main(argv: list[str]) -> None:
             maybe_crash("waiting")
         record("finished", run_id=run_id, output=str(result.final_output))
         print(json.dumps({"final_output": str(result.final_output)}), flush=True)
+        for server in servers:
+            await server.cleanup()
     elif command == "worker":
         executor = argv[2] if len(argv) > 2 and argv[2] != "-" else None
         concurrency = int(argv[3]) if len(argv) > 3 else None
         record("worker_started", executor=executor)
-        await worker([make_agent()], store=store, executor_id=executor, concurrency=concurrency)
+        await worker(
+            [make_agent(servers)], store=store, executor_id=executor, concurrency=concurrency
+        )
     elif command == "attach":
         async for event in attach_stream(argv[2], timeout=60):
             print(json.dumps(event), flush=True)

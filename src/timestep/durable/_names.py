@@ -24,6 +24,15 @@ def tool_step(tool_name: str) -> str:
     return f"timestep.tool:{tool_name}"
 
 
+def mcp_step(tool_name: str) -> str:
+    """Step name of a call to a tool of one of the agent's MCP servers (its public tool name)."""
+    return f"timestep.mcp:{tool_name}"
+
+
+#: Key under which an MCP tool call's idempotency key is sent in the request's ``_meta``.
+MCP_IDEMPOTENCY_META_KEY = "timestep/idempotency-key"
+
+
 def handoff_step(tool_name: str) -> str:
     """Step name of a handoff invocation."""
     return f"timestep.handoff:{tool_name}"

@@ -2,7 +2,10 @@
 
 The segment's agent graph is cloned: models are wrapped in :class:`DurableModel` (also installed as
 the RunConfig's model provider), each ``FunctionTool.on_invoke_tool`` and each handoff's
-``on_invoke_handoff`` is replaced by a wrapper that runs the original inside a DBOS step. Step
+``on_invoke_handoff`` is replaced by a wrapper that runs the original inside a DBOS step. MCP
+servers are wrapped in :class:`DurableMCPServer` (which adds the call's idempotency key to the
+request's ``_meta``) and the function tools the SDK builds from them each turn get the same step
+wrapper (step ``timestep.mcp:<tool name>``). Step
 outputs are JSON. Tool calls of one model response get their step ids reserved right after the
 model step, in response order, so parallel tools replay onto the same step ids whatever order the
 event loop starts them in.
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import inspect
 from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -21,11 +25,15 @@ from typing import Any, cast
 from agents import Agent, Handoff, Model, ModelProvider, ModelResponse
 from agents.exceptions import ModelBehaviorError
 from agents.items import TResponseOutputItem, TResponseStreamEvent
+from agents.mcp import MCPServer
+from agents.mcp.util import MCPToolMetaContext
 from agents.run_context import RunContextWrapper
 from agents.tool import FunctionTool
 from agents.tool_context import ToolContext
 from agents.usage import deserialize_usage, serialize_usage
 from dbos import DBOS, StepReservation
+from mcp.types import CallToolResult, GetPromptResult, ListPromptsResult
+from mcp.types import Tool as MCPTool
 from openai.types.responses import (
     Response,
     ResponseCompletedEvent,
@@ -249,9 +257,9 @@ class DurableModelProvider(ModelProvider):
 # ---- tools and handoffs --------------------------------------------------------------------
 
 
-def _wrap_tool(tool: FunctionTool) -> FunctionTool:
+def _wrap_tool(tool: FunctionTool, step_name: str | None = None) -> FunctionTool:
     original = tool.on_invoke_tool
-    step_name = _names.tool_step(tool.name)
+    step_name = step_name or _names.tool_step(tool.name)
 
     async def invoke(ctx: ToolContext[Any], arguments: str) -> Any:
         seg = _active()
@@ -283,6 +291,88 @@ def _wrap_tool(tool: FunctionTool) -> FunctionTool:
     return dataclasses.replace(tool, on_invoke_tool=invoke)
 
 
+class DurableMCPServer(MCPServer):
+    """Delegates to the user's MCP server; sends each call's idempotency key in ``_meta``.
+
+    Every setting (approval policy, structured content, guardrails, ...) is read from the wrapped
+    server. Inside a durable run, a tool call's request carries
+    ``_meta["timestep/idempotency-key"]`` (merged over what the server's own
+    ``tool_meta_resolver`` returns), identical across attempts of the same call.
+    """
+
+    def __init__(self, inner: MCPServer) -> None:  # settings live on ``inner``
+        self.inner = inner
+        self.tool_meta_resolver = self._resolve_meta
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def _resolve_meta(self, context: MCPToolMetaContext) -> dict[str, Any] | None:
+        meta: dict[str, Any] | None = None
+        resolver = self.inner.tool_meta_resolver
+        if resolver is not None:
+            produced = resolver(context)
+            meta = await produced if inspect.isawaitable(produced) else produced
+        call_id = getattr(context.run_context, "tool_call_id", None)
+        if not isinstance(call_id, str) or current_segment.get() is None:
+            return meta
+        return {**(meta or {}), _names.MCP_IDEMPOTENCY_META_KEY: idempotency_key(call_id)}
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def cached_tools(self) -> list[MCPTool] | None:
+        return self.inner.cached_tools
+
+    async def connect(self) -> None:
+        await cast(Any, self.inner).connect()
+
+    async def cleanup(self) -> None:
+        await cast(Any, self.inner).cleanup()
+
+    async def list_tools(
+        self, run_context: RunContextWrapper[Any] | None = None, agent: Any = None
+    ) -> list[MCPTool]:
+        return await self.inner.list_tools(run_context, agent)
+
+    async def call_tool(
+        self,
+        tool_name: str,
+        arguments: dict[str, Any] | None,
+        meta: dict[str, Any] | None = None,
+    ) -> CallToolResult:
+        return await self.inner.call_tool(tool_name, arguments, meta=meta)
+
+    async def list_prompts(self) -> ListPromptsResult:
+        return await self.inner.list_prompts()
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None
+    ) -> GetPromptResult:
+        return await self.inner.get_prompt(name, arguments)
+
+    def _get_needs_approval_for_tool(self, tool: MCPTool, agent: Any) -> Any:
+        return self.inner._get_needs_approval_for_tool(tool, agent)
+
+    def _get_failure_error_function(self, agent_failure_error_function: Any) -> Any:
+        return self.inner._get_failure_error_function(agent_failure_error_function)
+
+
+def _wrap_mcp_tools(agent: Agent[Any]) -> None:
+    """Make the function tools the SDK builds from ``agent``'s MCP servers checkpointed steps."""
+    original = agent.get_mcp_tools
+
+    async def get_mcp_tools(run_context: RunContextWrapper[Any]) -> list[Any]:
+        return [
+            _wrap_tool(t, _names.mcp_step(t.name)) if isinstance(t, FunctionTool) else t
+            for t in await original(run_context)
+        ]
+
+    agent.get_mcp_tools = get_mcp_tools  # type: ignore[method-assign]
+
+
 class AgentGraph:
     """Durable clones of an agent graph, memoised by identity (cycles allowed) and by name."""
 
@@ -302,7 +392,14 @@ class AgentGraph:
         }
         if isinstance(agent.model, Model) and not isinstance(agent.model, DurableModel):
             changes["model"] = DurableModel(agent.model)
+        if agent.mcp_servers:
+            changes["mcp_servers"] = [
+                s if isinstance(s, DurableMCPServer) else DurableMCPServer(s)
+                for s in agent.mcp_servers
+            ]
         clone = agent.clone(**changes)
+        if clone.mcp_servers:
+            _wrap_mcp_tools(clone)
         self._by_id[id(agent)] = clone
         self.by_name.setdefault(agent.name, clone)
         clone.handoffs = [
