@@ -30,3 +30,27 @@ export {
   type Json,
   type Language,
 } from './translate.js';
+export {
+  MultiModelProvider,
+  MultiModelProviderMap,
+  type MultiModelProviderOptions,
+} from './providers.js';
+export {
+  OllamaModel,
+  OllamaModelProvider,
+  DEFAULT_OLLAMA_HOST,
+  OLLAMA_CLOUD_HOST,
+  isCloudModel,
+  cloudApiName,
+  type OllamaModelOptions,
+  type OllamaModelProviderOptions,
+} from './ollama.js';
+export {
+  ConfigurationError,
+  ModelNotFoundError,
+  ModelProviderError,
+  ModelServerUnavailableError,
+  UnknownModelPrefixError,
+  UnsupportedModelInputError,
+} from './errors.js';
+export { TimestepSession, openSession, type TimestepSessionOptions } from './session.js';

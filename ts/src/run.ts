@@ -4,7 +4,15 @@
  * or interruption (status `waiting` when approvals are pending, else `done`).
  */
 import { Runner, RunState } from '@openai/agents';
-import type { Agent, AgentInputItem, RunResult, Session, StreamedRunResult } from '@openai/agents';
+import type {
+  Agent,
+  AgentInputItem,
+  ModelProvider,
+  RunResult,
+  Session,
+  StreamedRunResult,
+} from '@openai/agents';
+import { MultiModelProvider } from './providers.js';
 import { inheritStoredVersion, RunStateStore, type StoredState } from './store.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -20,7 +28,10 @@ export interface RunAgentOptions {
   store?: RunStateStore;
   maxTurns?: number;
   context?: unknown;
+  /** The Runner to use (default: one routing models with `modelProvider`). */
   runner?: Runner;
+  /** Routes model names to providers when no `runner` is given (default: `MultiModelProvider`). */
+  modelProvider?: ModelProvider;
 }
 
 const pendingSaves = new WeakMap<object, Promise<StoredState | undefined>>();
@@ -34,13 +45,18 @@ async function saveResult(
   return store.save(result.state, { runId, status });
 }
 
-/** Run (or resume, when `input` is a RunState) an agent with the stock JS SDK. */
+/**
+ * Run (or resume, when `input` is a RunState) an agent with the stock JS SDK. Model names are
+ * routed by `MultiModelProvider` (`gpt-4.1`, `ollama/qwen2.5`, ...) unless a `runner` or
+ * `modelProvider` is given.
+ */
 export async function runAgent(
   agent: AnyAgent,
   input: string | AgentInputItem[] | RunState<unknown, AnyAgent>,
   options: RunAgentOptions = {},
 ): Promise<AnyResult> {
-  const runner = options.runner ?? new Runner();
+  const runner =
+    options.runner ?? new Runner({ modelProvider: options.modelProvider ?? new MultiModelProvider() });
   const runOptions: Record<string, unknown> = {};
   if (options.session !== undefined) runOptions.session = options.session;
   if (options.maxTurns !== undefined) runOptions.maxTurns = options.maxTurns;

@@ -213,10 +213,10 @@ const DDL = [
     CONSTRAINT timestep_alembic_version_pkc PRIMARY KEY (version_num))`,
 ];
 
-type Row = Record<string, unknown>;
+export type Row = Record<string, unknown>;
 
 /** Minimal SQL connection both drivers implement; `$1`-style placeholders. */
-interface Sql {
+export interface Sql {
   dialect: 'sqlite' | 'postgresql';
   query(sql: string, params?: unknown[]): Promise<Row[]>;
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
@@ -285,40 +285,45 @@ class PgSql implements Sql {
   }
 }
 
+/** Check the shared schema's revision, or create it (same revision id as Python's) if absent. */
+export function ensureSchema(sql: Sql): Promise<void> {
+  return sql.transaction(async (tx) => {
+    const exists =
+      tx.dialect === 'sqlite'
+        ? await tx.query(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name='timestep_alembic_version'",
+          )
+        : await tx.query("SELECT to_regclass('timestep_alembic_version') AS name");
+    const present = exists.length > 0 && exists[0]!.name !== null;
+    if (present) {
+      const rows = await tx.query('SELECT version_num FROM timestep_alembic_version');
+      const revision = rows[0]?.version_num;
+      if (!KNOWN_REVISIONS.includes(String(revision))) {
+        throw new StoreError(
+          `database schema revision ${String(revision)} is not one this package knows ` +
+            `(${KNOWN_REVISIONS.join(', ')}); upgrade @timestep-ai/timestep`,
+        );
+      }
+      return;
+    }
+    if (tx.dialect === 'postgresql') {
+      await tx.query('SELECT pg_advisory_xact_lock(7201512)');
+      const again = await tx.query("SELECT to_regclass('timestep_alembic_version') AS name");
+      if (again[0]?.name !== null && again[0]?.name !== undefined) return;
+    }
+    const serial = tx.dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'SERIAL PRIMARY KEY';
+    for (const statement of DDL) await tx.query(statement.replace('%SERIAL%', serial));
+    await tx.query('INSERT INTO timestep_alembic_version (version_num) VALUES ($1)', [HEAD_REVISION]);
+  });
+}
+
 class SqlBackend implements Backend {
   private ready: Promise<void> | undefined;
 
   constructor(private readonly sql: Sql) {}
 
   private ensureSchema(): Promise<void> {
-    this.ready ??= this.sql.transaction(async (tx) => {
-      const exists =
-        tx.dialect === 'sqlite'
-          ? await tx.query(
-              "SELECT name FROM sqlite_master WHERE type='table' AND name='timestep_alembic_version'",
-            )
-          : await tx.query("SELECT to_regclass('timestep_alembic_version') AS name");
-      const present = exists.length > 0 && exists[0]!.name !== null;
-      if (present) {
-        const rows = await tx.query('SELECT version_num FROM timestep_alembic_version');
-        const revision = rows[0]?.version_num;
-        if (!KNOWN_REVISIONS.includes(String(revision))) {
-          throw new StoreError(
-            `database schema revision ${String(revision)} is not one this package knows ` +
-              `(${KNOWN_REVISIONS.join(', ')}); upgrade @timestep-ai/timestep`,
-          );
-        }
-        return;
-      }
-      if (tx.dialect === 'postgresql') {
-        await tx.query('SELECT pg_advisory_xact_lock(7201512)');
-        const again = await tx.query("SELECT to_regclass('timestep_alembic_version') AS name");
-        if (again[0]?.name !== null && again[0]?.name !== undefined) return;
-      }
-      const serial = tx.dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'SERIAL PRIMARY KEY';
-      for (const statement of DDL) await tx.query(statement.replace('%SERIAL%', serial));
-      await tx.query('INSERT INTO timestep_alembic_version (version_num) VALUES ($1)', [HEAD_REVISION]);
-    });
+    this.ready ??= ensureSchema(this.sql);
     return this.ready;
   }
 
@@ -629,6 +634,37 @@ class FileBackend implements Backend {
 // ---------------------------------------------------------------------------------------------
 // public store
 
+const POSTGRES_URL = /^postgres(ql)?(\+\w+)?:\/\//;
+
+/** True for the database URLs `openSql` accepts (`sqlite:///...`, `postgresql://...`). */
+export function isSqlUrl(url: string): boolean {
+  return url.startsWith('sqlite:') || POSTGRES_URL.test(url);
+}
+
+/** A connection for `sqlite:///path.db` (better-sqlite3) or `postgresql://...` (a pg Pool). */
+export function openSql(url: string): Sql {
+  if (url.startsWith('sqlite:')) {
+    const path = url.replace(/^sqlite:\/\/\/?/, '');
+    if (path !== ':memory:' && path !== '') mkdirSync(dirname(resolve(path)), { recursive: true });
+    const require = createRequire(import.meta.url);
+    const Database = require('better-sqlite3') as new (path: string) => {
+      pragma(text: string): unknown;
+    };
+    const db = new Database(path === '' ? ':memory:' : path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 10000');
+    db.pragma('foreign_keys = ON');
+    return new SqliteSql(db);
+  }
+  if (POSTGRES_URL.test(url)) {
+    const require = createRequire(import.meta.url);
+    const pg = require('pg') as { Pool: new (config: { connectionString: string }) => unknown };
+    const connectionString = url.replace(/^postgres(ql)?(\+\w+)?:/, 'postgresql:');
+    return new PgSql(new pg.Pool({ connectionString }));
+  }
+  throw new StoreError(`'${url}' is not a database URL: use sqlite:///path.db or postgresql://...`);
+}
+
 export interface SaveOptions {
   runId?: string;
   status?: RunStatus;
@@ -655,25 +691,10 @@ export class RunStateStore {
     const resolved = target ?? process.env.TIMESTEP_DB ?? 'sqlite:///timestep.db';
     this.url = resolved;
     this.defaultRunId = options.runId;
-    if (resolved.startsWith('sqlite:')) {
-      this.kind = 'sqlite';
-      const path = resolved.replace(/^sqlite:\/\/\/?/, '');
-      if (path !== ':memory:' && path !== '') mkdirSync(dirname(resolve(path)), { recursive: true });
-      const require = createRequire(import.meta.url);
-      const Database = require('better-sqlite3') as new (path: string) => {
-        pragma(text: string): unknown;
-      };
-      const db = new Database(path === '' ? ':memory:' : path);
-      db.pragma('journal_mode = WAL');
-      db.pragma('busy_timeout = 10000');
-      db.pragma('foreign_keys = ON');
-      this.backend = new SqlBackend(new SqliteSql(db));
-    } else if (/^postgres(ql)?(\+\w+)?:\/\//.test(resolved)) {
-      this.kind = 'postgresql';
-      const require = createRequire(import.meta.url);
-      const pg = require('pg') as { Pool: new (config: { connectionString: string }) => unknown };
-      const connectionString = resolved.replace(/^postgres(ql)?(\+\w+)?:/, 'postgresql:');
-      this.backend = new SqlBackend(new PgSql(new pg.Pool({ connectionString })));
+    if (resolved.startsWith('sqlite:') || POSTGRES_URL.test(resolved)) {
+      const sql = openSql(resolved);
+      this.kind = sql.dialect;
+      this.backend = new SqlBackend(sql);
     } else if (resolved.includes('://')) {
       throw new StoreError(
         `unsupported store target '${resolved}': use a file path, sqlite:///path.db or postgresql://...`,

@@ -1,0 +1,130 @@
+/**
+ * TimestepSession: the JS SDK's `Session` (conversation history) over the tables Python's
+ * `timestep.open_session` uses (`timestep_sessions`, `timestep_session_items`, the layout of the
+ * Python SDK's `SQLAlchemySession`), in SQLite or Postgres.
+ *
+ * Rows always hold items in ONE format, Python's (the Python SDK reads `message_data` as it is):
+ * items are translated to Python's format on write and to the JS SDK's on read, so a conversation
+ * started in one language continues in the other.
+ */
+import type { AgentInputItem, Session } from '@openai/agents';
+import { ensureSchema, isSqlUrl, openSql, StoreError, type Sql } from './store.js';
+import { itemsToPython, itemsToTypeScript, type Json } from './translate.js';
+
+const SESSIONS = 'timestep_sessions';
+const ITEMS = 'timestep_session_items';
+
+export interface TimestepSessionOptions {
+  /** `sqlite:///path.db` or `postgresql://...`; default `$TIMESTEP_DB`, else `sqlite:///timestep.db`. */
+  db?: string;
+}
+
+/** A conversation history shared with timestep's Python package. */
+export class TimestepSession implements Session {
+  readonly sessionId: string;
+  readonly url: string;
+  readonly #sql: Sql;
+  #ready: Promise<void> | undefined;
+
+  constructor(sessionId: string, options: TimestepSessionOptions = {}) {
+    const url = options.db ?? process.env.TIMESTEP_DB ?? 'sqlite:///timestep.db';
+    if (!isSqlUrl(url)) {
+      throw new StoreError(
+        `sessions live in a database; '${url}' is not one: use sqlite:///path.db or postgresql://...`,
+      );
+    }
+    this.sessionId = sessionId;
+    this.url = url;
+    this.#sql = openSql(url);
+  }
+
+  #schema(): Promise<void> {
+    this.#ready ??= ensureSchema(this.#sql);
+    return this.#ready;
+  }
+
+  /** The rows' items in Python's format, oldest first (unreadable rows skipped, as Python does). */
+  async #rows(sql: Sql): Promise<{ id: number; item: Json }[]> {
+    const rows = await sql.query(
+      `SELECT id, message_data FROM ${ITEMS} WHERE session_id = $1 ORDER BY created_at ASC, id ASC`,
+      [this.sessionId],
+    );
+    const out: { id: number; item: Json }[] = [];
+    for (const row of rows) {
+      try {
+        out.push({ id: Number(row.id), item: JSON.parse(String(row.message_data)) as Json });
+      } catch {
+        // a corrupt row: skipped like the Python SDK does
+      }
+    }
+    return out;
+  }
+
+  async getSessionId(): Promise<string> {
+    return this.sessionId;
+  }
+
+  /** The history in the JS SDK's format (the latest `limit` items when given). */
+  async getItems(limit?: number): Promise<AgentInputItem[]> {
+    await this.#schema();
+    // Translate the whole history: a tool result takes its tool's name from its call.
+    const items = itemsToTypeScript((await this.#rows(this.#sql)).map((r) => r.item));
+    if (limit === undefined || limit === null) return items as unknown as AgentInputItem[];
+    if (limit <= 0) return [];
+    return items.slice(-limit) as unknown as AgentInputItem[];
+  }
+
+  /** Append items (stored in Python's format). */
+  async addItems(items: AgentInputItem[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.#schema();
+    const rows = itemsToPython(items as unknown[]).map((item) => JSON.stringify(item));
+    await this.#sql.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO ${SESSIONS} (session_id) VALUES ($1) ON CONFLICT (session_id) DO NOTHING`,
+        [this.sessionId],
+      );
+      for (const data of rows) {
+        await tx.query(`INSERT INTO ${ITEMS} (session_id, message_data) VALUES ($1, $2)`, [
+          this.sessionId,
+          data,
+        ]);
+      }
+      await tx.query(`UPDATE ${SESSIONS} SET updated_at = CURRENT_TIMESTAMP WHERE session_id = $1`, [
+        this.sessionId,
+      ]);
+    });
+  }
+
+  /** Remove and return the latest item. */
+  async popItem(): Promise<AgentInputItem | undefined> {
+    await this.#schema();
+    return this.#sql.transaction(async (tx) => {
+      const rows = await this.#rows(tx);
+      const last = rows[rows.length - 1];
+      if (!last) return undefined;
+      const items = itemsToTypeScript(rows.map((r) => r.item));
+      await tx.query(`DELETE FROM ${ITEMS} WHERE id = $1`, [last.id]);
+      return items[items.length - 1] as unknown as AgentInputItem;
+    });
+  }
+
+  /** Delete the whole history (and the session's row). */
+  async clearSession(): Promise<void> {
+    await this.#schema();
+    await this.#sql.transaction(async (tx) => {
+      await tx.query(`DELETE FROM ${ITEMS} WHERE session_id = $1`, [this.sessionId]);
+      await tx.query(`DELETE FROM ${SESSIONS} WHERE session_id = $1`, [this.sessionId]);
+    });
+  }
+
+  /** Close the database connection. */
+  async close(): Promise<void> {
+    await this.#sql.close();
+  }
+}
+
+/** The session `sessionId` in `db` (default: the default store), like Python's `open_session`. */
+export function openSession(sessionId: string, db?: string): TimestepSession {
+  return new TimestepSession(sessionId, db === undefined ? {} : { db });
+}
