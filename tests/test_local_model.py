@@ -289,7 +289,7 @@ def test_server_starts_on_loopback_and_stops(tmp_path: Path) -> None:
         argv = httpx.get(url + "/health").text.split()
         assert argv[argv.index("--chat-template-file") + 1].endswith("qwen_tools.jinja")
         assert argv[argv.index("--ctx-size") + 1] == "4096"
-        assert argv[argv.index("--threads") + 1] == "2"
+        assert argv[argv.index("--threads") + 1] == str(server.threads)
         assert "--jinja" in argv
         assert server.start() == url  # idempotent
         proc = server._proc
@@ -351,3 +351,14 @@ def test_shared_server_is_stopped_at_interpreter_exit(tmp_path: Path) -> None:
     assert paths.server_binary.is_file()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_thread_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TIMESTEP_LOCAL_MODEL_THREADS", raising=False)
+    assert LocalModelServer().threads == 2
+    monkeypatch.setenv("TIMESTEP_LOCAL_MODEL_THREADS", "1")
+    assert LocalModelServer().threads == 1
+    assert LocalModelServer(threads=3).threads == 3
+    monkeypatch.setenv("TIMESTEP_LOCAL_MODEL_THREADS", "zero")
+    with pytest.raises(LocalModelError, match="TIMESTEP_LOCAL_MODEL_THREADS"):
+        LocalModelServer()

@@ -27,6 +27,22 @@ def free_port() -> int:
         return port
 
 
+def default_threads() -> int:
+    """`$TIMESTEP_LOCAL_MODEL_THREADS`, else 2.
+
+    Use 1 on a machine whose cores are busy with other work: llama.cpp's threads wait for each
+    other by spinning, so 2 threads on 2 contended cores generate several times slower than 1.
+    """
+    value = os.environ.get("TIMESTEP_LOCAL_MODEL_THREADS", "2")
+    try:
+        threads = int(value)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise LocalModelError(f"TIMESTEP_LOCAL_MODEL_THREADS must be a positive integer: {value!r}")
+    return threads
+
+
 class LocalModelServer:
     """One `llama-server` process serving the local model on 127.0.0.1.
 
@@ -39,13 +55,13 @@ class LocalModelServer:
         paths: LocalModelPaths | None = None,
         *,
         ctx_size: int = 8192,
-        threads: int = 2,
+        threads: int | None = None,
         startup_timeout: float = 120.0,
         log_file: Path | None = None,
     ) -> None:
         self.paths = paths if paths is not None else LocalModelPaths.in_cache()
         self.ctx_size = ctx_size
-        self.threads = threads
+        self.threads = threads if threads is not None else default_threads()
         self.startup_timeout = startup_timeout
         self.log_file = log_file
         self._proc: subprocess.Popen[bytes] | None = None
