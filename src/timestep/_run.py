@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from agents import Agent, RunConfig, Runner, RunResult, RunResultStreaming, RunState
@@ -24,12 +25,13 @@ def is_finished(state: RunState[Any, Any]) -> bool:
     return current_step is None and len(responses) > 0
 
 
-def _with_default_provider(run_config: RunConfig | None) -> RunConfig:
+def with_default_provider(run_config: RunConfig | None) -> RunConfig:
+    """``run_config`` (or a new one) routing models through ``MultiModelProvider`` by default."""
     from .models import MultiModelProvider
 
     config = run_config or RunConfig()
     if type(config.model_provider) is MultiProvider:
-        config.model_provider = MultiModelProvider()
+        return dataclasses.replace(config, model_provider=MultiModelProvider())
     return config
 
 
@@ -61,7 +63,7 @@ async def run_agent(
         raise RunFinishedError(
             f"this state's run already finished{where}; start a new run with new input instead"
         )
-    config = _with_default_provider(run_config)
+    config = with_default_provider(run_config)
     if isinstance(session, str):
         session = open_session(session)
     if run_id is not None:
