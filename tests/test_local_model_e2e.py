@@ -217,3 +217,19 @@ if __name__ == "__main__":
     import asyncio
 
     asyncio.run(_resume_in_child(Path(sys.argv[1]), sys.argv[2]))
+
+
+async def test_local_prefix_routes_through_multi_model_provider() -> None:
+    from timestep.models import MultiModelProvider
+
+    provider = MultiModelProvider()
+    calls: list[str] = []
+    try:
+        result = await Runner.run(
+            order_agent(calls), TOTAL_PROMPT, max_turns=MAX_TURNS,
+            run_config=RunConfig(model_provider=provider, tracing_disabled=True),
+        )  # fmt: skip
+    finally:
+        await provider.aclose()
+    assert calls == [ORDER_ID]
+    assert ORDER_TOTAL in str(result.final_output)
