@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from pathlib import Path
@@ -107,4 +108,6 @@ def ensure_local_model(progress: bool = True) -> LocalModelPaths:
             _ensure_weights(paths, reporter)
         finally:
             reporter.close()
+        with contextlib.suppress(OSError):
+            (paths.cache_dir / "work").rmdir()  # only when empty
     return paths
