@@ -5,8 +5,16 @@
  * body, same output items.
  */
 import { randomUUID } from 'node:crypto';
-import { Usage } from '@openai/agents';
+import {
+  Usage,
+  createGenerationSpan,
+  getCurrentTrace,
+  resetCurrentSpan,
+  setCurrentSpan,
+} from '@openai/agents';
 import type {
+  GenerationSpanData,
+  Span,
   AgentInputItem,
   AgentOutputItem,
   Model,
@@ -491,9 +499,62 @@ export class OllamaModel implements Model {
     );
   }
 
+  /** A started generation span, when the run traces and a trace is open. */
+  #startSpan(request: ModelRequest, body: Json): Span<GenerationSpanData> | undefined {
+    if (!request.tracing) return undefined;
+    const parent = (request as { _internal?: { tracingParent?: Span<GenerationSpanData> } })._internal
+      ?.tracingParent;
+    if (!parent && !getCurrentTrace()) return undefined;
+    const span = createGenerationSpan(undefined, parent);
+    const settings = request.modelSettings ?? {};
+    span.spanData.model = this.model;
+    span.spanData.model_config = {
+      temperature: settings.temperature,
+      top_p: settings.topP,
+      frequency_penalty: settings.frequencyPenalty,
+      presence_penalty: settings.presencePenalty,
+      reasoning_effort: settings.reasoning?.effort,
+      base_url: this.host,
+    };
+    if (request.tracing === true) span.spanData.input = body.messages as Json[];
+    span.start();
+    setCurrentSpan(span);
+    return span;
+  }
+
+  static #endSpan(
+    span: Span<GenerationSpanData> | undefined,
+    request: ModelRequest,
+    outcome: { output?: AgentOutputItem[]; usage?: Usage; error?: unknown },
+  ): void {
+    if (!span) return;
+    if (outcome.usage) {
+      span.spanData.usage = { input_tokens: outcome.usage.inputTokens, output_tokens: outcome.usage.outputTokens };
+    }
+    if (outcome.output && request.tracing === true) span.spanData.output = outcome.output as Json[];
+    if (outcome.error !== undefined) {
+      const error = outcome.error;
+      span.setError({ message: error instanceof Error ? error.message : String(error), data: {} });
+    }
+    span.end();
+    resetCurrentSpan();
+  }
+
   /** One non-streamed `/api/chat` call. */
   async getResponse(request: ModelRequest): Promise<ModelResponse> {
     const body = buildChatBody(this.model, request, false);
+    const span = this.#startSpan(request, body);
+    try {
+      const result = await this.#getResponse(body, request);
+      OllamaModel.#endSpan(span, request, result);
+      return result;
+    } catch (error) {
+      OllamaModel.#endSpan(span, request, { error });
+      throw error;
+    }
+  }
+
+  async #getResponse(body: Json, request: ModelRequest): Promise<ModelResponse> {
     const response = await this.#post(body, request);
     let reply: OllamaChatResponse;
     try {
@@ -517,6 +578,24 @@ export class OllamaModel implements Model {
   /** A streamed `/api/chat` call: `response_started`, raw chunks, text deltas, `response_done`. */
   async *getStreamedResponse(request: ModelRequest): AsyncIterable<protocol.StreamEvent> {
     const body = buildChatBody(this.model, request, true);
+    const span = this.#startSpan(request, body);
+    let outcome: { output?: AgentOutputItem[]; usage?: Usage; error?: unknown } = {};
+    try {
+      for await (const event of this.#stream(body, request)) {
+        if (event.type === 'response_done') {
+          outcome = { output: event.response.output as AgentOutputItem[], usage: new Usage(event.response.usage) };
+        }
+        yield event;
+      }
+    } catch (error) {
+      outcome = { error };
+      throw error;
+    } finally {
+      OllamaModel.#endSpan(span, request, outcome);
+    }
+  }
+
+  async *#stream(body: Json, request: ModelRequest): AsyncIterable<protocol.StreamEvent> {
     const response = await this.#post(body, request);
     if (!response.body) {
       throw new ModelProviderError(`Ollama at ${this.host} sent no body for model '${this.model}'`);
