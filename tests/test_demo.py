@@ -53,3 +53,31 @@ def test_demo_with_an_unknown_model_prefix_fails_clearly(tmp_path: Path, bad: li
     assert done.returncode == 1
     assert "nope" in (done.stdout + done.stderr)
     assert "Traceback" not in done.stderr
+
+
+def _local_model_ready() -> bool:
+    from timestep.models.local import is_ready
+
+    return is_ready()
+
+
+@pytest.mark.slow
+def test_demo_runs_on_the_local_model_by_default(tmp_path: Path) -> None:
+    if not _local_model_ready() and os.environ.get("CI") != "true":
+        pytest.skip("local model not set up: run `python -m timestep.models.local setup`")
+    env = {k: v for k, v in os.environ.items() if k != "TIMESTEP_DB"}
+    done = subprocess.run(
+        [*_timestep_command(), "demo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    assert "model: local/qwen2.5-0.5b" in out
+    assert re.search(r"- refund\(\{\"order_id\": \"42\", \"amount\": 25\}\)", out), out
+    assert "run is 'done' after 2 saved versions" in out
+    answer = out.split("Answer:", 1)[1]
+    assert "25" in answer or "42" in answer, answer

@@ -23,6 +23,7 @@ from agents.models.interface import Model
 from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message, function_call
 
 SCRIPTED = "scripted"
+LOCAL_MODEL = "local/qwen2.5-0.5b"
 DEFAULT_DB = "sqlite:///timestep-demo/timestep.db"
 PROMPT = "Please refund $25 for order 42: the parcel arrived damaged."
 
@@ -74,13 +75,18 @@ async def _start(model_name: str, db: str, run_id: str) -> int:
     from .durable import approve
     from .models import MultiModelProvider
 
+    if model_name.startswith("local/"):
+        from .models.local import ensure_local_model
+
+        _say("setup", "local model: building/fetching once if needed (cached afterwards) ...")
+        ensure_local_model(progress=True)
     if model_name != SCRIPTED:
         MultiModelProvider().get_model(model_name)  # fail fast on an unknown prefix
     model: str | Model = scripted_model("start") if model_name == SCRIPTED else model_name
     agent = build_agent(model)
     store = RunStateStore(db)
     if model_name == SCRIPTED:
-        _say("note", "model: scripted stand-in (no LLM); pass --model to use a real one")
+        _say("note", "model: scripted stand-in (no LLM); omit --model to use the local model")
     else:
         _say("note", f"model: {model_name}")
     _say("1/4", f"starting durable run {run_id!r} on {store.url}")
@@ -125,7 +131,11 @@ async def _resume(model_name: str, db: str, run_id: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; returns the process exit code."""
     parser = argparse.ArgumentParser(prog="timestep demo", description=__doc__)
-    parser.add_argument("--model", default=SCRIPTED, help="model name, or 'scripted'")
+    parser.add_argument(
+        "--model",
+        default=LOCAL_MODEL,
+        help="model name (default: %(default)s, offline), or 'scripted' for a stand-in without LLM",
+    )
     parser.add_argument("--db", default=DEFAULT_DB, help="store URL (default: %(default)s)")
     parser.add_argument("--run-id", default=None, help="run id (default: a new one)")
     parser.add_argument("--resume", metavar="RUN_ID", help=argparse.SUPPRESS)
