@@ -60,6 +60,15 @@ export class TimestepSession implements Session {
     return out;
   }
 
+  /** Postgres: lock the session's row so writers of one session go one at a time (as Python). */
+  async #lock(tx: Sql): Promise<boolean> {
+    const lock = tx.dialect === 'postgresql' ? ' FOR UPDATE' : '';
+    const rows = await tx.query(`SELECT session_id FROM ${SESSIONS} WHERE session_id = $1${lock}`, [
+      this.sessionId,
+    ]);
+    return rows.length > 0;
+  }
+
   async getSessionId(): Promise<string> {
     return this.sessionId;
   }
@@ -84,6 +93,7 @@ export class TimestepSession implements Session {
         `INSERT INTO ${SESSIONS} (session_id) VALUES ($1) ON CONFLICT (session_id) DO NOTHING`,
         [this.sessionId],
       );
+      await this.#lock(tx);
       for (const data of rows) {
         await tx.query(`INSERT INTO ${ITEMS} (session_id, message_data) VALUES ($1, $2)`, [
           this.sessionId,
@@ -100,6 +110,7 @@ export class TimestepSession implements Session {
   async popItem(): Promise<AgentInputItem | undefined> {
     await this.#schema();
     return this.#sql.transaction(async (tx) => {
+      if (!(await this.#lock(tx))) return undefined;
       const rows = await this.#rows(tx);
       const last = rows[rows.length - 1];
       if (!last) return undefined;
@@ -113,6 +124,7 @@ export class TimestepSession implements Session {
   async clearSession(): Promise<void> {
     await this.#schema();
     await this.#sql.transaction(async (tx) => {
+      if (!(await this.#lock(tx))) return;
       await tx.query(`DELETE FROM ${ITEMS} WHERE session_id = $1`, [this.sessionId]);
       await tx.query(`DELETE FROM ${SESSIONS} WHERE session_id = $1`, [this.sessionId]);
     });

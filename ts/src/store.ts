@@ -225,10 +225,24 @@ export interface Sql {
 
 class SqliteSql implements Sql {
   readonly dialect = 'sqlite' as const;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  constructor(private readonly db: any) {}
+  /** Serializes this connection's work: better-sqlite3 has one transaction per connection. */
+  #queue: Promise<unknown> = Promise.resolve();
+  /** The view handed to a transaction's body: queries run at once, inside the transaction. */
+  readonly #inside: Sql;
 
-  async query(sql: string, params: unknown[] = []): Promise<Row[]> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  constructor(private readonly db: any) {
+    const run = (sql: string, params?: unknown[]) => Promise.resolve().then(() => this.#run(sql, params));
+    const inside: Sql = {
+      dialect: 'sqlite',
+      query: run,
+      transaction: (fn) => fn(inside),
+      close: () => this.close(),
+    };
+    this.#inside = inside;
+  }
+
+  #run(sql: string, params: unknown[] = []): Row[] {
     const text = sql.replace(/\$\d+/g, '?');
     const stmt = this.db.prepare(text);
     const values = params.map((v) => (typeof v === 'boolean' ? (v ? 1 : 0) : v));
@@ -237,19 +251,32 @@ class SqliteSql implements Sql {
     return [];
   }
 
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(work);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async query(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return this.#exclusive(async () => this.#run(sql, params));
+  }
+
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      const result = await fn(this);
-      this.db.exec('COMMIT');
-      return result;
-    } catch (error) {
-      this.db.exec('ROLLBACK');
-      throw error;
-    }
+    return this.#exclusive(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(this.#inside);
+        this.db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        this.db.exec('ROLLBACK');
+        throw error;
+      }
+    });
   }
 
   async close(): Promise<void> {
+    await this.#queue;
     this.db.close();
   }
 }

@@ -130,6 +130,25 @@ for (const [kind, makeUrl] of targets) {
       }
     });
 
+    it('takes concurrent writes through one session object', async () => {
+      const session = openSession(`conc-${kind}-${Date.now()}`, makeUrl());
+      try {
+        await Promise.all(
+          Array.from({ length: 6 }, (_, i) =>
+            session.addItems([{ type: 'message', role: 'user', content: `m${i}` }]),
+          ),
+        );
+        const contents = (await session.getItems()).map((i) => (i as { content: string }).content);
+        assert.deepEqual([...contents].sort(), ['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+        const popped = await Promise.all([session.popItem(), session.popItem()]);
+        assert.equal(new Set(popped.map((i) => (i as { content: string }).content)).size, 2);
+        assert.equal((await session.getItems()).length, 4);
+      } finally {
+        await session.clearSession();
+        await session.close();
+      }
+    });
+
     describe('an agent with a session', () => {
       const server = new FakeOllama(['qwen-test']);
       before(async () => {
