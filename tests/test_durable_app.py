@@ -9,8 +9,9 @@ point where the process kills itself with SIGKILL:
 - ``tool:<call_id>`` after a tool's side effect, before its step is checkpointed
 - ``save``           after the end-of-segment state is committed, before that step's checkpoint
 - ``waiting``        after the run paused for approval (the process dies while the run waits)
+- ``session``        after a session write is committed, before that step's checkpoint
 
-Usage: ``python tests/test_durable_app.py run STORE RUN_ID [--stream]`` or
+Usage: ``python tests/test_durable_app.py run STORE RUN_ID [--stream] [--session ID]`` or
 ``python tests/test_durable_app.py worker STORE [EXECUTOR_ID] [CONCURRENCY]``.
 """
 
@@ -95,6 +96,7 @@ async def charge(ctx: ToolContext[Any], amount: int) -> str:
     """Charge the customer (a side effect that must not repeat)."""
     record("tool", call_id=ctx.tool_call_id, key=idempotency_key(ctx), amount=amount)
     maybe_crash(f"tool:{ctx.tool_call_id}")
+    await asyncio.sleep(float(os.environ.get("TIMESTEP_TEST_TOOL_SLEEP", "0")))
     return f"charged {amount}"
 
 
@@ -140,11 +142,26 @@ def _install_save_crash() -> None:
     RunStateStore.save = save  # type: ignore[method-assign]
 
 
+def _install_session_crash() -> None:
+    if os.environ.get("TIMESTEP_CRASH") != "session":
+        return
+    from agents.extensions.memory import SQLAlchemySession
+
+    original = SQLAlchemySession.add_items
+
+    async def add_items(self: SQLAlchemySession, items: Any) -> None:
+        await original(self, items)
+        maybe_crash("session")
+
+    SQLAlchemySession.add_items = add_items  # type: ignore[method-assign]
+
+
 async def _main(argv: list[str]) -> None:
     from timestep.durable import attach_stream, run_durable, worker
     from timestep.state import RunStateStore
 
     _install_save_crash()
+    _install_session_crash()
     command, target = argv[0], argv[1]
     store = RunStateStore(target)
     servers: list[Any] = []
@@ -155,7 +172,14 @@ async def _main(argv: list[str]) -> None:
         run_id = argv[2]
         stream = "--stream" in argv
         agent = make_agent(servers)
-        result = await run_durable(agent, "pay", run_id=run_id, store=store, stream=stream)
+        session = None
+        if "--session" in argv:
+            from timestep.state.session import open_session
+
+            session = open_session(argv[argv.index("--session") + 1], db=target)
+        result = await run_durable(
+            agent, "pay", run_id=run_id, store=store, stream=stream, session=session
+        )
         if stream:
             async for _event in result.stream_events():  # type: ignore[union-attr]
                 pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ from .._errors import (
 from ..state import RunStateStore, RunSummary
 from ..state.schema import runs
 from . import _approvals, _config, _names, _segment
+
+logger = logging.getLogger("timestep.durable")
 
 
 @dataclass(frozen=True)
@@ -133,12 +136,10 @@ async def run_durable(
     RunState loaded from the store of a waiting run, with decisions applied in memory; prefer
     :func:`approve` / :func:`reject` + :func:`resume`, which record an audit trail.
     ``timeout`` (seconds) cancels the segment when exceeded (``RunCancelledError``; the run is
-    then ``cancelled``).
+    then ``cancelled``). ``session`` (an SDK session, e.g. :func:`timestep.open_session`): the
+    run starts from its history (read once, in a step) and, when the run is done, its new items
+    are appended to it once, in a step (a repeat after a crash finds them already written).
     """
-    if session is not None:
-        raise ConfigurationError(
-            "durable runs do not take a session yet: the run's history lives in its RunState"
-        )
     store = _store(store)
     target = _segment.store_target(store)
     _segment.register_agent(agent)
@@ -151,9 +152,11 @@ async def run_durable(
         "stream": stream,
     }
     try:
-        version, status, _meta = await _latest(store, run_id)
+        version, status, meta = await _latest(store, run_id)
     except RunNotFoundError:
-        version, status = 0, ""
+        version, status, meta = 0, "", {}
+    if session is not None:
+        spec["session"] = _segment.session_spec(session)
     if isinstance(input, RunState):
         if status != "waiting":
             raise RunNotWaitingError(f"run {run_id!r} is {status or 'not stored'}, not waiting")
@@ -168,7 +171,9 @@ async def run_durable(
             )
         spec["input"] = input
         base = 0
-    local = _segment.LocalRun(agent, store, run_config, context, dict(runner_kwargs))
+    if isinstance(input, RunState) and meta.get("durable_session"):
+        spec["session"] = meta["durable_session"]
+    local = _segment.LocalRun(agent, store, run_config, context, dict(runner_kwargs), session)
     return await _start(run_id, base, spec, local, stream, timeout)
 
 
@@ -202,6 +207,8 @@ async def resume(
     }
     if spec["agent"] is None:
         raise ConfigurationError(f"run {run_id!r} was not started durably; pass agent=")
+    if meta.get("durable_session"):
+        spec["session"] = meta["durable_session"]
     if not await _approvals.claim(store, run_id, version):
         raise RunNotWaitingError(f"run {run_id!r} was resumed by another process")
     if agent is None:
@@ -272,6 +279,7 @@ async def approve(
     run_id: str,
     call_id: str | None = None,
     *,
+    reason: str | None = None,
     by: str | None = None,
     always: bool = False,
     resume: bool = False,
@@ -280,7 +288,8 @@ async def approve(
 ) -> Decision:
     """Approve a pending tool call of a waiting run (the only one when ``call_id`` is None).
 
-    The decision is stored with who and when. ``resume=True`` starts the next segment once every
+    The decision is stored with who, when and an optional ``reason`` (kept in the audit trail;
+    not sent to the model). ``resume=True`` starts the next segment once every
     pending call is decided (in this process with ``agent``, else on a worker). Unknown call,
     already decided call, or a run that is not waiting: a typed ``ApprovalError`` and no change.
     """
@@ -289,7 +298,7 @@ async def approve(
         call_id,
         decision="approve",
         always=always,
-        reason=None,
+        reason=reason,
         by=by,
         resume_now=resume,
         store=store,
@@ -335,8 +344,10 @@ async def worker(
 
     Several workers on one Postgres share the ``timestep`` DBOS queue; ``concurrency`` limits the
     segments one worker runs at once, and DBOS gives each queued segment to exactly one worker.
-    ``executor_id`` names this worker (default ``local``); a restarted worker with the same id
-    resumes the segments its previous process left PENDING. With ``resume_approved`` the worker
+    ``executor_id`` names this worker (on Postgres; default ``local``): a restarted worker with the
+    same id resumes the segments its previous process left PENDING. On SQLite each process has its
+    own executor id and a worker recovers the segments of processes that died. With
+    ``resume_approved`` the worker
     also resumes waiting runs whose pending calls have all been decided.
     """
     store = _store(store)
@@ -350,6 +361,7 @@ async def worker(
         _config.ensure_launched, target, worker=True, worker_concurrency=concurrency, **options
     )
     while True:
+        await asyncio.to_thread(_config.recover_dead_executors, target)
         if resume_approved:
             for run_id in await _approvals.fully_decided(store):
                 with contextlib.suppress(RunNotWaitingError):
@@ -364,17 +376,30 @@ async def list_runs(
     return await _store(store).list_runs(status=status)  # type: ignore[arg-type]
 
 
-async def cancel_run(run_id: str, *, store: RunStateStore | None = None) -> None:
-    """Cancel a run: its running segment stops at the next step and the run becomes cancelled."""
+async def cancel_run(run_id: str, *, store: RunStateStore | None = None) -> bool:
+    """Cancel a run: its running segment stops at the next step and the run becomes cancelled.
+
+    Returns True when a running or queued durable segment was cancelled, False when there was
+    none (e.g. a run that never ran durably, whose system database may not exist): then only the
+    run's status changes (``RunNotFoundError`` if the store has no such run either).
+    """
     store = _store(store)
     target = _segment.store_target(store)
-    dbos = _config.client(target)
-    prefix = f"{run_id}@"
-    for status in await asyncio.to_thread(dbos.list_workflows, workflow_id_prefix=prefix):
-        if status.status in ("PENDING", "ENQUEUED"):
-            await asyncio.to_thread(dbos.cancel_workflow, status.workflow_id)
-    with contextlib.suppress(RunNotFoundError):
+    stopped = False
+    if await asyncio.to_thread(_config.has_system_tables, target):
+        dbos = _config.client(target)
+        prefix = f"{run_id}@"
+        for status in await asyncio.to_thread(dbos.list_workflows, workflow_id_prefix=prefix):
+            if status.status in ("PENDING", "ENQUEUED"):
+                await asyncio.to_thread(dbos.cancel_workflow, status.workflow_id)
+                stopped = True
+    if stopped:
+        with contextlib.suppress(RunNotFoundError):
+            await store.set_status(run_id, "cancelled")
+    else:
         await store.set_status(run_id, "cancelled")
+        logger.info("run %r had no durable segment to stop; marked cancelled", run_id)
+    return stopped
 
 
 async def fork_run(

@@ -5,6 +5,12 @@ The system database defaults to a SQLite file next to the store (``timestep.db``
 ``synchronous=NORMAL``; a Postgres store keeps DBOS's tables in the same database (schema ``dbos``).
 ``$TIMESTEP_DBOS_URL`` overrides both.
 
+Executors: on a SQLite system database every process gets its own DBOS executor id,
+``local-pid-<pid>-<start time>`` (:func:`process_executor_id`), so two processes never recover each
+other's live segments. A worker recovers the PENDING segments of executors whose process is gone
+(:func:`recover_dead_executors`, checked on start and at every poll), and those of the legacy shared
+executor ``local``. On Postgres, name each worker with ``executor_id`` (default ``local``).
+
 The DBOS *application version* is fixed to :data:`APPLICATION_VERSION` instead of DBOS's default
 (a hash of all workflow source), so restarting a worker after unrelated user-code changes still
 recovers pending segments. It changes only when timestep changes the shape of its workflows or step
@@ -45,6 +51,50 @@ class _Launched:
 
 
 _launched: _Launched | None = None
+
+#: Prefix of the per-process executor ids used on SQLite system databases.
+LOCAL_EXECUTOR_PREFIX = "local-pid-"
+
+
+def _start_ticks(pid: int) -> str:
+    """The process's start time in clock ticks since boot (Linux), or ``0`` when unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(") ", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "0"
+
+
+def process_executor_id() -> str:
+    """This process's DBOS executor id on a SQLite system database (unique per live process)."""
+    pid = os.getpid()
+    return f"{LOCAL_EXECUTOR_PREFIX}{pid}-{_start_ticks(pid)}"
+
+
+def executor_alive(executor_id: str) -> bool:
+    """Whether the process behind a :func:`process_executor_id` still runs (on this machine).
+
+    The legacy shared id ``local`` counts as gone; ids of another form (given by the user) count
+    as alive: their owner recovers them by restarting with the same id.
+    """
+    if executor_id == "local":
+        return False
+    if not executor_id.startswith(LOCAL_EXECUTOR_PREFIX):
+        return True
+    try:
+        pid_text, ticks = executor_id[len(LOCAL_EXECUTOR_PREFIX) :].split("-", 1)
+        pid = int(pid_text)
+    except ValueError:
+        return True
+    if ticks != "0" and os.path.exists("/proc"):
+        return _start_ticks(pid) == ticks
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def system_database_url(store_url: str) -> str:
@@ -109,6 +159,17 @@ def system_engine(store_url: str) -> sa.Engine:
     if _launched is not None and _launched.url == url and _launched.engine is not None:
         return _launched.engine
     return _client_engine(url)
+
+
+def has_system_tables(store_url: str) -> bool:
+    """Whether DBOS's tables exist in the system database of ``store_url`` (creates nothing)."""
+    url = system_database_url(store_url)
+    if url.startswith("sqlite"):
+        path = sa.make_url(url).database or ""
+        if not os.path.exists(path):
+            return False
+        return sa.inspect(system_engine(store_url)).has_table("workflow_status")
+    return sa.inspect(system_engine(store_url)).has_table("workflow_status", schema="dbos")
 
 
 def client(store_url: str) -> DBOSClient:
@@ -179,6 +240,8 @@ def ensure_launched(
             config["system_database_engine"] = engine
         else:
             config["system_database_url"] = _postgres_url(url)
+        if url.startswith("sqlite") and "executor_id" not in options:
+            config["executor_id"] = process_executor_id()
         config.update(options)  # type: ignore[typeddict-item]
         DBOS(config=config)
         if not worker:
@@ -193,6 +256,39 @@ def ensure_launched(
         _stream.bind(engine if engine is not None else _client_engine(url))
         _launched = _Launched(url, engine, worker)
         return url
+
+
+def recover_dead_executors(store_url: str) -> list[str]:
+    """Recover the PENDING segments of executors whose process is gone (SQLite; workers only).
+
+    Returns the executor ids whose segments were handed to recovery. Each segment is put back on
+    the ``timestep`` queue (so only workers, which know the agents, take it), and DBOS re-enqueues
+    only a segment still PENDING on the dead executor: of several workers recovering the same
+    one, exactly one runs it.
+    """
+    url = system_database_url(store_url)
+    if not url.startswith("sqlite") or not launched_on(store_url):
+        return []
+    with system_engine(store_url).connect() as conn:
+        found = conn.execute(
+            sa.text(
+                "SELECT DISTINCT executor_id FROM workflow_status "
+                "WHERE status = 'PENDING' AND application_version = :version"
+            ),
+            {"version": APPLICATION_VERSION},
+        ).all()
+    mine = DBOS.executor_id
+    dead = [str(r[0]) for r in found if r[0] and r[0] != mine and not executor_alive(str(r[0]))]
+    if dead:
+        from dbos._dbos import _get_dbos_instance
+        from dbos._shard_keys import bind_shard_keys
+
+        sys_db = _get_dbos_instance()._sys_db
+        for executor in dead:
+            for pending in sys_db.get_pending_workflows(executor, APPLICATION_VERSION):
+                with bind_shard_keys({pending.workflow_id: pending.shard_key}):
+                    sys_db.reenqueue_for_recovery(pending.workflow_id, [executor], QUEUE_NAME)
+    return dead
 
 
 def shutdown() -> None:

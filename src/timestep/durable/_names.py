@@ -15,6 +15,10 @@ MODEL_STEP = "timestep.model.get_response"
 MODEL_STREAM_STEP = "timestep.model.stream_response"
 #: Reads the approval decisions a resumed segment applies.
 DECISIONS_STEP = "timestep.approvals.read"
+#: Reads a session's history at the start of a run (its checkpoint is the history used).
+SESSION_READ_STEP = "timestep.session.read"
+#: Appends a finished run's new items to its session (idempotent).
+SESSION_WRITE_STEP = "timestep.session.write"
 #: Writes the RunState at the end of a segment.
 SAVE_STEP = "timestep.state.save"
 

@@ -9,24 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from agents import (
     Agent,
-    MultiProvider,
+    ItemHelpers,
     RunConfig,
     Runner,
     RunResult,
     RunResultStreaming,
     RunState,
 )
+from agents.extensions.memory import SQLAlchemySession
+from agents.memory import Session
 from dbos import DBOS
 from dbos._error import DBOSWorkflowCancelledError
+from pydantic_core import to_jsonable_python
 
 from .._errors import RunNotFoundError, StaleStateError
+from .._run import with_default_provider
 from ..state import RunStateStore, RunStatus
+from ..state.session import open_session
 from . import _approvals, _names, _stream
 from ._steps import DurableModelProvider, SegmentContext, current_segment, wrap_agent
 
@@ -44,6 +50,7 @@ class LocalRun:
     run_config: RunConfig | None = None
     context: Any = None
     runner_kwargs: dict[str, Any] = field(default_factory=dict)
+    session: Session | None = None
     result: RunResult | RunResultStreaming | None = None
     started: asyncio.Future[RunResultStreaming] | None = None
     saved: asyncio.Event = field(default_factory=asyncio.Event)
@@ -64,7 +71,7 @@ def register_agent(agent: Agent[Any]) -> None:
 
 def store_target(store: RunStateStore) -> str:
     """The store's full target (URL with password, or file path)."""
-    return str(getattr(store, "_target", store.url))
+    return store.target
 
 
 def store_for(target: str) -> RunStateStore:
@@ -97,6 +104,51 @@ async def _resolve(
     return None, _agents[name], store_for(spec["store"])
 
 
+def session_spec(session: Session) -> dict[str, Any]:
+    """What a segment records about its session so another process can reopen it."""
+    db: str | None = None
+    if isinstance(session, SQLAlchemySession):
+        url = session._engine.url
+        db = url.set(drivername=url.get_backend_name()).render_as_string(hide_password=False)
+    return {"id": session.session_id, "db": db}
+
+
+def _session_for(local: LocalRun | None, spec: dict[str, Any]) -> Session | None:
+    if local is not None and local.session is not None:
+        return local.session
+    info = spec.get("session")
+    if not info:
+        return None
+    if info.get("db") is None:
+        logger.warning(
+            "durable run uses session %r, which cannot be reopened in this process; its new "
+            "items are not written to the session",
+            info.get("id"),
+        )
+        return None
+    return open_session(str(info["id"]), db=str(info["db"]))
+
+
+def _canonical(items: list[Any]) -> str:
+    return json.dumps(to_jsonable_python(items, fallback=str), sort_keys=True)
+
+
+async def _read_session(session: Session) -> list[Any]:
+    items = await session.get_items()
+    return list(to_jsonable_python(items, fallback=str))
+
+
+async def _write_session(session: Session, items: list[Any]) -> int:
+    """Append ``items``; an attempt repeated after a crash finds them already there."""
+    if not items:
+        return 0
+    tail = await session.get_items(limit=len(items))
+    if _canonical(list(tail)) == _canonical(items):
+        return 0
+    await session.add_items(items)
+    return len(items)
+
+
 async def _latest_version(store: RunStateStore, run_id: str) -> int:
     try:
         return (await store.get(run_id)).version
@@ -113,6 +165,8 @@ async def segment_workflow(run_id: str, base_version: int, spec: dict[str, Any])
     target_run = workflow_id.rsplit("@", 1)[0]
     forked = target_run != run_id
     local, agent, store = await _resolve(run_id, spec)
+    session = _session_for(local, spec)
+    session_info: dict[str, Any] | None = dict(spec["session"]) if spec.get("session") else None
     root, _graph = wrap_agent(agent)
     emit = _stream.writer(target_run, workflow_id) if spec.get("stream") else None
     seg = SegmentContext(run_id=target_run, workflow_id=workflow_id, emit=emit)
@@ -133,9 +187,17 @@ async def segment_workflow(run_id: str, base_version: int, spec: dict[str, Any])
             seg.reserve_calls(_approvals.apply(run_input, decisions))
         else:
             run_input = spec["input"]
-        config = local.run_config if local is not None and local.run_config else RunConfig()
-        inner = config.model_provider if config.model_provider is not None else MultiProvider()
-        config = dataclasses.replace(config, model_provider=DurableModelProvider(inner))
+            if session is not None and session_info is not None:
+                # the history this run starts from is checkpointed: a replay sees the same one
+                history = await DBOS.run_step_async(
+                    {"name": _names.SESSION_READ_STEP}, _read_session, session
+                )
+                session_info["history"] = len(history)
+                run_input = history + ItemHelpers.input_to_new_input_list(run_input)
+        config = with_default_provider(local.run_config if local is not None else None)
+        config = dataclasses.replace(
+            config, model_provider=DurableModelProvider(config.model_provider)
+        )
         kwargs: dict[str, Any] = dict(local.runner_kwargs) if local is not None else {}
         kwargs.update(
             run_config=config,
@@ -170,6 +232,14 @@ async def segment_workflow(run_id: str, base_version: int, spec: dict[str, Any])
                 emit({"key": "end", "type": "segment_end", "status": "failed", "error": str(error)})
             raise
         status: RunStatus = "waiting" if result.interruptions else "done"
+        if status == "done" and session is not None and session_info is not None:
+            new_items = result.to_input_list()[int(session_info.get("history", 0)) :]
+            await DBOS.run_step_async(
+                {"name": _names.SESSION_WRITE_STEP}, _write_session, session, new_items
+            )
+        metadata: dict[str, Any] = {"durable_agent": agent.name}
+        if session_info is not None:
+            metadata["durable_session"] = session_info
         version = await DBOS.run_step_async(
             {"name": _names.SAVE_STEP},
             _save,
@@ -178,7 +248,7 @@ async def segment_workflow(run_id: str, base_version: int, spec: dict[str, Any])
             None if forked else base_version,
             result,
             status,
-            agent.name,
+            metadata,
         )
         if local is not None:
             local.result = result
@@ -219,7 +289,7 @@ async def _save(
     base_version: int | None,
     result: RunResult | RunResultStreaming,
     status: RunStatus,
-    agent_name: str,
+    metadata: dict[str, Any],
 ) -> int:
     """Write the segment's final state; a repeat after a crash finds its own version."""
     expected = base_version if base_version is not None else await _latest_version(store, run_id)
@@ -229,7 +299,7 @@ async def _save(
             run_id=run_id,
             status=status,
             expected_version=expected,
-            metadata={"durable_agent": agent_name},
+            metadata=metadata,
         )
     except StaleStateError as error:
         if error.actual == expected + 1:

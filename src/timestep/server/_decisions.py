@@ -107,7 +107,7 @@ async def decide(
     (several undecided calls and none named) or ``ApprovalAlreadyDecidedError``, whose message
     says who decided and when.
     """
-    from ..durable import _approvals
+    from ..durable import approve, reject
 
     if call_id is None:
         latest = await store.get(run_id)
@@ -125,9 +125,11 @@ async def decide(
             if open_calls:
                 call_id = open_calls[0].call_id
     try:
-        decided, version, _complete = await _approvals.decide(
-            store, run_id, call_id, decision=decision, always=always, reason=reason, by=decided_by
+        decide_call = approve if decision == "approve" else reject
+        done = await decide_call(
+            run_id, call_id, reason=reason, by=decided_by, always=always, store=store
         )
+        decided, version = done.call_id, done.state_version
     except ApprovalAlreadyDecidedError:
         raise ApprovalAlreadyDecidedError(_who_decided(store, run_id, call_id or "")) from None
     [record] = [r for r in list_decisions(store, run_id, version=version) if r.call_id == decided]
