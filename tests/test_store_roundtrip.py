@@ -17,17 +17,6 @@ from timestep import RunStateStore, consume_result, run_agent
 TESTS = Path(__file__).parent
 
 
-@pytest.fixture(params=["file", "sqlite", "postgres"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A store target of each kind."""
-    if request.param == "file":
-        return str(tmp_path / "state.json")
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'timestep.db'}"
-    url: str = request.getfixturevalue("postgres_db_url")
-    return url
-
-
 def _resume_elsewhere(target: str, run_id: str, decision: str, stream: bool) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": str(TESTS)}
     command = [sys.executable, str(TESTS / "harness" / "resume_run.py"), target, run_id, decision]
@@ -45,10 +34,10 @@ def _resume_elsewhere(target: str, run_id: str, decision: str, stream: bool) -> 
     ids=["approve-run", "reject-streamed"],
 )
 async def test_interrupted_run_resumes_in_another_process(
-    target: str, decision: str, stream: bool
+    store_target: str, decision: str, stream: bool
 ) -> None:
     agent = build_agent(start_model())
-    store = RunStateStore(target, agent, run_id="ticket-42")
+    store = RunStateStore(store_target, agent, run_id="ticket-42")
     result = await consume_result(await run_agent(agent, "Refund order 42", stream=stream))
     assert [i.raw_item.call_id for i in result.interruptions] == [REFUND_CALL_ID]  # type: ignore[union-attr]
 
@@ -58,7 +47,7 @@ async def test_interrupted_run_resumes_in_another_process(
     assert (pending.tool_name, pending.call_id) == ("refund", REFUND_CALL_ID)
     assert json.loads(pending.arguments) == {"order_id": "42", "amount": 25}
 
-    outcome = _resume_elsewhere(target, "ticket-42", decision, stream)
+    outcome = _resume_elsewhere(store_target, "ticket-42", decision, stream)
 
     expected = (
         "final: refunded $25 on order 42"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 from agents import Runner
@@ -12,26 +11,15 @@ from harness.refund_agent import build_agent, full_model, start_model
 from timestep import RunNotFoundError, RunStateStore, StaleStateError
 
 
-@pytest.fixture(params=["sqlite", "postgres", "file"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A store target of each kind."""
-    if request.param == "file":
-        return str(tmp_path / "state.json")
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'versions.db'}"
-    url: str = request.getfixturevalue("postgres_db_url")
-    return url
-
-
 async def _waiting_state_json() -> dict[str, object]:
     result = await Runner.run(build_agent(start_model()), "Refund order 42")
     doc: dict[str, object] = result.to_state().to_json()
     return doc
 
 
-async def test_every_save_appends_and_old_versions_stay_loadable(target: str) -> None:
+async def test_every_save_appends_and_old_versions_stay_loadable(store_target: str) -> None:
     agent = build_agent(full_model())
-    store = RunStateStore(target, agent, run_id="r1")
+    store = RunStateStore(store_target, agent, run_id="r1")
     waiting = await Runner.run(agent, "Refund order 42")
     assert (await store.save(waiting)).version == 1
     state = await store.load()
@@ -49,9 +37,9 @@ async def test_every_save_appends_and_old_versions_stay_loadable(target: str) ->
     assert (await store.get()).version == 2
 
 
-async def test_save_based_on_a_stale_version_raises_and_writes_nothing(target: str) -> None:
+async def test_save_based_on_a_stale_version_raises_and_writes_nothing(store_target: str) -> None:
     agent = build_agent(start_model())
-    store = RunStateStore(target, agent, run_id="r1")
+    store = RunStateStore(store_target, agent, run_id="r1")
     await store.save(await Runner.run(agent, "Refund order 42"))
     first = await store.load()
     second = await store.load()  # e.g. another process, same base version 1
@@ -66,8 +54,8 @@ async def test_save_based_on_a_stale_version_raises_and_writes_nothing(target: s
     assert [v.version for v in await store.versions()] == [1, 2]
 
 
-async def test_explicit_expected_version_is_checked(target: str) -> None:
-    store = RunStateStore(target, run_id="r1")
+async def test_explicit_expected_version_is_checked(store_target: str) -> None:
+    store = RunStateStore(store_target, run_id="r1")
     doc = await _waiting_state_json()
     await store.save_json("r1", doc, sdk_version="0.24.0")
     with pytest.raises(StaleStateError):
@@ -76,13 +64,13 @@ async def test_explicit_expected_version_is_checked(target: str) -> None:
     assert stored.version == 2
 
 
-async def test_concurrent_saves_on_one_base_exactly_one_wins(target: str) -> None:
-    store = RunStateStore(target, run_id="race")
+async def test_concurrent_saves_on_one_base_exactly_one_wins(store_target: str) -> None:
+    store = RunStateStore(store_target, run_id="race")
     doc = await _waiting_state_json()
     await store.save_json("race", doc, sdk_version="0.24.0")
 
     async def attempt() -> str:
-        other = RunStateStore(target, run_id="race")
+        other = RunStateStore(store_target, run_id="race")
         try:
             await other.save_json("race", doc, sdk_version="0.24.0", expected_version=1)
         except StaleStateError:
@@ -94,8 +82,8 @@ async def test_concurrent_saves_on_one_base_exactly_one_wins(target: str) -> Non
     assert [v.version for v in await store.versions()] == [1, 2]
 
 
-async def test_retention_keeps_the_newest_versions(target: str) -> None:
-    store = RunStateStore(target, run_id="r1", keep_versions=2)
+async def test_retention_keeps_the_newest_versions(store_target: str) -> None:
+    store = RunStateStore(store_target, run_id="r1", keep_versions=2)
     doc = await _waiting_state_json()
     for _ in range(4):
         await store.save_json("r1", doc, sdk_version="0.24.0")
@@ -104,8 +92,8 @@ async def test_retention_keeps_the_newest_versions(target: str) -> None:
         await store.get("r1", version=1)
 
 
-async def test_set_status_and_list_runs_filter(target: str) -> None:
-    store = RunStateStore(target, run_id="r1")
+async def test_set_status_and_list_runs_filter(store_target: str) -> None:
+    store = RunStateStore(store_target, run_id="r1")
     await store.save_json("r1", await _waiting_state_json(), sdk_version="0.24.0")
     assert [r.run_id for r in await store.list_runs(status="waiting")] == ["r1"]
     await store.set_status("r1", "cancelled")

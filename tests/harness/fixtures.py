@@ -99,3 +99,14 @@ def postgres_db_url(postgres_url: str) -> Iterator[str]:
         yield url
     finally:
         drop_database(postgres_url, str(make_url(url).database))
+
+
+@pytest.fixture(params=["file", "sqlite", "postgres"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A ``RunStateStore`` target of each kind: a JSON file, a SQLite file, a Postgres database."""
+    if request.param == "file":
+        return str(tmp_path / "state.json")
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'timestep.db'}"
+    url: str = request.getfixturevalue("postgres_db_url")
+    return url

@@ -19,12 +19,11 @@ from typing import Any
 from .._errors import CorruptStateError, RunNotFoundError, StaleStateError, StoreUnavailableError
 from .describe import parse_state_text, state_facts
 from .records import (
-    Language,
+    NewVersion,
     PendingApproval,
     RunStatus,
     RunSummary,
     StoredState,
-    dump_pending,
     load_pending,
     utc_now,
 )
@@ -122,14 +121,8 @@ class FileBackend:
     def append(
         self,
         run_id: str,
+        new: NewVersion,
         *,
-        body: str,
-        language: Language,
-        sdk_version: str,
-        schema_version: str,
-        agent_name: str,
-        status: RunStatus,
-        pending: str,
         expected_version: int | None,
         metadata: dict[str, Any] | None,
         keep_versions: int | None,
@@ -148,30 +141,27 @@ class FileBackend:
                 raise StaleStateError(run_id, expected_version, latest)
             now = utc_now()
             entry = {
+                **new.columns(),
                 "version": latest + 1,
-                "language": language,
-                "sdk_version": sdk_version,
-                "schema_version": schema_version,
-                "agent_name": agent_name,
-                "status": status,
-                "pending_approvals": json.loads(pending),
+                "pending_approvals": [p.to_dict() for p in new.pending_approvals],
                 "created_at": now,
-                "state": json.loads(body),
+                "state": json.loads(new.body),
             }
             versions.append(entry)
             if keep_versions is not None:
                 versions = versions[-keep_versions:]
-            new_doc = {
-                "format": FILE_FORMAT,
-                "run_id": run_id,
-                "status": status,
-                "metadata": {**(doc or {}).get("metadata", {}), **(metadata or {})},
-                "created_at": (doc or {}).get("created_at", now),
-                "updated_at": now,
-                "versions": versions,
-            }
-            self._write(new_doc)
-        return self._stored(entry, run_id, with_body=False)
+            self._write(
+                {
+                    "format": FILE_FORMAT,
+                    "run_id": run_id,
+                    "status": new.status,
+                    "metadata": {**(doc or {}).get("metadata", {}), **(metadata or {})},
+                    "created_at": (doc or {}).get("created_at", now),
+                    "updated_at": now,
+                    "versions": versions,
+                }
+            )
+        return new.stored(run_id, latest + 1, now)
 
     @staticmethod
     def _stored(entry: dict[str, Any], run_id: str, *, with_body: bool) -> StoredState:
@@ -242,6 +232,3 @@ class FileBackend:
         with self._locked():
             self._check_run(self._read(), run_id)
             self.path.unlink()
-
-
-__all__ = ["FILE_FORMAT", "FileBackend", "dump_pending"]

@@ -43,6 +43,45 @@ class StoredState:
 
 
 @dataclass(frozen=True)
+class NewVersion:
+    """A state version on its way into a store (what every backend writes)."""
+
+    body: str
+    language: Language
+    sdk_version: str
+    schema_version: str
+    agent_name: str
+    status: RunStatus
+    pending_approvals: list[PendingApproval]
+
+    def columns(self) -> dict[str, Any]:
+        """Column values shared by the version row and its metadata (JSON columns as text)."""
+        return {
+            "language": self.language,
+            "sdk_version": self.sdk_version,
+            "schema_version": self.schema_version,
+            "agent_name": self.agent_name,
+            "status": self.status,
+            "pending_approvals": dump_pending(self.pending_approvals),
+        }
+
+    def stored(self, run_id: str, version: int, created_at: str) -> StoredState:
+        """The record of this version once saved (without its body)."""
+        return StoredState(
+            run_id=run_id,
+            version=version,
+            language=self.language,
+            sdk_version=self.sdk_version,
+            schema_version=self.schema_version,
+            agent_name=self.agent_name,
+            status=self.status,
+            pending_approvals=self.pending_approvals,
+            state_json=None,
+            created_at=created_at,
+        )
+
+
+@dataclass(frozen=True)
 class RunSummary:
     """The latest facts about one run."""
 

@@ -11,15 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from .._errors import CorruptStateError, RunNotFoundError, StaleStateError
 from . import schema
 from .engine import database_errors, get_engine
-from .records import (
-    Language,
-    RunStatus,
-    RunSummary,
-    StoredState,
-    dump_pending,
-    load_pending,
-    utc_now,
-)
+from .records import NewVersion, RunStatus, RunSummary, StoredState, load_pending, utc_now
 
 _STATE_META = (
     schema.run_states.c.run_id,
@@ -76,14 +68,8 @@ class SqlBackend:
     def append(
         self,
         run_id: str,
+        new: NewVersion,
         *,
-        body: str,
-        language: Language,
-        sdk_version: str,
-        schema_version: str,
-        agent_name: str,
-        status: RunStatus,
-        pending: str,
         expected_version: int | None,
         metadata: dict[str, Any] | None,
         keep_versions: int | None,
@@ -93,18 +79,7 @@ class SqlBackend:
             try:
                 with database_errors(self.url), self.engine.begin() as conn:
                     return self._append(
-                        conn,
-                        run_id,
-                        body=body,
-                        language=language,
-                        sdk_version=sdk_version,
-                        schema_version=schema_version,
-                        agent_name=agent_name,
-                        status=status,
-                        pending=pending,
-                        expected_version=expected_version,
-                        metadata=metadata,
-                        keep_versions=keep_versions,
+                        conn, run_id, new, expected_version, metadata, keep_versions
                     )
             except IntegrityError:
                 # Another writer created the run or took this version first: re-read and retry.
@@ -112,7 +87,15 @@ class SqlBackend:
                     raise
         raise AssertionError("unreachable")
 
-    def _append(self, conn: Any, run_id: str, **kw: Any) -> StoredState:
+    def _append(
+        self,
+        conn: Any,
+        run_id: str,
+        new: NewVersion,
+        expected: int | None,
+        metadata: dict[str, Any] | None,
+        keep: int | None,
+    ) -> StoredState:
         runs, states = schema.runs, schema.run_states
         now = utc_now()
         row = conn.execute(
@@ -120,19 +103,19 @@ class SqlBackend:
             .where(runs.c.run_id == run_id)
             .with_for_update()
         ).first()
-        expected = kw["expected_version"]
         latest = row.latest_version if row is not None else 0
         if expected is not None and expected != latest:
             raise StaleStateError(run_id, expected, latest)
         version = latest + 1
         merged = json.loads(row.metadata) if row is not None and row.metadata else {}
-        merged.update(kw["metadata"] or {})
+        merged.update(metadata or {})
+        columns = new.columns()
         facts = {
-            "agent_name": kw["agent_name"],
-            "status": kw["status"],
+            "agent_name": new.agent_name,
+            "status": new.status,
             "latest_version": version,
-            "language": kw["language"],
-            "pending_approvals": kw["pending"],
+            "language": new.language,
+            "pending_approvals": columns["pending_approvals"],
             "metadata": json.dumps(merged) if merged else None,
             "updated_at": now,
         }
@@ -142,35 +125,14 @@ class SqlBackend:
             conn.execute(update(runs).where(runs.c.run_id == run_id).values(**facts))
         conn.execute(
             insert(states).values(
-                run_id=run_id,
-                version=version,
-                language=kw["language"],
-                sdk_version=kw["sdk_version"],
-                schema_version=kw["schema_version"],
-                agent_name=kw["agent_name"],
-                status=kw["status"],
-                pending_approvals=kw["pending"],
-                state_json=kw["body"],
-                created_at=now,
+                run_id=run_id, version=version, state_json=new.body, created_at=now, **columns
             )
         )
-        keep = kw["keep_versions"]
         if keep is not None:
             conn.execute(
                 delete(states).where(states.c.run_id == run_id, states.c.version <= version - keep)
             )
-        return StoredState(
-            run_id=run_id,
-            version=version,
-            language=kw["language"],
-            sdk_version=kw["sdk_version"],
-            schema_version=kw["schema_version"],
-            agent_name=kw["agent_name"],
-            status=kw["status"],
-            pending_approvals=load_pending(kw["pending"]),
-            state_json=None,
-            created_at=now,
-        )
+        return new.stored(run_id, version, now)
 
     def get(self, run_id: str, version: int | None) -> StoredState:
         """One version (the latest when ``version`` is None), with its JSON body."""
@@ -257,6 +219,3 @@ class SqlBackend:
             done = conn.execute(delete(schema.runs).where(schema.runs.c.run_id == run_id))
             if done.rowcount == 0:
                 raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
-
-
-__all__ = ["SqlBackend", "dump_pending"]

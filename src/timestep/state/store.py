@@ -18,7 +18,7 @@ from .describe import state_facts
 from .engine import default_url, display_url
 from .file_backend import FileBackend
 from .origins import Origin, origin_of, remember
-from .records import RUN_STATUSES, Language, RunStatus, RunSummary, StoredState, dump_pending
+from .records import RUN_STATUSES, Language, NewVersion, RunStatus, RunSummary, StoredState
 from .restore import restore_state
 from .sql_backend import SqlBackend
 
@@ -184,17 +184,19 @@ class RunStateStore:
         if final_status not in RUN_STATUSES:
             raise ConfigurationError(f"unknown status {final_status!r}; use one of {RUN_STATUSES}")
         backend = await self._backend_async()
-        body = json.dumps(state_json, separators=(",", ":"))
-        return await asyncio.to_thread(
-            backend.append,
-            run_id,
-            body=body,
+        new = NewVersion(
+            body=json.dumps(state_json, separators=(",", ":")),
             language=language or facts.language,
             sdk_version=sdk_version,
             schema_version=facts.schema_version,
             agent_name=facts.agent_name,
             status=final_status,
-            pending=dump_pending(facts.pending_approvals),
+            pending_approvals=facts.pending_approvals,
+        )
+        return await asyncio.to_thread(
+            backend.append,
+            run_id,
+            new,
             expected_version=expected_version,
             metadata=metadata,
             keep_versions=self.keep_versions,
