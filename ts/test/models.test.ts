@@ -525,6 +525,26 @@ describe('a JS SDK agent on Ollama through runAgent (default MultiModelProvider)
     assert.equal(result.state.usage.outputTokens, 11);
   });
 
+  it('sends structured output as format and agent settings as options / think', async () => {
+    server.replies = [{ content: '{"order_id":"42","paid":true}' }];
+    const structured = new Agent({
+      name: 'support',
+      instructions: 'Answer in JSON.',
+      model: 'ollama/qwen-test',
+      outputType: z.object({ order_id: z.string(), paid: z.boolean() }),
+      modelSettings: { temperature: 0, maxTokens: 32, reasoning: { effort: 'medium' } },
+    });
+    const result = await runAgent(structured, 'Order 42?');
+    assert.deepEqual(result.finalOutput, { order_id: '42', paid: true });
+    const body = server.requests[0]!.body;
+    assert.deepEqual(body.options, { temperature: 0, num_predict: 32 });
+    assert.equal(body.think, true);
+    const format = body.format as { type: string; properties: Record<string, unknown>; required: string[] };
+    assert.equal(format.type, 'object');
+    assert.deepEqual(Object.keys(format.properties), ['order_id', 'paid']);
+    assert.deepEqual(format.required, ['order_id', 'paid']);
+  });
+
   it('runs the same, streamed', async () => {
     const result = await runAgent(agent, 'Orders 42 and 43?', { stream: true });
     const deltas: string[] = [];
