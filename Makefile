@@ -43,5 +43,9 @@ local-model: $(STAMP)
 pytest: $(STAMP)
 	$(PY) -m pytest
 
+## The documentation site, built strictly (broken links and references fail).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -d site
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache ts/node_modules ts/dist ts/dist-test
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site ts/node_modules ts/dist ts/dist-test
