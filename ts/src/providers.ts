@@ -111,18 +111,13 @@ export class MultiModelProvider implements ModelProvider {
     this.#openaiOptions = openai;
   }
 
-  /** The SDK's OpenAI provider, created on first use (settings from options, else env). */
+  /**
+   * The SDK's OpenAI provider, created on first use. Unset settings are left to the SDK, which
+   * uses a client set with `setDefaultOpenAIClient`, else `setDefaultOpenAIKey` /
+   * `$OPENAI_API_KEY` and `$OPENAI_BASE_URL` (read by the `openai` client).
+   */
   get openaiProvider(): OpenAIProvider {
-    if (this.#openai === undefined) {
-      const options = { ...this.#openaiOptions };
-      if (options.openAIClient === undefined) {
-        const key = options.apiKey ?? process.env.OPENAI_API_KEY;
-        const baseURL = options.baseURL ?? process.env.OPENAI_BASE_URL;
-        if (key) options.apiKey = key;
-        if (baseURL) options.baseURL = baseURL;
-      }
-      this.#openai = new OpenAIProvider(options);
-    }
+    this.#openai ??= new OpenAIProvider({ ...this.#openaiOptions });
     return this.#openai;
   }
 
