@@ -11,6 +11,20 @@ import type { AgentInputItem, Session } from '@openai/agents';
 import { ensureSchema, isSqlUrl, openSql, StoreError, type Sql } from './store.js';
 import { itemsToPython, itemsToTypeScript, type Json } from './translate.js';
 
+/** The id the translation gives an assistant message that had none (Python's format needs one). */
+const PLACEHOLDER_MESSAGE_ID = 'msg_translated';
+
+/** Python rows in the JS format, without the placeholder ids the JS writer never had. */
+function toTypeScriptItems(items: Json[]): AgentInputItem[] {
+  return itemsToTypeScript(items).map((item) => {
+    if (item.id === PLACEHOLDER_MESSAGE_ID) {
+      const { id: _id, ...rest } = item;
+      return rest;
+    }
+    return item;
+  }) as unknown as AgentInputItem[];
+}
+
 const SESSIONS = 'timestep_sessions';
 const ITEMS = 'timestep_session_items';
 
@@ -77,10 +91,10 @@ export class TimestepSession implements Session {
   async getItems(limit?: number): Promise<AgentInputItem[]> {
     await this.#schema();
     // Translate the whole history: a tool result takes its tool's name from its call.
-    const items = itemsToTypeScript((await this.#rows(this.#sql)).map((r) => r.item));
-    if (limit === undefined || limit === null) return items as unknown as AgentInputItem[];
+    const items = toTypeScriptItems((await this.#rows(this.#sql)).map((r) => r.item));
+    if (limit === undefined || limit === null) return items;
     if (limit <= 0) return [];
-    return items.slice(-limit) as unknown as AgentInputItem[];
+    return items.slice(-limit);
   }
 
   /** Append items (stored in Python's format). */
@@ -114,9 +128,9 @@ export class TimestepSession implements Session {
       const rows = await this.#rows(tx);
       const last = rows[rows.length - 1];
       if (!last) return undefined;
-      const items = itemsToTypeScript(rows.map((r) => r.item));
+      const items = toTypeScriptItems(rows.map((r) => r.item));
       await tx.query(`DELETE FROM ${ITEMS} WHERE id = $1`, [last.id]);
-      return items[items.length - 1] as unknown as AgentInputItem;
+      return items[items.length - 1];
     });
   }
 

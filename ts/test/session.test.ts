@@ -113,6 +113,18 @@ for (const [kind, makeUrl] of targets) {
         );
         assert.equal((await other.getItems()).length, 1);
 
+        // An assistant message without an id comes back without one (Python's rows hold a
+        // placeholder id, since Python's format needs one).
+        const bare: AgentInputItem = {
+          type: 'message',
+          role: 'assistant',
+          status: 'completed',
+          content: [{ type: 'output_text', text: 'no id' }],
+        };
+        await session.addItems([bare]);
+        assert.deepEqual(await session.getItems(), [bare]);
+        assert.deepEqual(await session.popItem(), bare);
+
         // Items Python's format cannot hold are refused, before anything is written.
         await assert.rejects(
           session.addItems([
