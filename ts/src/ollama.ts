@@ -655,7 +655,9 @@ export class OllamaModel implements Model {
         if (chunk.done) break;
       }
     } finally {
-      reader.releaseLock();
+      // Stopped early (an error, or the consumer left): close the connection too.
+      if (final === undefined) await reader.cancel().catch(() => undefined);
+      else reader.releaseLock();
     }
     if (final === undefined) {
       throw new ModelProviderError(
