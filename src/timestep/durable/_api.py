@@ -150,6 +150,7 @@ async def run_durable(
         "store": target,
         "max_turns": max_turns,
         "stream": stream,
+        **_segment.config_spec(run_config),
     }
     try:
         version, status, meta = await _latest(store, run_id)
@@ -204,6 +205,7 @@ async def resume(
         "store": target,
         "max_turns": max_turns,
         "stream": stream,
+        **_segment.config_spec(run_config),
     }
     if spec["agent"] is None:
         raise ConfigurationError(f"run {run_id!r} was not started durably; pass agent=")
@@ -339,6 +341,7 @@ async def worker(
     executor_id: str | None = None,
     resume_approved: bool = True,
     poll_interval: float = 1.0,
+    run_config: RunConfig | None = None,
 ) -> None:
     """Run a worker until cancelled: recover this executor's pending segments, drain the queue.
 
@@ -348,12 +351,16 @@ async def worker(
     same id resumes the segments its previous process left PENDING. On SQLite each process has its
     own executor id and a worker recovers the segments of processes that died. With
     ``resume_approved`` the worker
-    also resumes waiting runs whose pending calls have all been decided.
+    also resumes waiting runs whose pending calls have all been decided. ``run_config`` is used by
+    the segments this process recovers or dequeues (default: timestep's ``MultiModelProvider``);
+    a run's ``max_turns`` and ``run_config.model`` are persisted with it and re-applied.
     """
     store = _store(store)
     target = _segment.store_target(store)
     for agent in agents:
         _segment.register_agent(agent)
+    if run_config is not None:
+        _segment.worker_run_config = run_config
     options: dict[str, Any] = {}
     if executor_id is not None:
         options["executor_id"] = executor_id

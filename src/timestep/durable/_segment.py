@@ -58,6 +58,32 @@ class LocalRun:
 
 local_runs: dict[str, LocalRun] = {}
 
+#: RunConfig for segments that run without in-process extras (recovered or dequeued), set by
+#: ``worker(run_config=...)``; None means timestep's default (``MultiModelProvider``).
+worker_run_config: RunConfig | None = None
+
+
+def segment_config(local: LocalRun | None, spec: dict[str, Any]) -> RunConfig:
+    """The RunConfig a segment runs with (before its model provider is made durable).
+
+    A segment started here uses the caller's RunConfig. One recovered or taken from the queue
+    uses the worker's (``worker(run_config=...)``) or else timestep's default model provider,
+    plus the persisted pieces of the original RunConfig (``model``; ``max_turns`` is in the spec).
+    """
+    if local is not None:
+        return with_default_provider(local.run_config)
+    config = with_default_provider(worker_run_config)
+    if config.model is None and isinstance(spec.get("model"), str):
+        config = dataclasses.replace(config, model=spec["model"])
+    return config
+
+
+def config_spec(run_config: RunConfig | None) -> dict[str, Any]:
+    """The persisted pieces of a RunConfig that a recovered segment re-applies."""
+    if run_config is not None and isinstance(run_config.model, str):
+        return {"model": run_config.model}
+    return {}
+
 
 _waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
 
@@ -194,7 +220,7 @@ async def segment_workflow(run_id: str, base_version: int, spec: dict[str, Any])
                 )
                 session_info["history"] = len(history)
                 run_input = history + ItemHelpers.input_to_new_input_list(run_input)
-        config = with_default_provider(local.run_config if local is not None else None)
+        config = segment_config(local, spec)
         config = dataclasses.replace(
             config, model_provider=DurableModelProvider(config.model_provider)
         )
