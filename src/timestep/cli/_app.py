@@ -335,25 +335,21 @@ def cancel(
     db: DbOption = None,
 ) -> None:
     """Cancel a run that has not finished (its running segment stops at the next step)."""
-    from sqlalchemy import exc as sa_exc
-
     from ..durable import cancel_run
 
-    async def go() -> None:
+    async def go() -> bool:
         async with _store(db) as store:
             from ..server._runs import run_summary
 
             latest = await run_summary(store, run_id)
             if latest.status in ("done", "failed", "cancelled"):
                 raise RunFinishedError(f"run {run_id!r} is already {latest.status}")
-            try:
-                await cancel_run(run_id, store=store)
-            except (sa_exc.OperationalError, sa_exc.ProgrammingError):
-                # No DBOS system tables yet: the run never ran durably, so only its row changes.
-                await store.set_status(run_id, "cancelled")
+            return await cancel_run(run_id, store=store)
 
-    _run(go())
+    stopped = _run(go())
     out.print(f"cancelled run {run_id}", markup=False)
+    if not stopped:
+        err.print("no durable segment was running; only the run's status changed", style="dim")
 
 
 @app.command()
