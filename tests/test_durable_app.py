@@ -121,9 +121,14 @@ def mcp_counter() -> Any:
     """The test MCP server (tests/harness/mcp_counter.py) over stdio; logs to $TIMESTEP_MCP_LOG."""
     from agents.mcp import MCPServerStdio
 
+    def after_call(ctx: Any) -> None:
+        # runs after the MCP server executed the call, before the step's checkpoint
+        maybe_crash(f"tool:{getattr(ctx.run_context, 'tool_call_id', '')}")
+
     return MCPServerStdio(
         params={"command": sys.executable, "args": [MCP_SERVER_SCRIPT], "env": dict(os.environ)},
         name="counter",
+        custom_data_extractor=after_call,
     )
 
 

@@ -129,3 +129,25 @@ async def test_mcp_call_is_not_repeated_after_a_kill(
         assert outputs and all("5" in json.dumps(o) for o in outputs)  # the recorded output
     finally:
         h.stop()
+
+
+@pytest.mark.slow
+async def test_in_flight_mcp_call_repeats_at_most_once_with_the_same_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mcp_log = str(tmp_path / "mcp.jsonl")
+    monkeypatch.setenv("TIMESTEP_MCP_LOG", mcp_log)
+    h = Harness(tmp_path, scenario="mcp")
+    try:
+        # killed after the MCP server ran the call, before the step's checkpoint
+        assert h.run("r-mcp-flight", "tool:call_mcp") == -signal.SIGKILL
+        h.start_worker()
+        await h.wait_status("r-mcp-flight", "done")
+        models, _tools, _keys = _counts(h.events())
+        assert models == Counter({0: 1, 1: 1})
+        executions = read_log(mcp_log)
+        assert len(executions) == 2  # in flight when killed: ran again on recovery...
+        keys = {e["key"] for e in executions}
+        assert len(keys) == 1 and None not in keys  # ...with the same idempotency key
+    finally:
+        h.stop()
