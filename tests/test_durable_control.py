@@ -15,6 +15,7 @@ from agents.testing import ModelCall, ModelStep, ScriptedModel, function_call
 from test_durable_app import make_agent, read_log
 from timestep._errors import RunCancelledError, RunNotWaitingError
 from timestep.durable import (
+    _config,
     approve,
     cancel_run,
     fork_run,
@@ -38,8 +39,13 @@ async def store(
 ) -> AsyncIterator[RunStateStore]:
     monkeypatch.setenv("TIMESTEP_TEST_LOG", str(tmp_path / "events.jsonl"))
     store = RunStateStore(store_url)
+    # migrate before two threads (worker and test) first touch the database at once
+    await asyncio.to_thread(store.engine)
     task = asyncio.create_task(worker([make_agent()], store=store, poll_interval=0.2))
-    await asyncio.sleep(0)
+    for _ in range(300):  # this process runs durable work as a worker: launch it first
+        if _config.launched_on(store_url):
+            break
+        await asyncio.sleep(0.1)
     yield store
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -367,6 +367,8 @@ async def worker(
     await asyncio.to_thread(
         _config.ensure_launched, target, worker=True, worker_concurrency=concurrency, **options
     )
+    if store.kind != "file":
+        await asyncio.to_thread(store.engine)  # create/migrate timestep's tables up front
     while True:
         await asyncio.to_thread(_config.recover_dead_executors, target)
         if resume_approved:
