@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +82,12 @@ def test_upgrade_is_idempotent(tmp_path: Path) -> None:
     assert schema.upgrade(engine) == "0001"
     assert schema.upgrade(engine) == "0001"
     assert schema.current_revision(engine) == "0001"
+
+
+async def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
+    """Alembic keeps globals: stores opened at once on a fresh database must not race."""
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    stores = [RunStateStore(url) for _ in range(8)]
+    results = await asyncio.gather(*(store.list_runs() for store in stores))
+    assert results == [[]] * 8
+    assert schema.current_revision(get_engine(url)) == "0001"

@@ -87,7 +87,7 @@ approvals = Table(
 )
 
 _checked: set[str] = set()
-_lock = threading.Lock()
+_lock = threading.RLock()
 
 
 def _config(engine: Engine) -> Config:
@@ -118,11 +118,14 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> str:
-    """Migrate the database to the newest revision and return it."""
-    command.upgrade(_config(engine), "head")
-    key = engine.url.render_as_string(hide_password=True)
+    """Migrate the database to the newest revision and return it.
+
+    Alembic keeps its running context in module globals, so migrations in one process are
+    serialised; across processes the database's own locking orders them.
+    """
     with _lock:
-        _checked.add(key)
+        command.upgrade(_config(engine), "head")
+        _checked.add(engine.url.render_as_string(hide_password=True))
     return head_revision()
 
 
@@ -132,7 +135,6 @@ def ensure_schema(engine: Engine) -> None:
     with _lock:
         if key in _checked:
             return
-    if current_revision(engine) != head_revision():
-        upgrade(engine)
-    with _lock:
+        if current_revision(engine) != head_revision():
+            command.upgrade(_config(engine), "head")
         _checked.add(key)

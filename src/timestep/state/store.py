@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any, Literal
 
@@ -76,6 +77,7 @@ class RunStateStore:
         self.keep_versions = keep_versions
         self._target = text
         self._backend: SqlBackend | FileBackend | None = None
+        self._open_lock = threading.Lock()
 
     @property
     def target(self) -> str:
@@ -88,12 +90,13 @@ class RunStateStore:
         return self._target if self.kind == "file" else display_url(self._target)
 
     def _open(self) -> SqlBackend | FileBackend:
-        if self._backend is None:
-            if self.kind == "file":
-                self._backend = FileBackend(Path(self._target), self.run_id)
-            else:
-                self._backend = SqlBackend(self._target)
-        return self._backend
+        with self._open_lock:
+            if self._backend is None:
+                if self.kind == "file":
+                    self._backend = FileBackend(Path(self._target), self.run_id)
+                else:
+                    self._backend = SqlBackend(self._target)
+            return self._backend
 
     async def _backend_async(self) -> SqlBackend | FileBackend:
         if self._backend is None:
