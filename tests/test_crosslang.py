@@ -10,8 +10,6 @@ needs ``npm --prefix ts ci`` (the build runs here).
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ import pytest
 from agents import Agent, ItemHelpers, RunConfig, Runner, RunResult, RunState
 from agents.items import MessageOutputItem, TResponseOutputItem
 
+from harness.node import built_node
 from timestep.state import RunStateStore
 from vectors.scenarios import (
     REFUND_EXECUTIONS,
@@ -43,23 +42,7 @@ Steps = list[list[dict[str, Any]]]
 @pytest.fixture(scope="module")
 def node() -> str:
     """The node binary, with the TypeScript package and its test driver built."""
-    binary = shutil.which("node")
-    npx = shutil.which("npx")
-    if binary is None or npx is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI=true but node/npx are not on PATH")
-        pytest.skip("node is not installed: cross-language tests need Node 20")
-    if not (TS / "node_modules" / "@openai" / "agents").is_dir():
-        if os.environ.get("CI"):
-            pytest.fail("CI=true but ts/node_modules is missing: run `npm --prefix ts ci`")
-        pytest.skip("ts/node_modules is missing: run `npm --prefix ts ci` first")
-    sources = [*TS.glob("src/*.ts"), *TS.glob("test/*.ts"), TS / "tsconfig.json"]
-    built = DRIVER.stat().st_mtime if DRIVER.exists() else 0.0
-    if any(path.stat().st_mtime > built for path in sources):
-        subprocess.run(
-            [npx, "tsc", "-p", "tsconfig.test.json"], cwd=TS, check=True, capture_output=True
-        )
-    return binary
+    return built_node(DRIVER)
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,6 @@ the tests check the exact conversation each model receives.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +20,7 @@ from agents import Agent, RunConfig, function_tool
 from sqlalchemy import text
 
 from harness.fake_ollama import FakeOllama
+from harness.node import built_node
 from timestep import open_session, run_agent
 from timestep.state.engine import get_engine
 
@@ -79,23 +78,7 @@ PY_ITEMS: list[dict[str, Any]] = [
 @pytest.fixture(scope="module")
 def node() -> str:
     """The node binary, with the TypeScript package and its session driver built."""
-    binary = shutil.which("node")
-    npx = shutil.which("npx")
-    if binary is None or npx is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI=true but node/npx are not on PATH")
-        pytest.skip("node is not installed: cross-language tests need Node 20")
-    if not (TS / "node_modules" / "@openai" / "agents").is_dir():
-        if os.environ.get("CI"):
-            pytest.fail("CI=true but ts/node_modules is missing: run `npm --prefix ts ci`")
-        pytest.skip("ts/node_modules is missing: run `npm --prefix ts ci` first")
-    sources = [*TS.glob("src/*.ts"), *TS.glob("test/*.ts"), TS / "tsconfig.json"]
-    built = DRIVER.stat().st_mtime if DRIVER.exists() else 0.0
-    if any(path.stat().st_mtime > built for path in sources):
-        subprocess.run(
-            [npx, "tsc", "-p", "tsconfig.test.json"], cwd=TS, check=True, capture_output=True
-        )
-    return binary
+    return built_node(DRIVER)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

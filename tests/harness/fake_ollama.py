@@ -26,7 +26,6 @@ import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, TypeAlias
 
 from agents import Handoff, ModelResponse, ModelSettings, Tool
@@ -38,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .http_server import LiveServer, RecordedRequest
+from .http_server import FakeService, LiveServer, RecordedRequest
 
 __all__ = [
     "ErrorReply",
@@ -111,7 +110,7 @@ def _wire_calls(calls: Sequence[ToolCall], start: int = 0) -> list[dict[str, Any
     ]
 
 
-class FakeOllama:
+class FakeOllama(FakeService):
     """Scriptable fake Ollama server (a ``LiveServer``); a context manager or start()/stop()."""
 
     def __init__(
@@ -139,32 +138,7 @@ class FakeOllama:
         )
         self.server = LiveServer(self.app)
 
-    # ----------------------------------------------------------------- lifecycle and access
-    def start(self) -> FakeOllama:
-        """Start serving on a free port of 127.0.0.1."""
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving (idempotent)."""
-        self.server.stop()
-
-    def __enter__(self) -> FakeOllama:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT``: the value for ``OLLAMA_HOST`` or a ``host`` argument."""
-        return self.server.url
-
+    # ----------------------------------------------------------------- access
     @property
     def requests(self) -> list[RecordedRequest]:
         """Every request received (all endpoints), oldest first."""

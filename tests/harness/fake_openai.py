@@ -26,7 +26,6 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Literal, TypeAlias
 
 from openai import AsyncOpenAI, OpenAI
@@ -35,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .http_server import LiveServer, RecordedRequest
+from .http_server import FakeService, LiveServer, RecordedRequest
 
 __all__ = [
     "Endpoint",
@@ -140,7 +139,7 @@ def _sse(data: Mapping[str, Any] | str, event: str | None = None) -> bytes:
     return f"{head}data: {payload}\n\n".encode()
 
 
-class FakeOpenAI:
+class FakeOpenAI(FakeService):
     """Scriptable fake OpenAI server on a ``LiveServer``; a context manager, or start()/stop()."""
 
     def __init__(
@@ -169,32 +168,7 @@ class FakeOpenAI:
         )
         self.server = LiveServer(self.app)
 
-    # ----------------------------------------------------------------- lifecycle and access
-    def start(self) -> FakeOpenAI:
-        """Start serving on a free port of 127.0.0.1."""
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving (idempotent)."""
-        self.server.stop()
-
-    def __enter__(self) -> FakeOpenAI:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT`` (no ``/v1``)."""
-        return self.server.url
-
+    # ----------------------------------------------------------------- access
     @property
     def base_url(self) -> str:
         """The OpenAI client's ``base_url``: ``http://127.0.0.1:PORT/v1``."""

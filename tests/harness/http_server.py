@@ -16,13 +16,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl
 
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["LiveServer", "RecordedRequest", "free_port"]
+__all__ = ["FakeService", "LiveServer", "RecordedRequest", "free_port"]
 
 
 def free_port() -> int:
@@ -231,3 +231,37 @@ class LiveServer:
     def __repr__(self) -> str:
         where = self.url if self.port is not None else "not started"
         return f"<LiveServer {where}>"
+
+
+class FakeService:
+    """Base of the fake services: a ``LiveServer`` lifecycle (start, stop, ``with``, ``url``).
+
+    Subclasses set ``self.server = LiveServer(app)`` in their ``__init__``.
+    """
+
+    server: LiveServer
+
+    def start(self) -> Self:
+        """Start serving on a free port of 127.0.0.1."""
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (idempotent)."""
+        self.server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` (the service's root, no path)."""
+        return self.server.url
