@@ -209,6 +209,15 @@ def test_cancel_marks_the_run_and_refuses_twice(cli: Cli) -> None:
     assert cli("cancel", "hello")[0] == 1
 
 
+def test_runs_show_says_why_a_run_failed(cli: Cli) -> None:
+    failure = {"error": "QuotaError: quota exceeded"}
+    asyncio.run(RunStateStore(cli.db).set_status("hello", "failed", metadata=failure))
+    code, out, err = cli("runs", "show", "hello")
+    assert code == 0, err
+    assert "error: QuotaError: quota exceeded" in out
+    assert cli.json("runs", "show", "hello")["error"] == "QuotaError: quota exceeded"
+
+
 def test_fork_starts_a_new_run_from_a_version(cli: Cli) -> None:
     code, out, err = cli("fork", "ticket-42", "--from-version", "1", "--new-run-id", "ticket-42b")
     assert code == 0, err

@@ -78,6 +78,10 @@ async def test_timeout_cancels_the_segment(store: RunStateStore) -> None:
     with pytest.raises(RunCancelledError):
         await run_durable(agent, "wait", run_id="ctl-timeout", store=store, timeout=0.5)
     assert model_calls == [1]  # stopped at the first step boundary after the deadline
+    summary = {r.run_id: r for r in await list_runs(store=store)}["ctl-timeout"]
+    assert summary.status == "cancelled"  # recorded, though it never reached a save
+    assert "exceeded its timeout (0.5 s)" in summary.metadata["error"]
+    assert (await store.load("ctl-timeout", agent))._original_input == "wait"
 
 
 async def test_list_and_cancel_a_waiting_run(

@@ -202,3 +202,54 @@ async def test_handoffs_and_agents_as_tools_are_steps(store: RunStateStore, stor
         "timestep.model.get_response",
         "timestep.state.save",
     ]
+
+
+class QuotaError(RuntimeError):
+    """What a provider raises when the account is out of quota."""
+
+
+async def test_a_run_failing_in_its_first_segment_is_stored_as_failed(
+    store: RunStateStore,
+) -> None:
+    from agents.testing import ModelStep
+
+    agent = _agent([ModelStep.raise_error(QuotaError("quota exceeded"))], name="broke")
+    with pytest.raises(QuotaError):
+        await run_durable(agent, "what is the weather in Oslo?", run_id="run-broke", store=store)
+    summary = {r.run_id: r for r in await store.list_runs()}["run-broke"]
+    assert summary.status == "failed"
+    assert summary.latest_version == 1
+    assert summary.metadata["error"] == "QuotaError: quota exceeded"
+    state = await store.load("run-broke", agent)  # the input is kept, ready to run again
+    assert state._original_input == "what is the weather in Oslo?"
+
+
+async def test_a_run_failing_after_an_approval_keeps_its_waiting_state(
+    store: RunStateStore,
+) -> None:
+    from agents.testing import ModelStep
+
+    from timestep.durable import approve
+
+    @function_tool(needs_approval=True)
+    async def pay(amount: int) -> str:
+        """Pay."""
+        return f"paid {amount}"
+
+    agent = Agent(
+        name="payer",
+        model=ScriptedModel(
+            [
+                [function_call("pay", {"amount": 5}, call_id="p1")],
+                ModelStep.raise_error(QuotaError("later")),
+            ]
+        ),
+        tools=[pay],
+    )
+    first = await run_durable(agent, "pay 5", run_id="run-pay-fail", store=store)
+    assert first.interruptions
+    with pytest.raises(QuotaError):
+        await approve("run-pay-fail", "p1", store=store, resume=True, agent=agent)
+    summary = {r.run_id: r for r in await store.list_runs()}["run-pay-fail"]
+    assert (summary.status, summary.latest_version) == ("failed", 1)
+    assert summary.metadata["error"] == "QuotaError: later"

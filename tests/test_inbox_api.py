@@ -158,6 +158,16 @@ def test_run_detail_and_unknown_run(client: TestClient) -> None:
     missing = client.get("/api/runs/nope", headers=AUTH)
     assert missing.status_code == 404
     _validate(missing.json(), "/api/runs/{run_id}", "get", 404)
+    assert detail["error"] is None
+
+
+async def test_run_detail_of_a_failed_run_carries_its_error(
+    store: RunStateStore, client: TestClient
+) -> None:
+    await store.set_status("hello", "failed", metadata={"error": "QuotaError: quota exceeded"})
+    detail = client.get("/api/runs/hello", headers=AUTH).json()
+    _validate(detail, "/api/runs/{run_id}", "get", 200)
+    assert (detail["status"], detail["error"]) == ("failed", "QuotaError: quota exceeded")
 
 
 def test_approve_records_who_and_a_second_decision_is_409(client: TestClient) -> None:

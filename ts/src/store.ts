@@ -41,6 +41,8 @@ export interface RunSummary {
   latestVersion: number;
   language: Language;
   pendingApprovals: PendingApproval[];
+  /** Free-form run metadata (e.g. `error` of a failed or cancelled run). */
+  metadata: Json;
   createdAt: string;
   updatedAt: string;
 }
@@ -179,7 +181,7 @@ interface Backend {
   append(args: AppendArgs): Promise<StoredState>;
   get(runId: string, version: number | undefined): Promise<StoredState>;
   listRuns(status: RunStatus | undefined): Promise<RunSummary[]>;
-  setStatus(runId: string, status: RunStatus): Promise<void>;
+  setStatus(runId: string, status: RunStatus, metadata?: Json): Promise<void>;
   delete(runId: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -461,21 +463,26 @@ class SqlBackend implements Backend {
       latestVersion: Number(row.latest_version),
       language: String(row.language) as Language,
       pendingApprovals: pendingFromRow(row.pending_approvals),
+      metadata: row.metadata ? (JSON.parse(String(row.metadata)) as Json) : {},
       createdAt: String(row.created_at),
       updatedAt: String(row.updated_at),
     }));
   }
 
-  async setStatus(runId: string, status: RunStatus): Promise<void> {
+  async setStatus(runId: string, status: RunStatus, metadata?: Json): Promise<void> {
     await this.ensureSchema();
     await this.sql.transaction(async (tx) => {
-      const rows = await tx.query('SELECT run_id FROM timestep_runs WHERE run_id = $1', [runId]);
+      const rows = await tx.query('SELECT metadata FROM timestep_runs WHERE run_id = $1', [runId]);
       if (rows.length === 0) throw new RunNotFoundError(`no run '${runId}'`);
-      await tx.query('UPDATE timestep_runs SET status = $1, updated_at = $2 WHERE run_id = $3', [
-        status,
-        utcNow(),
-        runId,
-      ]);
+      const stored = rows[0]!.metadata;
+      const merged = {
+        ...(stored ? (JSON.parse(String(stored)) as Json) : {}),
+        ...(metadata ?? {}),
+      };
+      await tx.query(
+        'UPDATE timestep_runs SET status = $1, metadata = $2, updated_at = $3 WHERE run_id = $4',
+        [status, Object.keys(merged).length ? JSON.stringify(merged) : null, utcNow(), runId],
+      );
     });
   }
 
@@ -639,15 +646,21 @@ class FileBackend implements Backend {
         latestVersion: latest.version,
         language: latest.language,
         pendingApprovals: pendingFromRow(JSON.stringify(latest.pending_approvals)),
+        metadata: doc.metadata ?? {},
         createdAt: doc.created_at,
         updatedAt: doc.updated_at ?? latest.created_at,
       },
     ];
   }
 
-  async setStatus(runId: string, status: RunStatus): Promise<void> {
+  async setStatus(runId: string, status: RunStatus, metadata?: Json): Promise<void> {
     const doc = this.check(this.read(), runId);
-    this.write({ ...doc, status, updated_at: utcNow() });
+    this.write({
+      ...doc,
+      status,
+      metadata: { ...(doc.metadata ?? {}), ...(metadata ?? {}) },
+      updated_at: utcNow(),
+    });
   }
 
   async delete(runId: string): Promise<void> {
@@ -810,8 +823,13 @@ export class RunStateStore {
     return this.backend.listRuns(options.status);
   }
 
-  async setStatus(runId: string, status: RunStatus): Promise<void> {
-    await this.backend.setStatus(runId, status);
+  /** Change a run's status without a new version, merging `options.metadata` into its metadata. */
+  async setStatus(
+    runId: string,
+    status: RunStatus,
+    options: { metadata?: Json } = {},
+  ): Promise<void> {
+    await this.backend.setStatus(runId, status, options.metadata);
   }
 
   async delete(runId: string): Promise<void> {

@@ -89,6 +89,24 @@ for (const [kind, makeTarget] of targets) {
       }
     });
 
+    it('records why a run ended in its metadata', async () => {
+      const store = new RunStateStore(makeTarget());
+      const runId = `failed-${kind}-${Date.now()}`;
+      try {
+        const agent = supportAgent(scripted([refundCall('call_1')]));
+        await runAgent(agent, 'Refund order 42', { runId, store, runner });
+        await store.setStatus(runId, 'failed', { metadata: { error: 'QuotaError: quota exceeded' } });
+        await store.setStatus(runId, 'failed', { metadata: { by: 'ops' } });
+        const [run] = (await store.listRuns({ status: 'failed' })).filter((r) => r.runId === runId);
+        assert.ok(run, 'the failed run is listed');
+        assert.equal(run.metadata.error, 'QuotaError: quota exceeded');
+        assert.equal(run.metadata.by, 'ops');
+        assert.equal(run.latestVersion, 1);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('translates a Python row to the JS format on load', async () => {
       const store = new RunStateStore(makeTarget());
       const runId = `py-${kind}-${Date.now()}`;

@@ -150,6 +150,8 @@ def run_view(detail: dict[str, Any]) -> Group:
                 )
             )
         parts.append(steps)
+    if detail.get("error"):
+        parts.append(Text.assemble(("error: ", "bold red"), detail["error"]))
     if detail["final_output"] is not None:
         parts.append(Text.assemble(("final output: ", "bold"), detail["final_output"]))
     return Group(*parts)

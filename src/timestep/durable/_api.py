@@ -73,11 +73,14 @@ async def _start(
     try:
         return await _start_segment(run_id, base_version, spec, local, stream, timeout)
     except (DBOSAwaitedWorkflowCancelledError, DBOSWorkflowCancelledError) as error:
-        with contextlib.suppress(RunNotFoundError):
-            await local.store.set_status(run_id, "cancelled")
-        raise RunCancelledError(
-            f"run {run_id!r} was cancelled or exceeded its timeout ({timeout} s)"
-        ) from error
+        message = f"run {run_id!r} was cancelled or exceeded its timeout ({timeout} s)"
+        first = (
+            _segment.start_state(local.agent, spec["input"], spec)
+            if base_version == 0 and "input" in spec
+            else None
+        )
+        await _segment.record_end(local.store, run_id, "cancelled", message, first)
+        raise RunCancelledError(message) from error
 
 
 async def _start_segment(

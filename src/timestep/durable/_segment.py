@@ -8,6 +8,7 @@ RunState (``done`` or ``waiting``) as the next version in the store, inside a st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -18,6 +19,7 @@ from agents import (
     Agent,
     ItemHelpers,
     RunConfig,
+    RunContextWrapper,
     Runner,
     RunResult,
     RunResultStreaming,
@@ -251,8 +253,15 @@ async def segment_workflow(run_id: str, base_version: int, spec: dict[str, Any])
         except (DBOSWorkflowCancelledError, asyncio.CancelledError):
             raise
         except BaseException as error:
+            first = None if base_version > 0 or forked else start_state(root, run_input, spec)
             await DBOS.run_step_async(
-                {"name": _names.SAVE_STEP}, _mark_failed, store, target_run, repr(error)
+                {"name": _names.SAVE_STEP},
+                record_end,
+                store,
+                target_run,
+                "failed",
+                describe_error(error),
+                first,
             )
             if emit is not None:
                 emit({"key": "end", "type": "segment_end", "status": "failed", "error": str(error)})
@@ -334,7 +343,43 @@ async def _save(
     return stored.version
 
 
-async def _mark_failed(store: RunStateStore, run_id: str, reason: str) -> str:
-    if await _latest_version(store, run_id) > 0:
-        await store.set_status(run_id, "failed")
+def describe_error(error: BaseException) -> str:
+    """The error as recorded in a run's metadata (type and message, bounded)."""
+    text = f"{type(error).__name__}: {error}"
+    return text if len(text) <= 2000 else text[:1997] + "..."
+
+
+def start_state(agent: Agent[Any], run_input: Any, spec: dict[str, Any]) -> RunState[Any, Any]:
+    """A RunState at the start of a run: what a run that ended in its first segment keeps."""
+    return RunState(
+        context=RunContextWrapper(context=None),
+        original_input=run_input,
+        starting_agent=agent,
+        max_turns=int(spec.get("max_turns", 10)),
+    )
+
+
+async def record_end(
+    store: RunStateStore,
+    run_id: str,
+    status: RunStatus,
+    reason: str,
+    first: RunState[Any, Any] | None,
+) -> str:
+    """Mark ``run_id`` ``failed``/``cancelled`` with ``reason`` in its metadata.
+
+    A run that never saved a version (it ended in its first segment) gets ``first``, its start
+    state, as version 1, so it is listed with its input and error instead of vanishing.
+    """
+    metadata = {"error": reason}
+    if first is not None:
+        try:
+            await store.save(
+                first, run_id=run_id, status=status, expected_version=0, metadata=metadata
+            )
+            return reason
+        except StaleStateError:
+            pass  # a version exists (this step's earlier attempt, or a racing save)
+    with contextlib.suppress(RunNotFoundError):
+        await store.set_status(run_id, status, metadata=metadata)
     return reason

@@ -138,6 +138,10 @@ _SCHEMAS: dict[str, Any] = {
             "decisions": {"type": "array", "items": _ref("Decision")},
             "durable_steps": {"type": "array", "items": _ref("DurableStep")},
             "final_output": _NSTR,
+            "error": {
+                "type": ["string", "null"],
+                "description": "why a failed or cancelled run ended",
+            },
         }
     ),
     "DecisionRequest": {

@@ -137,4 +137,7 @@ async def run_detail(store: RunStateStore, run_id: str) -> dict[str, Any]:
         "decisions": [d.to_dict() for d in decisions],
         "durable_steps": [step.to_dict() for step in steps],
         "final_output": final_output(doc) if summary.status == "done" else None,
+        "error": summary.metadata.get("error")
+        if summary.status in ("failed", "cancelled")
+        else None,
     }

@@ -219,11 +219,15 @@ class FileBackend:
             )
         ]
 
-    def set_status(self, run_id: str, status: RunStatus) -> None:
-        """Change the run's status without a new version."""
+    def set_status(
+        self, run_id: str, status: RunStatus, metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Change the run's status (merging ``metadata``) without a new version."""
         with self._locked():
             doc = self._check_run(self._read(), run_id)
             doc["status"] = status
+            if metadata:
+                doc["metadata"] = {**doc.get("metadata", {}), **metadata}
             doc["updated_at"] = utc_now()
             self._write(doc)
 

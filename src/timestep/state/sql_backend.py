@@ -199,17 +199,23 @@ class SqlBackend:
             for row in rows
         ]
 
-    def set_status(self, run_id: str, status: RunStatus) -> None:
-        """Change a run's status without writing a new state version."""
+    def set_status(
+        self, run_id: str, status: RunStatus, metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Change a run's status (merging ``metadata``) without writing a new state version."""
         runs = schema.runs
         with database_errors(self.url), self.engine.begin() as conn:
-            done = conn.execute(
-                update(runs)
-                .where(runs.c.run_id == run_id)
-                .values(status=status, updated_at=utc_now())
-            )
-            if done.rowcount == 0:
+            row = conn.execute(
+                select(runs.c.metadata).where(runs.c.run_id == run_id).with_for_update()
+            ).first()
+            if row is None:
                 raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
+            values: dict[str, Any] = {"status": status, "updated_at": utc_now()}
+            if metadata:
+                merged = json.loads(row.metadata) if row.metadata else {}
+                merged.update(metadata)
+                values["metadata"] = json.dumps(merged)
+            conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
 
     def delete(self, run_id: str) -> None:
         """Remove a run with all its versions and approval records."""

@@ -240,12 +240,17 @@ class RunStateStore:
         backend = await self._backend_async()
         return await asyncio.to_thread(backend.versions, self._resolve_run_id(run_id))
 
-    async def set_status(self, run_id: str, status: RunStatus) -> None:
-        """Change a run's status (e.g. ``cancelled``) without a new version."""
+    async def set_status(
+        self, run_id: str, status: RunStatus, *, metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Change a run's status (e.g. ``cancelled``) without a new version.
+
+        ``metadata`` is merged into the run's metadata (e.g. ``{"error": ...}``).
+        """
         if status not in RUN_STATUSES:
             raise ConfigurationError(f"unknown status {status!r}; use one of {RUN_STATUSES}")
         backend = await self._backend_async()
-        await asyncio.to_thread(backend.set_status, run_id, status)
+        await asyncio.to_thread(backend.set_status, run_id, status, metadata)
 
     async def delete(self, run_id: str | None = None) -> None:
         """Remove a run and all its versions."""
