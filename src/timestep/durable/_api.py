@@ -153,7 +153,7 @@ async def run_durable(
         "store": target,
         "max_turns": max_turns,
         "stream": stream,
-        **_segment.config_spec(run_config),
+        **_segment.config_spec(run_config, context),
     }
     try:
         version, status, meta = await _latest(store, run_id)
@@ -208,7 +208,7 @@ async def resume(
         "store": target,
         "max_turns": max_turns,
         "stream": stream,
-        **_segment.config_spec(run_config),
+        **_segment.config_spec(run_config, context),
     }
     if spec["agent"] is None:
         raise ConfigurationError(f"run {run_id!r} was not started durably; pass agent=")
@@ -243,8 +243,16 @@ async def enqueue_run(
     store: RunStateStore | None = None,
     max_turns: int = 10,
     stream: bool = False,
+    run_config: RunConfig | None = None,
+    context: dict[str, Any] | None = None,
 ) -> None:
-    """Queue a new durable run for the workers (which must know ``agent_name``)."""
+    """Queue a new durable run for the workers (which must know ``agent_name``).
+
+    Of ``run_config`` the worker applies the persisted pieces (model name, model settings,
+    tracing names; see the durable guide); ``context`` must be a JSON object.
+    """
+    if context is not None and "context" not in _segment.config_spec(None, context):
+        raise ConfigurationError("enqueue_run(context=...) must be a JSON object (a dict)")
     store = _store(store)
     target = _segment.store_target(store)
     spec = {
@@ -253,6 +261,7 @@ async def enqueue_run(
         "max_turns": max_turns,
         "stream": stream,
         "input": input,
+        **_segment.config_spec(run_config, context),
     }
     await asyncio.to_thread(_enqueue, target, run_id, 0, spec)
 

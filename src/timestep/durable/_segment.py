@@ -18,6 +18,7 @@ from typing import Any
 from agents import (
     Agent,
     ItemHelpers,
+    ModelSettings,
     RunConfig,
     RunContextWrapper,
     Runner,
@@ -29,6 +30,7 @@ from agents.extensions.memory import SQLAlchemySession
 from agents.memory import Session
 from dbos import DBOS
 from dbos._error import DBOSWorkflowCancelledError
+from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
 from .._errors import RunNotFoundError, StaleStateError
@@ -65,26 +67,77 @@ local_runs: dict[str, LocalRun] = {}
 worker_run_config: RunConfig | None = None
 
 
+#: RunConfig fields a recovered or dequeued segment gets back from the spec (plain JSON values).
+PERSISTED_CONFIG = (
+    "workflow_name",
+    "group_id",
+    "trace_metadata",
+    "tracing_disabled",
+    "trace_include_sensitive_data",
+    "nest_handoff_history",
+)
+_DEFAULTS = RunConfig()
+
+
 def segment_config(local: LocalRun | None, spec: dict[str, Any]) -> RunConfig:
     """The RunConfig a segment runs with (before its model provider is made durable).
 
     A segment started here uses the caller's RunConfig. One recovered or taken from the queue
     uses the worker's (``worker(run_config=...)``) or else timestep's default model provider,
-    plus the persisted pieces of the original RunConfig (``model``; ``max_turns`` is in the spec).
+    with the run's persisted pieces of its own RunConfig laid over it (see :func:`config_spec`).
     """
     if local is not None:
         return with_default_provider(local.run_config)
     config = with_default_provider(worker_run_config)
     if config.model is None and isinstance(spec.get("model"), str):
         config = dataclasses.replace(config, model=spec["model"])
-    return config
+    persisted: dict[str, Any] = dict(spec.get("run_config") or {})
+    settings = persisted.pop("model_settings", None)
+    if isinstance(settings, dict):
+        own = TypeAdapter(ModelSettings).validate_python(settings)
+        merged = config.model_settings.resolve(own) if config.model_settings else own
+        config = dataclasses.replace(config, model_settings=merged)
+    known = {name: value for name, value in persisted.items() if name in PERSISTED_CONFIG}
+    return dataclasses.replace(config, **known) if known else config
 
 
-def config_spec(run_config: RunConfig | None) -> dict[str, Any]:
-    """The persisted pieces of a RunConfig that a recovered segment re-applies."""
-    if run_config is not None and isinstance(run_config.model, str):
-        return {"model": run_config.model}
-    return {}
+def _plain_json(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def config_spec(run_config: RunConfig | None, context: Any = None) -> dict[str, Any]:
+    """The pieces of a run's RunConfig and context that a recovered segment re-applies.
+
+    Kept: ``model`` (a name), ``model_settings``, the plain fields in ``PERSISTED_CONFIG`` that
+    differ from the SDK's defaults, and a ``context`` that is a JSON object. Objects (a model
+    instance, guardrails, filters, hooks, a non-JSON context) live only in the starting process:
+    give a worker what it needs through ``worker(run_config=...)``.
+    """
+    spec: dict[str, Any] = {}
+    if isinstance(context, dict) and _plain_json(context):
+        spec["context"] = context
+    if run_config is None:
+        return spec
+    if isinstance(run_config.model, str):
+        spec["model"] = run_config.model
+    persisted: dict[str, Any] = {}
+    if run_config.model_settings is not None:
+        settings = {
+            k: v for k, v in run_config.model_settings.to_json_dict().items() if v is not None
+        }
+        if settings and _plain_json(settings):
+            persisted["model_settings"] = settings
+    for name in PERSISTED_CONFIG:
+        value = getattr(run_config, name)
+        if value != getattr(_DEFAULTS, name) and _plain_json(value):
+            persisted[name] = value
+    if persisted:
+        spec["run_config"] = persisted
+    return spec
 
 
 _waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
@@ -230,7 +283,7 @@ async def segment_workflow(run_id: str, base_version: int, spec: dict[str, Any])
         kwargs.update(
             run_config=config,
             max_turns=int(spec.get("max_turns", 10)),
-            context=local.context if local is not None else None,
+            context=local.context if local is not None else spec.get("context"),
         )
         try:
             result: RunResult | RunResultStreaming
