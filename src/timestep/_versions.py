@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.metadata import version
 
 #: openai-agents release the RunState translation and vectors are tested against.
@@ -14,6 +15,7 @@ PYTHON_STATE_SCHEMA = "1.21"
 JS_STATE_SCHEMA = "1.22"
 
 
+@cache
 def python_sdk_version() -> str:
-    """The installed openai-agents version."""
+    """The installed openai-agents version (read once per process)."""
     return version("openai-agents")
