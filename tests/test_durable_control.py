@@ -84,6 +84,22 @@ async def test_timeout_cancels_the_segment(store: RunStateStore) -> None:
     assert (await store.load("ctl-timeout", agent))._original_input == "wait"
 
 
+async def test_cancelling_a_running_first_segment_records_the_run(store: RunStateStore) -> None:
+    model_calls.clear()
+    model = ScriptedModel([ModelStep.respond(_slow_respond) for _ in range(5)])
+    agent = Agent(name="sleeper", model=model, tools=[slow])
+    task = asyncio.create_task(run_durable(agent, "wait", run_id="ctl-cancel", store=store))
+    while not model_calls:  # the first model step ran; the slow tool is in flight
+        await asyncio.sleep(0.05)
+    assert await cancel_run("ctl-cancel", store=store) is True
+    with pytest.raises(RunCancelledError, match=r"'ctl-cancel' was cancelled$"):
+        await task
+    summary = {r.run_id: r for r in await list_runs(store=store)}["ctl-cancel"]
+    assert (summary.status, summary.latest_version) == ("cancelled", 1)
+    assert summary.metadata["error"] == "run 'ctl-cancel' was cancelled"
+    assert model_calls == [1]
+
+
 async def test_list_and_cancel_a_waiting_run(
     store: RunStateStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

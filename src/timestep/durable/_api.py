@@ -73,7 +73,11 @@ async def _start(
     try:
         return await _start_segment(run_id, base_version, spec, local, stream, timeout)
     except (DBOSAwaitedWorkflowCancelledError, DBOSWorkflowCancelledError) as error:
-        message = f"run {run_id!r} was cancelled or exceeded its timeout ({timeout} s)"
+        message = (
+            f"run {run_id!r} was cancelled or exceeded its timeout ({timeout} s)"
+            if timeout is not None
+            else f"run {run_id!r} was cancelled"
+        )
         first = (
             _segment.start_state(local.agent, spec["input"], spec)
             if base_version == 0 and "input" in spec
