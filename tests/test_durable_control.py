@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 from agents import Agent, function_tool
-from agents.testing import ModelCall, ModelStep, ScriptedModel, function_call
+from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message, function_call
 
 from test_durable_app import make_agent, read_log
 from timestep._errors import RunCancelledError, RunNotWaitingError
@@ -140,3 +141,44 @@ async def test_fork_from_step_replays_earlier_steps(store: RunStateStore, tmp_pa
     src_keys = {e["key"] for e in events if e["kind"] == "tool" and e["run"] == "ctl-src"}
     fork_keys = {e["key"] for e in events if e["kind"] == "tool" and e["run"] == "ctl-fork"}
     assert not src_keys & fork_keys  # a fork is a new run: new idempotency keys
+
+
+class QuotaError(RuntimeError):
+    """A provider's out-of-quota error."""
+
+
+async def test_fork_retries_a_failed_run_from_its_failing_step(store: RunStateStore) -> None:
+    pings: list[str] = []
+    failures = ["quota exceeded"]
+
+    @function_tool
+    async def ping() -> str:
+        """Ping (a side effect that must not repeat)."""
+        pings.append("ping")
+        return "pong"
+
+    def flaky(call: ModelCall) -> Any:
+        items = call.input if isinstance(call.input, list) else []
+        if not any(isinstance(i, dict) and i.get("type") == "function_call_output" for i in items):
+            return [function_call("ping", {}, call_id="p1")]
+        if failures:
+            raise QuotaError(failures.pop())
+        return [assistant_message("pong received")]
+
+    model = ScriptedModel([ModelStep.respond(flaky) for _ in range(4)])
+    agent = Agent(name="flaky", model=model, tools=[ping])
+    with pytest.raises(QuotaError):
+        await run_durable(agent, "ping once", run_id="ctl-flaky", store=store)
+    failed = {r.run_id: r for r in await list_runs(store=store)}["ctl-flaky"]
+    assert (failed.status, failed.metadata["error"]) == ("failed", "QuotaError: quota exceeded")
+    # steps: 1 model, 2 tool p1, 3 model (failed): retry from step 3 under a new run id
+    await fork_run("ctl-flaky", "ctl-flaky-retry", from_step=3, store=store)
+    for _ in range(300):
+        runs = {r.run_id: r.status for r in await list_runs(store=store)}
+        if runs.get("ctl-flaky-retry") == "done":
+            break
+        await asyncio.sleep(0.1)
+    stored = await store.get("ctl-flaky-retry")
+    assert stored.status == "done"
+    assert pings == ["ping"]  # the tool's recorded output was replayed, not run again
+    assert "pong received" in json.dumps(stored.state_json)

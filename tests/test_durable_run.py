@@ -222,6 +222,13 @@ async def test_a_run_failing_in_its_first_segment_is_stored_as_failed(
     assert summary.metadata["error"] == "QuotaError: quota exceeded"
     state = await store.load("run-broke", agent)  # the input is kept, ready to run again
     assert state._original_input == "what is the weather in Oslo?"
+    from timestep.server._runs import run_detail  # what `runs show` and the inbox print
+
+    detail = await run_detail(store, "run-broke")
+    assert detail["error"] == "QuotaError: quota exceeded"
+    steps = detail["durable_steps"]
+    assert [s["name"] for s in steps] == [_names.MODEL_STEP, _names.SAVE_STEP]
+    assert "quota exceeded" in steps[0]["error"]
 
 
 async def test_a_run_failing_after_an_approval_keeps_its_waiting_state(

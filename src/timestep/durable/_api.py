@@ -83,7 +83,9 @@ async def _start(
             if base_version == 0 and "input" in spec
             else None
         )
-        await _segment.record_end(local.store, run_id, "cancelled", message, first)
+        await _segment.record_end(
+            local.store, run_id, "cancelled", message, first, local.agent.name
+        )
         raise RunCancelledError(message) from error
 
 

@@ -315,6 +315,7 @@ async def segment_workflow(run_id: str, base_version: int, spec: dict[str, Any])
                 "failed",
                 describe_error(error),
                 first,
+                agent.name,
             )
             if emit is not None:
                 emit({"key": "end", "type": "segment_end", "status": "failed", "error": str(error)})
@@ -418,6 +419,7 @@ async def record_end(
     status: RunStatus,
     reason: str,
     first: RunState[Any, Any] | None,
+    agent_name: str,
 ) -> str:
     """Mark ``run_id`` ``failed``/``cancelled`` with ``reason`` in its metadata.
 
@@ -428,7 +430,11 @@ async def record_end(
     if first is not None:
         try:
             await store.save(
-                first, run_id=run_id, status=status, expected_version=0, metadata=metadata
+                first,
+                run_id=run_id,
+                status=status,
+                expected_version=0,
+                metadata={**metadata, "durable_agent": agent_name},
             )
             return reason
         except StaleStateError:
