@@ -100,3 +100,10 @@ async def test_set_status_and_list_runs_filter(store_target: str) -> None:
     assert await store.list_runs(status="waiting") == []
     [summary] = await store.list_runs(status="cancelled")
     assert summary.latest_version == 1
+    await store.set_status("r1", "failed", metadata={"error": "boom", "by": "ops"})
+    await store.set_status("r1", "failed", metadata={"error": "QuotaError: quota exceeded"})
+    [summary] = await store.list_runs(status="failed")
+    assert summary.metadata == {"error": "QuotaError: quota exceeded", "by": "ops"}
+    assert summary.latest_version == 1  # a status change writes no version
+    with pytest.raises(RunNotFoundError):
+        await store.set_status("nope", "failed", metadata={"error": "x"})
