@@ -216,6 +216,10 @@ def test_runs_show_says_why_a_run_failed(cli: Cli) -> None:
     assert code == 0, err
     assert "error: QuotaError: quota exceeded" in out
     assert cli.json("runs", "show", "hello")["error"] == "QuotaError: quota exceeded"
+    code, out, _ = cli("runs", "list")
+    assert "ERROR" in out and "QuotaError: quota exceeded" in out
+    listed = {run["run_id"]: run["error"] for run in cli.json("runs", "list")}
+    assert listed == {"hello": "QuotaError: quota exceeded", "ticket-42": None}
 
 
 def test_fork_starts_a_new_run_from_a_version(cli: Cli) -> None:

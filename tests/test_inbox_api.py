@@ -168,6 +168,10 @@ async def test_run_detail_of_a_failed_run_carries_its_error(
     detail = client.get("/api/runs/hello", headers=AUTH).json()
     _validate(detail, "/api/runs/{run_id}", "get", 200)
     assert (detail["status"], detail["error"]) == ("failed", "QuotaError: quota exceeded")
+    runs = client.get("/api/runs", headers=AUTH).json()
+    _validate(runs, "/api/runs", "get", 200)
+    errors = {run["run_id"]: run["error"] for run in runs["runs"]}
+    assert errors == {"hello": "QuotaError: quota exceeded", "ticket-42": None}
 
 
 def test_approve_records_who_and_a_second_decision_is_409(client: TestClient) -> None:

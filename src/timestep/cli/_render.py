@@ -46,9 +46,14 @@ def _status(status: str) -> Text:
 def runs_table(runs: list[dict[str, Any]]) -> Table:
     """The ``timestep runs list`` table."""
     table = Table(box=None, pad_edge=False)
-    for column in ("RUN", "STATUS", "AGENT", "AGE", "UPDATED", "PENDING"):
-        table.add_column(column, no_wrap=column != "AGENT")
+    errors = any(run.get("error") for run in runs)
+    columns = ("RUN", "STATUS", "AGENT", "AGE", "UPDATED", "PENDING") + (
+        ("ERROR",) if errors else ()
+    )
+    for column in columns:
+        table.add_column(column, no_wrap=column not in ("AGENT", "ERROR"))
     for run in runs:
+        extra = (_short(run.get("error") or ""),) if errors else ()
         table.add_row(
             *_cells(
                 run["run_id"],
@@ -57,9 +62,15 @@ def runs_table(runs: list[dict[str, Any]]) -> Table:
                 age(run["created_at"]),
                 age(run["updated_at"]),
                 str(run["pending_approvals"]) if run["pending_approvals"] else "",
+                *extra,
             )
         )
     return table
+
+
+def _short(text: str, limit: int = 60) -> str:
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def run_view(detail: dict[str, Any]) -> Group:

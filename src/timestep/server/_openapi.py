@@ -55,6 +55,10 @@ _SCHEMAS: dict[str, Any] = {
             "pending_approvals": {"type": "integer", "description": "undecided approvals"},
             "created_at": _TIME,
             "updated_at": _TIME,
+            "error": {
+                "type": ["string", "null"],
+                "description": "why a failed or cancelled run ended",
+            },
         }
     ),
     "Version": _obj(

@@ -49,7 +49,16 @@ def summary_dict(run: RunSummary) -> dict[str, Any]:
         "pending_approvals": len(run.pending_approvals) if run.status == "waiting" else 0,
         "created_at": run.created_at,
         "updated_at": run.updated_at,
+        "error": run_error(run),
     }
+
+
+def run_error(run: RunSummary) -> str | None:
+    """Why a failed or cancelled run ended, when recorded."""
+    if run.status not in ("failed", "cancelled"):
+        return None
+    error = run.metadata.get("error")
+    return error if isinstance(error, str) else None
 
 
 async def run_summary(store: RunStateStore, run_id: str) -> RunSummary:
@@ -137,7 +146,5 @@ async def run_detail(store: RunStateStore, run_id: str) -> dict[str, Any]:
         "decisions": [d.to_dict() for d in decisions],
         "durable_steps": [step.to_dict() for step in steps],
         "final_output": final_output(doc) if summary.status == "done" else None,
-        "error": summary.metadata.get("error")
-        if summary.status in ("failed", "cancelled")
-        else None,
+        "error": run_error(summary),
     }
