@@ -68,6 +68,7 @@ def _outputs_of(doc: Any, call_id: str) -> list[Any]:
 
 def test_mcp_step_name_is_pinned() -> None:
     assert _names.mcp_step("add") == "timestep.mcp:add"
+    assert _names.mcp_list_step("counter") == "timestep.mcp.list:counter"
     assert _names.MCP_IDEMPOTENCY_META_KEY == "timestep/idempotency-key"
 
 
@@ -86,12 +87,17 @@ async def test_mcp_call_is_a_json_step_with_an_idempotency_key(
     assert result.final_output == "five"
     steps = _steps(store_url, _names.segment_id("run-mcp", 0))
     assert [name for name, _out in steps] == [
+        "timestep.mcp.list:counter",  # each turn's tool list is checkpointed: a replay sees it
         "timestep.model.get_response",
         "timestep.mcp:add",
+        "timestep.mcp.list:counter",
         "timestep.model.get_response",
         "timestep.state.save",
     ]
-    assert json.loads(steps[1][1] or "") == {"json": {"type": "text", "text": "5"}}
+    [listed] = json.loads(steps[0][1] or "")
+    assert listed["name"] == "add"
+    assert set(listed["inputSchema"]["properties"]) == {"a", "b"}
+    assert json.loads(steps[2][1] or "") == {"json": {"type": "text", "text": "5"}}
     executions = read_log(str(tmp_path / "mcp.jsonl"))
     assert len(executions) == 1
     token = current_segment.set(None)
@@ -117,6 +123,10 @@ async def test_mcp_call_is_not_repeated_after_a_kill(
         # killed inside the model call that follows the checkpointed MCP step
         assert h.run("r-mcp", "model:1") == -signal.SIGKILL
         assert len(read_log(mcp_log)) == 1
+        # the server is upgraded before the recovery: it now lists `add_v2`, not `add`; the
+        # replay builds the agent's tools from the checkpointed lists, so the recorded call of
+        # `add` still resolves (listed live, the replay would fail with "tool add not found")
+        monkeypatch.setenv("TIMESTEP_MCP_RENAMED", "1")
         h.start_worker()
         await h.wait_status("r-mcp", "done")
         models, _tools, _keys = _counts(h.events())

@@ -94,7 +94,7 @@ async def test_model_and_tool_calls_are_json_steps_with_pinned_names(
 
 
 def test_persisted_names_are_pinned() -> None:
-    assert APPLICATION_VERSION == "timestep-durable-1"
+    assert APPLICATION_VERSION == "timestep-durable-2"
     assert _names.SEGMENT_WORKFLOW == "timestep.segment"
     assert _names.MODEL_STEP == "timestep.model.get_response"
     assert _names.MODEL_STREAM_STEP == "timestep.model.stream_response"

@@ -2,6 +2,8 @@
 
 Run as ``python tests/harness/mcp_counter.py``; each call of ``add`` appends one JSON line
 (``call`` arguments and the ``_meta`` idempotency key it received) to ``$TIMESTEP_MCP_LOG``.
+With ``$TIMESTEP_MCP_RENAMED=1`` the tool is listed as ``add_v2`` (a server upgraded between a
+crash and the recovery).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from mcp.server.mcpserver import Context, MCPServer
 server: MCPServer[Any] = MCPServer("counter")
 
 
-@server.tool()
+@server.tool(name="add_v2" if os.environ.get("TIMESTEP_MCP_RENAMED") == "1" else "add")
 def add(a: int, b: int, ctx: Context) -> str:
     """Add two numbers (each execution is logged)."""
     meta = ctx.request_context.meta or {}

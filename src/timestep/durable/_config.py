@@ -35,7 +35,7 @@ from . import _stream
 from ._json import JSONSerializer
 
 #: DBOS application version of timestep's durable workflows (see the module docstring).
-APPLICATION_VERSION = "timestep-durable-1"
+APPLICATION_VERSION = "timestep-durable-2"
 #: Name of the DBOS queue that workers drain.
 QUEUE_NAME = "timestep"
 

@@ -34,6 +34,11 @@ def mcp_step(tool_name: str) -> str:
     return f"timestep.mcp:{tool_name}"
 
 
+def mcp_list_step(server_name: str) -> str:
+    """Step name of listing the tools of one of the agent's MCP servers (once per turn)."""
+    return f"timestep.mcp.list:{server_name}"
+
+
 #: Key under which an MCP tool call's idempotency key is sent in the request's ``_meta``.
 MCP_IDEMPOTENCY_META_KEY = "timestep/idempotency-key"
 

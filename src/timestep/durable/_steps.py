@@ -3,12 +3,12 @@
 The segment's agent graph is cloned: models are wrapped in :class:`DurableModel` (also installed as
 the RunConfig's model provider), each ``FunctionTool.on_invoke_tool`` and each handoff's
 ``on_invoke_handoff`` is replaced by a wrapper that runs the original inside a DBOS step. MCP
-servers are wrapped in :class:`DurableMCPServer` (which adds the call's idempotency key to the
-request's ``_meta``) and the function tools the SDK builds from them each turn get the same step
-wrapper (step ``timestep.mcp:<tool name>``). Step
-outputs are JSON. Tool calls of one model response get their step ids reserved right after the
-model step, in response order, so parallel tools replay onto the same step ids whatever order the
-event loop starts them in.
+servers are wrapped in :class:`DurableMCPServer` (which checkpoints each tool listing, step
+``timestep.mcp.list:<server>``, and adds the call's idempotency key to the request's ``_meta``)
+and the function tools the SDK builds from them each turn get the same step wrapper (step
+``timestep.mcp:<tool name>``). Step outputs are JSON. Tool calls of one model response get their
+step ids reserved right after the model step, in response order, so parallel tools replay onto the
+same step ids whatever order the event loop starts them in.
 """
 
 from __future__ import annotations
@@ -292,7 +292,7 @@ def _wrap_tool(tool: FunctionTool, step_name: str | None = None) -> FunctionTool
 
 
 class DurableMCPServer(MCPServer):
-    """Delegates to the user's MCP server; sends each call's idempotency key in ``_meta``.
+    """Delegates to the user's MCP server; checkpoints tool lists, sends idempotency keys.
 
     Every setting (approval policy, structured content, guardrails, ...) is read from the wrapped
     server. Inside a durable run, a tool call's request carries
@@ -335,7 +335,18 @@ class DurableMCPServer(MCPServer):
     async def list_tools(
         self, run_context: RunContextWrapper[Any] | None = None, agent: Any = None
     ) -> list[MCPTool]:
-        return await self.inner.list_tools(run_context, agent)
+        """The server's tools; inside a segment a checkpointed step, so a replay sees the same."""
+        if _active() is None:
+            return await self.inner.list_tools(run_context, agent)
+
+        async def fetch() -> list[dict[str, Any]]:
+            tools = await self.inner.list_tools(run_context, agent)
+            return [
+                tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools
+            ]
+
+        data = await DBOS.run_step_async({"name": _names.mcp_list_step(self.name)}, fetch)
+        return [MCPTool.model_validate(item) for item in data]
 
     async def call_tool(
         self,
