@@ -177,6 +177,11 @@ interface AppendArgs {
   metadata: Json | undefined;
 }
 
+/** A run's stored metadata (JSON text or NULL) with `extra` laid over it. */
+function mergedMetadata(stored: unknown, extra: Json | undefined): Json {
+  return { ...(stored ? (JSON.parse(String(stored)) as Json) : {}), ...(extra ?? {}) };
+}
+
 interface Backend {
   append(args: AppendArgs): Promise<StoredState>;
   get(runId: string, version: number | undefined): Promise<StoredState>;
@@ -372,10 +377,7 @@ class SqlBackend implements Backend {
       const version = latest + 1;
       const now = utcNow();
       const pending = pendingToRow(args.facts.pendingApprovals);
-      const metadata = {
-        ...(existing?.metadata ? (JSON.parse(String(existing.metadata)) as Json) : {}),
-        ...(args.metadata ?? {}),
-      };
+      const metadata = mergedMetadata(existing?.metadata, args.metadata);
       if (existing) {
         await tx.query(
           `UPDATE timestep_runs SET agent_name = $1, status = $2, latest_version = $3,
@@ -472,13 +474,13 @@ class SqlBackend implements Backend {
   async setStatus(runId: string, status: RunStatus, metadata?: Json): Promise<void> {
     await this.ensureSchema();
     await this.sql.transaction(async (tx) => {
-      const rows = await tx.query('SELECT metadata FROM timestep_runs WHERE run_id = $1', [runId]);
+      const lock = tx.dialect === 'postgresql' ? ' FOR UPDATE' : '';
+      const rows = await tx.query(
+        `SELECT metadata FROM timestep_runs WHERE run_id = $1${lock}`,
+        [runId],
+      );
       if (rows.length === 0) throw new RunNotFoundError(`no run '${runId}'`);
-      const stored = rows[0]!.metadata;
-      const merged = {
-        ...(stored ? (JSON.parse(String(stored)) as Json) : {}),
-        ...(metadata ?? {}),
-      };
+      const merged = mergedMetadata(rows[0]!.metadata, metadata);
       await tx.query(
         'UPDATE timestep_runs SET status = $1, metadata = $2, updated_at = $3 WHERE run_id = $4',
         [status, Object.keys(merged).length ? JSON.stringify(merged) : null, utcNow(), runId],

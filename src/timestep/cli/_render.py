@@ -45,6 +45,8 @@ def _status(status: str) -> Text:
 
 def runs_table(runs: list[dict[str, Any]]) -> Table:
     """The ``timestep runs list`` table."""
+    from ..server._timeline import abbreviate  # loaded already: the rows came from the server
+
     table = Table(box=None, pad_edge=False)
     errors = any(run.get("error") for run in runs)
     columns = ("RUN", "STATUS", "AGENT", "AGE", "UPDATED", "PENDING") + (
@@ -53,7 +55,7 @@ def runs_table(runs: list[dict[str, Any]]) -> Table:
     for column in columns:
         table.add_column(column, no_wrap=column not in ("AGENT", "ERROR"))
     for run in runs:
-        extra = (_short(run.get("error") or ""),) if errors else ()
+        extra = (abbreviate(run.get("error") or "", 60),) if errors else ()
         table.add_row(
             *_cells(
                 run["run_id"],
@@ -66,11 +68,6 @@ def runs_table(runs: list[dict[str, Any]]) -> Table:
             )
         )
     return table
-
-
-def _short(text: str, limit: int = 60) -> str:
-    line = text.splitlines()[0] if text else ""
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def run_view(detail: dict[str, Any]) -> Group:

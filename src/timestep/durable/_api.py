@@ -257,7 +257,7 @@ async def enqueue_run(
     Of ``run_config`` the worker applies the persisted pieces (model name, model settings,
     tracing names; see the durable guide); ``context`` must be a JSON object.
     """
-    if context is not None and "context" not in _segment.config_spec(None, context):
+    if context is not None and not _segment.is_json_object(context):
         raise ConfigurationError("enqueue_run(context=...) must be a JSON object (a dict)")
     store = _store(store)
     target = _segment.store_target(store)

@@ -109,6 +109,11 @@ def _plain_json(value: Any) -> bool:
     return True
 
 
+def is_json_object(value: Any) -> bool:
+    """True for a dict that serialises as JSON (a context a recovered segment can get back)."""
+    return isinstance(value, dict) and _plain_json(value)
+
+
 def config_spec(run_config: RunConfig | None, context: Any = None) -> dict[str, Any]:
     """The pieces of a run's RunConfig and context that a recovered segment re-applies.
 
@@ -118,7 +123,7 @@ def config_spec(run_config: RunConfig | None, context: Any = None) -> dict[str, 
     give a worker what it needs through ``worker(run_config=...)``.
     """
     spec: dict[str, Any] = {}
-    if isinstance(context, dict) and _plain_json(context):
+    if is_json_object(context):
         spec["context"] = context
     if run_config is None:
         return spec

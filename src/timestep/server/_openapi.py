@@ -29,6 +29,7 @@ _NSTR = {"type": ["string", "null"]}
 _INT = {"type": "integer"}
 _NINT = {"type": ["integer", "null"]}
 _TIME = {"type": "string", "format": "date-time"}
+_RUN_ERROR = {"type": ["string", "null"], "description": "why a failed or cancelled run ended"}
 _STATUS = {"type": "string", "enum": list(RUN_STATUSES)}
 
 _SCHEMAS: dict[str, Any] = {
@@ -55,10 +56,7 @@ _SCHEMAS: dict[str, Any] = {
             "pending_approvals": {"type": "integer", "description": "undecided approvals"},
             "created_at": _TIME,
             "updated_at": _TIME,
-            "error": {
-                "type": ["string", "null"],
-                "description": "why a failed or cancelled run ended",
-            },
+            "error": _RUN_ERROR,
         }
     ),
     "Version": _obj(
@@ -142,10 +140,7 @@ _SCHEMAS: dict[str, Any] = {
             "decisions": {"type": "array", "items": _ref("Decision")},
             "durable_steps": {"type": "array", "items": _ref("DurableStep")},
             "final_output": _NSTR,
-            "error": {
-                "type": ["string", "null"],
-                "description": "why a failed or cancelled run ended",
-            },
+            "error": _RUN_ERROR,
         }
     ),
     "DecisionRequest": {

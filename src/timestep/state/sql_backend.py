@@ -41,6 +41,13 @@ def _parse_body(row: Row[Any], body: str) -> dict[str, Any]:
     return doc
 
 
+def _merged_metadata(stored: str | None, new: dict[str, Any] | None) -> dict[str, Any]:
+    """A run's stored metadata (JSON text or NULL) with ``new`` laid over it."""
+    merged: dict[str, Any] = json.loads(stored) if stored else {}
+    merged.update(new or {})
+    return merged
+
+
 def _stored(row: Row[Any], body: str | None) -> StoredState:
     return StoredState(
         run_id=row.run_id,
@@ -107,8 +114,7 @@ class SqlBackend:
         if expected is not None and expected != latest:
             raise StaleStateError(run_id, expected, latest)
         version = latest + 1
-        merged = json.loads(row.metadata) if row is not None and row.metadata else {}
-        merged.update(metadata or {})
+        merged = _merged_metadata(row.metadata if row is not None else None, metadata)
         columns = new.columns()
         facts = {
             "agent_name": new.agent_name,
@@ -212,9 +218,7 @@ class SqlBackend:
                 raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
             values: dict[str, Any] = {"status": status, "updated_at": utc_now()}
             if metadata:
-                merged = json.loads(row.metadata) if row.metadata else {}
-                merged.update(metadata)
-                values["metadata"] = json.dumps(merged)
+                values["metadata"] = json.dumps(_merged_metadata(row.metadata, metadata))
             conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
 
     def delete(self, run_id: str) -> None:
