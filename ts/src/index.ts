@@ -2,9 +2,6 @@
 export { runAgent, consumeResult, type RunAgentOptions } from './run.js';
 export {
   RunStateStore,
-  RunNotFoundError,
-  StaleStateError,
-  StoreError,
   KNOWN_REVISIONS,
   RUN_STATUSES,
   jsSdkVersion,
@@ -14,27 +11,23 @@ export {
   type RunSummary,
   type SaveOptions,
   type StoredState,
-} from './store.js';
+} from './store/index.js';
 export {
   toPython,
   toTypeScript,
   itemsToPython,
   itemsToTypeScript,
   detectLanguage,
-  TranslationError,
-  CorruptStateError,
-  UnsupportedStateFeatureError,
-  UnsupportedSchemaVersionError,
   SUPPORTED_JS_SCHEMAS,
   SUPPORTED_PYTHON_SCHEMAS,
   type Json,
   type Language,
-} from './translate.js';
+} from './translate/index.js';
 export {
   MultiModelProvider,
   MultiModelProviderMap,
   type MultiModelProviderOptions,
-} from './providers.js';
+} from './models/index.js';
 export {
   OllamaModel,
   OllamaModelProvider,
@@ -44,13 +37,35 @@ export {
   cloudApiName,
   type OllamaModelOptions,
   type OllamaModelProviderOptions,
-} from './ollama.js';
+} from './models/index.js';
 export {
+  ApprovalAlreadyDecidedError,
+  ApprovalError,
   ConfigurationError,
+  CorruptStateError,
+  DurableStepError,
+  LocalModelChecksumError,
+  LocalModelError,
   ModelNotFoundError,
   ModelProviderError,
   ModelServerUnavailableError,
+  RunCancelledError,
+  RunFinishedError,
+  RunNotFoundError,
+  RunNotWaitingError,
+  SchemaVersionError,
+  StaleStateError,
+  StateError,
+  StateMismatchError,
+  StoreUnavailableError,
+  TimestepError,
+  TranslationError,
+  UnknownCallError,
+  UnknownLocalModelError,
   UnknownModelPrefixError,
   UnsupportedModelInputError,
+  UnsupportedSchemaVersionError,
+  UnsupportedStateFeatureError,
+  WebSearchError,
 } from './errors.js';
 export { TimestepSession, openSession, type TimestepSessionOptions } from './session.js';

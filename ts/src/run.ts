@@ -12,8 +12,8 @@ import type {
   Session,
   StreamedRunResult,
 } from '@openai/agents';
-import { MultiModelProvider } from './providers.js';
-import { inheritStoredVersion, RunStateStore, type StoredState } from './store.js';
+import { MultiModelProvider } from './models/index.js';
+import { inheritStoredVersion, RunStateStore, type StoredState } from './store/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyAgent = Agent<any, any>;
