@@ -1,5 +1,13 @@
 /** @timestep-ai/timestep: durable, resumable, cross-language OpenAI Agents SDK runs. */
-export { runAgent, consumeResult, type RunAgentOptions } from './run.js';
+export { runAgent, consumeResult, DEFAULT_MAX_TURNS, type RunAgentOptions } from './run.js';
+export {
+  approve,
+  reject,
+  resume,
+  type Decision,
+  type DecideOptions,
+  type ResumeOptions,
+} from './decisions.js';
 export {
   RunStateStore,
   KNOWN_REVISIONS,
@@ -11,6 +19,9 @@ export {
   type RunSummary,
   type SaveOptions,
   type StoredState,
+  type RunStateStoreOptions,
+  type DecisionRecord,
+  type DecisionKind,
 } from './store/index.js';
 export {
   toPython,

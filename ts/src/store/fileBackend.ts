@@ -1,11 +1,13 @@
 /** The store's backend on one JSON file holding one run's versions. */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { RunNotFoundError, StaleStateError } from '../errors.js';
+import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { ConfigurationError, CorruptStateError, RunNotFoundError, StaleStateError } from '../errors.js';
 import type { Json, Language } from '../translate/index.js';
 import { stateFacts } from './describe.js';
 import {
   type AppendArgs,
   type Backend,
+  type Decided,
+  type DecisionRecord,
   type RunStatus,
   type RunSummary,
   type StoredState,
@@ -46,7 +48,16 @@ export class FileBackend implements Backend {
 
   private read(): FileDoc | undefined {
     if (!existsSync(this.path)) return undefined;
-    const doc = JSON.parse(readFileSync(this.path, 'utf8')) as Json;
+    const text = readFileSync(this.path, 'utf8');
+    if (!text.trim()) throw new CorruptStateError(`state file '${this.path}' is empty`);
+    let doc: Json;
+    try {
+      doc = JSON.parse(text) as Json;
+    } catch (error) {
+      throw new CorruptStateError(
+        `state file '${this.path}' is not valid JSON: ${(error as Error).message}`,
+      );
+    }
     if (doc.format === FILE_FORMAT) return doc as unknown as FileDoc;
     const facts = stateFacts(doc); // a bare SDK state file: version 1 of its run
     const now = utcNow();
@@ -131,7 +142,10 @@ export class FileBackend implements Backend {
       metadata: { ...(doc?.metadata ?? {}), ...(args.metadata ?? {}) },
       created_at: doc?.created_at ?? now,
       updated_at: now,
-      versions: [...versions, entry],
+      versions:
+        args.keepVersions === undefined
+          ? [...versions, entry]
+          : [...versions, entry].slice(-args.keepVersions),
     });
     return this.stored(entry, args.runId, false);
   }
@@ -142,8 +156,18 @@ export class FileBackend implements Backend {
       version === undefined
         ? doc.versions[doc.versions.length - 1]
         : doc.versions.find((v) => v.version === version);
-    if (!entry) throw new RunNotFoundError(`run '${runId}' has no version ${String(version)}`);
+    if (!entry) {
+      const kept = doc.versions.map((v) => String(v.version)).join(', ');
+      throw new RunNotFoundError(
+        `run '${runId}' has no version ${String(version)} (kept versions: ${kept})`,
+      );
+    }
     return this.stored(entry, runId, true);
+  }
+
+  async versions(runId: string): Promise<StoredState[]> {
+    const doc = this.check(this.read(), runId);
+    return doc.versions.map((entry) => this.stored(entry, runId, false));
   }
 
   async listRuns(status: RunStatus | undefined): Promise<RunSummary[]> {
@@ -177,9 +201,29 @@ export class FileBackend implements Backend {
     });
   }
 
+  /** Remove the file (only if it holds `runId`). */
   async delete(runId: string): Promise<void> {
-    const doc = this.check(this.read(), runId);
-    this.write({ ...doc, versions: [] });
+    this.check(this.read(), runId);
+    unlinkSync(this.path);
+  }
+
+  private notADatabase(): ConfigurationError {
+    return new ConfigurationError(
+      `store '${this.path}' is a file, not a database: decisions need sqlite:///... or postgresql://...`,
+    );
+  }
+
+  async decide(): Promise<Decided> {
+    throw this.notADatabase();
+  }
+
+  /** A file store keeps no decisions (as in Python). */
+  async listDecisions(): Promise<DecisionRecord[]> {
+    return [];
+  }
+
+  async claim(): Promise<boolean> {
+    throw this.notADatabase();
   }
 
   async close(): Promise<void> {}

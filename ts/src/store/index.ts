@@ -16,4 +16,12 @@ export {
   type StoredState,
 } from './records.js';
 export { ensureSchema, KNOWN_REVISIONS } from './schema.js';
-export { inheritStoredVersion, RunStateStore, type Saveable, type SaveOptions } from './store.js';
+export {
+  inheritStoredVersion,
+  originOf,
+  RunStateStore,
+  type RunStateStoreOptions,
+  type Saveable,
+  type SaveOptions,
+} from './store.js';
+export type { DecisionKind, DecisionRecord } from './records.js';

@@ -88,6 +88,39 @@ export interface AppendArgs {
   status: RunStatus;
   expectedVersion: number | undefined;
   metadata: Json | undefined;
+  /** Keep only the newest N versions of the run after this save. */
+  keepVersions: number | undefined;
+}
+
+export type DecisionKind = 'approve' | 'reject';
+
+/** One row of the approvals audit table (`timestep_approvals`), shared with Python. */
+export interface DecisionRecord {
+  runId: string;
+  callId: string;
+  toolName: string;
+  decision: DecisionKind;
+  always: boolean;
+  reason: string | null;
+  decidedBy: string | null;
+  decidedAt: string;
+  stateVersion: number;
+}
+
+/** What to record: `callId` undefined picks the only undecided pending call. */
+export interface DecideArgs {
+  runId: string;
+  callId: string | undefined;
+  decision: DecisionKind;
+  always: boolean;
+  reason: string | null;
+  by: string | null;
+}
+
+/** A recorded decision and whether every pending call of that version is now decided. */
+export interface Decided {
+  record: DecisionRecord;
+  allDecided: boolean;
 }
 
 /** A run's stored metadata (JSON text or NULL) with `extra` laid over it. */
@@ -98,7 +131,15 @@ export function mergedMetadata(stored: unknown, extra: Json | undefined): Json {
 export interface Backend {
   append(args: AppendArgs): Promise<StoredState>;
   get(runId: string, version: number | undefined): Promise<StoredState>;
+  /** Kept versions of a run, oldest first, without bodies. */
+  versions(runId: string): Promise<StoredState[]>;
   listRuns(status: RunStatus | undefined): Promise<RunSummary[]>;
+  /** Record a decision on a waiting run's pending call, re-checked in one transaction. */
+  decide(args: DecideArgs): Promise<Decided>;
+  /** Decisions of one run (or all runs), oldest first. */
+  listDecisions(runId: string | undefined, version: number | undefined): Promise<DecisionRecord[]>;
+  /** Flip a run waiting at `version` to running; true for the caller that did. */
+  claim(runId: string, version: number): Promise<boolean>;
   setStatus(runId: string, status: RunStatus, metadata?: Json): Promise<void>;
   delete(runId: string): Promise<void>;
   close(): Promise<void>;

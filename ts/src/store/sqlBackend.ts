@@ -1,10 +1,22 @@
 /** The store's backend on SQLite or Postgres: the same rows Python writes. */
-import { RunNotFoundError, StaleStateError } from '../errors.js';
 import type { Json, Language } from '../translate/index.js';
-import type { Sql } from './engine.js';
+import type { Row, Sql } from './engine.js';
+import {
+  ApprovalAlreadyDecidedError,
+  ApprovalError,
+  CorruptStateError,
+  RunNotFoundError,
+  RunNotWaitingError,
+  StaleStateError,
+  UnknownCallError,
+} from '../errors.js';
 import {
   type AppendArgs,
   type Backend,
+  type DecideArgs,
+  type Decided,
+  type DecisionKind,
+  type DecisionRecord,
   type RunStatus,
   type RunSummary,
   type StoredState,
@@ -15,10 +27,75 @@ import {
 } from './records.js';
 import { ensureSchema } from './schema.js';
 
+const STATE_META = `run_id, version, language, sdk_version, schema_version, agent_name, status,
+  pending_approvals, created_at`;
+
+/** Metadata as stored: JSON text, or NULL when empty (as Python writes it). */
+function metadataText(metadata: Json): string | null {
+  return Object.keys(metadata).length > 0 ? JSON.stringify(metadata) : null;
+}
+
+function parseBody(row: Row): Json {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(String(row.state_json));
+  } catch (error) {
+    throw new CorruptStateError(
+      `run '${String(row.run_id)}' version ${String(row.version)}: stored state is not valid ` +
+        `JSON (${(error as Error).message})`,
+    );
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new CorruptStateError(
+      `run '${String(row.run_id)}' version ${String(row.version)}: stored state is not a JSON object`,
+    );
+  }
+  return doc as Json;
+}
+
+function storedOf(row: Row, withBody: boolean): StoredState {
+  return {
+    runId: String(row.run_id),
+    version: Number(row.version),
+    language: String(row.language) as Language,
+    sdkVersion: String(row.sdk_version),
+    schemaVersion: String(row.schema_version),
+    agentName: String(row.agent_name),
+    status: String(row.status) as RunStatus,
+    pendingApprovals: pendingFromRow(row.pending_approvals),
+    stateJson: withBody ? parseBody(row) : null,
+    createdAt: String(row.created_at),
+  };
+}
+
+function decisionOf(row: Row): DecisionRecord {
+  return {
+    runId: String(row.run_id),
+    callId: String(row.call_id),
+    toolName: String(row.tool_name),
+    decision: String(row.decision) as DecisionKind,
+    always: Boolean(row.always),
+    reason: row.reason === null || row.reason === undefined ? null : String(row.reason),
+    decidedBy: row.decided_by === null || row.decided_by === undefined ? null : String(row.decided_by),
+    decidedAt: String(row.decided_at),
+    stateVersion: Number(row.state_version),
+  };
+}
+
+/** A unique-constraint violation from either driver. */
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
 export class SqlBackend implements Backend {
   private ready: Promise<void> | undefined;
 
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    /** The store's URL with any password hidden (for messages). */
+    readonly url: string,
+  ) {}
 
   private ensureSchema(): Promise<void> {
     this.ready ??= ensureSchema(this.sql);
@@ -48,7 +125,7 @@ export class SqlBackend implements Backend {
              language = $4, pending_approvals = $5, metadata = $6, updated_at = $7
            WHERE run_id = $8`,
           [args.facts.agentName, args.status, version, args.language, pending,
-            JSON.stringify(metadata), now, args.runId],
+            metadataText(metadata), now, args.runId],
         );
       } else {
         await tx.query(
@@ -56,7 +133,7 @@ export class SqlBackend implements Backend {
              pending_approvals, metadata, created_at, updated_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
           [args.runId, args.facts.agentName, args.status, version, args.language, pending,
-            JSON.stringify(metadata), now, now],
+            metadataText(metadata), now, now],
         );
       }
       await tx.query(
@@ -66,6 +143,12 @@ export class SqlBackend implements Backend {
         [args.runId, version, args.language, args.sdkVersion, args.facts.schemaVersion,
           args.facts.agentName, args.status, pending, args.body, now],
       );
+      if (args.keepVersions !== undefined) {
+        await tx.query('DELETE FROM timestep_run_states WHERE run_id = $1 AND version <= $2', [
+          args.runId,
+          version - args.keepVersions,
+        ]);
+      }
       return {
         runId: args.runId,
         version,
@@ -94,23 +177,31 @@ export class SqlBackend implements Backend {
             [runId, version],
           );
     const row = rows[0];
-    if (!row) {
-      throw new RunNotFoundError(
-        version === undefined ? `no run '${runId}'` : `run '${runId}' has no version ${version}`,
-      );
-    }
-    return {
-      runId,
-      version: Number(row.version),
-      language: String(row.language) as Language,
-      sdkVersion: String(row.sdk_version),
-      schemaVersion: String(row.schema_version),
-      agentName: String(row.agent_name),
-      status: String(row.status) as RunStatus,
-      pendingApprovals: pendingFromRow(row.pending_approvals),
-      stateJson: JSON.parse(String(row.state_json)) as Json,
-      createdAt: String(row.created_at),
-    };
+    if (!row) return this.raiseMissing(runId, version);
+    return storedOf(row, true);
+  }
+
+  private async raiseMissing(runId: string, version: number | undefined): Promise<never> {
+    const known = await this.sql.query('SELECT run_id FROM timestep_runs WHERE run_id = $1', [runId]);
+    if (known.length === 0) throw new RunNotFoundError(`no run '${runId}' in ${this.url}`);
+    const kept = await this.sql.query(
+      'SELECT version FROM timestep_run_states WHERE run_id = $1 ORDER BY version',
+      [runId],
+    );
+    throw new RunNotFoundError(
+      `run '${runId}' has no version ${String(version)} (kept versions: ` +
+        `${kept.map((r) => String(r.version)).join(', ') || 'none'})`,
+    );
+  }
+
+  async versions(runId: string): Promise<StoredState[]> {
+    await this.ensureSchema();
+    const rows = await this.sql.query(
+      `SELECT ${STATE_META} FROM timestep_run_states WHERE run_id = $1 ORDER BY version`,
+      [runId],
+    );
+    if (rows.length === 0) return this.raiseMissing(runId, undefined);
+    return rows.map((row) => storedOf(row, false));
   }
 
   async listRuns(status: RunStatus | undefined): Promise<RunSummary[]> {
@@ -143,11 +234,11 @@ export class SqlBackend implements Backend {
         `SELECT metadata FROM timestep_runs WHERE run_id = $1${lock}`,
         [runId],
       );
-      if (rows.length === 0) throw new RunNotFoundError(`no run '${runId}'`);
+      if (rows.length === 0) throw new RunNotFoundError(`no run '${runId}' in ${this.url}`);
       const merged = mergedMetadata(rows[0]!.metadata, metadata);
       await tx.query(
         'UPDATE timestep_runs SET status = $1, metadata = $2, updated_at = $3 WHERE run_id = $4',
-        [status, Object.keys(merged).length ? JSON.stringify(merged) : null, utcNow(), runId],
+        [status, metadataText(merged), utcNow(), runId],
       );
     });
   }
@@ -155,8 +246,128 @@ export class SqlBackend implements Backend {
   async delete(runId: string): Promise<void> {
     await this.ensureSchema();
     await this.sql.transaction(async (tx) => {
+      const known = await tx.query('SELECT run_id FROM timestep_runs WHERE run_id = $1', [runId]);
+      if (known.length === 0) throw new RunNotFoundError(`no run '${runId}' in ${this.url}`);
+      await tx.query('DELETE FROM timestep_approvals WHERE run_id = $1', [runId]);
       await tx.query('DELETE FROM timestep_run_states WHERE run_id = $1', [runId]);
       await tx.query('DELETE FROM timestep_runs WHERE run_id = $1', [runId]);
+    });
+  }
+
+  /**
+   * The same rule as Python's `timestep.durable.approve`: under the run row's write lock, the run
+   * must be waiting; with no `callId` the only undecided pending call is taken; the
+   * `(run_id, call_id, state_version)` unique key makes a second decision fail.
+   */
+  async decide(args: DecideArgs): Promise<Decided> {
+    await this.ensureSchema();
+    const { runId } = args;
+    return this.sql.transaction(async (tx) => {
+      const lock = tx.dialect === 'postgresql' ? ' FOR UPDATE' : '';
+      const rows = await tx.query(
+        `SELECT status, latest_version, pending_approvals FROM timestep_runs WHERE run_id = $1${lock}`,
+        [runId],
+      );
+      const row = rows[0];
+      if (!row) throw new RunNotFoundError(`no run '${runId}' in the store`);
+      if (row.status !== 'waiting') {
+        throw new RunNotWaitingError(
+          `run '${runId}' is ${String(row.status)}, not waiting for a decision`,
+        );
+      }
+      const version = Number(row.latest_version);
+      const pending = pendingFromRow(row.pending_approvals);
+      const decided = new Set(
+        (
+          await tx.query(
+            'SELECT call_id FROM timestep_approvals WHERE run_id = $1 AND state_version = $2',
+            [runId, version],
+          )
+        ).map((r) => String(r.call_id)),
+      );
+      let callId = args.callId;
+      if (callId === undefined) {
+        const open = pending.filter((p) => !decided.has(p.callId));
+        if (open.length !== 1) {
+          throw new ApprovalError(
+            `run '${runId}' has ${open.length} undecided calls; name one with callId`,
+          );
+        }
+        callId = open[0]!.callId;
+      }
+      const entry = pending.find((p) => p.callId === callId);
+      if (!entry) {
+        const known = pending.map((p) => p.callId).join(', ') || 'none';
+        throw new UnknownCallError(
+          `run '${runId}' has no pending approval '${callId}' (pending: ${known})`,
+        );
+      }
+      const already = () =>
+        new ApprovalAlreadyDecidedError(
+          `call '${callId}' of run '${runId}' was already decided at version ${version}`,
+        );
+      if (decided.has(callId)) throw already();
+      const now = utcNow();
+      await tx.query('UPDATE timestep_runs SET updated_at = $1 WHERE run_id = $2', [now, runId]);
+      try {
+        await tx.query(
+          `INSERT INTO timestep_approvals (run_id, call_id, tool_name, decision, always, reason,
+             decided_by, decided_at, state_version)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+          [runId, callId, entry.toolName, args.decision, args.always, args.reason, args.by, now,
+            version],
+        );
+      } catch (error) {
+        if (isUniqueViolation(error)) throw already();
+        throw error;
+      }
+      decided.add(callId);
+      return {
+        record: {
+          runId,
+          callId,
+          toolName: entry.toolName,
+          decision: args.decision,
+          always: args.always,
+          reason: args.reason,
+          decidedBy: args.by,
+          decidedAt: now,
+          stateVersion: version,
+        },
+        allDecided: pending.every((p) => decided.has(p.callId)),
+      };
+    });
+  }
+
+  async listDecisions(
+    runId: string | undefined,
+    version: number | undefined,
+  ): Promise<DecisionRecord[]> {
+    await this.ensureSchema();
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (runId !== undefined) {
+      params.push(runId);
+      where.push(`run_id = $${params.length}`);
+    }
+    if (version !== undefined) {
+      params.push(version);
+      where.push(`state_version = $${params.length}`);
+    }
+    const clause = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
+    const rows = await this.sql.query(`SELECT * FROM timestep_approvals${clause} ORDER BY id`, params);
+    return rows.map(decisionOf);
+  }
+
+  async claim(runId: string, version: number): Promise<boolean> {
+    await this.ensureSchema();
+    return this.sql.transaction(async (tx) => {
+      const rows = await tx.query(
+        `UPDATE timestep_runs SET status = 'running', updated_at = $1
+         WHERE run_id = $2 AND status = 'waiting' AND latest_version = $3 RETURNING run_id`,
+        [utcNow(), runId, version],
+      );
+      return rows.length > 0;
     });
   }
 
