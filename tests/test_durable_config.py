@@ -54,7 +54,7 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 async def store(store_url: str) -> AsyncIterator[RunStateStore]:
     store = RunStateStore(store_url)
-    await asyncio.to_thread(store.engine)  # migrate once, before the worker thread and the test
+    await asyncio.to_thread(store.open)  # migrate once, before the worker thread and the test
     agents = [
         make_agent(),
         Agent(name="by-name", model="scripted/answer"),

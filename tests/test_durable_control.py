@@ -41,7 +41,7 @@ async def store(
     monkeypatch.setenv("TIMESTEP_TEST_LOG", str(tmp_path / "events.jsonl"))
     store = RunStateStore(store_url)
     # migrate before two threads (worker and test) first touch the database at once
-    await asyncio.to_thread(store.engine)
+    await asyncio.to_thread(store.open)
     task = asyncio.create_task(worker([make_agent()], store=store, poll_interval=0.2))
     for _ in range(300):  # this process runs durable work as a worker: launch it first
         if RUNTIME.launched_on(store_url):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,7 +13,6 @@ from typing import Any
 from agents import Agent, RunConfig, RunResult, RunResultStreaming, RunState
 from dbos import DBOS, EnqueueOptions, SetWorkflowID, SetWorkflowTimeout
 from dbos._error import DBOSAwaitedWorkflowCancelledError, DBOSWorkflowCancelledError
-from sqlalchemy import select
 
 from .._errors import (
     ConfigurationError,
@@ -22,9 +20,8 @@ from .._errors import (
     RunNotFoundError,
     RunNotWaitingError,
 )
-from ..state import RunStateStore, RunSummary
-from ..state.schema import runs
-from . import _approvals, _config, _names, _segment
+from ..state import DecisionKind, RunStateStore, RunSummary
+from . import _config, _names, _segment
 from ._runtime import RUNTIME, LocalRun
 from ._spec import SegmentSpec
 
@@ -48,21 +45,8 @@ def _store(store: RunStateStore | None) -> RunStateStore:
 
 
 async def _latest(store: RunStateStore, run_id: str) -> tuple[int, str, dict[str, Any]]:
-    def read() -> tuple[int, str, dict[str, Any]] | None:
-        with store.engine().connect() as conn:
-            row = conn.execute(
-                select(runs.c.latest_version, runs.c.status, runs.c.metadata).where(
-                    runs.c.run_id == run_id
-                )
-            ).first()
-        if row is None:
-            return None
-        return int(row.latest_version), str(row.status), json.loads(row.metadata or "{}")
-
-    found = await asyncio.to_thread(read)
-    if found is None:
-        raise RunNotFoundError(f"no run {run_id!r} in {store.url}")
-    return found
+    run = await store.run(run_id)
+    return run.latest_version, run.status, run.metadata
 
 
 async def _start(
@@ -174,7 +158,7 @@ async def run_durable(
     if isinstance(input, RunState):
         if status != "waiting":
             raise RunNotWaitingError(f"run {run_id!r} is {status or 'not stored'}, not waiting")
-        if not await _approvals.claim(store, run_id, version):
+        if not await store.claim(run_id, version):
             raise RunNotWaitingError(f"run {run_id!r} was resumed by another process")
         spec = dataclasses.replace(spec, state=input.to_json())
         base = version
@@ -225,7 +209,7 @@ async def resume(
         session=session if isinstance(session, dict) and session else None,
         **_segment.config_spec(run_config, context),
     )
-    if not await _approvals.claim(store, run_id, version):
+    if not await store.claim(run_id, version):
         raise RunNotWaitingError(f"run {run_id!r} was resumed by another process")
     if agent is None:
         await asyncio.to_thread(_enqueue, target, run_id, version, spec)
@@ -280,7 +264,7 @@ async def _decide(
     run_id: str,
     call_id: str | None,
     *,
-    decision: str,
+    decision: DecisionKind,
     always: bool,
     reason: str | None,
     by: str | None,
@@ -289,14 +273,17 @@ async def _decide(
     agent: Agent[Any] | None,
 ) -> Decision:
     store = _store(store)
-    decided, version, complete = await _approvals.decide(
-        store, run_id, call_id, decision=decision, always=always, reason=reason, by=by
+    outcome = await store.decide(
+        run_id, call_id, decision, always=always, reason=reason, decided_by=by
     )
     resumed = False
-    if resume_now and complete:
+    if resume_now and outcome.all_decided:
         await resume(run_id, store=store, agent=agent)
         resumed = True
-    return Decision(run_id, decided, version, decision, complete, resumed)
+    record = outcome.record
+    return Decision(
+        run_id, record.call_id, record.state_version, decision, outcome.all_decided, resumed
+    )
 
 
 async def approve(
@@ -391,14 +378,14 @@ async def worker(
         RUNTIME.launch, target, worker=True, worker_concurrency=concurrency, **options
     )
     if store.kind != "file":
-        await asyncio.to_thread(store.engine)  # create/migrate timestep's tables up front
+        await asyncio.to_thread(store.open)  # create/migrate timestep's tables up front
     sqlite_system = _config.system_database_url(target).startswith("sqlite")
     while True:
         if sqlite_system:
             engine = RUNTIME.system_engine(target)
             await asyncio.to_thread(_config.recover_dead_executors, engine)
         if resume_approved:
-            for run_id in await _approvals.fully_decided(store):
+            for run_id in await store.ready_to_resume():
                 with contextlib.suppress(RunNotWaitingError):
                     await resume(run_id, store=store)
         await asyncio.sleep(poll_interval)
