@@ -16,7 +16,6 @@ from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_messag
 from test_durable_app import make_agent, read_log
 from timestep._errors import RunCancelledError, RunNotWaitingError
 from timestep.durable import (
-    _config,
     approve,
     cancel_run,
     fork_run,
@@ -25,6 +24,7 @@ from timestep.durable import (
     shutdown,
     worker,
 )
+from timestep.durable._runtime import RUNTIME
 from timestep.state import RunStateStore
 
 
@@ -44,7 +44,7 @@ async def store(
     await asyncio.to_thread(store.open)
     task = asyncio.create_task(worker([make_agent()], store=store, poll_interval=0.2))
     for _ in range(300):  # this process runs durable work as a worker: launch it first
-        if _config.launched_on(store_url):
+        if RUNTIME.launched_on(store_url):
             break
         await asyncio.sleep(0.1)
     yield store

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import _config
+from ._runtime import RUNTIME
 
 if TYPE_CHECKING:
     from ..state import RunStateStore
@@ -29,7 +29,7 @@ class DurableStep:
 
 
 def _read(store_target: str, run_id: str) -> list[DurableStep]:
-    client = _config.client(store_target)
+    client = RUNTIME.client(store_target)
     segments = client.list_workflows(workflow_id_prefix=f"{run_id}@")
     segments.sort(key=lambda w: int(w.workflow_id.rsplit("@", 1)[1]))
     steps: list[DurableStep] = []
