@@ -13,9 +13,9 @@ from sqlalchemy.engine import make_url
 
 import test_durable_app
 from test_durable_app import make_agent
+from timestep import open_session
 from timestep.durable import approve, run_durable, shutdown, worker
 from timestep.durable._runtime import RUNTIME
-from timestep import open_session
 from timestep.state import RunStateStore
 
 PASSWORD = "SECRET-d1f7c0"

@@ -13,7 +13,7 @@ from agents.tool_context import ToolContext
 
 import test_durable_app
 from test_durable_app import make_agent, respond
-from timestep._errors import RunNotWaitingError, TimestepError
+from timestep._errors import RunNotWaitingError, StateMismatchError, TimestepError
 from timestep.durable import approve, resume, run_durable, shutdown
 from timestep.state import RunStateStore, RunSummary
 
@@ -55,7 +55,7 @@ async def test_a_resume_that_cannot_load_fails_with_the_cause_and_can_be_retried
     store = RunStateStore(store_url)
     version = await _paused(store, "load-renamed")
 
-    with pytest.raises(Exception) as failure:
+    with pytest.raises(StateMismatchError) as failure:
         await resume("load-renamed", store=store, agent=renamed_agent())
     summary = await _summary(store, "load-renamed")
     assert summary.status == "failed"  # not left "running" with no error
@@ -64,7 +64,7 @@ async def test_a_resume_that_cannot_load_fails_with_the_cause_and_can_be_retried
     assert summary.metadata["resumable_from"] == version
 
     # still failing with the same broken agent: recorded again, still resumable
-    with pytest.raises(Exception):
+    with pytest.raises(StateMismatchError):
         await resume("load-renamed", store=store, agent=renamed_agent())
     assert (await _summary(store, "load-renamed")).status == "failed"
 
