@@ -20,10 +20,13 @@ from ._config import APPLICATION_VERSION, shutdown, system_database_url
 from ._segment import register_agent
 from ._steps import idempotency_key
 from ._stream import attach_stream
+from ._stream_text import StreamText, TextChange, stream_text
 
 __all__ = [
     "APPLICATION_VERSION",
     "Decision",
+    "StreamText",
+    "TextChange",
     "approve",
     "attach_stream",
     "cancel_run",
@@ -36,6 +39,7 @@ __all__ = [
     "resume",
     "run_durable",
     "shutdown",
+    "stream_text",
     "system_database_url",
     "worker",
 ]
