@@ -69,10 +69,10 @@ def _reader(store: Any) -> tuple[sa.Engine, Any]:
     if store is None and _engine is not None:
         return _engine, None
     from ..state import RunStateStore
-    from . import _config, _segment
+    from ._runtime import RUNTIME
 
     store = store if store is not None else RunStateStore()
-    engine = _config.system_engine(_segment.store_target(store))
+    engine = RUNTIME.system_engine(store.target)
     with _lock:
         _metadata.create_all(engine, checkfirst=True)
     return engine, store
