@@ -29,18 +29,15 @@ from .._errors import (
     RunNotFoundError,
     UnknownCallError,
 )
-from ..state import undecided
-from ..state.records import RUN_STATUSES
-from ._agents import AgentRegistry, resume_run
+from ..runs import AgentRegistry, list_summaries, pending_approvals, resume_run, run_detail
+from ..state import RUN_STATUSES, DecisionKind, undecided
 from ._auth import COOKIE_NAME, TokenAuthMiddleware, csrf_token
-from ._decisions import Decision, decide
 from ._openapi import openapi_schema
-from ._runs import list_summaries, pending_approvals, run_detail
 
 if TYPE_CHECKING:
     from agents import Agent
 
-    from ..state.store import RunStateStore
+    from ..state import RunStateStore
 
 logger = logging.getLogger("timestep.server")
 _KEEPALIVE_SECONDS = 15.0
@@ -114,7 +111,7 @@ class _Inbox:
         except RunNotFoundError as error:
             return _error(404, "not_found", str(error))
 
-    async def _decide(self, request: Request, decision: Decision) -> Response:
+    async def _decide(self, request: Request, decision: DecisionKind) -> Response:
         run_id = request.path_params["run_id"]
         call_id = request.path_params["call_id"]
         body: Any = {}
@@ -136,8 +133,7 @@ class _Inbox:
         if decision == "reject" and not (reason and reason.strip()):
             return _error(400, "bad_request", "a rejection needs a non-empty 'reason'")
         try:
-            record = await decide(
-                self.store,
+            outcome = await self.store.decide(
                 run_id,
                 call_id,
                 decision,
@@ -153,7 +149,7 @@ class _Inbox:
             return _error(409, "not_waiting", str(error))
         self.changes.notify()
         resuming = await self._maybe_resume(run_id)
-        return JSONResponse({"decision": record.to_dict(), "resuming": resuming})
+        return JSONResponse({"decision": outcome.record.to_dict(), "resuming": resuming})
 
     async def approve(self, request: Request) -> Response:
         return await self._decide(request, "approve")
