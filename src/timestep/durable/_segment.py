@@ -273,8 +273,7 @@ async def segment_workflow(
                     async for _event in streamed.stream_events():
                         pass
                 assert streamed.run_loop_task is not None
-                await _original_task(streamed)
-                error = streamed._stored_exception
+                error = await _original_task(streamed) or streamed._stored_exception
                 if error is not None:
                     raise error
                 result = streamed
@@ -366,10 +365,13 @@ def _hold_until_saved(result: RunResultStreaming, saved: asyncio.Event) -> None:
     result.run_loop_task = asyncio.ensure_future(wait())
 
 
-async def _original_task(result: RunResultStreaming) -> None:
+async def _original_task(result: RunResultStreaming) -> BaseException | None:
+    """Wait for the SDK's run loop; return what it raised (the consumer may not have seen it)."""
     task = getattr(result, "_timestep_original_task", None) or result.run_loop_task
-    if task is not None:
-        await asyncio.wait({task})
+    if task is None:
+        return None
+    await asyncio.wait({task})
+    return None if task.cancelled() else task.exception()
 
 
 async def _save(
