@@ -123,7 +123,7 @@ def run_command(
     db: DbOption = None,
 ) -> None:
     """Run an agent durably; it is stored under its run id and may pause for approvals."""
-    from ..server import load_agent
+    from ..runs import load_agent
 
     agent = load_agent(agent_ref)
     rid = run_id or f"run-{uuid.uuid4().hex[:12]}"
@@ -187,7 +187,7 @@ def runs_list(
     db: DbOption = None,
 ) -> None:
     """List stored runs: status, agent, age, pending approvals."""
-    from ..server import list_summaries
+    from ..runs import list_summaries
     from ._render import runs_table
 
     async def fetch() -> list[dict[str, Any]]:
@@ -210,7 +210,7 @@ def runs_show(
     db: DbOption = None,
 ) -> None:
     """Show a run: versions, timeline of model and tool steps, pending approvals, decisions."""
-    from ..server import run_detail
+    from ..runs import run_detail
     from ._render import run_view
 
     async def fetch() -> dict[str, Any]:
@@ -238,12 +238,9 @@ def _decide(
     always: bool,
     db: str | None,
 ) -> None:
-    from ..server import decide
-
     async def record() -> Any:
         async with _store(db) as store:
-            return await decide(
-                store,
+            outcome = await store.decide(
                 run_id,
                 call_id,
                 decision,
@@ -251,6 +248,7 @@ def _decide(
                 decided_by=by or getpass.getuser(),
                 always=always,
             )
+            return outcome.record
 
     verb = "approved" if decision == "approve" else "rejected"
     done = _run(record())
@@ -306,8 +304,7 @@ def resume(
     db: DbOption = None,
 ) -> None:
     """Resume a waiting run with its recorded decisions applied."""
-    from ..server import load_agent, resume_run
-    from ..server._timeline import final_output
+    from ..runs import final_output, load_agent, resume_run
     from ._render import print_pending
 
     agent = load_agent(agent_ref) if agent_ref else None
@@ -339,9 +336,7 @@ def cancel(
 
     async def go() -> bool:
         async with _store(db) as store:
-            from ..server._runs import run_summary
-
-            latest = await run_summary(store, run_id)
+            latest = await store.run(run_id)
             if latest.status in ("done", "failed", "cancelled"):
                 raise RunFinishedError(f"run {run_id!r} is already {latest.status}")
             return await cancel_run(run_id, store=store)
@@ -485,7 +480,7 @@ def worker(
 ) -> None:
     """Run a durable worker: recover pending segments, run queued and fully decided runs."""
     from ..durable import worker as run_worker
-    from ..server import load_agent
+    from ..runs import load_agent
 
     agents = [load_agent(ref) for ref in agent_refs or []]
     if not agents:
@@ -514,13 +509,16 @@ def serve(
     db: DbOption = None,
 ) -> None:
     """Serve the approvals inbox (web page and JSON API) on 127.0.0.1."""
-    from ..server import load_agent, new_token
+    from ..runs import load_agent
+    from ..server import new_token
     from ..server import serve as run_server
 
     agents = [load_agent(ref) for ref in agent_refs or []]
     secret = token or new_token()
     store = _store(db)
-    store.engine()  # fail now, not on the first request, when the store is not a database
+    if store.kind == "file":
+        raise ConfigurationError(f"store {store.url!r} is a file, not a database")
+    store.open()  # fail now, not on the first request
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(f"warning: serving on {host}, reachable from other machines", style="yellow")
 
@@ -535,11 +533,6 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
     """Create or migrate timestep's tables to the newest schema revision."""
-    from ..state.engine import display_url, get_engine
-    from ..state.schema import upgrade
-
-    url = _db(db)
-    if "://" not in url:
-        raise ConfigurationError(f"{url!r} is a file store; only database stores have migrations")
-    revision = upgrade(get_engine(url))
-    out.print(f"{display_url(url)} is at revision {revision}", markup=False)
+    store = _store(db)
+    revision = store.upgrade()
+    out.print(f"{store.url} is at revision {revision}", markup=False)

@@ -29,17 +29,15 @@ from .._errors import (
     RunNotFoundError,
     UnknownCallError,
 )
-from ..state.records import RUN_STATUSES
-from ._agents import AgentRegistry, resume_run
+from ..runs import AgentRegistry, list_summaries, pending_approvals, resume_run, run_detail
+from ..state import RUN_STATUSES, DecisionKind, undecided
 from ._auth import COOKIE_NAME, TokenAuthMiddleware, csrf_token
-from ._decisions import Decision, decide, list_decisions, undecided
 from ._openapi import openapi_schema
-from ._runs import change_marker, list_summaries, pending_approvals, run_detail
 
 if TYPE_CHECKING:
     from agents import Agent
 
-    from ..state.store import RunStateStore
+    from ..state import RunStateStore
 
 logger = logging.getLogger("timestep.server")
 _KEEPALIVE_SECONDS = 15.0
@@ -113,7 +111,7 @@ class _Inbox:
         except RunNotFoundError as error:
             return _error(404, "not_found", str(error))
 
-    async def _decide(self, request: Request, decision: Decision) -> Response:
+    async def _decide(self, request: Request, decision: DecisionKind) -> Response:
         run_id = request.path_params["run_id"]
         call_id = request.path_params["call_id"]
         body: Any = {}
@@ -135,8 +133,7 @@ class _Inbox:
         if decision == "reject" and not (reason and reason.strip()):
             return _error(400, "bad_request", "a rejection needs a non-empty 'reason'")
         try:
-            record = await decide(
-                self.store,
+            outcome = await self.store.decide(
                 run_id,
                 call_id,
                 decision,
@@ -152,7 +149,7 @@ class _Inbox:
             return _error(409, "not_waiting", str(error))
         self.changes.notify()
         resuming = await self._maybe_resume(run_id)
-        return JSONResponse({"decision": record.to_dict(), "resuming": resuming})
+        return JSONResponse({"decision": outcome.record.to_dict(), "resuming": resuming})
 
     async def approve(self, request: Request) -> Response:
         return await self._decide(request, "approve")
@@ -165,7 +162,7 @@ class _Inbox:
         if not self.registry or run_id in self.resuming:
             return False
         latest = await self.store.get(run_id)
-        if undecided(latest, list_decisions(self.store, run_id)):
+        if undecided(latest, await self.store.decisions(run_id)):
             return False
         agent = self.registry.find(latest.agent_name)
         if agent is None:
@@ -196,9 +193,9 @@ class _Inbox:
         last: dict[str, str] = {}
         yield "retry: 2000\n\n"
         quiet = 0.0
-        seen: tuple[Any, ...] | None = None
+        seen: object = None
         while True:
-            current = await asyncio.to_thread(change_marker, self.store)
+            current = await self.store.change_marker()
             snapshot = {}
             if current != seen:
                 seen = current
