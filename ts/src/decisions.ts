@@ -81,8 +81,7 @@ export async function resume(runId: string, options: ResumeOptions = {}): Promis
   }
   const latest = await store.get(runId);
   const state = await store.load(runId, agent, { version: latest.version });
-  applyDecisions(state, await store.listDecisions(runId, { version: latest.version }));
-  await store.claim(runId, latest.version);
+  applyDecisions(state, await store.claimDecisions(runId, latest.version));
   return runAgent(agent, state, null, options.stream ?? false, {
     ...options.runOptions,
     runId,
@@ -97,13 +96,10 @@ async function decide(
   options: DecideOptions,
 ): Promise<Decision> {
   const store = options.store ?? new RunStateStore();
-  const { record, allDecided } = await store.decide({
-    runId,
-    callId,
-    decision,
+  const { record, allDecided } = await store.decide(runId, callId, decision, {
     always: options.always ?? false,
     reason: options.reason ?? null,
-    by: options.by ?? null,
+    decidedBy: options.by ?? null,
   });
   let resumed = false;
   if (options.resume && allDecided) {

@@ -22,6 +22,8 @@ export {
   type RunStateStoreOptions,
   type DecisionRecord,
   type DecisionKind,
+  type DecisionOutcome,
+  undecided,
 } from './store/index.js';
 export {
   toPython,

@@ -2,12 +2,11 @@
 import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { ConfigurationError, CorruptStateError, RunNotFoundError, StaleStateError } from '../errors.js';
 import type { Json, Language } from '../translate/index.js';
+import type { DecisionOutcome, DecisionRecord } from './decisions.js';
 import { stateFacts } from './describe.js';
 import {
   type AppendArgs,
   type Backend,
-  type Decided,
-  type DecisionRecord,
   type RunStatus,
   type RunSummary,
   type StoredState,
@@ -207,23 +206,42 @@ export class FileBackend implements Backend {
     unlinkSync(this.path);
   }
 
-  private notADatabase(): ConfigurationError {
+  /** The latest facts of the file's run. */
+  async run(runId: string): Promise<RunSummary> {
+    const found = (await this.listRuns(undefined)).find((summary) => summary.runId === runId);
+    if (found !== undefined) return found;
+    this.check(this.read(), runId);
+    throw new RunNotFoundError(`no run '${runId}' in ${this.path}`);
+  }
+
+  private noDecisions(): ConfigurationError {
     return new ConfigurationError(
-      `store '${this.path}' is a file, not a database: decisions need sqlite:///... or postgresql://...`,
+      `store '${this.path}' is a file, not a database: decisions on pending calls need ` +
+        'a SQLite or Postgres store',
     );
   }
 
-  async decide(): Promise<Decided> {
-    throw this.notADatabase();
+  /** Refused: a file store keeps no decisions. */
+  async decide(): Promise<DecisionOutcome> {
+    throw this.noDecisions();
   }
 
-  /** A file store keeps no decisions (as in Python). */
-  async listDecisions(): Promise<DecisionRecord[]> {
+  /** None: a file store keeps no decisions. */
+  async decisions(): Promise<DecisionRecord[]> {
     return [];
   }
 
   async claim(): Promise<boolean> {
-    throw this.notADatabase();
+    throw this.noDecisions();
+  }
+
+  async claimDecisions(): Promise<DecisionRecord[]> {
+    throw this.noDecisions();
+  }
+
+  /** None: a file store keeps no decisions. */
+  async readyToResume(): Promise<string[]> {
+    return [];
   }
 
   async close(): Promise<void> {}

@@ -24,4 +24,9 @@ export {
   type Saveable,
   type SaveOptions,
 } from './store.js';
-export type { DecisionKind, DecisionRecord } from './records.js';
+export {
+  undecided,
+  type DecisionKind,
+  type DecisionOutcome,
+  type DecisionRecord,
+} from './decisions.js';

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Json, Language } from '../translate/index.js';
+import type { DecideArgs, DecisionOutcome, DecisionRecord } from './decisions.js';
 import type { Facts } from './describe.js';
 
 export type RunStatus = 'running' | 'waiting' | 'done' | 'failed' | 'cancelled';
@@ -92,37 +93,6 @@ export interface AppendArgs {
   keepVersions: number | undefined;
 }
 
-export type DecisionKind = 'approve' | 'reject';
-
-/** One row of the approvals audit table (`timestep_approvals`), shared with Python. */
-export interface DecisionRecord {
-  runId: string;
-  callId: string;
-  toolName: string;
-  decision: DecisionKind;
-  always: boolean;
-  reason: string | null;
-  decidedBy: string | null;
-  decidedAt: string;
-  stateVersion: number;
-}
-
-/** What to record: `callId` undefined picks the only undecided pending call. */
-export interface DecideArgs {
-  runId: string;
-  callId: string | undefined;
-  decision: DecisionKind;
-  always: boolean;
-  reason: string | null;
-  by: string | null;
-}
-
-/** A recorded decision and whether every pending call of that version is now decided. */
-export interface Decided {
-  record: DecisionRecord;
-  allDecided: boolean;
-}
-
 /** A run's stored metadata (JSON text or NULL) with `extra` laid over it. */
 export function mergedMetadata(stored: unknown, extra: Json | undefined): Json {
   return { ...(stored ? (JSON.parse(String(stored)) as Json) : {}), ...(extra ?? {}) };
@@ -134,12 +104,18 @@ export interface Backend {
   /** Kept versions of a run, oldest first, without bodies. */
   versions(runId: string): Promise<StoredState[]>;
   listRuns(status: RunStatus | undefined): Promise<RunSummary[]>;
+  /** The latest facts of one run. */
+  run(runId: string): Promise<RunSummary>;
   /** Record a decision on a waiting run's pending call, re-checked in one transaction. */
-  decide(args: DecideArgs): Promise<Decided>;
-  /** Decisions of one run (or all runs), oldest first. */
-  listDecisions(runId: string | undefined, version: number | undefined): Promise<DecisionRecord[]>;
-  /** Flip a run waiting at `version` to running; true for the caller that did. */
-  claim(runId: string, version: number): Promise<boolean>;
+  decide(args: DecideArgs): Promise<DecisionOutcome>;
+  /** Decisions of one run (or all runs; of one version), oldest first. */
+  decisions(runId: string | undefined, version: number | undefined): Promise<DecisionRecord[]>;
+  /** Flip a run in `status` at `version` to running; true for the caller that did. */
+  claim(runId: string, version: number, status: RunStatus): Promise<boolean>;
+  /** Mark the run running (if still waiting at `version`); that version's decisions. */
+  claimDecisions(runId: string, version: number): Promise<DecisionRecord[]>;
+  /** Waiting runs whose every pending call has a recorded decision. */
+  readyToResume(): Promise<string[]>;
   setStatus(runId: string, status: RunStatus, metadata?: Json): Promise<void>;
   delete(runId: string): Promise<void>;
   close(): Promise<void>;

@@ -2,21 +2,23 @@
 import type { Json, Language } from '../translate/index.js';
 import type { Row, Sql } from './engine.js';
 import {
-  ApprovalAlreadyDecidedError,
-  ApprovalError,
   CorruptStateError,
   RunNotFoundError,
   RunNotWaitingError,
   StaleStateError,
-  UnknownCallError,
 } from '../errors.js';
+import {
+  allDecided,
+  alreadyDecided,
+  chooseCall,
+  type DecideArgs,
+  type DecisionKind,
+  type DecisionOutcome,
+  type DecisionRecord,
+} from './decisions.js';
 import {
   type AppendArgs,
   type Backend,
-  type DecideArgs,
-  type Decided,
-  type DecisionKind,
-  type DecisionRecord,
   type RunStatus,
   type RunSummary,
   type StoredState,
@@ -79,6 +81,20 @@ function decisionOf(row: Row): DecisionRecord {
     decidedBy: row.decided_by === null || row.decided_by === undefined ? null : String(row.decided_by),
     decidedAt: String(row.decided_at),
     stateVersion: Number(row.state_version),
+  };
+}
+
+function summaryOf(row: Row): RunSummary {
+  return {
+    runId: String(row.run_id),
+    agentName: String(row.agent_name),
+    status: String(row.status) as RunStatus,
+    latestVersion: Number(row.latest_version),
+    language: String(row.language) as Language,
+    pendingApprovals: pendingFromRow(row.pending_approvals),
+    metadata: row.metadata ? (JSON.parse(String(row.metadata)) as Json) : {},
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
   };
 }
 
@@ -213,17 +229,7 @@ export class SqlBackend implements Backend {
             'SELECT * FROM timestep_runs WHERE status = $1 ORDER BY updated_at DESC',
             [status],
           );
-    return rows.map((row) => ({
-      runId: String(row.run_id),
-      agentName: String(row.agent_name),
-      status: String(row.status) as RunStatus,
-      latestVersion: Number(row.latest_version),
-      language: String(row.language) as Language,
-      pendingApprovals: pendingFromRow(row.pending_approvals),
-      metadata: row.metadata ? (JSON.parse(String(row.metadata)) as Json) : {},
-      createdAt: String(row.created_at),
-      updatedAt: String(row.updated_at),
-    }));
+    return rows.map(summaryOf);
   }
 
   async setStatus(runId: string, status: RunStatus, metadata?: Json): Promise<void> {
@@ -254,92 +260,88 @@ export class SqlBackend implements Backend {
     });
   }
 
-  /**
-   * The same rule as Python's `timestep.durable.approve`: under the run row's write lock, the run
-   * must be waiting; with no `callId` the only undecided pending call is taken; the
-   * `(run_id, call_id, state_version)` unique key makes a second decision fail.
-   */
-  async decide(args: DecideArgs): Promise<Decided> {
+  async run(runId: string): Promise<RunSummary> {
+    await this.ensureSchema();
+    const rows = await this.sql.query('SELECT * FROM timestep_runs WHERE run_id = $1', [runId]);
+    if (rows.length === 0) throw new RunNotFoundError(`no run '${runId}' in ${this.url}`);
+    return summaryOf(rows[0]!);
+  }
+
+  private async decisionsIn(tx: Sql, runId: string, version: number): Promise<DecisionRecord[]> {
+    const rows = await tx.query(
+      'SELECT * FROM timestep_approvals WHERE run_id = $1 AND state_version = $2 ORDER BY id',
+      [runId, version],
+    );
+    return rows.map(decisionOf);
+  }
+
+  /** Record a decision under the run row's write lock; the rules of `chooseCall` apply. */
+  async decide(args: DecideArgs): Promise<DecisionOutcome> {
     await this.ensureSchema();
     const { runId } = args;
-    return this.sql.transaction(async (tx) => {
-      const lock = tx.dialect === 'postgresql' ? ' FOR UPDATE' : '';
-      const rows = await tx.query(
-        `SELECT status, latest_version, pending_approvals FROM timestep_runs WHERE run_id = $1${lock}`,
-        [runId],
-      );
-      const row = rows[0];
-      if (!row) throw new RunNotFoundError(`no run '${runId}' in the store`);
-      if (row.status !== 'waiting') {
-        throw new RunNotWaitingError(
-          `run '${runId}' is ${String(row.status)}, not waiting for a decision`,
+    let raced: { callId: string; version: number } | undefined;
+    try {
+      return await this.sql.transaction(async (tx) => {
+        const lock = tx.dialect === 'postgresql' ? ' FOR UPDATE' : '';
+        const rows = await tx.query(
+          `SELECT status, latest_version, pending_approvals FROM timestep_runs
+           WHERE run_id = $1${lock}`,
+          [runId],
         );
-      }
-      const version = Number(row.latest_version);
-      const pending = pendingFromRow(row.pending_approvals);
-      const decided = new Set(
-        (
-          await tx.query(
-            'SELECT call_id FROM timestep_approvals WHERE run_id = $1 AND state_version = $2',
-            [runId, version],
-          )
-        ).map((r) => String(r.call_id)),
-      );
-      let callId = args.callId;
-      if (callId === undefined) {
-        const open = pending.filter((p) => !decided.has(p.callId));
-        if (open.length !== 1) {
-          throw new ApprovalError(
-            `run '${runId}' has ${open.length} undecided calls; name one with callId`,
+        const row = rows[0];
+        if (!row) throw new RunNotFoundError(`no run '${runId}' in ${this.url}`);
+        if (row.status !== 'waiting') {
+          throw new RunNotWaitingError(
+            `run '${runId}' is ${String(row.status)}, not waiting for a decision`,
           );
         }
-        callId = open[0]!.callId;
-      }
-      const entry = pending.find((p) => p.callId === callId);
-      if (!entry) {
-        const known = pending.map((p) => p.callId).join(', ') || 'none';
-        throw new UnknownCallError(
-          `run '${runId}' has no pending approval '${callId}' (pending: ${known})`,
-        );
-      }
-      const already = () =>
-        new ApprovalAlreadyDecidedError(
-          `call '${callId}' of run '${runId}' was already decided at version ${version}`,
-        );
-      if (decided.has(callId)) throw already();
-      const now = utcNow();
-      await tx.query('UPDATE timestep_runs SET updated_at = $1 WHERE run_id = $2', [now, runId]);
-      try {
-        await tx.query(
-          `INSERT INTO timestep_approvals (run_id, call_id, tool_name, decision, always, reason,
-             decided_by, decided_at, state_version)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-          [runId, callId, entry.toolName, args.decision, args.always, args.reason, args.by, now,
-            version],
-        );
-      } catch (error) {
-        if (isUniqueViolation(error)) throw already();
-        throw error;
-      }
-      decided.add(callId);
-      return {
-        record: {
+        const version = Number(row.latest_version);
+        const pending = pendingFromRow(row.pending_approvals);
+        const decided = await this.decisionsIn(tx, runId, version);
+        const entry = chooseCall(runId, pending, decided, args.callId);
+        const record: DecisionRecord = {
           runId,
-          callId,
+          callId: entry.callId,
           toolName: entry.toolName,
           decision: args.decision,
           always: args.always,
           reason: args.reason,
-          decidedBy: args.by,
-          decidedAt: now,
+          decidedBy: args.decidedBy,
+          decidedAt: utcNow(),
           stateVersion: version,
-        },
-        allDecided: pending.every((p) => decided.has(p.callId)),
-      };
-    });
+        };
+        await tx.query('UPDATE timestep_runs SET updated_at = $1 WHERE run_id = $2', [
+          utcNow(),
+          runId,
+        ]);
+        try {
+          await tx.query(
+            `INSERT INTO timestep_approvals (run_id, call_id, tool_name, decision, always,
+               reason, decided_by, decided_at, state_version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+            [runId, record.callId, record.toolName, record.decision, record.always,
+              record.reason, record.decidedBy, record.decidedAt, version],
+          );
+        } catch (error) {
+          if (isUniqueViolation(error)) raced = { callId: record.callId, version };
+          throw error;
+        }
+        return {
+          record,
+          allDecided: allDecided(pending, [...decided.map((d) => d.callId), record.callId]),
+        };
+      });
+    } catch (error) {
+      if (raced === undefined) throw error;
+      // A racing writer decided the same call first (unique run_id, call_id, state_version).
+      const { callId, version } = raced;
+      const first = (await this.decisions(runId, version)).find((d) => d.callId === callId);
+      if (first === undefined) throw error;
+      throw alreadyDecided(first);
+    }
   }
 
-  async listDecisions(
+  async decisions(
     runId: string | undefined,
     version: number | undefined,
   ): Promise<DecisionRecord[]> {
@@ -359,16 +361,48 @@ export class SqlBackend implements Backend {
     return rows.map(decisionOf);
   }
 
-  async claim(runId: string, version: number): Promise<boolean> {
+  private static async claimIn(
+    tx: Sql,
+    runId: string,
+    version: number,
+    status: RunStatus,
+  ): Promise<boolean> {
+    const rows = await tx.query(
+      `UPDATE timestep_runs SET status = 'running', updated_at = $1
+       WHERE run_id = $2 AND status = $3 AND latest_version = $4 RETURNING run_id`,
+      [utcNow(), runId, status, version],
+    );
+    return rows.length > 0;
+  }
+
+  async claim(runId: string, version: number, status: RunStatus): Promise<boolean> {
+    await this.ensureSchema();
+    return this.sql.transaction((tx) => SqlBackend.claimIn(tx, runId, version, status));
+  }
+
+  async claimDecisions(runId: string, version: number): Promise<DecisionRecord[]> {
     await this.ensureSchema();
     return this.sql.transaction(async (tx) => {
-      const rows = await tx.query(
-        `UPDATE timestep_runs SET status = 'running', updated_at = $1
-         WHERE run_id = $2 AND status = 'waiting' AND latest_version = $3 RETURNING run_id`,
-        [utcNow(), runId, version],
-      );
-      return rows.length > 0;
+      await SqlBackend.claimIn(tx, runId, version, 'waiting');
+      return this.decisionsIn(tx, runId, version);
     });
+  }
+
+  async readyToResume(): Promise<string[]> {
+    await this.ensureSchema();
+    const waiting = await this.sql.query(
+      "SELECT run_id, latest_version, pending_approvals FROM timestep_runs WHERE status = 'waiting'",
+    );
+    const ready: string[] = [];
+    for (const row of waiting) {
+      const decided = await this.sql.query(
+        'SELECT call_id FROM timestep_approvals WHERE run_id = $1 AND state_version = $2',
+        [row.run_id, row.latest_version],
+      );
+      const calls = decided.map((r) => String(r.call_id));
+      if (allDecided(pendingFromRow(row.pending_approvals), calls)) ready.push(String(row.run_id));
+    }
+    return ready;
   }
 
   async close(): Promise<void> {

@@ -3,14 +3,17 @@ import { basename, resolve } from 'node:path';
 import { Agent, RunState } from '@openai/agents';
 import { ConfigurationError, RunNotFoundError } from '../errors.js';
 import { type Json, type Language, toTypeScript } from '../translate/index.js';
+import {
+  DECISIONS,
+  type DecisionKind,
+  type DecisionOutcome,
+  type DecisionRecord,
+} from './decisions.js';
 import { stateFacts } from './describe.js';
 import { POSTGRES_URL, openSql } from './engine.js';
 import { FileBackend } from './fileBackend.js';
 import {
   type Backend,
-  type DecideArgs,
-  type Decided,
-  type DecisionRecord,
   RUN_STATUSES,
   type RunStatus,
   type RunSummary,
@@ -247,22 +250,58 @@ export class RunStateStore {
     await this.backend.delete(this.runIdOf(runId));
   }
 
-  /** Decisions recorded on a run (or every run), oldest first; none for a file store. */
-  async listDecisions(
-    runId?: string,
-    options: { version?: number } = {},
-  ): Promise<DecisionRecord[]> {
-    return this.backend.listDecisions(runId, options.version);
+  /** The latest facts of one run (its status may differ from its latest version's). */
+  async run(runId: string): Promise<RunSummary> {
+    return this.backend.run(runId);
   }
 
-  /** @internal Record a decision (see `approve` / `reject`). */
-  decide(args: DecideArgs): Promise<Decided> {
-    return this.backend.decide(args);
+  /**
+   * Record a decision on a pending call of a waiting run (who, when, why); `callId` undefined
+   * names the run's only undecided call. Checked and written atomically: `RunNotFoundError`,
+   * `RunNotWaitingError`, `UnknownCallError`, `ApprovalError` (several undecided calls, none
+   * named) or `ApprovalAlreadyDecidedError` (saying who decided and when) leave the store
+   * unchanged. File stores keep no decisions (`ConfigurationError`).
+   */
+  async decide(
+    runId: string,
+    callId: string | undefined,
+    decision: DecisionKind,
+    options: { always?: boolean; reason?: string | null; decidedBy?: string | null } = {},
+  ): Promise<DecisionOutcome> {
+    if (!DECISIONS.includes(decision)) {
+      throw new ConfigurationError(`unknown decision '${String(decision)}'; use approve or reject`);
+    }
+    return this.backend.decide({
+      runId,
+      callId,
+      decision,
+      always: options.always ?? false,
+      reason: options.reason ?? null,
+      decidedBy: options.decidedBy ?? null,
+    });
   }
 
-  /** @internal Flip a run waiting at `version` to running; true for the caller that did. */
-  claim(runId: string, version: number): Promise<boolean> {
-    return this.backend.claim(runId, version);
+  /** Recorded decisions of one run (or all runs; of one version), oldest first. */
+  async decisions(runId?: string, options: { version?: number } = {}): Promise<DecisionRecord[]> {
+    return this.backend.decisions(runId, options.version);
+  }
+
+  /**
+   * Flip `runId` from `status` (at `version`) to running; true for whoever did. Of racing
+   * callers exactly one gets true.
+   */
+  async claim(runId: string, version: number, status: RunStatus = 'waiting'): Promise<boolean> {
+    return this.backend.claim(runId, version, status);
+  }
+
+  /** Mark the run running (if still waiting at `version`) and return that version's decisions. */
+  async claimDecisions(runId: string, version: number): Promise<DecisionRecord[]> {
+    return this.backend.claimDecisions(runId, version);
+  }
+
+  /** Waiting runs whose every pending call has a recorded decision. */
+  async readyToResume(): Promise<string[]> {
+    return this.backend.readyToResume();
   }
 
   async close(): Promise<void> {
