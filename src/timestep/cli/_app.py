@@ -443,7 +443,7 @@ def import_command(
 ) -> None:
     """Store a RunState JSON file (Python or TypeScript format) as a new version of a run."""
     from .._versions import TESTED_JS_SDK_VERSION, python_sdk_version
-    from ..state.describe import parse_state_text, state_facts
+    from ..state import parse_state_text, state_facts
 
     doc = parse_state_text(file.read_bytes())
     facts = state_facts(doc)
