@@ -11,7 +11,15 @@ from sqlalchemy.exc import IntegrityError
 from .._errors import CorruptStateError, RunNotFoundError, StaleStateError
 from . import schema
 from .engine import database_errors, get_engine
-from .records import NewVersion, RunStatus, RunSummary, StoredState, load_pending, utc_now
+from .records import (
+    NewVersion,
+    PendingApproval,
+    RunStatus,
+    RunSummary,
+    StoredState,
+    load_pending,
+    utc_now,
+)
 
 _STATE_META = (
     schema.run_states.c.run_id,
@@ -46,6 +54,36 @@ def _merged_metadata(stored: str | None, new: dict[str, Any] | None) -> dict[str
     merged: dict[str, Any] = json.loads(stored) if stored else {}
     merged.update(new or {})
     return merged
+
+
+def _summary(row: Row[Any]) -> RunSummary:
+    """One ``timestep_runs`` row; unreadable side columns mark the row instead of failing."""
+    problem: str | None = None
+    pending: list[PendingApproval] = []
+    metadata: dict[str, Any] = {}
+    try:
+        pending = load_pending(row.pending_approvals)
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        problem = f"pending_approvals column is unreadable ({type(error).__name__}: {error})"
+    try:
+        loaded = json.loads(row.metadata) if row.metadata else {}
+        if not isinstance(loaded, dict):
+            raise TypeError(f"expected a JSON object, found {type(loaded).__name__}")
+        metadata = loaded
+    except (ValueError, TypeError) as error:
+        problem = problem or f"metadata column is unreadable ({type(error).__name__}: {error})"
+    return RunSummary(
+        run_id=row.run_id,
+        agent_name=row.agent_name,
+        status=row.status,
+        latest_version=row.latest_version,
+        language=row.language,
+        pending_approvals=pending,
+        metadata=metadata,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        problem=problem,
+    )
 
 
 def _stored(row: Row[Any], body: str | None) -> StoredState:
@@ -190,20 +228,7 @@ class SqlBackend:
             query = query.where(runs.c.status == status)
         with database_errors(self.url), self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [
-            RunSummary(
-                run_id=row.run_id,
-                agent_name=row.agent_name,
-                status=row.status,
-                latest_version=row.latest_version,
-                language=row.language,
-                pending_approvals=load_pending(row.pending_approvals),
-                metadata=json.loads(row.metadata) if row.metadata else {},
-                created_at=row.created_at,
-                updated_at=row.updated_at,
-            )
-            for row in rows
-        ]
+        return [_summary(row) for row in rows]
 
     def set_status(
         self, run_id: str, status: RunStatus, metadata: dict[str, Any] | None = None
