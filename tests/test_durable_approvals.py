@@ -119,6 +119,18 @@ async def test_racing_approvals_exactly_one_wins(store: RunStateStore) -> None:
         assert len(_decisions(store, run_id)) == 1
 
 
+async def test_approve_without_call_id_on_a_decided_call_is_already_decided(
+    store: RunStateStore,
+) -> None:
+    await _paused(store, "dd-1")
+    await approve("dd-1", by="alice", store=store)
+    with pytest.raises(ApprovalAlreadyDecidedError, match="already decided"):
+        await approve("dd-1", by="bob", store=store)
+    with pytest.raises(ApprovalAlreadyDecidedError):
+        await reject("dd-1", by="bob", store=store)
+    assert _decisions(store, "dd-1") == [("call_r", "approve", None, "alice", 1)]
+
+
 async def test_racing_resumes_exactly_one_wins(store: RunStateStore) -> None:
     executed.clear()
     await _paused(store, "rr-1")

@@ -67,6 +67,10 @@ def _decide(
         }
         if call_id is None:
             open_calls = [p for p in pending if p["call_id"] not in decided]
+            if not open_calls and pending:
+                raise ApprovalAlreadyDecidedError(
+                    f"every pending call of run {run_id!r} was already decided at version {version}"
+                )
             if len(open_calls) != 1:
                 raise ApprovalError(
                     f"run {run_id!r} has {len(open_calls)} undecided calls; name one with call_id"

@@ -120,17 +120,19 @@ class SqlBackend:
         keep_versions: int | None,
     ) -> StoredState:
         """Add the next version of ``run_id`` in one transaction; a stale base raises."""
-        for attempt in range(2):
+        with database_errors(self.url):
             try:
-                with database_errors(self.url), self.engine.begin() as conn:
+                with self.engine.begin() as conn:
                     return self._append(
                         conn, run_id, new, expected_version, metadata, keep_versions
                     )
             except IntegrityError:
-                # Another writer created the run or took this version first: re-read and retry.
-                if attempt == 1:
-                    raise
-        raise AssertionError("unreachable")
+                # Another writer created the run first (Postgres does not lock a row that does
+                # not exist yet): its row now exists and is locked below, so the retry sees it.
+                with self.engine.begin() as conn:
+                    return self._append(
+                        conn, run_id, new, expected_version, metadata, keep_versions
+                    )
 
     def _append(
         self,
