@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import os
 import socket
-import statistics
 import sys
 import tempfile
 import threading
@@ -138,9 +137,7 @@ async def load(url: str, run_ids: list[str], clients: int, requests: int) -> Loa
     result = LoadResult(clients, requests, [], [], 0.0)
     with _Server(url) as base:
         started = time.perf_counter()
-        await asyncio.gather(
-            *(_client(base, paths, requests, i, result) for i in range(clients))
-        )
+        await asyncio.gather(*(_client(base, paths, requests, i, result) for i in range(clients)))
         wall = time.perf_counter() - started
     return LoadResult(clients, requests, result.errors, result.latencies_ms, wall)
 
