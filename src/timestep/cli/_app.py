@@ -556,7 +556,9 @@ def serve(
         secret = new_token()
     agents = [load_agent(ref) for ref in agent_refs or []]
     store = _store(db)
-    store.engine()  # fail now, not on the first request, when the store is not a database
+    if store.kind == "file":
+        raise ConfigurationError(f"store {store.url!r} is a file, not a database")
+    store.open()  # fail now, not on the first request
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(f"warning: serving on {host}, reachable from other machines", style="yellow")
     if token is not None:
@@ -579,11 +581,6 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
     """Create or migrate timestep's tables to the newest schema revision."""
-    from ..state.engine import display_url, get_engine
-    from ..state.schema import upgrade
-
-    url = _db(db)
-    if "://" not in url:
-        raise ConfigurationError(f"{url!r} is a file store; only database stores have migrations")
-    revision = upgrade(get_engine(url))
-    out.print(f"{display_url(url)} is at revision {revision}", markup=False)
+    store = _store(db)
+    revision = store.upgrade()
+    out.print(f"{store.url} is at revision {revision}", markup=False)

@@ -16,8 +16,8 @@ from ._api import (
     run_durable,
     worker,
 )
-from ._config import APPLICATION_VERSION, shutdown, system_database_url
-from ._segment import register_agent
+from ._config import APPLICATION_VERSION, system_database_url
+from ._runtime import register_agent, shutdown
 from ._steps import idempotency_key
 from ._stream import attach_stream
 

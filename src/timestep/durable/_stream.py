@@ -62,10 +62,10 @@ def _reader_engine(store: Any) -> sa.Engine:
     if store is None and _engine is not None:
         return _engine
     from ..state import RunStateStore
-    from . import _config, _segment
+    from ._runtime import RUNTIME
 
-    target = _segment.store_target(store if store is not None else RunStateStore())
-    engine = _config.system_engine(target)
+    target = (store if store is not None else RunStateStore()).target
+    engine = RUNTIME.system_engine(target)
     with _lock:
         _metadata.create_all(engine, checkfirst=True)
     return engine

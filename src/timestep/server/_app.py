@@ -34,12 +34,13 @@ from .._errors import (
     TimestepError,
     UnknownCallError,
 )
+from ..state import undecided
 from ..state.records import RUN_STATUSES
 from ._agents import AgentRegistry, resume_run
 from ._auth import COOKIE_NAME, TokenAuthMiddleware, User, Users, csrf_token
-from ._decisions import Decision, decide, list_decisions, undecided
+from ._decisions import Decision, decide
 from ._openapi import openapi_schema
-from ._runs import change_marker, list_summaries, pending_approvals, run_detail, run_summary
+from ._runs import list_summaries, pending_approvals, run_detail, run_summary
 
 if TYPE_CHECKING:
     from agents import Agent
@@ -345,7 +346,7 @@ class _Inbox:
         if not self.registry or run_id in self.resuming:
             return False
         latest = await self.store.get(run_id)
-        if undecided(latest, list_decisions(self.store, run_id)):
+        if undecided(latest, await self.store.decisions(run_id)):
             return False
         agent = self.registry.find(latest.agent_name)
         if agent is None:
@@ -378,9 +379,9 @@ class _Inbox:
         last: dict[str, str] = {}
         yield "retry: 2000\n\n"
         quiet = 0.0
-        seen: tuple[Any, ...] | None = None
+        seen: object = None
         while True:
-            current = await asyncio.to_thread(change_marker, self.store)
+            current = await self.store.change_marker()
             snapshot = {}
             if current != seen:
                 seen = current

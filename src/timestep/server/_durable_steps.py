@@ -33,9 +33,9 @@ class DurableStep:
 
 
 def _read(store: RunStateStore, run_id: str) -> list[DurableStep]:
-    from ..durable import _config, _segment
+    from ..durable._runtime import RUNTIME
 
-    client = _config.client(_segment.store_target(store))
+    client = RUNTIME.client(store.target)
     segments = client.list_workflows(workflow_id_prefix=f"{run_id}@")
     segments.sort(key=lambda w: int(w.workflow_id.rsplit("@", 1)[1]))
     steps: list[DurableStep] = []
