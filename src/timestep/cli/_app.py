@@ -123,7 +123,7 @@ def run_command(
     db: DbOption = None,
 ) -> None:
     """Run an agent durably; it is stored under its run id and may pause for approvals."""
-    from ..server import load_agent
+    from ..runs import load_agent
 
     agent = load_agent(agent_ref)
     rid = run_id or f"run-{uuid.uuid4().hex[:12]}"
@@ -187,7 +187,7 @@ def runs_list(
     db: DbOption = None,
 ) -> None:
     """List stored runs: status, agent, age, pending approvals."""
-    from ..server import list_summaries
+    from ..runs import list_summaries
     from ._render import runs_table
 
     async def fetch() -> list[dict[str, Any]]:
@@ -210,7 +210,7 @@ def runs_show(
     db: DbOption = None,
 ) -> None:
     """Show a run: versions, timeline of model and tool steps, pending approvals, decisions."""
-    from ..server import run_detail
+    from ..runs import run_detail
     from ._render import run_view
 
     async def fetch() -> dict[str, Any]:
@@ -238,12 +238,9 @@ def _decide(
     always: bool,
     db: str | None,
 ) -> None:
-    from ..server import decide
-
     async def record() -> Any:
         async with _store(db) as store:
-            return await decide(
-                store,
+            outcome = await store.decide(
                 run_id,
                 call_id,
                 decision,
@@ -251,6 +248,7 @@ def _decide(
                 decided_by=by or getpass.getuser(),
                 always=always,
             )
+            return outcome.record
 
     verb = "approved" if decision == "approve" else "rejected"
     done = _run(record())
@@ -306,8 +304,7 @@ def resume(
     db: DbOption = None,
 ) -> None:
     """Resume a waiting run with its recorded decisions applied."""
-    from ..server import load_agent, resume_run
-    from ..server._timeline import final_output
+    from ..runs import final_output, load_agent, resume_run
     from ._render import print_pending
 
     agent = load_agent(agent_ref) if agent_ref else None
@@ -339,9 +336,7 @@ def cancel(
 
     async def go() -> bool:
         async with _store(db) as store:
-            from ..server._runs import run_summary
-
-            latest = await run_summary(store, run_id)
+            latest = await store.run(run_id)
             if latest.status in ("done", "failed", "cancelled"):
                 raise RunFinishedError(f"run {run_id!r} is already {latest.status}")
             return await cancel_run(run_id, store=store)
@@ -485,7 +480,7 @@ def worker(
 ) -> None:
     """Run a durable worker: recover pending segments, run queued and fully decided runs."""
     from ..durable import worker as run_worker
-    from ..server import load_agent
+    from ..runs import load_agent
 
     agents = [load_agent(ref) for ref in agent_refs or []]
     if not agents:
@@ -533,7 +528,7 @@ def serve(
     characters); named users from --users-file or $TIMESTEP_INBOX_USERS (name:token pairs).
     Without any, a new token is made and printed in the sign-in URL.
     """
-    from ..server import load_agent
+    from ..runs import load_agent
     from ..server import serve as run_server
     from ..server._auth import check_token, new_token, parse_users, read_secret_file
 

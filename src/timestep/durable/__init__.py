@@ -17,6 +17,7 @@ from ._api import (
     worker,
 )
 from ._config import APPLICATION_VERSION, system_database_url
+from ._history import DurableStep, recorded_steps
 from ._runtime import register_agent, shutdown
 from ._steps import idempotency_key
 from ._stream import attach_stream
@@ -24,6 +25,7 @@ from ._stream import attach_stream
 __all__ = [
     "APPLICATION_VERSION",
     "Decision",
+    "DurableStep",
     "approve",
     "attach_stream",
     "cancel_run",
@@ -31,6 +33,7 @@ __all__ = [
     "fork_run",
     "idempotency_key",
     "list_runs",
+    "recorded_steps",
     "register_agent",
     "reject",
     "resume",

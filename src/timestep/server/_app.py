@@ -34,13 +34,10 @@ from .._errors import (
     TimestepError,
     UnknownCallError,
 )
-from ..state import undecided
-from ..state.records import RUN_STATUSES
-from ._agents import AgentRegistry, resume_run
+from ..runs import AgentRegistry, list_summaries, pending_approvals, resume_run, run_detail
+from ..state import RUN_STATUSES, DecisionKind, undecided
 from ._auth import COOKIE_NAME, TokenAuthMiddleware, User, Users, csrf_token
-from ._decisions import Decision, decide
 from ._openapi import openapi_schema
-from ._runs import list_summaries, pending_approvals, run_detail, run_summary
 
 if TYPE_CHECKING:
     from agents import Agent
@@ -243,7 +240,7 @@ class _Inbox:
             raise HTTPException(400, "request body must be a JSON object")
         return body
 
-    async def _decide(self, request: Request, decision: Decision) -> Response:
+    async def _decide(self, request: Request, decision: DecisionKind) -> Response:
         run_id = request.path_params["run_id"]
         call_id = request.path_params["call_id"]
         body = await self._body(request)
@@ -259,8 +256,7 @@ class _Inbox:
         user = _user(request)
         who = user.name if user.named else (decided_by or user.name)
         try:
-            record = await decide(
-                self.store,
+            outcome = await self.store.decide(
                 run_id,
                 call_id,
                 decision,
@@ -276,7 +272,7 @@ class _Inbox:
             return _error(409, "not_waiting", str(error))
         self.changes.notify()
         resuming = await self._maybe_resume(run_id)
-        return JSONResponse({"decision": record.to_dict(), "resuming": resuming})
+        return JSONResponse({"decision": outcome.record.to_dict(), "resuming": resuming})
 
     async def approve(self, request: Request) -> Response:
         return await self._decide(request, "approve")
@@ -289,7 +285,7 @@ class _Inbox:
 
         run_id = request.path_params["run_id"]
         try:
-            summary = await run_summary(self.store, run_id)
+            summary = await self.store.run(run_id)
         except RunNotFoundError as error:
             return _error(404, "not_found", str(error))
         if summary.status in ("done", "failed", "cancelled"):
@@ -328,7 +324,7 @@ class _Inbox:
 
         run_id = request.path_params["run_id"]
         try:
-            await run_summary(self.store, run_id)
+            await self.store.run(run_id)
         except RunNotFoundError as error:
             return _error(404, "not_found", str(error))
         new_run_id = f"{run_id}-{kind}-{uuid.uuid4().hex[:6]}"

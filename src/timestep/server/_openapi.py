@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..state.records import RUN_STATUSES
+from ..state import RUN_STATUSES
 
 
 def _ref(name: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from ._app import create_app
 if TYPE_CHECKING:
     from agents import Agent
 
-    from ..state.store import RunStateStore
+    from ..state import RunStateStore
 
 
 def serve(

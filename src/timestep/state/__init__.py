@@ -2,14 +2,16 @@
 
 from .backend import Backend
 from .decisions import DecisionKind, DecisionOutcome, DecisionRecord, undecided
-from .records import PendingApproval, RunStatus, RunSummary, StoredState
+from .records import RUN_STATUSES, Language, PendingApproval, RunStatus, RunSummary, StoredState
 from .store import RunStateStore
 
 __all__ = [
+    "RUN_STATUSES",
     "Backend",
     "DecisionKind",
     "DecisionOutcome",
     "DecisionRecord",
+    "Language",
     "PendingApproval",
     "RunStateStore",
     "RunStatus",
