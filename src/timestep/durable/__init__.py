@@ -21,11 +21,14 @@ from ._history import DurableStep, recorded_steps
 from ._runtime import register_agent, shutdown
 from ._steps import idempotency_key
 from ._stream import attach_stream
+from ._stream_text import StreamText, TextChange, stream_text
 
 __all__ = [
     "APPLICATION_VERSION",
     "Decision",
     "DurableStep",
+    "StreamText",
+    "TextChange",
     "approve",
     "attach_stream",
     "cancel_run",
@@ -39,6 +42,7 @@ __all__ = [
     "resume",
     "run_durable",
     "shutdown",
+    "stream_text",
     "system_database_url",
     "worker",
 ]
