@@ -529,8 +529,8 @@ def serve(
     Without any, a new token is made and printed in the sign-in URL.
     """
     from ..runs import load_agent
+    from ..server import check_token, new_token, parse_users, read_secret_file
     from ..server import serve as run_server
-    from ..server._auth import check_token, new_token, parse_users, read_secret_file
 
     secret: str | None = None
     if token_file is not None:
