@@ -190,12 +190,15 @@ async def resume(
 
     With ``agent`` the segment runs in this process and its result is returned; without, it is
     queued for a worker and ``None`` is returned. Of several callers racing to resume the same
-    waiting run exactly one succeeds; the others get ``RunNotWaitingError``.
+    waiting run exactly one succeeds; the others get ``RunNotWaitingError``. A run that failed
+    because its segment could not load its state (``metadata["resumable_from"]``, e.g. a tool
+    renamed since it paused) is resumed the same way once the cause is fixed.
     """
     store = _store(store)
     target = store.target
     version, status, meta = await _latest(store, run_id)
-    if status != "waiting":
+    retry = status == "failed" and meta.get(_segment.RESUMABLE_KEY) == version
+    if status != "waiting" and not retry:
         raise RunNotWaitingError(f"run {run_id!r} is {status}, not waiting")
     agent_name = agent.name if agent is not None else meta.get("durable_agent")
     if not isinstance(agent_name, str):
@@ -209,8 +212,10 @@ async def resume(
         session=session if isinstance(session, dict) and session else None,
         **_segment.config_spec(run_config, context),
     )
-    if not await store.claim(run_id, version):
+    if not await store.claim(run_id, version, "failed" if retry else "waiting"):
         raise RunNotWaitingError(f"run {run_id!r} was resumed by another process")
+    if retry:
+        await _forget_failed_segment(store, run_id, version)
     if agent is None:
         await asyncio.to_thread(_enqueue, target, run_id, version, spec)
         return None
@@ -218,6 +223,15 @@ async def resume(
     await asyncio.to_thread(RUNTIME.launch, target)
     local = LocalRun(agent, store, run_config, context)
     return await _start(run_id, version, spec, local, stream, timeout)
+
+
+async def _forget_failed_segment(store: RunStateStore, run_id: str, version: int) -> None:
+    """Clear a load failure so the segment from ``version`` can run again under its own id."""
+    await store.set_status(
+        run_id, "running", metadata={"error": None, _segment.RESUMABLE_KEY: None}
+    )
+    workflow_id = _names.segment_id(run_id, version)
+    await asyncio.to_thread(RUNTIME.client(store.target).delete_workflow, workflow_id)
 
 
 def _enqueue(target: str, run_id: str, version: int, spec: SegmentSpec) -> None:

@@ -343,19 +343,19 @@ class SqlBackend:
         with database_errors(self.url), self.engine.connect() as conn:
             return self._decisions(conn, run_id, version)
 
-    def claim(self, run_id: str, version: int) -> bool:
-        """Flip a run waiting at ``version`` to running; True only for the caller that did."""
+    def claim(self, run_id: str, version: int, status: RunStatus = "waiting") -> bool:
+        """Flip a run in ``status`` at ``version`` to running; True only for the caller that did."""
         with database_errors(self.url), self.engine.begin() as conn:
-            return self._claim(conn, run_id, version)
+            return self._claim(conn, run_id, version, status)
 
     @staticmethod
-    def _claim(conn: Any, run_id: str, version: int) -> bool:
+    def _claim(conn: Any, run_id: str, version: int, status: RunStatus = "waiting") -> bool:
         runs = schema.runs
         changed = conn.execute(
             update(runs)
             .where(
                 runs.c.run_id == run_id,
-                runs.c.status == "waiting",
+                runs.c.status == status,
                 runs.c.latest_version == version,
             )
             .values(status="running", updated_at=utc_now())

@@ -312,13 +312,14 @@ class RunStateStore:
         backend = await self._backend_async()
         return await asyncio.to_thread(backend.decisions, run_id, version)
 
-    async def claim(self, run_id: str, version: int) -> bool:
-        """Flip ``run_id`` from waiting (at ``version``) to running; True for the caller that did.
+    async def claim(self, run_id: str, version: int, status: RunStatus = "waiting") -> bool:
+        """Flip ``run_id`` from ``status`` (at ``version``) to running; True for whoever did.
 
-        Of racing callers exactly one gets True.
+        Of racing callers exactly one gets True. ``status`` is ``waiting`` (a resume) or
+        ``failed`` (retrying a segment that could not load its state).
         """
         backend = await self._backend_async()
-        return await asyncio.to_thread(backend.claim, run_id, version)
+        return await asyncio.to_thread(backend.claim, run_id, version, status)
 
     async def claim_decisions(self, run_id: str, version: int) -> list[DecisionRecord]:
         """Mark the run running (if still waiting at ``version``) and return that version's
