@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from timestep.server._timeline import final_output
 
 from test_durable_app import RETRY_TEXTS
 from test_durable_crash import APP, Harness
 from timestep import RunNotFoundError, RunNotStreamedError
 from timestep.durable import StreamText, TextChange, attach_stream, stream_text
-from timestep.server._timeline import final_output
 from timestep.state import RunStateStore
 
 pytestmark = pytest.mark.slow
