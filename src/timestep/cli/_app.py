@@ -498,9 +498,23 @@ def worker(
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8765,
+    token_file: Annotated[
+        Path | None,
+        typer.Option("--token-file", help="File holding the access token (first line)."),
+    ] = None,
+    users_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--users-file",
+            help="File of name:token lines; decisions are recorded under the user's name.",
+        ),
+    ] = None,
     token: Annotated[
         str | None,
-        typer.Option("--token", envvar="TIMESTEP_INBOX_TOKEN", help="Access token (default: new)."),
+        typer.Option(
+            "--token",
+            help="Access token (visible in 'ps': prefer $TIMESTEP_INBOX_TOKEN or --token-file).",
+        ),
     ] = None,
     agent_refs: Annotated[
         list[str] | None,
@@ -508,26 +522,55 @@ def serve(
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """Serve the approvals inbox (web page and JSON API) on 127.0.0.1."""
-    from ..runs import load_agent
-    from ..server import new_token
-    from ..server import serve as run_server
+    """Serve the approvals inbox (web page and JSON API) on 127.0.0.1.
 
+    The token comes from --token-file, $TIMESTEP_INBOX_TOKEN or --token (at least 16
+    characters); named users from --users-file or $TIMESTEP_INBOX_USERS (name:token pairs).
+    Without any, a new token is made and printed in the sign-in URL.
+    """
+    from ..runs import load_agent
+    from ..server import serve as run_server
+    from ..server._auth import check_token, new_token, parse_users, read_secret_file
+
+    secret: str | None = None
+    if token_file is not None:
+        lines = read_secret_file(token_file).strip().splitlines()
+        secret = check_token(lines[0] if lines else "", f"--token-file {token_file}")
+    elif token is not None:
+        secret = check_token(token, "--token")
+    elif os.environ.get("TIMESTEP_INBOX_TOKEN"):
+        secret = check_token(os.environ["TIMESTEP_INBOX_TOKEN"], "$TIMESTEP_INBOX_TOKEN")
+    users: dict[str, str] = {}
+    if users_file is not None:
+        text = read_secret_file(users_file)
+        users = {u.name: u.token for u in parse_users(text, f"--users-file {users_file}")}
+    elif os.environ.get("TIMESTEP_INBOX_USERS"):
+        pairs = parse_users(os.environ["TIMESTEP_INBOX_USERS"], "$TIMESTEP_INBOX_USERS")
+        users = {u.name: u.token for u in pairs}
+    if secret is None and not users:
+        secret = new_token()
     agents = [load_agent(ref) for ref in agent_refs or []]
-    secret = token or new_token()
     store = _store(db)
     if store.kind == "file":
         raise ConfigurationError(f"store {store.url!r} is a file, not a database")
     store.open()  # fail now, not on the first request
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(f"warning: serving on {host}, reachable from other machines", style="yellow")
+    if token is not None:
+        err.print(
+            "warning: --token is visible to other users in 'ps'; prefer --token-file or "
+            "$TIMESTEP_INBOX_TOKEN",
+            style="yellow",
+        )
 
     def ready(url: str) -> None:
         out.print(f"timestep inbox on {url}", markup=False)
         out.print("open that URL in a browser; API clients send 'Authorization: Bearer <token>'")
         sys.stdout.flush()
 
-    run_server(store, token=secret, host=host, port=port, agents=agents, on_ready=ready)
+    run_server(
+        store, token=secret, users=users, host=host, port=port, agents=agents, on_ready=ready
+    )
 
 
 @db_app.command("upgrade")

@@ -33,6 +33,7 @@ def summary_dict(run: RunSummary) -> dict[str, Any]:
         "created_at": run.created_at,
         "updated_at": run.updated_at,
         "error": run_error(run),
+        "unreadable": run.problem,
     }
 
 
