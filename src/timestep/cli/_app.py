@@ -495,7 +495,7 @@ def import_command(
 ) -> None:
     """Store a RunState JSON file (Python or TypeScript format) as a new version of a run."""
     from .._versions import TESTED_JS_SDK_VERSION, python_sdk_version
-    from ..state.describe import parse_state_text, state_facts
+    from ..state import parse_state_text, state_facts
 
     doc = parse_state_text(file.read_bytes())
     facts = state_facts(doc)
@@ -581,8 +581,8 @@ def serve(
     Without any, a new token is made and printed in the sign-in URL.
     """
     from ..runs import load_agent
+    from ..server import check_token, new_token, parse_users, read_secret_file
     from ..server import serve as run_server
-    from ..server._auth import check_token, new_token, parse_users, read_secret_file
 
     secret: str | None = None
     if token_file is not None:
@@ -627,7 +627,12 @@ def serve(
 
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
-    """Create or migrate timestep's tables to the newest schema revision."""
+    """Create or migrate timestep's tables and DBOS's (for durable runs) to the newest schema."""
+    from ..durable import prepare_system_database
+
     store = _store(db)
     revision = store.upgrade()
     out.print(f"{store.url} is at revision {revision}", markup=False)
+    if store.kind != "file":
+        system = prepare_system_database(store)
+        out.print(f"DBOS system tables are ready in {system}", markup=False)
