@@ -332,9 +332,15 @@ def resume(
 @app.command()
 def cancel(
     run_id: Annotated[str, typer.Argument()],
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who cancels (default: the current user).")
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Cancel a run that has not finished (its running segment stops at the next step)."""
+    """Cancel a run that has not finished (its running segment stops at the next step).
+
+    The run records who cancelled it and when.
+    """
     from ..durable import cancel_run
 
     async def go() -> bool:
@@ -344,7 +350,7 @@ def cancel(
             latest = await run_summary(store, run_id)
             if latest.status in ("done", "failed", "cancelled"):
                 raise RunFinishedError(f"run {run_id!r} is already {latest.status}")
-            return await cancel_run(run_id, store=store)
+            return await cancel_run(run_id, store=store, by=by or getpass.getuser())
 
     stopped = _run(go())
     out.print(f"cancelled run {run_id}", markup=False)

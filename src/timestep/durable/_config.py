@@ -9,7 +9,9 @@ Executors: on a SQLite system database every process gets its own DBOS executor 
 ``local-pid-<pid>-<start time>`` (:func:`process_executor_id`), so two processes never recover each
 other's live segments. A worker recovers the PENDING segments of executors whose process is gone
 (:func:`recover_dead_executors`, checked on start and at every poll), and those of the legacy shared
-executor ``local``. On Postgres, name each worker with ``executor_id`` (default ``local``).
+executor ``local``. On Postgres each process gets a unique id (``<host>-<pid>-<hex>``) unless
+given one, holds a lease in the database, and live workers take over the segments of executors
+whose lease expired (:mod:`._takeover`).
 
 The DBOS *application version* is fixed to :data:`APPLICATION_VERSION` instead of DBOS's default
 (a hash of all workflow source), so restarting a worker after unrelated user-code changes still
@@ -31,7 +33,7 @@ from dbos import DBOS, DBOSClient, DBOSConfig
 from sqlalchemy import event
 
 from .._errors import ConfigurationError
-from . import _stream
+from . import _stream, _takeover
 from ._json import JSONSerializer
 
 #: DBOS application version of timestep's durable workflows (see the module docstring).
@@ -201,6 +203,7 @@ def ensure_launched(
     *,
     worker: bool = False,
     worker_concurrency: int | None = None,
+    lease: _takeover.LeaseSettings | None = None,
     **options: Any,
 ) -> str:
     """Configure and launch DBOS once per process; return the system database URL in use.
@@ -240,8 +243,11 @@ def ensure_launched(
             config["system_database_engine"] = engine
         else:
             config["system_database_url"] = _postgres_url(url)
-        if url.startswith("sqlite") and "executor_id" not in options:
-            config["executor_id"] = process_executor_id()
+        if "executor_id" not in options:
+            if url.startswith("sqlite"):
+                config["executor_id"] = process_executor_id()
+            elif not os.environ.get("DBOS__VMID"):
+                config["executor_id"] = _takeover.new_executor_id()
         config.update(options)  # type: ignore[typeddict-item]
         DBOS(config=config)
         if not worker:
@@ -254,6 +260,13 @@ def ensure_launched(
             on_conflict="always_update" if worker else "never_update",
         )
         _stream.bind(engine if engine is not None else _client_engine(url))
+        if not url.startswith("sqlite"):
+            _takeover.start(
+                _client_engine(url),
+                DBOS.executor_id,
+                lease or _takeover.LeaseSettings.resolve(),
+                takes_over=worker,
+            )
         _launched = _Launched(url, engine, worker)
         return url
 
@@ -298,6 +311,7 @@ def shutdown() -> None:
         if _launched is None:
             return
         _stream.unbind()
+        _takeover.stop()
         DBOS.destroy(destroy_registry=False)
         if _launched.engine is not None:
             _launched.engine.dispose()
