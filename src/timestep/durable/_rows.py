@@ -16,9 +16,10 @@ from typing import Any
 from agents import Agent, RunContextWrapper, RunState
 
 from ..state import RunStateStore
+from ._spec import SegmentSpec
 
 
-def start_state(agent: Agent[Any], run_input: Any, spec: dict[str, Any]) -> RunState[Any, Any]:
+def start_state(agent: Agent[Any], run_input: Any, spec: SegmentSpec) -> RunState[Any, Any]:
     """A RunState at the start of a run: its input and starting agent, no items yet."""
     if isinstance(run_input, RunState):
         return run_input
@@ -26,7 +27,7 @@ def start_state(agent: Agent[Any], run_input: Any, spec: dict[str, Any]) -> RunS
         context=RunContextWrapper(context=None),
         original_input=run_input,
         starting_agent=agent,
-        max_turns=int(spec.get("max_turns", 10)),
+        max_turns=spec.max_turns,
     )
 
 
@@ -35,7 +36,7 @@ async def create_first_row(
     run_id: str,
     agent: Agent[Any],
     run_input: Any,
-    spec: dict[str, Any],
+    spec: SegmentSpec,
     metadata: dict[str, Any],
 ) -> bool:
     """Store version 0 (``running``) of a run that has no row yet; False when it has one."""

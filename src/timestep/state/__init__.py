@@ -1,6 +1,21 @@
-"""RunState persistence: stores, records and the SQL schema."""
+"""RunState persistence: the store, its records and decisions (the only owner of the tables)."""
 
-from .records import PendingApproval, RunStatus, RunSummary, StoredState
+from .backend import Backend
+from .decisions import DecisionKind, DecisionOutcome, DecisionRecord, undecided
+from .records import RUN_STATUSES, Language, PendingApproval, RunStatus, RunSummary, StoredState
 from .store import RunStateStore
 
-__all__ = ["PendingApproval", "RunStateStore", "RunStatus", "RunSummary", "StoredState"]
+__all__ = [
+    "RUN_STATUSES",
+    "Backend",
+    "DecisionKind",
+    "DecisionOutcome",
+    "DecisionRecord",
+    "Language",
+    "PendingApproval",
+    "RunStateStore",
+    "RunStatus",
+    "RunSummary",
+    "StoredState",
+    "undecided",
+]
