@@ -10,6 +10,7 @@ start, and must all rebuild exactly the final output.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 import sys
@@ -19,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from timestep.server._timeline import final_output
 
 from test_durable_app import RETRY_TEXTS
 from test_durable_crash import APP, Harness
 from timestep import RunNotFoundError, RunNotStreamedError
+from timestep.cli import main
 from timestep.durable import StreamText, TextChange, attach_stream, stream_text
+from timestep.runs import final_output
 from timestep.state import RunStateStore
 
 pytestmark = pytest.mark.slow
@@ -72,7 +74,7 @@ async def _first_events(run_id: str, store: RunStateStore, count: int) -> list[d
 
 
 async def test_retried_model_call_rebuilds_the_final_text_live_and_on_replay(
-    harness: Harness,
+    harness: Harness, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = RunStateStore(harness.store_url)
     consumer = _start_run(harness, "r-retry", crash="delta:4")
@@ -159,8 +161,31 @@ async def test_retried_model_call_rebuilds_the_final_text_live_and_on_replay(
     calls = [e for e in harness.events() if e["kind"] == "model" and e["turn"] == 1]
     assert len({e["pid"] for e in calls}) == 3
 
+    # `timestep runs stream` replays it: both cut-off attempts are flagged, the answer ends it
+    code, out, err = await asyncio.to_thread(
+        _cli, capsys, harness.store_url, "runs", "stream", "r-retry"
+    )
+    assert code == 0, err
+    assert out.splitlines() == ["The first attempt writes ", "A second attempt, ", final]
+    assert err.count("was cut off (its process stopped)") == 2 and "[run done]" in err
+    code, out, _err = await asyncio.to_thread(
+        _cli, capsys, harness.store_url, "runs", "stream", "r-retry", "--events"
+    )
+    assert code == 0 and [json.loads(line)["id"] for line in out.splitlines()] == [
+        e["id"] for e in replay
+    ]
 
-async def test_attach_to_unknown_or_unstreamed_run_fails_promptly(tmp_path: Path) -> None:
+
+def _cli(capsys: pytest.CaptureFixture[str], db: str, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["--db", db, *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+async def test_attach_to_unknown_or_unstreamed_run_fails_promptly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     h = Harness(tmp_path, scenario="charges")
     try:
         assert h.run("r-plain", None) == 0  # a run in another process, without stream=True
@@ -173,5 +198,9 @@ async def test_attach_to_unknown_or_unstreamed_run_fails_promptly(tmp_path: Path
             async for _event in attach_stream("r-plain", store=store):
                 pass
         assert time.monotonic() - started < 5
+        code, _out, err = await asyncio.to_thread(
+            _cli, capsys, h.store_url, "runs", "stream", "r-plain"
+        )
+        assert code == 1 and "r-plain" in err and "stream=True" in err
     finally:
         h.stop()

@@ -224,6 +224,58 @@ def runs_show(
         out.print(run_view(detail))
 
 
+@runs_app.command("stream")
+def runs_stream(
+    run_id: Annotated[str, typer.Argument()],
+    after: Annotated[
+        int, typer.Option("--after", min=0, help="Start after this event id (see --events).")
+    ] = 0,
+    raw: Annotated[
+        bool, typer.Option("--events", help="Print the raw events, one JSON object per line.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Follow a streamed run's text from its durable log: live, across crashes, or replayed."""
+    _run(_follow(run_id, after, raw, db))
+
+
+async def _follow(run_id: str, after: int, raw: bool, db: str | None) -> None:
+    from ..durable import StreamText, attach_stream
+
+    text = StreamText()
+    async with _store(db) as store:
+        async for event in attach_stream(run_id, store=store, after=after):
+            if raw:
+                sys.stdout.write(json.dumps(event, separators=(",", ":")) + "\n")
+                sys.stdout.flush()
+                continue
+            change = text.add(event)
+            if change is not None and change.kind == "append":
+                sys.stdout.write(change.text)
+                sys.stdout.flush()
+            elif change is not None and change.text:
+                # a terminal cannot take text back: say so, and start the retry on a new line
+                sys.stdout.write("\n")
+                sys.stdout.flush()
+                why = (
+                    f"failed ({event.get('error')})"
+                    if event.get("reason") == "failed"
+                    else "was cut off (its process stopped)"
+                )
+                err.print(
+                    f"[model call {change.step}, attempt {change.attempt} {why}: the text above "
+                    "since the previous line is not part of the output; a retry follows]",
+                    style="dim",
+                    markup=False,
+                )
+            elif event.get("type") == "segment_end":
+                ended = f"[run {event.get('status')}" + (
+                    f": {event['error']}]" if event.get("error") else "]"
+                )
+                sys.stdout.write("\n")
+                err.print(ended, style="dim", markup=False)
+
+
 ByOption = Annotated[
     str | None, typer.Option("--by", help="Who decides (default: the current user).")
 ]
@@ -449,7 +501,7 @@ def import_command(
 ) -> None:
     """Store a RunState JSON file (Python or TypeScript format) as a new version of a run."""
     from .._versions import TESTED_JS_SDK_VERSION, python_sdk_version
-    from ..state.describe import parse_state_text, state_facts
+    from ..state import parse_state_text, state_facts
 
     doc = parse_state_text(file.read_bytes())
     facts = state_facts(doc)
@@ -591,8 +643,8 @@ def serve(
     Without any, a new token is made and printed in the sign-in URL.
     """
     from ..runs import load_agent
+    from ..server import check_token, new_token, parse_users, read_secret_file
     from ..server import serve as run_server
-    from ..server._auth import check_token, new_token, parse_users, read_secret_file
 
     secret: str | None = None
     if token_file is not None:
@@ -637,7 +689,12 @@ def serve(
 
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
-    """Create or migrate timestep's tables to the newest schema revision."""
+    """Create or migrate timestep's tables and DBOS's (for durable runs) to the newest schema."""
+    from ..durable import prepare_system_database
+
     store = _store(db)
     revision = store.upgrade()
     out.print(f"{store.url} is at revision {revision}", markup=False)
+    if store.kind != "file":
+        system = prepare_system_database(store)
+        out.print(f"DBOS system tables are ready in {system}", markup=False)

@@ -20,6 +20,7 @@ from .._errors import (
     RunNotFoundError,
     RunNotWaitingError,
 )
+from ..models import DEFAULT_MAX_TURNS
 from ..state import DecisionKind, RunStateStore, RunSummary
 from ..state.records import utc_now
 from . import _config, _names, _segment, _takeover
@@ -126,7 +127,7 @@ async def run_durable(
     stream: bool = False,
     session: Any = None,
     run_config: RunConfig | None = None,
-    max_turns: int = 10,
+    max_turns: int = DEFAULT_MAX_TURNS,
     context: Any = None,
     timeout: float | None = None,
     **runner_kwargs: Any,
@@ -188,7 +189,7 @@ async def resume(
     agent: Agent[Any] | None = None,
     stream: bool = False,
     run_config: RunConfig | None = None,
-    max_turns: int = 10,
+    max_turns: int = DEFAULT_MAX_TURNS,
     context: Any = None,
     timeout: float | None = None,
 ) -> RunResult | RunResultStreaming | None:
@@ -247,6 +248,7 @@ def _enqueue(target: str, run_id: str, version: int, spec: SegmentSpec) -> None:
         "workflow_id": _names.segment_id(run_id, version),
         "app_version": _config.APPLICATION_VERSION,
     }
+    RUNTIME.prepare_system_database(target)  # before any worker created DBOS's tables
     RUNTIME.client(target).enqueue(options, run_id, version, spec.to_json())
 
 
@@ -256,7 +258,7 @@ async def enqueue_run(
     *,
     run_id: str,
     store: RunStateStore | None = None,
-    max_turns: int = 10,
+    max_turns: int = DEFAULT_MAX_TURNS,
     stream: bool = False,
     run_config: RunConfig | None = None,
     context: dict[str, Any] | None = None,

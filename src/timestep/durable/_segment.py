@@ -31,9 +31,8 @@ from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
 from .._errors import RunNotFoundError, StaleStateError
-from .._run import with_default_provider
-from ..state import RunStateStore, RunStatus
-from ..state.session import open_session
+from ..models import with_default_provider
+from ..state import RunStateStore, RunStatus, open_session
 from . import _approvals, _names, _rows, _stream
 from ._runtime import RUNTIME, LocalRun
 from ._spec import SegmentSpec, public_target

@@ -42,7 +42,7 @@ from ._openapi import openapi_schema
 if TYPE_CHECKING:
     from agents import Agent
 
-    from ..state.store import RunStateStore
+    from ..state import RunStateStore
 
 logger = logging.getLogger("timestep.server")
 _KEEPALIVE_SECONDS = 15.0
