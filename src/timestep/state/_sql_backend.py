@@ -10,8 +10,8 @@ from sqlalchemy import Engine, Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .._errors import CorruptStateError, RunNotFoundError, RunNotWaitingError, StaleStateError
-from . import schema
-from .decisions import (
+from . import _schema as schema
+from ._decisions import (
     DecisionKind,
     DecisionOutcome,
     DecisionRecord,
@@ -19,8 +19,8 @@ from .decisions import (
     already_decided,
     choose_call,
 )
-from .engine import database_errors, get_engine
-from .records import (
+from ._engine import database_errors, get_engine
+from ._records import (
     NewVersion,
     PendingApproval,
     RunStatus,
