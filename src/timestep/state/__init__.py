@@ -3,6 +3,7 @@
 from ._backend import Backend
 from ._decisions import DecisionKind, DecisionOutcome, DecisionRecord, undecided
 from ._describe import StateFacts, detect_language, is_finished, parse_state_text, state_facts
+from ._engine import default_url, display_url
 from ._origins import Origin, origin_of, remember
 from ._records import RUN_STATUSES, Language, PendingApproval, RunStatus, RunSummary, StoredState
 from ._session import open_session
@@ -22,7 +23,9 @@ __all__ = [
     "RunSummary",
     "StateFacts",
     "StoredState",
+    "default_url",
     "detect_language",
+    "display_url",
     "is_finished",
     "open_session",
     "origin_of",
