@@ -233,7 +233,7 @@ async def _main(argv: list[str]) -> None:
         agent = make_agent(servers)
         session = None
         if "--session" in argv:
-            from timestep.state.session import open_session
+            from timestep.state import open_session
 
             session = open_session(argv[argv.index("--session") + 1], db=target)
         result = await run_durable(

@@ -21,8 +21,7 @@ from agents.memory import Session
 from dbos import DBOS, DBOSClient, DBOSConfig
 
 from .._errors import ConfigurationError, StoreUnavailableError
-from ..state import RunStateStore
-from ..state.engine import display_url
+from ..state import RunStateStore, display_url
 from . import _config, _stream, _takeover
 from ._json import JSONSerializer
 from ._spec import public_target, resolve_target

@@ -23,9 +23,9 @@ from .._errors import (
     StaleStateError,
     StoreUnavailableError,
 )
-from .decisions import DecisionKind, DecisionOutcome, DecisionRecord
-from .describe import parse_state_text, state_facts
-from .records import (
+from ._decisions import DecisionKind, DecisionOutcome, DecisionRecord
+from ._describe import parse_state_text, state_facts
+from ._records import (
     NewVersion,
     PendingApproval,
     RunStatus,

@@ -12,8 +12,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from .._errors import CorruptStateError, RunNotFoundError, RunNotWaitingError, StaleStateError
-from . import schema
-from .decisions import (
+from . import _schema as schema
+from ._decisions import (
     DecisionKind,
     DecisionOutcome,
     DecisionRecord,
@@ -21,8 +21,8 @@ from .decisions import (
     already_decided,
     choose_call,
 )
-from .engine import database_errors, get_engine
-from .records import (
+from ._engine import database_errors, get_engine
+from ._records import (
     NewVersion,
     PendingApproval,
     RunStatus,

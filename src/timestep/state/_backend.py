@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any, Protocol
 
-from .decisions import DecisionKind, DecisionOutcome, DecisionRecord
-from .records import NewVersion, RunStatus, RunSummary, StoredState
+from ._decisions import DecisionKind, DecisionOutcome, DecisionRecord
+from ._records import NewVersion, RunStatus, RunSummary, StoredState
 
 
 class Backend(Protocol):

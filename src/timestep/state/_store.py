@@ -15,15 +15,15 @@ from agents.result import RunResult, RunResultBase, RunResultStreaming
 
 from .._errors import ConfigurationError, RunNotFoundError
 from .._versions import python_sdk_version
-from .backend import Backend
-from .decisions import DECISIONS, DecisionKind, DecisionOutcome, DecisionRecord
-from .describe import state_facts
-from .engine import default_url, display_url
-from .file_backend import FileBackend
-from .origins import Origin, origin_of, remember
-from .records import RUN_STATUSES, Language, NewVersion, RunStatus, RunSummary, StoredState
-from .restore import restore_state
-from .sql_backend import SqlBackend
+from ._backend import Backend
+from ._decisions import DECISIONS, DecisionKind, DecisionOutcome, DecisionRecord
+from ._describe import state_facts
+from ._engine import default_url, display_url
+from ._file_backend import FileBackend
+from ._origins import Origin, origin_of, remember
+from ._records import RUN_STATUSES, Language, NewVersion, RunStatus, RunSummary, StoredState
+from ._restore import restore_state
+from ._sql_backend import SqlBackend
 from .translate import to_python
 
 StoreKind = Literal["file", "sqlite", "postgresql"]
