@@ -21,8 +21,7 @@ from .._errors import (
     RunNotWaitingError,
 )
 from ..models import DEFAULT_MAX_TURNS
-from ..state import DecisionKind, RunStateStore, RunSummary
-from ..state.records import utc_now
+from ..state import DecisionKind, RunStateStore, RunSummary, utc_now
 from . import _config, _names, _segment, _takeover
 from ._runtime import RUNTIME, LocalRun
 from ._spec import SegmentSpec
