@@ -490,8 +490,9 @@ async def fork_run(
     new segment's workflow id. ``from_step`` must be at most the segment's last recorded step
     (``ConfigurationError`` otherwise; 0 runs every step again). Re-running a tool call that a
     human approved (a step at or after ``from_step``) needs ``rerun_approved=True``; without it
-    ``ConfigurationError`` names the calls. The new run is stored at once (``running``, a copy of the version its segment
-    starts from) with ``metadata["forked_from"] = {"run_id", "segment", "step"}``.
+    ``ConfigurationError`` names the calls. The new run is stored at once (``running``, a copy
+    of the version its segment starts from) with
+    ``metadata["forked_from"] = {"run_id", "segment", "step"}``.
     """
     store = _store(store)
     dbos = RUNTIME.client(store.target)
