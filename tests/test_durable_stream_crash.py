@@ -10,6 +10,7 @@ start, and must all rebuild exactly the final output.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 import sys
@@ -17,14 +18,18 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
+from starlette.testclient import TestClient
 
 from test_durable_app import RETRY_TEXTS
 from test_durable_crash import APP, Harness
 from timestep import RunNotFoundError, RunNotStreamedError
+from timestep.cli import main
 from timestep.durable import StreamText, TextChange, attach_stream, stream_text
-from timestep.server._timeline import final_output
+from timestep.runs import final_output
+from timestep.server import create_app
 from timestep.state import RunStateStore
 
 pytestmark = pytest.mark.slow
@@ -72,7 +77,7 @@ async def _first_events(run_id: str, store: RunStateStore, count: int) -> list[d
 
 
 async def test_retried_model_call_rebuilds_the_final_text_live_and_on_replay(
-    harness: Harness,
+    harness: Harness, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = RunStateStore(harness.store_url)
     consumer = _start_run(harness, "r-retry", crash="delta:4")
@@ -159,8 +164,60 @@ async def test_retried_model_call_rebuilds_the_final_text_live_and_on_replay(
     calls = [e for e in harness.events() if e["kind"] == "model" and e["turn"] == 1]
     assert len({e["pid"] for e in calls}) == 3
 
+    # `timestep runs stream` replays it: both cut-off attempts are flagged, the answer ends it
+    code, out, err = await asyncio.to_thread(
+        _cli, capsys, harness.store_url, "runs", "stream", "r-retry"
+    )
+    assert code == 0, err
+    assert out.splitlines() == ["The first attempt writes ", "A second attempt, ", final]
+    assert err.count("was cut off (its process stopped)") == 2 and "[run done]" in err
+    code, out, _err = await asyncio.to_thread(
+        _cli, capsys, harness.store_url, "runs", "stream", "r-retry", "--events"
+    )
+    assert code == 0 and [json.loads(line)["id"] for line in out.splitlines()] == [
+        e["id"] for e in replay
+    ]
 
-async def test_attach_to_unknown_or_unstreamed_run_fails_promptly(tmp_path: Path) -> None:
+    # the inbox's live view gets the same text, and which attempts were discarded
+    sse = await asyncio.to_thread(_inbox_stream, store, "r-retry")
+    assert sse[-1] == ("end", {"status": "done"})
+    assert sse[-2][1]["text"] == final
+    assert [(r["attempt"], r["reason"]) for r in sse[-2][1]["retried"]] == [
+        (1, "retried"),
+        (2, "retried"),
+    ]
+    assert "The first attempt writes " in [data.get("text") for _name, data in sse]
+
+
+TOKEN = "stream-token-0123456789"
+
+
+def _inbox_stream(store: RunStateStore, run_id: str) -> list[tuple[str, Any]]:
+    """GET /api/runs/<run_id>/stream of the inbox: its server-sent events, or the error body."""
+    with TestClient(create_app(store, token=TOKEN)) as client:
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        with client.stream("GET", f"/api/runs/{run_id}/stream", headers=auth) as response:
+            body = "".join(response.iter_text())
+            if response.status_code != 200:
+                return [(str(response.status_code), json.loads(body))]
+    found: list[tuple[str, Any]] = []
+    for block in body.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "event" in fields:
+            found.append((fields["event"], json.loads(fields["data"])))
+    return found
+
+
+def _cli(capsys: pytest.CaptureFixture[str], db: str, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["--db", db, *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+async def test_attach_to_unknown_or_unstreamed_run_fails_promptly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     h = Harness(tmp_path, scenario="charges")
     try:
         assert h.run("r-plain", None) == 0  # a run in another process, without stream=True
@@ -173,5 +230,14 @@ async def test_attach_to_unknown_or_unstreamed_run_fails_promptly(tmp_path: Path
             async for _event in attach_stream("r-plain", store=store):
                 pass
         assert time.monotonic() - started < 5
+        code, _out, err = await asyncio.to_thread(
+            _cli, capsys, h.store_url, "runs", "stream", "r-plain"
+        )
+        assert code == 1 and "r-plain" in err and "stream=True" in err
+        assert await asyncio.to_thread(_inbox_stream, store, "r-plain") == [
+            ("409", {"error": "not_streamed", "message": ANY})
+        ]
+        missing = await asyncio.to_thread(_inbox_stream, store, "no-such-run")
+        assert missing[0][0] == "404" and missing[0][1]["error"] == "not_found"
     finally:
         h.stop()

@@ -43,8 +43,14 @@ from ._errors import (
 if TYPE_CHECKING:
     from ._run import consume_result, run_agent
     from .models import MultiModelProvider, MultiModelProviderMap, OllamaModel, OllamaModelProvider
-    from .state import PendingApproval, RunStateStore, RunStatus, RunSummary, StoredState
-    from .state.session import open_session
+    from .state import (
+        PendingApproval,
+        RunStateStore,
+        RunStatus,
+        RunSummary,
+        StoredState,
+        open_session,
+    )
     from .state.translate import to_python, to_typescript
     from .tools import web_search, web_search_tool
 
@@ -62,7 +68,7 @@ _LAZY = {
     "RunStatus": ".state",
     "RunSummary": ".state",
     "StoredState": ".state",
-    "open_session": ".state.session",
+    "open_session": ".state",
     "to_python": ".state.translate",
     "to_typescript": ".state.translate",
     "web_search": ".tools",

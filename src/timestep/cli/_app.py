@@ -83,7 +83,7 @@ def _check_target(url: str) -> str:
 
 def _shown(url: str) -> str:
     """A store URL as it may be printed (no password)."""
-    from ..state.engine import display_url
+    from ..state import display_url
 
     return display_url(url) if "://" in url else url
 
@@ -516,6 +516,58 @@ def runs_prune(
     out.print(f"deleted {len(doomed)} run(s) older than {older_than} from {where}", markup=False)
 
 
+@runs_app.command("stream")
+def runs_stream(
+    run_id: Annotated[str, typer.Argument()],
+    after: Annotated[
+        int, typer.Option("--after", min=0, help="Start after this event id (see --events).")
+    ] = 0,
+    raw: Annotated[
+        bool, typer.Option("--events", help="Print the raw events, one JSON object per line.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Follow a streamed run's text from its durable log: live, across crashes, or replayed."""
+    _run(_follow(run_id, after, raw, db))
+
+
+async def _follow(run_id: str, after: int, raw: bool, db: str | None) -> None:
+    from ..durable import StreamText, attach_stream
+
+    text = StreamText()
+    async with _store(db) as store:
+        async for event in attach_stream(run_id, store=store, after=after):
+            if raw:
+                sys.stdout.write(json.dumps(event, separators=(",", ":")) + "\n")
+                sys.stdout.flush()
+                continue
+            change = text.add(event)
+            if change is not None and change.kind == "append":
+                sys.stdout.write(change.text)
+                sys.stdout.flush()
+            elif change is not None and change.text:
+                # a terminal cannot take text back: say so, and start the retry on a new line
+                sys.stdout.write("\n")
+                sys.stdout.flush()
+                why = (
+                    f"failed ({event.get('error')})"
+                    if event.get("reason") == "failed"
+                    else "was cut off (its process stopped)"
+                )
+                err.print(
+                    f"[model call {change.step}, attempt {change.attempt} {why}: the text above "
+                    "since the previous line is not part of the output; a retry follows]",
+                    style="dim",
+                    markup=False,
+                )
+            elif event.get("type") == "segment_end":
+                ended = f"[run {event.get('status')}" + (
+                    f": {event['error']}]" if event.get("error") else "]"
+                )
+                sys.stdout.write("\n")
+                err.print(ended, style="dim", markup=False)
+
+
 ByOption = Annotated[
     str | None, typer.Option("--by", help="Who decides (default: the current user).")
 ]
@@ -628,9 +680,15 @@ def resume(
 @app.command()
 def cancel(
     run_id: Annotated[str, typer.Argument()],
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who cancels (default: the current user).")
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Cancel a run that has not finished (its running segment stops at the next step)."""
+    """Cancel a run that has not finished (its running segment stops at the next step).
+
+    The run records who cancelled it and when.
+    """
     from ..durable import cancel_run
 
     async def go() -> bool:
@@ -638,7 +696,7 @@ def cancel(
             latest = await store.run(run_id)
             if latest.status in ("done", "failed", "cancelled"):
                 raise RunFinishedError(f"run {run_id!r} is already {latest.status}")
-            return await cancel_run(run_id, store=store)
+            return await cancel_run(run_id, store=store, by=by or getpass.getuser())
 
     stopped = _run(go())
     out.print(f"cancelled run {run_id}", markup=False)
@@ -742,7 +800,7 @@ def import_command(
 ) -> None:
     """Store a RunState JSON file (Python or TypeScript format) as a new version of a run."""
     from .._versions import TESTED_JS_SDK_VERSION, python_sdk_version
-    from ..state.describe import parse_state_text, state_facts
+    from ..state import parse_state_text, state_facts
 
     doc = parse_state_text(file.read_bytes())
     facts = state_facts(doc)
@@ -775,15 +833,64 @@ def worker(
     executor_id: Annotated[
         str | None, typer.Option("--executor-id", help="Worker name (recovery identity).")
     ] = None,
+    lease: Annotated[
+        float | None,
+        typer.Option(
+            "--lease",
+            min=0.1,
+            help="Postgres: seconds without a heartbeat before a process counts as dead and "
+            "workers take over its segments (default $TIMESTEP_EXECUTOR_LEASE or 20).",
+        ),
+    ] = None,
+    heartbeat: Annotated[
+        float | None,
+        typer.Option(
+            "--heartbeat",
+            min=0.05,
+            help="Postgres: seconds between lease renewals and takeover checks "
+            "(default $TIMESTEP_EXECUTOR_HEARTBEAT or 5).",
+        ),
+    ] = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="Worker processes on this machine (each its own executor, sharing the queue).",
+        ),
+    ] = 1,
     db: DbOption = None,
 ) -> None:
-    """Run a durable worker: recover pending segments, run queued and fully decided runs."""
+    """Run a durable worker: recover pending segments, run queued and fully decided runs.
+
+    On Postgres it also takes over the segments of workers that died, within lease + heartbeat.
+    With --processes N it starts N worker processes (one per core, say) and supervises them.
+    """
     from ..durable import worker as run_worker
     from ..runs import load_agent
 
     agents = [load_agent(ref) for ref in agent_refs or []]
     if not agents:
         raise typer.BadParameter("name at least one agent", param_hint="--agent")
+    if processes > 1:
+        from ._processes import child_args, run_processes
+
+        err.print(f"{processes} workers on {_db(db)} (Ctrl+C to stop)", markup=False)
+        code = run_processes(
+            _db(db),
+            [
+                child_args(
+                    agent_refs or [],
+                    index=index,
+                    concurrency=concurrency,
+                    executor_id=executor_id,
+                    lease=lease,
+                    heartbeat=heartbeat,
+                )
+                for index in range(1, processes + 1)
+            ],
+        )
+        raise typer.Exit(code)
 
     names = ", ".join(sorted({agent.name for agent in agents}))
     shown = _shown(_db(db))
@@ -802,6 +909,8 @@ def worker(
                 concurrency=concurrency,
                 executor_id=executor_id,
                 on_ready=ready,
+                lease=lease,
+                heartbeat=heartbeat,
             )
 
     from ._logging import show_segments
@@ -846,8 +955,8 @@ def serve(
     Without any, a new token is made and printed in the sign-in URL.
     """
     from ..runs import load_agent
+    from ..server import check_token, new_token, parse_users, read_secret_file
     from ..server import serve as run_server
-    from ..server._auth import check_token, new_token, parse_users, read_secret_file
 
     secret: str | None = None
     if token_file is not None:
@@ -892,7 +1001,12 @@ def serve(
 
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
-    """Create or migrate timestep's tables to the newest schema revision."""
+    """Create or migrate timestep's tables and DBOS's (for durable runs) to the newest schema."""
+    from ..durable import prepare_system_database
+
     store = _store(db)
     revision = store.upgrade()
     out.print(f"{store.url} is at revision {revision}", markup=False)
+    if store.kind != "file":
+        system = prepare_system_database(store)
+        out.print(f"DBOS system tables are ready in {system}", markup=False)

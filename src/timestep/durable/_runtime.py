@@ -20,9 +20,9 @@ from agents import Agent, RunConfig, RunResult, RunResultStreaming
 from agents.memory import Session
 from dbos import DBOS, DBOSClient, DBOSConfig
 
-from .._errors import ConfigurationError
-from ..state import RunStateStore
-from . import _config, _stream
+from .._errors import ConfigurationError, StoreUnavailableError
+from ..state import RunStateStore, display_url
+from . import _config, _stream, _takeover
 from ._json import JSONSerializer
 from ._spec import public_target, resolve_target
 
@@ -64,6 +64,7 @@ class DurableRuntime:
         self._launched: _Launched | None = None
         self._engines: dict[str, sa.Engine] = {}
         self._clients: dict[str, DBOSClient] = {}
+        self._prepared: set[str] = set()
         #: In-process extras of the segments started here, by workflow id.
         self.local_runs: dict[str, LocalRun] = {}
         #: RunConfig of segments recovered or dequeued here (``worker(run_config=...)``); None
@@ -155,6 +156,30 @@ class DurableRuntime:
             return sa.inspect(self.system_engine(store_url)).has_table("workflow_status")
         return sa.inspect(self.system_engine(store_url)).has_table("workflow_status", schema="dbos")
 
+    def prepare_system_database(self, store_url: str, *, always: bool = False) -> str:
+        """Create (or migrate) DBOS's tables and the stream event log for ``store_url``.
+
+        With ``always=False`` only when DBOS's tables are missing (one check). Returns the
+        system database URL (password hidden). A database that refuses is a
+        ``StoreUnavailableError`` naming the fix.
+        """
+        url = _config.system_database_url(store_url)
+        shown = display_url(url)
+        if not always and url in self._prepared:
+            return shown
+        try:
+            if always or not self.has_system_tables(store_url):
+                DBOS.migrate(url if url.startswith("sqlite") else _config.postgres_url(url))
+            _stream.events.create(self.system_engine(store_url), checkfirst=True)
+        except Exception as error:
+            raise StoreUnavailableError(
+                f"cannot create DBOS's tables in {shown}: {error}; run `timestep db upgrade` "
+                "as a database user allowed to create tables (and the schema `dbos` on Postgres)"
+            ) from error
+        with self._lock:
+            self._prepared.add(url)
+        return shown
+
     def client(self, store_url: str) -> DBOSClient:
         """A DBOS client (no launch, no recovery) for control operations from any process."""
         url = _config.system_database_url(store_url)
@@ -191,6 +216,7 @@ class DurableRuntime:
         *,
         worker: bool = False,
         worker_concurrency: int | None = None,
+        lease: _takeover.LeaseSettings | None = None,
         **options: Any,
     ) -> str:
         """Configure and launch DBOS once per process; return the system database URL in use.
@@ -228,8 +254,11 @@ class DurableRuntime:
                 config["system_database_engine"] = engine
             else:
                 config["system_database_url"] = _config.postgres_url(url)
-            if url.startswith("sqlite") and "executor_id" not in options:
-                config["executor_id"] = _config.process_executor_id()
+            if "executor_id" not in options:
+                if url.startswith("sqlite"):
+                    config["executor_id"] = _config.process_executor_id()
+                elif not os.environ.get("DBOS__VMID"):
+                    config["executor_id"] = _takeover.new_executor_id()
             config.update(options)  # type: ignore[typeddict-item]
             DBOS(config=config)
             if not worker:
@@ -242,6 +271,13 @@ class DurableRuntime:
                 on_conflict="always_update" if worker else "never_update",
             )
             _stream.bind(engine if engine is not None else self._client_engine(url))
+            if not url.startswith("sqlite"):
+                _takeover.start(
+                    self._client_engine(url),
+                    DBOS.executor_id,
+                    lease or _takeover.LeaseSettings.resolve(),
+                    takes_over=worker,
+                )
             self._launched = _Launched(url, engine, worker)
             return url
 
@@ -252,6 +288,7 @@ class DurableRuntime:
             if launched is None:
                 return
             _stream.unbind()
+            _takeover.stop()
             DBOS.destroy(destroy_registry=False)
             if launched.engine is not None:
                 launched.engine.dispose()
@@ -270,3 +307,12 @@ def register_agent(agent: Agent[Any]) -> None:
 def shutdown() -> None:
     """Destroy this process's DBOS instance (tests and clean worker exits)."""
     RUNTIME.shutdown()
+
+
+def prepare_system_database(store: RunStateStore) -> str:
+    """Create or migrate DBOS's tables for durable runs on ``store`` (``timestep db upgrade``).
+
+    Returns the system database's URL (password hidden). Workers do this on start; run it in a
+    deploy step so ``enqueue_run`` and control commands work before any worker started.
+    """
+    return RUNTIME.prepare_system_database(store.target, always=True)

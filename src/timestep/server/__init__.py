@@ -4,8 +4,18 @@ What it shows comes from :mod:`timestep.runs`; decisions are recorded by the sto
 """
 
 from ._app import create_app
-from ._auth import csrf_token, new_token
+from ._auth import User, check_token, csrf_token, new_token, parse_users, read_secret_file
 from ._openapi import openapi_schema
 from ._serve import serve
 
-__all__ = ["create_app", "csrf_token", "new_token", "openapi_schema", "serve"]
+__all__ = [
+    "User",
+    "check_token",
+    "create_app",
+    "csrf_token",
+    "new_token",
+    "openapi_schema",
+    "parse_users",
+    "read_secret_file",
+    "serve",
+]
