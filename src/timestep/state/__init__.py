@@ -5,7 +5,15 @@ from ._decisions import DecisionKind, DecisionOutcome, DecisionRecord, undecided
 from ._describe import StateFacts, detect_language, is_finished, parse_state_text, state_facts
 from ._engine import default_url, display_url
 from ._origins import Origin, origin_of, remember
-from ._records import RUN_STATUSES, Language, PendingApproval, RunStatus, RunSummary, StoredState
+from ._records import (
+    RUN_STATUSES,
+    Language,
+    PendingApproval,
+    RunStatus,
+    RunSummary,
+    StoredState,
+    utc_now,
+)
 from ._session import open_session
 from ._store import RunStateStore
 
@@ -33,4 +41,5 @@ __all__ = [
     "remember",
     "state_facts",
     "undecided",
+    "utc_now",
 ]

@@ -31,6 +31,12 @@ class Backend(Protocol):
         """Add the next version of ``run_id``; a stale ``expected_version`` raises."""
         ...
 
+    def create(
+        self, run_id: str, new: NewVersion, metadata: dict[str, Any] | None
+    ) -> StoredState | None:
+        """Write version 0 of a run that has no row yet; ``None`` (no change) when it has one."""
+        ...
+
     def get(self, run_id: str, version: int | None) -> StoredState:
         """One version (the latest when ``version`` is None), with its JSON body."""
         ...
