@@ -5,6 +5,7 @@ export {
   RunNotFoundError,
   StaleStateError,
   StoreError,
+  StoreSchemaError,
   KNOWN_REVISIONS,
   RUN_STATUSES,
   jsSdkVersion,

@@ -5,11 +5,18 @@
  * by Python are translated on load.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { RunState } from '@openai/agents';
 import type { Agent } from '@openai/agents';
-import { detectLanguage, toTypeScript, type Json, type Language } from './translate.js';
+import {
+  CorruptStateError,
+  detectLanguage,
+  toTypeScript,
+  type Json,
+  type Language,
+} from './translate.js';
 
 export type RunStatus = 'running' | 'waiting' | 'done' | 'failed' | 'cancelled';
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'waiting', 'done', 'failed', 'cancelled'];
@@ -75,9 +82,24 @@ export class StaleStateError extends StoreError {
   }
 }
 
+/** The database was migrated by a newer timestep (a schema revision this package does not know). */
+export class StoreSchemaError extends StoreError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreSchemaError';
+  }
+}
+
 /** Alembic revisions of the shared schema this package can read and write. */
-export const KNOWN_REVISIONS = ['0001'];
-const HEAD_REVISION = '0001';
+export const KNOWN_REVISIONS = ['0001', '0002'];
+const HEAD_REVISION = '0002';
+/** Revision 0002: the SHA-256 of each state body (NULL for versions saved before). */
+const ADD_CHECKSUM = 'ALTER TABLE timestep_run_states ADD COLUMN state_sha256 TEXT';
+
+/** SHA-256 (hex) of a state body's UTF-8 text, as stored in `state_sha256`. */
+export function bodyChecksum(body: string): string {
+  return createHash('sha256').update(body, 'utf8').digest('hex');
+}
 const FILE_FORMAT = 'timestep.run_state_file';
 
 /** The installed @openai/agents version (recorded as `sdk_version`). */
@@ -202,7 +224,8 @@ const DDL = [
   `CREATE TABLE timestep_run_states (run_id TEXT NOT NULL, version INTEGER NOT NULL,
     language TEXT NOT NULL, sdk_version TEXT NOT NULL, schema_version TEXT NOT NULL,
     agent_name TEXT NOT NULL, status TEXT NOT NULL, pending_approvals TEXT NOT NULL,
-    state_json TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (run_id, version),
+    state_json TEXT NOT NULL, created_at TEXT NOT NULL, state_sha256 TEXT,
+    PRIMARY KEY (run_id, version),
     FOREIGN KEY(run_id) REFERENCES timestep_runs (run_id) ON DELETE CASCADE)`,
   `CREATE TABLE timestep_approvals (id %SERIAL%, run_id TEXT NOT NULL, call_id TEXT NOT NULL,
     tool_name TEXT NOT NULL, decision TEXT NOT NULL, always BOOLEAN NOT NULL, reason TEXT,
@@ -330,13 +353,19 @@ export function ensureSchema(sql: Sql): Promise<void> {
         : await tx.query("SELECT to_regclass('timestep_alembic_version') AS name");
     const present = exists.length > 0 && exists[0]!.name !== null;
     if (present) {
+      if (tx.dialect === 'postgresql') await tx.query('SELECT pg_advisory_xact_lock(7201512)');
       const rows = await tx.query('SELECT version_num FROM timestep_alembic_version');
       const revision = rows[0]?.version_num;
       if (!KNOWN_REVISIONS.includes(String(revision))) {
-        throw new StoreError(
-          `database schema revision ${String(revision)} is not one this package knows ` +
-            `(${KNOWN_REVISIONS.join(', ')}); upgrade @timestep-ai/timestep`,
+        throw new StoreSchemaError(
+          `database schema revision '${String(revision)}' is not one this package knows ` +
+            `(${KNOWN_REVISIONS.join(', ')}): it was migrated by a newer timestep; ` +
+            'upgrade @timestep-ai/timestep',
         );
+      }
+      if (revision === '0001') {
+        await tx.query(ADD_CHECKSUM);
+        await tx.query('UPDATE timestep_alembic_version SET version_num = $1', [HEAD_REVISION]);
       }
       return;
     }
@@ -397,10 +426,10 @@ class SqlBackend implements Backend {
       }
       await tx.query(
         `INSERT INTO timestep_run_states (run_id, version, language, sdk_version, schema_version,
-           agent_name, status, pending_approvals, state_json, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+           agent_name, status, pending_approvals, state_json, created_at, state_sha256)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
         [args.runId, version, args.language, args.sdkVersion, args.facts.schemaVersion,
-          args.facts.agentName, args.status, pending, args.body, now],
+          args.facts.agentName, args.status, pending, args.body, now, bodyChecksum(args.body)],
       );
       return {
         runId: args.runId,
@@ -435,6 +464,19 @@ class SqlBackend implements Backend {
         version === undefined ? `no run '${runId}'` : `run '${runId}' has no version ${version}`,
       );
     }
+    const where = `run '${runId}' version ${String(row.version)}`;
+    const body = String(row.state_json);
+    let stateJson: Json;
+    try {
+      stateJson = JSON.parse(body) as Json;
+    } catch (error) {
+      throw new CorruptStateError(`${where}: stored state is not valid JSON: ${(error as Error).message}`);
+    }
+    if (row.state_sha256 !== null && row.state_sha256 !== undefined && row.state_sha256 !== bodyChecksum(body)) {
+      throw new CorruptStateError(
+        `${where}: the stored state does not match its checksum: it was changed outside timestep or damaged`,
+      );
+    }
     return {
       runId,
       version: Number(row.version),
@@ -444,7 +486,7 @@ class SqlBackend implements Backend {
       agentName: String(row.agent_name),
       status: String(row.status) as RunStatus,
       pendingApprovals: pendingFromRow(row.pending_approvals),
-      stateJson: JSON.parse(String(row.state_json)) as Json,
+      stateJson,
       createdAt: String(row.created_at),
     };
   }

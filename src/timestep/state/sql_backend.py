@@ -10,8 +10,11 @@ from sqlalchemy.exc import IntegrityError
 
 from .._errors import CorruptStateError, RunNotFoundError, StaleStateError
 from . import schema
+from ._decode import json_object, merged_metadata, metadata_column, pending_column, text_of
+from ._integrity import body_checksum, check
+from .describe import state_facts
 from .engine import database_errors, get_engine
-from .records import NewVersion, RunStatus, RunSummary, StoredState, load_pending, utc_now
+from .records import NewVersion, RunStatus, RunSummary, StoredState, utc_now
 
 _STATE_META = (
     schema.run_states.c.run_id,
@@ -23,32 +26,31 @@ _STATE_META = (
     schema.run_states.c.status,
     schema.run_states.c.pending_approvals,
     schema.run_states.c.created_at,
+    schema.run_states.c.state_sha256,
 )
 
 
-def _parse_body(row: Row[Any], body: str) -> dict[str, Any]:
-    try:
-        doc = json.loads(body)
-    except json.JSONDecodeError as error:
-        raise CorruptStateError(
-            f"run {row.run_id!r} version {row.version}: stored state is not valid JSON "
-            f"({error.msg} at line {error.lineno} column {error.colno})"
-        ) from None
-    if not isinstance(doc, dict):
-        raise CorruptStateError(
-            f"run {row.run_id!r} version {row.version}: stored state is not a JSON object"
-        )
+def _where(row: Row[Any]) -> str:
+    return f"run {row.run_id!r} version {row.version}"
+
+
+def _parse_body(row: Row[Any], raw: object) -> dict[str, Any]:
+    where = _where(row)
+    body = text_of(raw, f"{where}: stored state")
+    doc = json_object(body, f"{where}: stored state")
+    check(body_checksum(body), row.state_sha256, where)
     return doc
 
 
-def _merged_metadata(stored: str | None, new: dict[str, Any] | None) -> dict[str, Any]:
-    """A run's stored metadata (JSON text or NULL) with ``new`` laid over it."""
-    merged: dict[str, Any] = json.loads(stored) if stored else {}
-    merged.update(new or {})
-    return merged
-
-
-def _stored(row: Row[Any], body: str | None) -> StoredState:
+def _stored(row: Row[Any], raw_body: object | None) -> StoredState:
+    where = _where(row)
+    doc = _parse_body(row, raw_body) if raw_body is not None else None
+    try:
+        pending = pending_column(row.pending_approvals, f"{where}: pending_approvals column")
+    except CorruptStateError:
+        if doc is None:
+            raise
+        pending = state_facts(doc).pending_approvals  # the body is the source of truth
     return StoredState(
         run_id=row.run_id,
         version=row.version,
@@ -57,9 +59,35 @@ def _stored(row: Row[Any], body: str | None) -> StoredState:
         schema_version=row.schema_version,
         agent_name=row.agent_name,
         status=row.status,
-        pending_approvals=load_pending(row.pending_approvals),
-        state_json=_parse_body(row, body) if body is not None else None,
+        pending_approvals=pending,
+        state_json=doc,
         created_at=row.created_at,
+    )
+
+
+def _summary(row: Row[Any]) -> RunSummary:
+    """A run's latest facts; an unreadable side column is reported in ``problem``, not raised."""
+    problems: list[str] = []
+    where = f"run {row.run_id!r}"
+    try:
+        pending = pending_column(row.pending_approvals, f"{where}: pending_approvals column")
+    except CorruptStateError as error:
+        pending, problems = [], [*problems, str(error)]
+    try:
+        metadata = metadata_column(row.metadata, f"{where}: metadata column")
+    except CorruptStateError as error:
+        metadata, problems = {}, [*problems, str(error)]
+    return RunSummary(
+        run_id=row.run_id,
+        agent_name=row.agent_name,
+        status=row.status,
+        latest_version=row.latest_version,
+        language=row.language,
+        pending_approvals=pending,
+        metadata=metadata,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        problem="; ".join(problems) or None,
     )
 
 
@@ -116,7 +144,9 @@ class SqlBackend:
         if expected is not None and expected != latest:
             raise StaleStateError(run_id, expected, latest)
         version = latest + 1
-        merged = _merged_metadata(row.metadata if row is not None else None, metadata)
+        merged = merged_metadata(
+            row.metadata if row is not None else None, metadata, f"run {run_id!r}: metadata"
+        )
         columns = new.columns()
         facts = {
             "agent_name": new.agent_name,
@@ -133,7 +163,12 @@ class SqlBackend:
             conn.execute(update(runs).where(runs.c.run_id == run_id).values(**facts))
         conn.execute(
             insert(states).values(
-                run_id=run_id, version=version, state_json=new.body, created_at=now, **columns
+                run_id=run_id,
+                version=version,
+                state_json=new.body,
+                state_sha256=body_checksum(new.body),
+                created_at=now,
+                **columns,
             )
         )
         if keep is not None:
@@ -192,20 +227,7 @@ class SqlBackend:
             query = query.where(runs.c.status == status)
         with database_errors(self.url), self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [
-            RunSummary(
-                run_id=row.run_id,
-                agent_name=row.agent_name,
-                status=row.status,
-                latest_version=row.latest_version,
-                language=row.language,
-                pending_approvals=load_pending(row.pending_approvals),
-                metadata=json.loads(row.metadata) if row.metadata else {},
-                created_at=row.created_at,
-                updated_at=row.updated_at,
-            )
-            for row in rows
-        ]
+        return [_summary(row) for row in rows]
 
     def set_status(
         self, run_id: str, status: RunStatus, metadata: dict[str, Any] | None = None
@@ -220,7 +242,8 @@ class SqlBackend:
                 raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
             values: dict[str, Any] = {"status": status, "updated_at": utc_now()}
             if metadata:
-                values["metadata"] = json.dumps(_merged_metadata(row.metadata, metadata))
+                merged = merged_metadata(row.metadata, metadata, f"run {run_id!r}: metadata")
+                values["metadata"] = json.dumps(merged)
             conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
 
     def delete(self, run_id: str) -> None:

@@ -13,7 +13,13 @@ from typing import Any, Literal
 from agents import Agent, RunState
 from agents.result import RunResult, RunResultBase, RunResultStreaming
 
-from .._errors import ConfigurationError, RunNotFoundError, TranslationError
+from .._errors import (
+    ConfigurationError,
+    CorruptStateError,
+    RunNotFoundError,
+    TimestepError,
+    TranslationError,
+)
 from .._versions import python_sdk_version
 from .describe import state_facts
 from .engine import default_url, display_url
@@ -47,7 +53,15 @@ def _to_python_json(stored: StoredState) -> dict[str, Any]:
         translate = importlib.import_module("timestep.state.translate")
     except ImportError as error:  # pragma: no cover - translate ships with timestep
         raise TranslationError(f"cannot translate a {stored.language} state: {error}") from error
-    converted: dict[str, Any] = translate.to_python(stored.state_json)
+    try:
+        converted: dict[str, Any] = translate.to_python(stored.state_json)
+    except TimestepError:
+        raise
+    except Exception as error:  # a damaged state the translator does not expect
+        raise CorruptStateError(
+            f"run {stored.run_id!r} version {stored.version}: the {stored.language} state cannot "
+            f"be translated ({type(error).__name__}: {error})"
+        ) from error
     return converted
 
 
