@@ -60,7 +60,7 @@ async def _paused(store: RunStateStore, run_id: str) -> None:
 
 
 def _decisions(store: RunStateStore, run_id: str) -> list[tuple[Any, ...]]:
-    with store.engine().connect() as conn:
+    with sa.create_engine(store.target).connect() as conn:
         rows = conn.execute(
             sa.text(
                 "SELECT call_id, decision, reason, decided_by, state_version "

@@ -231,8 +231,8 @@ async def test_unreadable_side_columns_degrade_one_row_and_keep_its_text(
     runs = {r.run_id: r for r in await store.list_runs()}
     assert runs["good"].problem is None and len(runs["good"].pending_approvals) == 1
     assert runs["bad"].problem is not None
-    assert "run 'bad': pending_approvals column" in runs["bad"].problem
-    assert "run 'bad': metadata column" in runs["bad"].problem
+    assert "pending_approvals column is unreadable (it" in runs["bad"].problem
+    assert "metadata column is unreadable (it is not" in runs["bad"].problem
     assert runs["bad"].metadata == {} and runs["bad"].pending_approvals == []
     # The state row is intact, so the run still loads and saves; the unreadable metadata text is
     # kept, not overwritten.

@@ -94,8 +94,8 @@ class RunSummary:
     metadata: dict[str, Any]
     created_at: str
     updated_at: str
-    #: Why part of this run's row could not be read (its fields then hold empty defaults).
     problem: str | None = None
+    """Why this row's side columns could not be read (the row is listed, marked unreadable)."""
 
 
 def utc_now() -> str:

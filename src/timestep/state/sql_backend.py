@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from typing import Any, NoReturn
 
 from sqlalchemy import Engine, Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .._errors import CorruptStateError, RunNotFoundError, StaleStateError
+from .._errors import CorruptStateError, RunNotFoundError, RunNotWaitingError, StaleStateError
 from . import schema
 from ._decode import json_object, merged_metadata, metadata_column, pending_column, text_of
 from ._integrity import body_checksum, check
+from .decisions import (
+    DecisionKind,
+    DecisionOutcome,
+    DecisionRecord,
+    all_decided,
+    already_decided,
+    choose_call,
+)
 from .describe import state_facts
 from .engine import database_errors, get_engine
 from .records import NewVersion, RunStatus, RunSummary, StoredState, utc_now
@@ -68,15 +77,14 @@ def _stored(row: Row[Any], raw_body: object | None) -> StoredState:
 def _summary(row: Row[Any]) -> RunSummary:
     """A run's latest facts; an unreadable side column is reported in ``problem``, not raised."""
     problems: list[str] = []
-    where = f"run {row.run_id!r}"
     try:
-        pending = pending_column(row.pending_approvals, f"{where}: pending_approvals column")
+        pending = pending_column(row.pending_approvals, "it")
     except CorruptStateError as error:
-        pending, problems = [], [*problems, str(error)]
+        pending, problems = [], [*problems, f"pending_approvals column is unreadable ({error})"]
     try:
-        metadata = metadata_column(row.metadata, f"{where}: metadata column")
+        metadata = metadata_column(row.metadata, "it")
     except CorruptStateError as error:
-        metadata, problems = {}, [*problems, str(error)]
+        metadata, problems = {}, [*problems, f"metadata column is unreadable ({error})"]
     return RunSummary(
         run_id=row.run_id,
         agent_name=row.agent_name,
@@ -91,6 +99,24 @@ def _summary(row: Row[Any]) -> RunSummary:
     )
 
 
+class _RacedError(Exception):
+    """Another writer recorded the same decision first (inside ``SqlBackend.decide``)."""
+
+
+def _decision(row: Row[Any]) -> DecisionRecord:
+    return DecisionRecord(
+        run_id=row.run_id,
+        call_id=row.call_id,
+        tool_name=row.tool_name,
+        decision=row.decision,
+        always=bool(row.always),
+        reason=row.reason,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        state_version=row.state_version,
+    )
+
+
 class SqlBackend:
     """Stores every version of every run in the ``timestep_*`` tables."""
 
@@ -99,6 +125,11 @@ class SqlBackend:
         with database_errors(url):
             self.engine: Engine = get_engine(url)
             schema.ensure_schema(self.engine)
+
+    def upgrade(self) -> str:
+        """Migrate the database to the newest revision and return it."""
+        with database_errors(self.url):
+            return schema.upgrade(self.engine)
 
     def append(
         self,
@@ -254,3 +285,146 @@ class SqlBackend:
             done = conn.execute(delete(schema.runs).where(schema.runs.c.run_id == run_id))
             if done.rowcount == 0:
                 raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
+
+    def run(self, run_id: str) -> RunSummary:
+        """The latest facts of one run."""
+        runs = schema.runs
+        with database_errors(self.url), self.engine.connect() as conn:
+            row = conn.execute(select(runs).where(runs.c.run_id == run_id)).first()
+        if row is None:
+            raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
+        return _summary(row)
+
+    def decide(
+        self,
+        run_id: str,
+        call_id: str | None,
+        decision: DecisionKind,
+        *,
+        always: bool,
+        reason: str | None,
+        decided_by: str | None,
+    ) -> DecisionOutcome:
+        """Record a decision under the run row's write lock; the rules of ``choose_call`` apply."""
+        runs, approvals = schema.runs, schema.approvals
+        try:
+            with database_errors(self.url), self.engine.begin() as conn:
+                row = conn.execute(
+                    select(runs.c.status, runs.c.latest_version, runs.c.pending_approvals)
+                    .where(runs.c.run_id == run_id)
+                    .with_for_update()
+                ).first()
+                if row is None:
+                    raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
+                if row.status != "waiting":
+                    raise RunNotWaitingError(
+                        f"run {run_id!r} is {row.status}, not waiting for a decision"
+                    )
+                version = int(row.latest_version)
+                pending = pending_column(
+                    row.pending_approvals, f"run {run_id!r}: pending_approvals column"
+                )
+                decided = self._decisions(conn, run_id, version)
+                entry = choose_call(run_id, pending, decided, call_id)
+                record = DecisionRecord(
+                    run_id=run_id,
+                    call_id=entry.call_id,
+                    tool_name=entry.tool_name,
+                    decision=decision,
+                    always=always,
+                    reason=reason,
+                    decided_by=decided_by,
+                    decided_at=utc_now(),
+                    state_version=version,
+                )
+                conn.execute(
+                    update(runs).where(runs.c.run_id == run_id).values(updated_at=utc_now())
+                )
+                try:
+                    conn.execute(insert(approvals).values(**record.to_dict()))
+                except IntegrityError as error:
+                    raise _RacedError from error
+        except _RacedError:
+            # A racing writer decided the same call first (unique run_id, call_id, version).
+            first = [d for d in self.decisions(run_id, version) if d.call_id == entry.call_id]
+            raise already_decided(first[0]) from None
+        done = {d.call_id for d in decided} | {record.call_id}
+        return DecisionOutcome(record, all_decided(pending, done))
+
+    @staticmethod
+    def _decisions(conn: Any, run_id: str | None, version: int | None) -> list[DecisionRecord]:
+        approvals = schema.approvals
+        query = select(approvals).order_by(approvals.c.id)
+        if run_id is not None:
+            query = query.where(approvals.c.run_id == run_id)
+        if version is not None:
+            query = query.where(approvals.c.state_version == version)
+        return [_decision(row) for row in conn.execute(query)]
+
+    def decisions(self, run_id: str | None, version: int | None) -> list[DecisionRecord]:
+        """Recorded decisions (of one run, of one version), oldest first."""
+        with database_errors(self.url), self.engine.connect() as conn:
+            return self._decisions(conn, run_id, version)
+
+    def claim(self, run_id: str, version: int, status: RunStatus = "waiting") -> bool:
+        """Flip a run in ``status`` at ``version`` to running; True only for the caller that did."""
+        with database_errors(self.url), self.engine.begin() as conn:
+            return self._claim(conn, run_id, version, status)
+
+    @staticmethod
+    def _claim(conn: Any, run_id: str, version: int, status: RunStatus = "waiting") -> bool:
+        runs = schema.runs
+        changed = conn.execute(
+            update(runs)
+            .where(
+                runs.c.run_id == run_id,
+                runs.c.status == status,
+                runs.c.latest_version == version,
+            )
+            .values(status="running", updated_at=utc_now())
+        ).rowcount
+        return bool(changed)
+
+    def claim_decisions(self, run_id: str, version: int) -> list[DecisionRecord]:
+        """Mark the run running if still waiting at ``version``; that version's decisions."""
+        with database_errors(self.url), self.engine.begin() as conn:
+            self._claim(conn, run_id, version)
+            return self._decisions(conn, run_id, version)
+
+    def ready_to_resume(self) -> list[str]:
+        """Waiting runs whose every pending call has a decision."""
+        runs, approvals = schema.runs, schema.approvals
+        with database_errors(self.url), self.engine.connect() as conn:
+            waiting = conn.execute(
+                select(runs.c.run_id, runs.c.latest_version, runs.c.pending_approvals).where(
+                    runs.c.status == "waiting"
+                )
+            ).all()
+            ready: list[str] = []
+            for row in waiting:
+                try:
+                    pending = pending_column(row.pending_approvals, f"run {row.run_id!r}")
+                except CorruptStateError:
+                    continue  # an unreadable row is listed with its problem, never resumed
+                decided = [
+                    str(found.call_id)
+                    for found in conn.execute(
+                        select(approvals.c.call_id).where(
+                            approvals.c.run_id == row.run_id,
+                            approvals.c.state_version == row.latest_version,
+                        )
+                    )
+                ]
+                if all_decided(pending, decided):
+                    ready.append(str(row.run_id))
+        return ready
+
+    def change_marker(self) -> Hashable:
+        """Run count, newest update, sum of versions and newest decision id (two aggregates)."""
+        runs, approvals = schema.runs, schema.approvals
+        with database_errors(self.url), self.engine.connect() as conn:
+            run_row = conn.execute(
+                select(func.count(), func.max(runs.c.updated_at), func.sum(runs.c.latest_version))
+            ).one()
+            last_decision = conn.execute(select(func.max(approvals.c.id))).scalar()
+        return (*run_row, last_decision)
