@@ -627,7 +627,12 @@ def serve(
 
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
-    """Create or migrate timestep's tables to the newest schema revision."""
+    """Create or migrate timestep's tables and DBOS's (for durable runs) to the newest schema."""
+    from ..durable import prepare_system_database
+
     store = _store(db)
     revision = store.upgrade()
     out.print(f"{store.url} is at revision {revision}", markup=False)
+    if store.kind != "file":
+        system = prepare_system_database(store)
+        out.print(f"DBOS system tables are ready in {system}", markup=False)

@@ -18,7 +18,7 @@ from ._api import (
 )
 from ._config import APPLICATION_VERSION, system_database_url
 from ._history import DurableStep, recorded_steps
-from ._runtime import register_agent, shutdown
+from ._runtime import prepare_system_database, register_agent, shutdown
 from ._steps import idempotency_key
 from ._stream import attach_stream
 from ._stream_text import StreamText, TextChange, stream_text
@@ -36,6 +36,7 @@ __all__ = [
     "fork_run",
     "idempotency_key",
     "list_runs",
+    "prepare_system_database",
     "recorded_steps",
     "register_agent",
     "reject",

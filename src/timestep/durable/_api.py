@@ -242,6 +242,7 @@ def _enqueue(target: str, run_id: str, version: int, spec: SegmentSpec) -> None:
         "workflow_id": _names.segment_id(run_id, version),
         "app_version": _config.APPLICATION_VERSION,
     }
+    RUNTIME.prepare_system_database(target)  # before any worker created DBOS's tables
     RUNTIME.client(target).enqueue(options, run_id, version, spec.to_json())
 
 
