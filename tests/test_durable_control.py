@@ -92,12 +92,21 @@ async def test_cancelling_a_running_first_segment_records_the_run(store: RunStat
     task = asyncio.create_task(run_durable(agent, "wait", run_id="ctl-cancel", store=store))
     while not model_calls:  # the first model step ran; the slow tool is in flight
         await asyncio.sleep(0.05)
-    assert await cancel_run("ctl-cancel", store=store) is True
+    running = {r.run_id: r for r in await list_runs(store=store)}["ctl-cancel"]
+    assert (running.status, running.latest_version, running.agent_name) == (
+        "running",
+        0,
+        "sleeper",
+    )
+    assert await cancel_run("ctl-cancel", store=store, by="ops") is True
     with pytest.raises(RunCancelledError, match=r"'ctl-cancel' was cancelled$"):
         await task
     summary = {r.run_id: r for r in await list_runs(store=store)}["ctl-cancel"]
-    assert (summary.status, summary.latest_version) == ("cancelled", 1)
-    assert summary.metadata["error"] == "run 'ctl-cancel' was cancelled"
+    assert (summary.status, summary.latest_version) == ("cancelled", 0)
+    assert summary.metadata["error"] == "run 'ctl-cancel' was cancelled by ops"
+    assert summary.metadata["cancelled_by"] == "ops"
+    assert summary.metadata["cancelled_at"] >= running.created_at
+    assert (await store.load("ctl-cancel", agent))._original_input == "wait"
     assert model_calls == [1]
 
 

@@ -24,8 +24,8 @@ from timestep import (
     StoreSchemaError,
     TimestepError,
 )
-from timestep.state import schema
-from timestep.state.engine import get_engine
+from timestep.state import _schema as schema
+from timestep.state._engine import get_engine
 
 
 async def _waiting_doc() -> dict[str, Any]:
@@ -108,7 +108,7 @@ async def _wrapper(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
         (lambda w: w["versions"][0].pop("state"), "version 1 has no 'state' object"),
         (lambda w: w["versions"][0].update(state="{}"), "version 1 has no 'state' object"),
         (lambda w: w["versions"].append(3), r"versions\[1\] is not an object"),
-        (lambda w: w["versions"][0].pop("version"), "no positive integer 'version'"),
+        (lambda w: w["versions"][0].pop("version"), "no integer 'version'"),
         (lambda w: w["versions"][0].update(agent_name=None), "no text field 'agent_name'"),
         (lambda w: w["versions"][0].update(pending_approvals={}), "pending_approvals is not a"),
         (

@@ -291,10 +291,7 @@ class _Inbox:
             return _error(404, "not_found", str(error))
         if summary.status in ("done", "failed", "cancelled"):
             return _error(409, "finished", f"run {run_id!r} is already {summary.status}")
-        stopped = await cancel_run(run_id, store=self.store)
-        await self.store.set_status(
-            run_id, "cancelled", metadata={"cancelled_by": _user(request).name}
-        )
+        stopped = await cancel_run(run_id, store=self.store, by=_user(request).name)
         self.changes.notify()
         return JSONResponse({"run_id": run_id, "status": "cancelled", "stopped": stopped})
 

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from .._errors import CorruptStateError
-from .records import PendingApproval
+from ._records import PendingApproval
 
 _PENDING_FIELDS = ("call_id", "tool_name", "arguments", "agent_name")
 

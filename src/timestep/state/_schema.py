@@ -29,7 +29,7 @@ from sqlalchemy import (
 
 from .._errors import StoreSchemaError
 from .._versions import timestep_version
-from .engine import display_url
+from ._engine import display_url
 
 VERSION_TABLE = "timestep_alembic_version"
 SESSIONS_TABLE = "timestep_sessions"

@@ -23,11 +23,11 @@ from .._errors import (
     StaleStateError,
     StoreUnavailableError,
 )
+from ._decisions import DecisionKind, DecisionOutcome, DecisionRecord
 from ._decode import json_value, pending_list, text_of
+from ._describe import parse_state_text, state_facts
 from ._integrity import check, value_checksum
-from .decisions import DecisionKind, DecisionOutcome, DecisionRecord
-from .describe import parse_state_text, state_facts
-from .records import RUN_STATUSES, NewVersion, RunStatus, RunSummary, StoredState, utc_now
+from ._records import RUN_STATUSES, NewVersion, RunStatus, RunSummary, StoredState, utc_now
 
 FILE_FORMAT = "timestep.run_state_file"
 
@@ -166,6 +166,38 @@ class FileBackend:
             )
         return new.stored(run_id, latest + 1, now)
 
+    def create(
+        self, run_id: str, new: NewVersion, metadata: dict[str, Any] | None
+    ) -> StoredState | None:
+        """Write version 0 of the run into a new file; ``None`` if the file holds this run."""
+        with self._locked():
+            doc = self._read()
+            if doc is not None:
+                self._check_run(doc, run_id)
+                return None
+            now = utc_now()
+            state = json.loads(new.body)
+            entry = {
+                **new.columns(),
+                "version": 0,
+                "pending_approvals": [p.to_dict() for p in new.pending_approvals],
+                "created_at": now,
+                "state": state,
+                "sha256": value_checksum(state),
+            }
+            self._write(
+                {
+                    "format": FILE_FORMAT,
+                    "run_id": run_id,
+                    "status": new.status,
+                    "metadata": dict(metadata or {}),
+                    "created_at": now,
+                    "updated_at": now,
+                    "versions": [entry],
+                }
+            )
+        return new.stored(run_id, 0, now)
+
     def _stored(self, entry: dict[str, Any], run_id: str, *, with_body: bool) -> StoredState:
         where = f"run {run_id!r} version {entry['version']} in state file {self.url!r}"
         if with_body:
@@ -301,8 +333,8 @@ def _checked_entry(entry: object, index: int, where: str) -> dict[str, Any]:
     if not isinstance(entry, dict):
         raise CorruptStateError(f"{where}: versions[{index}] is not an object")
     version = entry.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise CorruptStateError(f"{where}: versions[{index}] has no positive integer 'version'")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise CorruptStateError(f"{where}: versions[{index}] has no integer 'version' (0 or more)")
     here = f"{where}: version {version}"
     if not isinstance(entry.get("state"), dict):
         raise CorruptStateError(f"{here} has no 'state' object")
