@@ -12,8 +12,8 @@ from agents.testing import ScriptedModel, assistant_message
 from sqlalchemy import event
 
 from timestep import RunStateStore, open_session, run_agent
-from timestep.state import schema
-from timestep.state.engine import get_engine
+from timestep.state import _schema as schema
+from timestep.state._engine import get_engine
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -381,9 +381,15 @@ def resume(
 @app.command()
 def cancel(
     run_id: Annotated[str, typer.Argument()],
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who cancels (default: the current user).")
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Cancel a run that has not finished (its running segment stops at the next step)."""
+    """Cancel a run that has not finished (its running segment stops at the next step).
+
+    The run records who cancelled it and when.
+    """
     from ..durable import cancel_run
 
     async def go() -> bool:
@@ -391,7 +397,7 @@ def cancel(
             latest = await store.run(run_id)
             if latest.status in ("done", "failed", "cancelled"):
                 raise RunFinishedError(f"run {run_id!r} is already {latest.status}")
-            return await cancel_run(run_id, store=store)
+            return await cancel_run(run_id, store=store, by=by or getpass.getuser())
 
     stopped = _run(go())
     out.print(f"cancelled run {run_id}", markup=False)
@@ -419,6 +425,13 @@ def fork(
         ),
     ] = None,
     new_run_id: Annotated[str | None, typer.Option("--new-run-id", help="Default: new.")] = None,
+    rerun_approved: Annotated[
+        bool,
+        typer.Option(
+            "--rerun-approved",
+            help="With --at: allow running human-approved tool calls again (refused otherwise).",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Start a new run from a step (or a stored version) of another run."""
@@ -434,7 +447,9 @@ def fork(
                 from ..durable import fork_run
 
                 await store.get(run_id)
-                workflow = await fork_run(run_id, target, from_step=at, store=store)
+                workflow = await fork_run(
+                    run_id, target, from_step=at, store=store, rerun_approved=rerun_approved
+                )
                 return f"forked run {run_id} at step {at} as {target} (segment {workflow})"
             source = await store.get(run_id, version=from_version)
             assert source.state_json is not None
@@ -528,19 +543,75 @@ def worker(
     executor_id: Annotated[
         str | None, typer.Option("--executor-id", help="Worker name (recovery identity).")
     ] = None,
+    lease: Annotated[
+        float | None,
+        typer.Option(
+            "--lease",
+            min=0.1,
+            help="Postgres: seconds without a heartbeat before a process counts as dead and "
+            "workers take over its segments (default $TIMESTEP_EXECUTOR_LEASE or 20).",
+        ),
+    ] = None,
+    heartbeat: Annotated[
+        float | None,
+        typer.Option(
+            "--heartbeat",
+            min=0.05,
+            help="Postgres: seconds between lease renewals and takeover checks "
+            "(default $TIMESTEP_EXECUTOR_HEARTBEAT or 5).",
+        ),
+    ] = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="Worker processes on this machine (each its own executor, sharing the queue).",
+        ),
+    ] = 1,
     db: DbOption = None,
 ) -> None:
-    """Run a durable worker: recover pending segments, run queued and fully decided runs."""
+    """Run a durable worker: recover pending segments, run queued and fully decided runs.
+
+    On Postgres it also takes over the segments of workers that died, within lease + heartbeat.
+    With --processes N it starts N worker processes (one per core, say) and supervises them.
+    """
     from ..durable import worker as run_worker
     from ..runs import load_agent
 
     agents = [load_agent(ref) for ref in agent_refs or []]
     if not agents:
         raise typer.BadParameter("name at least one agent", param_hint="--agent")
+    if processes > 1:
+        from ._processes import child_args, run_processes
+
+        err.print(f"{processes} workers on {_db(db)} (Ctrl+C to stop)", markup=False)
+        code = run_processes(
+            _db(db),
+            [
+                child_args(
+                    agent_refs or [],
+                    index=index,
+                    concurrency=concurrency,
+                    executor_id=executor_id,
+                    lease=lease,
+                    heartbeat=heartbeat,
+                )
+                for index in range(1, processes + 1)
+            ],
+        )
+        raise typer.Exit(code)
 
     async def go() -> None:
         async with _store(db) as store:
-            await run_worker(agents, store=store, concurrency=concurrency, executor_id=executor_id)
+            await run_worker(
+                agents,
+                store=store,
+                concurrency=concurrency,
+                executor_id=executor_id,
+                lease=lease,
+                heartbeat=heartbeat,
+            )
 
     err.print(f"worker on {_db(db)} (Ctrl+C to stop)", markup=False)
     _run(go())

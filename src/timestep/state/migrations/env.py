@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-from timestep.state.schema import VERSION_TABLE
+from timestep.state._schema import VERSION_TABLE
 
 engine = context.config.attributes["engine"]
 assert isinstance(engine, Engine)

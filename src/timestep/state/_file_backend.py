@@ -23,9 +23,9 @@ from .._errors import (
     StaleStateError,
     StoreUnavailableError,
 )
-from .decisions import DecisionKind, DecisionOutcome, DecisionRecord
-from .describe import parse_state_text, state_facts
-from .records import (
+from ._decisions import DecisionKind, DecisionOutcome, DecisionRecord
+from ._describe import parse_state_text, state_facts
+from ._records import (
     NewVersion,
     PendingApproval,
     RunStatus,
@@ -169,6 +169,36 @@ class FileBackend:
                 }
             )
         return new.stored(run_id, latest + 1, now)
+
+    def create(
+        self, run_id: str, new: NewVersion, metadata: dict[str, Any] | None
+    ) -> StoredState | None:
+        """Write version 0 of the run into a new file; ``None`` if the file holds this run."""
+        with self._locked():
+            doc = self._read()
+            if doc is not None:
+                self._check_run(doc, run_id)
+                return None
+            now = utc_now()
+            entry = {
+                **new.columns(),
+                "version": 0,
+                "pending_approvals": [p.to_dict() for p in new.pending_approvals],
+                "created_at": now,
+                "state": json.loads(new.body),
+            }
+            self._write(
+                {
+                    "format": FILE_FORMAT,
+                    "run_id": run_id,
+                    "status": new.status,
+                    "metadata": dict(metadata or {}),
+                    "created_at": now,
+                    "updated_at": now,
+                    "versions": [entry],
+                }
+            )
+        return new.stored(run_id, 0, now)
 
     @staticmethod
     def _stored(entry: dict[str, Any], run_id: str, *, with_body: bool) -> StoredState:

@@ -14,7 +14,7 @@ from agents.exceptions import UserError
 from agents.run_state import SUPPORTED_SCHEMA_VERSIONS
 
 from .._errors import CorruptStateError, SchemaVersionError, StateMismatchError
-from .describe import state_facts
+from ._describe import state_facts
 
 
 def walk_agents(agent: Agent[Any]) -> Iterator[Agent[Any]]:

@@ -7,11 +7,13 @@ from collections.abc import Hashable
 from typing import Any, NoReturn
 
 from sqlalchemy import Engine, Row, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from .._errors import CorruptStateError, RunNotFoundError, RunNotWaitingError, StaleStateError
-from . import schema
-from .decisions import (
+from . import _schema as schema
+from ._decisions import (
     DecisionKind,
     DecisionOutcome,
     DecisionRecord,
@@ -19,8 +21,8 @@ from .decisions import (
     already_decided,
     choose_call,
 )
-from .engine import database_errors, get_engine
-from .records import (
+from ._engine import database_errors, get_engine
+from ._records import (
     NewVersion,
     PendingApproval,
     RunStatus,
@@ -211,6 +213,41 @@ class SqlBackend:
                 delete(states).where(states.c.run_id == run_id, states.c.version <= version - keep)
             )
         return new.stored(run_id, version, now)
+
+    def create(
+        self, run_id: str, new: NewVersion, metadata: dict[str, Any] | None
+    ) -> StoredState | None:
+        """Write version 0 of a run that has no row yet; ``None`` (and no change) if it has one."""
+        runs, states = schema.runs, schema.run_states
+        now = utc_now()
+        columns = new.columns()
+        dialect = self.engine.dialect.name
+        make_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        with database_errors(self.url), self.engine.begin() as conn:
+            created = conn.execute(
+                make_insert(runs)
+                .values(
+                    run_id=run_id,
+                    agent_name=new.agent_name,
+                    status=new.status,
+                    latest_version=0,
+                    language=new.language,
+                    pending_approvals=columns["pending_approvals"],
+                    metadata=json.dumps(metadata) if metadata else None,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=[runs.c.run_id])
+                .returning(runs.c.run_id)
+            ).first()
+            if created is None:
+                return None
+            conn.execute(
+                insert(states).values(
+                    run_id=run_id, version=0, state_json=new.body, created_at=now, **columns
+                )
+            )
+        return new.stored(run_id, 0, now)
 
     def get(self, run_id: str, version: int | None) -> StoredState:
         """One version (the latest when ``version`` is None), with its JSON body."""

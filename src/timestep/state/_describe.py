@@ -13,7 +13,7 @@ from typing import Any
 from agents import RunState
 
 from .._errors import CorruptStateError
-from .records import Language, PendingApproval, RunStatus
+from ._records import Language, PendingApproval, RunStatus
 
 
 @dataclass(frozen=True)
