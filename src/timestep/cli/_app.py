@@ -724,6 +724,13 @@ def fork(
         ),
     ] = None,
     new_run_id: Annotated[str | None, typer.Option("--new-run-id", help="Default: new.")] = None,
+    rerun_approved: Annotated[
+        bool,
+        typer.Option(
+            "--rerun-approved",
+            help="With --at: allow running human-approved tool calls again (refused otherwise).",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Start a new run from a step (or a stored version) of another run."""
@@ -739,7 +746,9 @@ def fork(
                 from ..durable import fork_run
 
                 await store.get(run_id)
-                workflow = await fork_run(run_id, target, from_step=at, store=store)
+                workflow = await fork_run(
+                    run_id, target, from_step=at, store=store, rerun_approved=rerun_approved
+                )
                 return f"forked run {run_id} at step {at} as {target} (segment {workflow})"
             source = await store.get(run_id, version=from_version)
             assert source.state_json is not None

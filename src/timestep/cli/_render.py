@@ -160,6 +160,14 @@ def run_view(detail: dict[str, Any]) -> Group:
                 )
             )
         parts.append(steps)
+    origin = detail.get("forked_from")
+    if origin:
+        where = (
+            f"step {origin['step']} ({origin.get('segment', '')})"
+            if "step" in origin
+            else f"version {origin.get('version')}"
+        )
+        parts.append(Text.assemble(("forked from: ", "bold"), f"{origin['run_id']} at {where}"))
     if detail.get("error"):
         parts.append(Text.assemble(("error: ", "bold red"), detail["error"]))
     if detail["final_output"] is not None:

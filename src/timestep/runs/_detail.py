@@ -46,6 +46,14 @@ def run_error(run: RunSummary) -> str | None:
     return error if isinstance(error, str) else None
 
 
+def lineage(run: RunSummary) -> dict[str, Any] | None:
+    """Where a forked run came from (``metadata["forked_from"]``: run id, step or version)."""
+    found = run.metadata.get("forked_from")
+    if not isinstance(found, dict) or not isinstance(found.get("run_id"), str):
+        return None
+    return {k: v for k, v in found.items() if k in ("run_id", "segment", "step", "version")}
+
+
 async def list_summaries(
     store: RunStateStore, status: RunStatus | None = None
 ) -> list[dict[str, Any]]:
@@ -124,6 +132,7 @@ async def run_detail(store: RunStateStore, run_id: str) -> dict[str, Any]:
         "durable_steps": [step.to_dict() for step in steps],
         "final_output": final_output(doc) if summary.status == "done" else None,
         "error": run_error(summary),
+        "forked_from": lineage(summary),
         "metadata": summary.metadata,
         "unreadable": summary.problem,
     }

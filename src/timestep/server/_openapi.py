@@ -164,6 +164,22 @@ _SCHEMAS: dict[str, Any] = {
             },
             "decisions": {"type": "array", "items": _ref("Decision")},
             "durable_steps": {"type": "array", "items": _ref("DurableStep")},
+            "forked_from": {
+                "oneOf": [
+                    {"type": "null"},
+                    {
+                        "type": "object",
+                        "description": "the run and durable step (or version) it was forked from",
+                        "properties": {
+                            "run_id": _STR,
+                            "segment": _STR,
+                            "step": _INT,
+                            "version": _INT,
+                        },
+                        "required": ["run_id"],
+                    },
+                ]
+            },
             "final_output": _NSTR,
             "error": _RUN_ERROR,
             "metadata": {
@@ -173,7 +189,17 @@ _SCHEMAS: dict[str, Any] = {
             "unreadable": {"type": ["string", "null"]},
         }
     ),
-    "ForkRequest": _obj({"step": {"type": "integer", "minimum": 0}}),
+    "ForkRequest": _obj(
+        {
+            "step": {"type": "integer", "minimum": 0},
+            "rerun_approved": {
+                "type": "boolean",
+                "default": False,
+                "description": "allow running human-approved tool calls again",
+            },
+        },
+        required=["step"],
+    ),
     "Me": _obj({"name": _STR, "named": {"type": "boolean"}}),
     "DecisionRequest": {
         "type": "object",
@@ -209,7 +235,11 @@ _POST_ERRORS = {
     "400": _json(_ref("Error"), "malformed body, or a rejection without a reason"),
     "403": _json(_ref("Error"), "cross-site request, or cookie auth without the CSRF header"),
     "404": _json(_ref("Error"), "unknown run or call"),
-    "409": _json(_ref("Error"), "already decided, or the run is not waiting"),
+    "409": _json(
+        _ref("Error"),
+        "already decided, or the run is not waiting; for a fork: no such step, or it would "
+        "run approved tool calls again ('invalid_fork')",
+    ),
 }
 _RUN_ID = {
     "name": "run_id",
