@@ -123,7 +123,8 @@ def _markdown(args: argparse.Namespace, rows: list[tuple[str, dict[str, Any]]]) 
         "",
         f"Measured {when} on this machine ({os.cpu_count()} cores shared with other jobs, load "
         f"average {load:.1f} at the end) by `python bench/bench_scaleout.py --runs {args.runs} "
-        f"--concurrency {args.concurrency} --processes {' '.join(map(str, args.processes))}`: "
+        f"--concurrency {args.concurrency} --processes {' '.join(map(str, args.processes))} "
+        f"--databases {' '.join(args.databases)}`: "
         "queued runs of the durable benchmark's workload (11 steps, instant scripted model) "
         "drained by `timestep worker --processes N`; runs/s from the first run's start to the "
         "last run's end (store timestamps).",
