@@ -70,6 +70,7 @@ export {
   StaleStateError,
   StateError,
   StateMismatchError,
+  StoreSchemaError,
   StoreUnavailableError,
   TimestepError,
   TranslationError,
