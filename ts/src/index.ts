@@ -70,6 +70,7 @@ export {
   StaleStateError,
   StateError,
   StateMismatchError,
+  StoreSchemaError,
   StoreUnavailableError,
   TimestepError,
   TranslationError,
@@ -82,3 +83,23 @@ export {
   WebSearchError,
 } from './errors.js';
 export { TimestepSession, openSession, type TimestepSessionOptions } from './session.js';
+export {
+  DdgsSearch,
+  FirecrawlSearch,
+  OllamaSearch,
+  RESULT_COUNTS,
+  hostedWebSearchTool,
+  isOpenAIResponsesModel,
+  selectBackend,
+  webSearch,
+  webSearchTool,
+  webSearchToolFor,
+  type ContextSize,
+  type DdgsSearchOptions,
+  type FirecrawlSearchOptions,
+  type OllamaSearchOptions,
+  type SearchBackend,
+  type SearchOptions,
+  type SearchResult,
+  type WebSearchToolOptions,
+} from './tools/index.js';

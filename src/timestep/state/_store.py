@@ -13,7 +13,7 @@ from typing import Any, Literal
 from agents import Agent, RunState
 from agents.result import RunResult, RunResultBase, RunResultStreaming
 
-from .._errors import ConfigurationError, RunNotFoundError
+from .._errors import ConfigurationError, CorruptStateError, RunNotFoundError, TimestepError
 from .._versions import python_sdk_version
 from ._backend import Backend
 from ._decisions import DECISIONS, DecisionKind, DecisionOutcome, DecisionRecord
@@ -46,7 +46,15 @@ def _to_python_json(stored: StoredState) -> dict[str, Any]:
     assert stored.state_json is not None
     if stored.language == "python":
         return stored.state_json
-    return to_python(stored.state_json)
+    try:
+        return to_python(stored.state_json)
+    except TimestepError:
+        raise
+    except Exception as error:  # a damaged state the translator does not expect
+        raise CorruptStateError(
+            f"run {stored.run_id!r} version {stored.version}: the {stored.language} state cannot "
+            f"be translated ({type(error).__name__}: {error})"
+        ) from error
 
 
 def _new_version(
