@@ -72,7 +72,7 @@ class _WordModel(ScriptedModel):
         self.pause = pause
         self.fail_after = fail_after
 
-    async def stream_response(  # type: ignore[override]
+    async def stream_response(
         self, *args: Any, **kwargs: Any
     ) -> AsyncIterator[TResponseStreamEvent]:
         async for event in super().stream_response(*args, **kwargs):

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from .._errors import (
     RunCancelledError,
     RunNotFoundError,
     RunNotWaitingError,
+    TimestepError,
 )
 from ..models import DEFAULT_MAX_TURNS
 from ..state import DecisionKind, RunStateStore, RunSummary, utc_now
@@ -372,6 +373,7 @@ async def worker(
     resume_approved: bool = True,
     poll_interval: float = 1.0,
     run_config: RunConfig | None = None,
+    on_ready: Callable[[], None] | None = None,
     lease: float | None = None,
     heartbeat: float | None = None,
 ) -> None:
@@ -389,6 +391,7 @@ async def worker(
     also resumes waiting runs whose pending calls have all been decided. ``run_config`` is used by
     the segments this process recovers or dequeues (default: timestep's ``MultiModelProvider``);
     a run's ``max_turns`` and ``run_config.model`` are persisted with it and re-applied.
+    ``on_ready`` is called once the worker has launched and takes work.
     """
     store = _store(store)
     target = store.target
@@ -411,15 +414,27 @@ async def worker(
     )
     if store.kind != "file":
         await asyncio.to_thread(store.open)  # create/migrate timestep's tables up front
+    if on_ready is not None:
+        on_ready()
     sqlite_system = _config.system_database_url(target).startswith("sqlite")
+    unresumable: set[str] = set()
     while True:
         if sqlite_system:
             engine = RUNTIME.system_engine(target)
             await asyncio.to_thread(_config.recover_dead_executors, engine)
         if resume_approved:
             for run_id in await store.ready_to_resume():
-                with contextlib.suppress(RunNotWaitingError):
+                if run_id in unresumable:
+                    continue
+                try:
                     await resume(run_id, store=store)
+                except RunNotWaitingError:
+                    pass
+                except TimestepError as error:
+                    # one run this worker cannot resume (e.g. never started durably) must not
+                    # stop it from serving the others; say so once
+                    unresumable.add(run_id)
+                    _segment.segments_log.warning("cannot resume run %s: %s", run_id, error)
         await asyncio.sleep(poll_interval)
 
 

@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import time
 from typing import Any
 
 from agents import (
@@ -39,6 +40,8 @@ from ._spec import SegmentSpec, public_target
 from ._steps import DurableModelProvider, SegmentContext, current_segment, wrap_agent
 
 logger = logging.getLogger("timestep.durable")
+#: One INFO line per segment run (``timestep worker`` prints them).
+segments_log = logging.getLogger("timestep.segments")
 
 
 #: RunConfig fields a recovered or dequeued segment gets back from the spec (plain JSON values).
@@ -209,6 +212,8 @@ async def segment_workflow(
     emit = _stream.writer(target_run, workflow_id) if spec.stream else None
     seg = SegmentContext(run_id=target_run, workflow_id=workflow_id, emit=emit)
     token = current_segment.set(seg)
+    started = time.monotonic()
+    outcome = "failed"
     try:
         run_input: Any
         if spec.state is not None or base_version > 0:
@@ -321,8 +326,20 @@ async def segment_workflow(
         if emit is not None:
             emit({"key": "end", "type": "segment_end", "status": status, "version": version})
         final = result.final_output if isinstance(result.final_output, str) else None
+        outcome = status
         return {"status": status, "version": version, "final_output": final}
+    except (DBOSWorkflowCancelledError, asyncio.CancelledError):
+        outcome = "cancelled"
+        raise
     finally:
+        segments_log.info(
+            "segment %s: run %s, agent %s, %s in %.2f s",
+            workflow_id,
+            target_run,
+            agent.name,
+            outcome,
+            time.monotonic() - started,
+        )
         current_segment.reset(token)
         RUNTIME.local_runs.pop(workflow_id, None)
         if local is not None:

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..state import undecided
+from ._conversation import build_conversation
 from ._durable_steps import durable_steps, with_durations
 from ._timeline import build_timeline, final_output
 
@@ -115,6 +116,7 @@ async def run_detail(store: RunStateStore, run_id: str) -> dict[str, Any]:
             }
             for v in sorted(versions, key=lambda v: v.version)
         ],
+        "conversation": [item.to_dict() for item in build_conversation(doc, decisions)],
         "timeline": [step.to_dict() for step in with_durations(build_timeline(doc), steps)],
         "pending_approvals": [
             {
@@ -131,4 +133,6 @@ async def run_detail(store: RunStateStore, run_id: str) -> dict[str, Any]:
         "final_output": final_output(doc) if summary.status == "done" else None,
         "error": run_error(summary),
         "forked_from": lineage(summary),
+        "metadata": summary.metadata,
+        "unreadable": summary.problem,
     }

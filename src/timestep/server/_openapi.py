@@ -97,6 +97,26 @@ _SCHEMAS: dict[str, Any] = {
             },
         }
     ),
+    "ConversationItem": _obj(
+        {
+            "role": {
+                "type": "string",
+                "enum": ["user", "assistant", "tool_call", "tool_output", "handoff", "other"],
+            },
+            "text": _STR,
+            "agent_name": _NSTR,
+            "name": _NSTR,
+            "call_id": _NSTR,
+            "arguments": _NSTR,
+            "status": {
+                "type": ["string", "null"],
+                "enum": ["done", "pending_approval", "approved", "rejected", "not_run", None],
+                "description": "approved: decided, not run yet (the run resumes)",
+            },
+            "decided_by": _NSTR,
+            "reason": _NSTR,
+        }
+    ),
     "Decision": _obj(
         {
             "run_id": _STR,
@@ -128,6 +148,7 @@ _SCHEMAS: dict[str, Any] = {
             "latest_version": _INT,
             "language": _STR,
             "versions": {"type": "array", "items": _ref("Version")},
+            "conversation": {"type": "array", "items": _ref("ConversationItem")},
             "timeline": {"type": "array", "items": _ref("TimelineStep")},
             "pending_approvals": {
                 "type": "array",
@@ -161,6 +182,11 @@ _SCHEMAS: dict[str, Any] = {
             },
             "final_output": _NSTR,
             "error": _RUN_ERROR,
+            "metadata": {
+                "type": "object",
+                "description": "the run's metadata (error, forked_from, cancelled_by, ...)",
+            },
+            "unreadable": {"type": ["string", "null"]},
         }
     ),
     "ForkRequest": _obj(
