@@ -256,6 +256,7 @@ async def _check(target: SqlTarget | FileTarget, damage: Damage) -> None:
             _typed(error)
     after = target.snapshot(run_id)
     if isinstance(target, FileTarget):
+        assert isinstance(before, bytes) and isinstance(after, bytes)
         if after != before:  # a write succeeded: the damaged version is still there, unchanged
             old = json.loads(before)
             kept = json.loads(after)["versions"]
@@ -300,7 +301,8 @@ def postgres_target(postgres_url: str) -> Iterator[SqlTarget]:
     drop_database(postgres_url, str(make_url(url).database))
 
 
-@fuzz(100)
+@pytest.mark.slow
+@fuzz(80)
 @given(damage=damages)
 def test_damaged_sqlite_rows_raise_only_typed_errors(
     sqlite_target: SqlTarget, damage: Damage
@@ -308,7 +310,8 @@ def test_damaged_sqlite_rows_raise_only_typed_errors(
     asyncio.run(_check(sqlite_target, damage))
 
 
-@fuzz(120)
+@pytest.mark.slow
+@fuzz(100)
 @given(damage=damages)
 def test_damaged_state_files_raise_only_typed_errors(
     file_target: FileTarget, damage: Damage
@@ -316,6 +319,7 @@ def test_damaged_state_files_raise_only_typed_errors(
     asyncio.run(_check(file_target, damage))
 
 
+@pytest.mark.slow
 @fuzz(30)
 @given(damage=damages)
 def test_damaged_postgres_rows_raise_only_typed_errors(
