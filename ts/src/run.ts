@@ -12,6 +12,8 @@ import type {
   Session,
   StreamedRunResult,
 } from '@openai/agents';
+import { savedOf } from './durable/saves.js';
+import { ConfigurationError } from './errors.js';
 import { MultiModelProvider } from './providers.js';
 import { inheritStoredVersion, RunStateStore, type StoredState } from './store.js';
 
@@ -32,6 +34,11 @@ export interface RunAgentOptions {
   runner?: Runner;
   /** Routes model names to providers when no `runner` is given (default: `MultiModelProvider`). */
   modelProvider?: ModelProvider;
+  /**
+   * Run durably (needs `runId`): each model and tool call a checkpointed DBOS step, approvals
+   * that wait in the store; see `runDurable` (docs/durable-typescript.md).
+   */
+  durable?: boolean;
 }
 
 const pendingSaves = new WeakMap<object, Promise<StoredState | undefined>>();
@@ -55,6 +62,18 @@ export async function runAgent(
   input: string | AgentInputItem[] | RunState<unknown, AnyAgent>,
   options: RunAgentOptions = {},
 ): Promise<AnyResult> {
+  if (options.durable) {
+    if (options.runId === undefined) throw new ConfigurationError('durable runs need a runId');
+    const { runDurable } = await import('./durable/api.js');
+    return runDurable(agent, input, {
+      runId: options.runId,
+      stream: options.stream ?? false,
+      ...(options.store ? { store: options.store } : {}),
+      ...(options.maxTurns !== undefined ? { maxTurns: options.maxTurns } : {}),
+      ...(options.context !== undefined ? { context: options.context } : {}),
+      ...(options.modelProvider ? { modelProvider: options.modelProvider } : {}),
+    });
+  }
   const runner =
     options.runner ?? new Runner({ modelProvider: options.modelProvider ?? new MultiModelProvider() });
   const runOptions: Record<string, unknown> = {};
@@ -96,5 +115,6 @@ export async function consumeResult<T extends AnyResult>(result: T): Promise<T> 
     await streamed.completed;
   }
   await pendingSaves.get(result);
+  await savedOf(result);
   return result;
 }

@@ -200,12 +200,14 @@ def apply(state: RunState[Any, Any], decisions: list[dict[str, Any]]) -> list[st
 def _fully_decided(engine: Engine) -> list[str]:
     with engine.connect() as conn:
         waiting = conn.execute(
-            select(runs.c.run_id, runs.c.latest_version, runs.c.pending_approvals).where(
-                runs.c.status == "waiting"
-            )
+            select(
+                runs.c.run_id, runs.c.latest_version, runs.c.pending_approvals, runs.c.metadata
+            ).where(runs.c.status == "waiting")
         ).all()
         ready: list[str] = []
         for row in waiting:
+            if json.loads(row.metadata or "{}").get("durable_language", "python") != "python":
+                continue  # resumed by another language's workers (TypeScript's worker())
             pending = {p["call_id"] for p in json.loads(row.pending_approvals)}
             decided = {
                 r.call_id
@@ -222,5 +224,9 @@ def _fully_decided(engine: Engine) -> list[str]:
 
 
 async def fully_decided(store: RunStateStore) -> list[str]:
-    """Waiting runs whose every pending call has a recorded decision (ready to resume)."""
+    """Waiting runs whose every pending call has a recorded decision (ready to resume).
+
+    Runs whose metadata names another ``durable_language`` (started durably by, or handed to,
+    TypeScript) are left to that language's workers.
+    """
     return await asyncio.to_thread(_fully_decided, store.engine())

@@ -1,0 +1,29 @@
+/**
+ * Durable execution of TypeScript runs on DBOS Transact: every model call, function-tool call and
+ * handoff a checkpointed step; approvals that wait in the store; workers that resume runs. The
+ * twin of Python's `timestep.durable` (same workflow and step names, workflow ids, idempotency
+ * keys and store rows). See docs/durable-typescript.md.
+ */
+export {
+  approve,
+  reject,
+  resume,
+  runDurable,
+  worker,
+  type Decision,
+  type DecideOptions,
+  type DurableRunOptions,
+  type ResumeOptions,
+  type WorkerOptions,
+} from './api.js';
+export {
+  APPLICATION_NAME,
+  APPLICATION_VERSION,
+  QUEUE_NAME,
+  shutdown,
+  systemDatabaseFor,
+  type SystemDatabase,
+} from './config.js';
+export { registerAgent } from './segment.js';
+export { idempotencyKey } from './steps.js';
+export * as durableNames from './names.js';
