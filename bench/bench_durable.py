@@ -172,7 +172,7 @@ async def mode_dbos_steps(args: argparse.Namespace) -> dict[str, Any]:
     """DBOS itself: a workflow of 11 empty async steps vs the same 11 awaits without DBOS."""
     from dbos import DBOS, SetWorkflowID
 
-    from timestep.durable import _config
+    from timestep.durable._runtime import RUNTIME
 
     async def nothing() -> int:
         return 1
@@ -184,7 +184,7 @@ async def mode_dbos_steps(args: argparse.Namespace) -> dict[str, Any]:
             total += await DBOS.run_step_async({"name": "empty"}, nothing)
         return total
 
-    await asyncio.to_thread(_config.ensure_launched, args.target)  # WAL, JSON serializer
+    await asyncio.to_thread(RUNTIME.launch, args.target)  # WAL, JSON serializer
 
     async def base(_rid: str) -> None:
         for _ in range(STEPS):
@@ -197,7 +197,7 @@ async def mode_dbos_steps(args: argparse.Namespace) -> dict[str, Any]:
     try:
         return await _paired(args.runs, base, one)
     finally:
-        _config.shutdown()
+        RUNTIME.shutdown()
 
 
 def mode_langgraph(args: argparse.Namespace) -> dict[str, Any]:

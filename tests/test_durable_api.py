@@ -39,7 +39,7 @@ async def test_approve_records_its_reason(store_url: str, monkeypatch: pytest.Mo
     assert result.interruptions
     decision = await approve("api-reason", reason="order verified", by="ann", store=store)
     assert decision.decision == "approve" and decision.call_id == "call_refund"
-    with store.engine().connect() as conn:
+    with sa.create_engine(store.target).connect() as conn:
         row = conn.execute(
             sa.text(
                 "SELECT decision, reason, decided_by FROM timestep_approvals WHERE run_id = :r"

@@ -60,7 +60,7 @@ async def _paused(store: RunStateStore, run_id: str) -> None:
 
 
 def _decisions(store: RunStateStore, run_id: str) -> list[tuple[Any, ...]]:
-    with store.engine().connect() as conn:
+    with sa.create_engine(store.target).connect() as conn:
         rows = conn.execute(
             sa.text(
                 "SELECT call_id, decision, reason, decided_by, state_version "
@@ -117,6 +117,18 @@ async def test_racing_approvals_exactly_one_wins(store: RunStateStore) -> None:
         losses = [o for o in outcomes if isinstance(o, ApprovalAlreadyDecidedError)]
         assert len(wins) == 1 and len(losses) == 2
         assert len(_decisions(store, run_id)) == 1
+
+
+async def test_approve_without_call_id_on_a_decided_call_is_already_decided(
+    store: RunStateStore,
+) -> None:
+    await _paused(store, "dd-1")
+    await approve("dd-1", by="alice", store=store)
+    with pytest.raises(ApprovalAlreadyDecidedError, match="already decided"):
+        await approve("dd-1", by="bob", store=store)
+    with pytest.raises(ApprovalAlreadyDecidedError):
+        await reject("dd-1", by="bob", store=store)
+    assert _decisions(store, "dd-1") == [("call_r", "approve", None, "alice", 1)]
 
 
 async def test_racing_resumes_exactly_one_wins(store: RunStateStore) -> None:

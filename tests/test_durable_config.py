@@ -15,7 +15,9 @@ from openai.types.shared import Reasoning
 
 from test_durable_app import make_agent
 from timestep import ConfigurationError
-from timestep.durable import _config, _segment, enqueue_run, shutdown, worker
+from timestep.durable import _segment, enqueue_run, shutdown, worker
+from timestep.durable._runtime import RUNTIME
+from timestep.durable._spec import SegmentSpec
 from timestep.models import MultiModelProvider
 from timestep.state import RunStateStore
 
@@ -46,13 +48,13 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     shutdown()
     yield f"sqlite:///{tmp_path_factory.mktemp('config') / 'runs.db'}"
     shutdown()
-    _segment.worker_run_config = None
+    RUNTIME.worker_run_config = None
 
 
 @pytest.fixture
 async def store(store_url: str) -> AsyncIterator[RunStateStore]:
     store = RunStateStore(store_url)
-    await asyncio.to_thread(store.engine)  # migrate once, before the worker thread and the test
+    await asyncio.to_thread(store.open)  # migrate once, before the worker thread and the test
     agents = [
         make_agent(),
         Agent(name="by-name", model="scripted/answer"),
@@ -67,7 +69,7 @@ async def store(store_url: str) -> AsyncIterator[RunStateStore]:
         )
     )
     for _ in range(300):  # the worker launches DBOS (creating its tables) in a thread
-        if _config.launched_on(store_url):
+        if RUNTIME.launched_on(store_url):
             break
         await asyncio.sleep(0.1)
     yield store
@@ -102,11 +104,11 @@ def test_persisted_run_config_survives_json_and_is_laid_over_the_workers() -> No
         "group_id",
         "trace_metadata",
     }
-    _segment.worker_run_config = RunConfig(model_settings=ModelSettings(top_p=0.5, temperature=1))
+    RUNTIME.worker_run_config = RunConfig(model_settings=ModelSettings(top_p=0.5, temperature=1))
     try:
-        config = _segment.segment_config(None, spec)
+        config = _segment.segment_config(None, SegmentSpec(agent="a", store="s", **spec))
     finally:
-        _segment.worker_run_config = None
+        RUNTIME.worker_run_config = None
     assert config.model == "gpt-x"
     assert config.model_settings is not None
     assert (config.model_settings.temperature, config.model_settings.top_p) == (0.2, 0.5)
@@ -138,8 +140,8 @@ async def test_enqueued_run_gets_its_model_settings_and_context(store: RunStateS
 
 
 def test_recovered_segments_default_to_timesteps_provider(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_segment, "worker_run_config", None)
-    config = _segment.segment_config(None, {"model": "ollama/llama3"})
+    monkeypatch.setattr(RUNTIME, "worker_run_config", None)
+    config = _segment.segment_config(None, SegmentSpec(agent="a", store="s", model="ollama/llama3"))
     assert isinstance(config.model_provider, MultiModelProvider)
     assert config.model == "ollama/llama3"
     assert _segment.config_spec(RunConfig(model="gpt-x")) == {"model": "gpt-x"}
@@ -155,7 +157,7 @@ async def test_dequeued_segment_uses_the_workers_run_config(store: RunStateStore
 async def test_dequeued_segment_keeps_the_runs_max_turns(store: RunStateStore) -> None:
     # the payer agent needs 4 model turns; the run allows 2
     await enqueue_run("payer", "pay", run_id="cfg-turns", store=store, max_turns=2)
-    client = _config.client(store.target)
+    client = RUNTIME.client(store.target)
     for _ in range(600):
         [segment] = await asyncio.to_thread(client.list_workflows, workflow_id_prefix="cfg-turns@")
         if segment.status not in ("ENQUEUED", "PENDING"):

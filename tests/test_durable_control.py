@@ -16,7 +16,6 @@ from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_messag
 from test_durable_app import make_agent, read_log
 from timestep._errors import RunCancelledError, RunNotWaitingError
 from timestep.durable import (
-    _config,
     approve,
     cancel_run,
     fork_run,
@@ -25,6 +24,7 @@ from timestep.durable import (
     shutdown,
     worker,
 )
+from timestep.durable._runtime import RUNTIME
 from timestep.state import RunStateStore
 
 
@@ -41,10 +41,10 @@ async def store(
     monkeypatch.setenv("TIMESTEP_TEST_LOG", str(tmp_path / "events.jsonl"))
     store = RunStateStore(store_url)
     # migrate before two threads (worker and test) first touch the database at once
-    await asyncio.to_thread(store.engine)
+    await asyncio.to_thread(store.open)
     task = asyncio.create_task(worker([make_agent()], store=store, poll_interval=0.2))
     for _ in range(300):  # this process runs durable work as a worker: launch it first
-        if _config.launched_on(store_url):
+        if RUNTIME.launched_on(store_url):
             break
         await asyncio.sleep(0.1)
     yield store

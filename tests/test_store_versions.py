@@ -82,6 +82,40 @@ async def test_concurrent_saves_on_one_base_exactly_one_wins(store_target: str) 
     assert [v.version for v in await store.versions()] == [1, 2]
 
 
+async def test_concurrent_first_saves_of_a_new_run_one_wins_the_other_is_stale(
+    store_target: str,
+) -> None:
+    """Two writers create the same new run at once: one wins, the other gets StaleStateError.
+
+    On Postgres both see no row (nothing to lock yet) and both insert; the loser's duplicate key
+    must turn into a re-read and a StaleStateError, never a StoreUnavailableError.
+    """
+    doc = await _waiting_state_json()
+    writers = [RunStateStore(store_target), RunStateStore(store_target)]
+    rounds = 1 if store_target.endswith(".json") else 25
+    for n in range(rounds):
+        run_id = "state" if rounds == 1 else f"first-{n}"
+        outcomes = await asyncio.gather(
+            *(w.save_json(run_id, doc, expected_version=0) for w in writers),
+            return_exceptions=True,
+        )
+        saved = [o for o in outcomes if not isinstance(o, BaseException)]
+        stale = [o for o in outcomes if isinstance(o, StaleStateError)]
+        assert len(saved) == 1 and len(stale) == 1, outcomes
+        assert (stale[0].expected, stale[0].actual) == (0, 1)
+        assert [v.version for v in await writers[0].versions(run_id)] == [1]
+
+
+async def test_concurrent_first_saves_without_a_base_both_append(store_target: str) -> None:
+    doc = await _waiting_state_json()
+    writers = [RunStateStore(store_target), RunStateStore(store_target)]
+    rounds = 1 if store_target.endswith(".json") else 10
+    for n in range(rounds):
+        run_id = "state" if rounds == 1 else f"open-{n}"
+        outcomes = await asyncio.gather(*(w.save_json(run_id, doc) for w in writers))
+        assert sorted(o.version for o in outcomes) == [1, 2]
+
+
 async def test_retention_keeps_the_newest_versions(store_target: str) -> None:
     store = RunStateStore(store_target, run_id="r1", keep_versions=2)
     doc = await _waiting_state_json()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +13,6 @@ from typing import Any
 from agents import Agent, RunConfig, RunResult, RunResultStreaming, RunState
 from dbos import DBOS, EnqueueOptions, SetWorkflowID, SetWorkflowTimeout
 from dbos._error import DBOSAwaitedWorkflowCancelledError, DBOSWorkflowCancelledError
-from sqlalchemy import select
 
 from .._errors import (
     ConfigurationError,
@@ -21,9 +20,11 @@ from .._errors import (
     RunNotFoundError,
     RunNotWaitingError,
 )
-from ..state import RunStateStore, RunSummary
-from ..state.schema import runs
-from . import _approvals, _config, _names, _segment
+from ..models import DEFAULT_MAX_TURNS
+from ..state import DecisionKind, RunStateStore, RunSummary
+from . import _config, _names, _segment
+from ._runtime import RUNTIME, LocalRun
+from ._spec import SegmentSpec
 
 logger = logging.getLogger("timestep.durable")
 
@@ -45,28 +46,15 @@ def _store(store: RunStateStore | None) -> RunStateStore:
 
 
 async def _latest(store: RunStateStore, run_id: str) -> tuple[int, str, dict[str, Any]]:
-    def read() -> tuple[int, str, dict[str, Any]] | None:
-        with store.engine().connect() as conn:
-            row = conn.execute(
-                select(runs.c.latest_version, runs.c.status, runs.c.metadata).where(
-                    runs.c.run_id == run_id
-                )
-            ).first()
-        if row is None:
-            return None
-        return int(row.latest_version), str(row.status), json.loads(row.metadata or "{}")
-
-    found = await asyncio.to_thread(read)
-    if found is None:
-        raise RunNotFoundError(f"no run {run_id!r} in {store.url}")
-    return found
+    run = await store.run(run_id)
+    return run.latest_version, run.status, run.metadata
 
 
 async def _start(
     run_id: str,
     base_version: int,
-    spec: dict[str, Any],
-    local: _segment.LocalRun,
+    spec: SegmentSpec,
+    local: LocalRun,
     stream: bool,
     timeout: float | None = None,
 ) -> RunResult | RunResultStreaming:
@@ -79,8 +67,8 @@ async def _start(
             else f"run {run_id!r} was cancelled"
         )
         first = (
-            _segment.start_state(local.agent, spec["input"], spec)
-            if base_version == 0 and "input" in spec
+            _segment.start_state(local.agent, spec.input, spec)
+            if base_version == 0 and spec.input is not None
             else None
         )
         await _segment.record_end(
@@ -92,19 +80,19 @@ async def _start(
 async def _start_segment(
     run_id: str,
     base_version: int,
-    spec: dict[str, Any],
-    local: _segment.LocalRun,
+    spec: SegmentSpec,
+    local: LocalRun,
     stream: bool,
     timeout: float | None,
 ) -> RunResult | RunResultStreaming:
     workflow_id = _names.segment_id(run_id, base_version)
     if stream:
         local.started = asyncio.get_running_loop().create_future()
-    _segment.local_runs[workflow_id] = local
+    RUNTIME.local_runs[workflow_id] = local
     try:
         with SetWorkflowID(workflow_id), SetWorkflowTimeout(timeout):
             handle = await DBOS.start_workflow_async(
-                _segment.segment_workflow, run_id, base_version, spec
+                _segment.segment_workflow, run_id, base_version, spec.to_json()
             )
         if stream:
             assert local.started is not None
@@ -121,7 +109,7 @@ async def _start_segment(
         return local.result
     finally:
         if not stream:
-            _segment.local_runs.pop(workflow_id, None)
+            RUNTIME.local_runs.pop(workflow_id, None)
 
 
 async def run_durable(
@@ -133,7 +121,7 @@ async def run_durable(
     stream: bool = False,
     session: Any = None,
     run_config: RunConfig | None = None,
-    max_turns: int = 10,
+    max_turns: int = DEFAULT_MAX_TURNS,
     context: Any = None,
     timeout: float | None = None,
     **runner_kwargs: Any,
@@ -150,40 +138,41 @@ async def run_durable(
     are appended to it once, in a step (a repeat after a crash finds them already written).
     """
     store = _store(store)
-    target = _segment.store_target(store)
-    _segment.register_agent(agent)
-    if not _config.launched_on(target):
-        await asyncio.to_thread(_config.ensure_launched, target)
-    spec: dict[str, Any] = {
-        "agent": agent.name,
-        "store": target,
-        "max_turns": max_turns,
-        "stream": stream,
+    target = store.target
+    persisted = RUNTIME.add_store(store)
+    RUNTIME.register_agent(agent)
+    if not RUNTIME.launched_on(target):
+        await asyncio.to_thread(RUNTIME.launch, target)
+    spec = SegmentSpec(
+        agent=agent.name,
+        store=persisted,
+        max_turns=max_turns,
+        stream=stream,
         **_segment.config_spec(run_config, context),
-    }
+    )
     try:
         version, status, meta = await _latest(store, run_id)
     except RunNotFoundError:
         version, status, meta = 0, "", {}
     if session is not None:
-        spec["session"] = _segment.session_spec(session)
+        spec = dataclasses.replace(spec, session=_segment.session_spec(session))
     if isinstance(input, RunState):
         if status != "waiting":
             raise RunNotWaitingError(f"run {run_id!r} is {status or 'not stored'}, not waiting")
-        if not await _approvals.claim(store, run_id, version):
+        if not await store.claim(run_id, version):
             raise RunNotWaitingError(f"run {run_id!r} was resumed by another process")
-        spec["state"] = input.to_json()
+        spec = dataclasses.replace(spec, state=input.to_json())
         base = version
     else:
         if version > 0:
             raise ConfigurationError(
                 f"run {run_id!r} already exists ({status}); resume it or choose a new run id"
             )
-        spec["input"] = input
+        spec = dataclasses.replace(spec, input=input)
         base = 0
     if isinstance(input, RunState) and meta.get("durable_session"):
-        spec["session"] = meta["durable_session"]
-    local = _segment.LocalRun(agent, store, run_config, context, dict(runner_kwargs), session)
+        spec = dataclasses.replace(spec, session=meta["durable_session"])
+    local = LocalRun(agent, store, run_config, context, dict(runner_kwargs), session)
     return await _start(run_id, base, spec, local, stream, timeout)
 
 
@@ -194,7 +183,7 @@ async def resume(
     agent: Agent[Any] | None = None,
     stream: bool = False,
     run_config: RunConfig | None = None,
-    max_turns: int = 10,
+    max_turns: int = DEFAULT_MAX_TURNS,
     context: Any = None,
     timeout: float | None = None,
 ) -> RunResult | RunResultStreaming | None:
@@ -202,43 +191,59 @@ async def resume(
 
     With ``agent`` the segment runs in this process and its result is returned; without, it is
     queued for a worker and ``None`` is returned. Of several callers racing to resume the same
-    waiting run exactly one succeeds; the others get ``RunNotWaitingError``.
+    waiting run exactly one succeeds; the others get ``RunNotWaitingError``. A run that failed
+    because its segment could not load its state (``metadata["resumable_from"]``, e.g. a tool
+    renamed since it paused) is resumed the same way once the cause is fixed.
     """
     store = _store(store)
-    target = _segment.store_target(store)
+    target = store.target
     version, status, meta = await _latest(store, run_id)
-    if status != "waiting":
+    retry = status == "failed" and meta.get(_segment.RESUMABLE_KEY) == version
+    if status != "waiting" and not retry:
         raise RunNotWaitingError(f"run {run_id!r} is {status}, not waiting")
-    spec: dict[str, Any] = {
-        "agent": agent.name if agent is not None else meta.get("durable_agent"),
-        "store": target,
-        "max_turns": max_turns,
-        "stream": stream,
-        **_segment.config_spec(run_config, context),
-    }
-    if spec["agent"] is None:
+    agent_name = agent.name if agent is not None else meta.get("durable_agent")
+    if not isinstance(agent_name, str):
         raise ConfigurationError(f"run {run_id!r} was not started durably; pass agent=")
-    if meta.get("durable_session"):
-        spec["session"] = meta["durable_session"]
-    if not await _approvals.claim(store, run_id, version):
+    session = meta.get("durable_session")
+    spec = SegmentSpec(
+        agent=agent_name,
+        store=RUNTIME.add_store(store),
+        max_turns=max_turns,
+        stream=stream,
+        session=session if isinstance(session, dict) and session else None,
+        **_segment.config_spec(run_config, context),
+    )
+    if not await store.claim(run_id, version, "failed" if retry else "waiting"):
         raise RunNotWaitingError(f"run {run_id!r} was resumed by another process")
+    if retry:
+        await _forget_failed_segment(store, run_id, version)
     if agent is None:
         await asyncio.to_thread(_enqueue, target, run_id, version, spec)
         return None
-    _segment.register_agent(agent)
-    await asyncio.to_thread(_config.ensure_launched, target)
-    local = _segment.LocalRun(agent, store, run_config, context)
+    RUNTIME.register_agent(agent)
+    await asyncio.to_thread(RUNTIME.launch, target)
+    local = LocalRun(agent, store, run_config, context)
     return await _start(run_id, version, spec, local, stream, timeout)
 
 
-def _enqueue(target: str, run_id: str, version: int, spec: dict[str, Any]) -> None:
+async def _forget_failed_segment(store: RunStateStore, run_id: str, version: int) -> None:
+    """Clear a load failure so the segment from ``version`` can run again under its own id."""
+    await store.set_status(
+        run_id, "running", metadata={"error": None, _segment.RESUMABLE_KEY: None}
+    )
+    workflow_id = _names.segment_id(run_id, version)
+    await asyncio.to_thread(RUNTIME.client(store.target).delete_workflow, workflow_id)
+
+
+def _enqueue(target: str, run_id: str, version: int, spec: SegmentSpec) -> None:
     options: EnqueueOptions = {
         "queue_name": _config.QUEUE_NAME,
         "workflow_name": _names.SEGMENT_WORKFLOW,
         "workflow_id": _names.segment_id(run_id, version),
         "app_version": _config.APPLICATION_VERSION,
     }
-    _config.client(target).enqueue(options, run_id, version, spec)
+    RUNTIME.prepare_system_database(target)  # before any worker created DBOS's tables
+    RUNTIME.client(target).enqueue(options, run_id, version, spec.to_json())
 
 
 async def enqueue_run(
@@ -247,7 +252,7 @@ async def enqueue_run(
     *,
     run_id: str,
     store: RunStateStore | None = None,
-    max_turns: int = 10,
+    max_turns: int = DEFAULT_MAX_TURNS,
     stream: bool = False,
     run_config: RunConfig | None = None,
     context: dict[str, Any] | None = None,
@@ -260,23 +265,22 @@ async def enqueue_run(
     if context is not None and not _segment.is_json_object(context):
         raise ConfigurationError("enqueue_run(context=...) must be a JSON object (a dict)")
     store = _store(store)
-    target = _segment.store_target(store)
-    spec = {
-        "agent": agent_name,
-        "store": target,
-        "max_turns": max_turns,
-        "stream": stream,
-        "input": input,
+    spec = SegmentSpec(
+        agent=agent_name,
+        store=RUNTIME.add_store(store),
+        max_turns=max_turns,
+        stream=stream,
+        input=input,
         **_segment.config_spec(run_config, context),
-    }
-    await asyncio.to_thread(_enqueue, target, run_id, 0, spec)
+    )
+    await asyncio.to_thread(_enqueue, store.target, run_id, 0, spec)
 
 
 async def _decide(
     run_id: str,
     call_id: str | None,
     *,
-    decision: str,
+    decision: DecisionKind,
     always: bool,
     reason: str | None,
     by: str | None,
@@ -285,14 +289,17 @@ async def _decide(
     agent: Agent[Any] | None,
 ) -> Decision:
     store = _store(store)
-    decided, version, complete = await _approvals.decide(
-        store, run_id, call_id, decision=decision, always=always, reason=reason, by=by
+    outcome = await store.decide(
+        run_id, call_id, decision, always=always, reason=reason, decided_by=by
     )
     resumed = False
-    if resume_now and complete:
+    if resume_now and outcome.all_decided:
         await resume(run_id, store=store, agent=agent)
         resumed = True
-    return Decision(run_id, decided, version, decision, complete, resumed)
+    record = outcome.record
+    return Decision(
+        run_id, record.call_id, record.state_version, decision, outcome.all_decided, resumed
+    )
 
 
 async def approve(
@@ -374,23 +381,27 @@ async def worker(
     a run's ``max_turns`` and ``run_config.model`` are persisted with it and re-applied.
     """
     store = _store(store)
-    target = _segment.store_target(store)
+    target = store.target
+    RUNTIME.add_store(store)
     for agent in agents:
-        _segment.register_agent(agent)
+        RUNTIME.register_agent(agent)
     if run_config is not None:
-        _segment.worker_run_config = run_config
+        RUNTIME.worker_run_config = run_config
     options: dict[str, Any] = {}
     if executor_id is not None:
         options["executor_id"] = executor_id
     await asyncio.to_thread(
-        _config.ensure_launched, target, worker=True, worker_concurrency=concurrency, **options
+        RUNTIME.launch, target, worker=True, worker_concurrency=concurrency, **options
     )
     if store.kind != "file":
-        await asyncio.to_thread(store.engine)  # create/migrate timestep's tables up front
+        await asyncio.to_thread(store.open)  # create/migrate timestep's tables up front
+    sqlite_system = _config.system_database_url(target).startswith("sqlite")
     while True:
-        await asyncio.to_thread(_config.recover_dead_executors, target)
+        if sqlite_system:
+            engine = RUNTIME.system_engine(target)
+            await asyncio.to_thread(_config.recover_dead_executors, engine)
         if resume_approved:
-            for run_id in await _approvals.fully_decided(store):
+            for run_id in await store.ready_to_resume():
                 with contextlib.suppress(RunNotWaitingError):
                     await resume(run_id, store=store)
         await asyncio.sleep(poll_interval)
@@ -411,10 +422,10 @@ async def cancel_run(run_id: str, *, store: RunStateStore | None = None) -> bool
     run's status changes (``RunNotFoundError`` if the store has no such run either).
     """
     store = _store(store)
-    target = _segment.store_target(store)
+    target = store.target
     stopped = False
-    if await asyncio.to_thread(_config.has_system_tables, target):
-        dbos = _config.client(target)
+    if await asyncio.to_thread(RUNTIME.has_system_tables, target):
+        dbos = RUNTIME.client(target)
         prefix = f"{run_id}@"
         for status in await asyncio.to_thread(dbos.list_workflows, workflow_id_prefix=prefix):
             if status.status in ("PENDING", "ENQUEUED"):
@@ -444,8 +455,7 @@ async def fork_run(
     new segment's workflow id.
     """
     store = _store(store)
-    target = _segment.store_target(store)
-    dbos = _config.client(target)
+    dbos = RUNTIME.client(store.target)
     base = segment_version if segment_version is not None else await _last_segment(dbos, run_id)
     source = _names.segment_id(run_id, base)
     new_id = _names.segment_id(new_run_id, base)

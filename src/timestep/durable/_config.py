@@ -1,4 +1,7 @@
-"""DBOS configuration: where the system database lives; a lazy, once-per-process launch.
+"""DBOS configuration: where the system database lives, executor ids, recovery of dead ones.
+
+The launch itself, and the engines and clients on system databases, belong to the runtime
+(``_runtime.RUNTIME``).
 
 The system database defaults to a SQLite file next to the store (``timestep.db`` ->
 ``timestep.dbos.sqlite``; ``state.json`` -> ``state.dbos.sqlite``) opened in WAL mode with
@@ -21,36 +24,19 @@ sequence; segments left PENDING by an older timestep version are then not recove
 from __future__ import annotations
 
 import os
-import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from dbos import DBOS, DBOSClient, DBOSConfig
+from dbos import DBOS
 from sqlalchemy import event
 
 from .._errors import ConfigurationError
-from . import _stream
-from ._json import JSONSerializer
 
 #: DBOS application version of timestep's durable workflows (see the module docstring).
 APPLICATION_VERSION = "timestep-durable-2"
 #: Name of the DBOS queue that workers drain.
 QUEUE_NAME = "timestep"
-
-_lock = threading.Lock()
-_engines_lock = threading.Lock()
-
-
-@dataclass
-class _Launched:
-    url: str
-    engine: sa.Engine | None
-    worker: bool
-
-
-_launched: _Launched | None = None
 
 #: Prefix of the per-process executor ids used on SQLite system databases.
 LOCAL_EXECUTOR_PREFIX = "local-pid-"
@@ -117,7 +103,8 @@ def system_database_url(store_url: str) -> str:
     return f"sqlite:///{base.with_name(base.stem + '.dbos.sqlite')}"
 
 
-def _sqlite_engine(url: str) -> sa.Engine:
+def sqlite_engine(url: str) -> sa.Engine:
+    """An engine on a SQLite system database (WAL, ``synchronous=NORMAL``, 30 s busy wait)."""
     engine = sa.create_engine(url, pool_size=20, max_overflow=20)
 
     @event.listens_for(engine, "connect")
@@ -131,145 +118,24 @@ def _sqlite_engine(url: str) -> sa.Engine:
     return engine
 
 
-def _postgres_url(url: str) -> str:
+def postgres_url(url: str) -> str:
+    """A Postgres URL with the psycopg driver timestep ships with."""
     parsed = sa.make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
 
 
-_engines: dict[str, sa.Engine] = {}
-_clients: dict[str, DBOSClient] = {}
-
-
-def _client_engine(url: str) -> sa.Engine:
-    """A process-wide engine on the system database for timestep's own reads and writes."""
-    with _engines_lock:
-        if url not in _engines:
-            if url.startswith("sqlite"):
-                _engines[url] = _sqlite_engine(url)
-            else:
-                _engines[url] = sa.create_engine(_postgres_url(url), pool_pre_ping=True)
-        return _engines[url]
-
-
-def system_engine(store_url: str) -> sa.Engine:
-    """Engine on the system database that belongs to ``store_url`` (created on first use)."""
-    url = system_database_url(store_url)
-    if _launched is not None and _launched.url == url and _launched.engine is not None:
-        return _launched.engine
-    return _client_engine(url)
-
-
-def has_system_tables(store_url: str) -> bool:
-    """Whether DBOS's tables exist in the system database of ``store_url`` (creates nothing)."""
-    url = system_database_url(store_url)
-    if url.startswith("sqlite"):
-        path = sa.make_url(url).database or ""
-        if not os.path.exists(path):
-            return False
-        return sa.inspect(system_engine(store_url)).has_table("workflow_status")
-    return sa.inspect(system_engine(store_url)).has_table("workflow_status", schema="dbos")
-
-
-def client(store_url: str) -> DBOSClient:
-    """A DBOS client (no launch, no recovery) for control operations from any process."""
-    url = system_database_url(store_url)
-    with _engines_lock:
-        found = _clients.get(url)
-    if found is not None:
-        return found
-    made = DBOSClient(
-        system_database_url=_postgres_url(url) if not url.startswith("sqlite") else url,
-        system_database_engine=system_engine(store_url) if url.startswith("sqlite") else None,
-        serializer=JSONSerializer(),
-        application_name="timestep",
-    )
-    with _engines_lock:
-        _clients.setdefault(url, made)
-        return _clients[url]
-
-
-def launched_on(store_url: str) -> bool:
-    """Whether this process already runs durable work on ``store_url``'s system database."""
-    current = _launched
-    return current is not None and current.url == system_database_url(store_url)
-
-
-def ensure_launched(
-    store_url: str,
-    *,
-    worker: bool = False,
-    worker_concurrency: int | None = None,
-    **options: Any,
-) -> str:
-    """Configure and launch DBOS once per process; return the system database URL in use.
-
-    ``worker=True`` makes this process dequeue segments from the ``timestep`` queue; other
-    processes only run the segments they start themselves. ``options`` go into the DBOSConfig
-    (e.g. ``executor_id``, ``application_version``).
-    """
-    global _launched
-    url = system_database_url(store_url)
-    with _lock:
-        if _launched is not None:
-            if _launched.url != url:
-                raise ConfigurationError(
-                    f"this process already runs durable workflows on {_launched.url!r}; "
-                    f"one process can use one DBOS system database, not also {url!r}"
-                )
-            if worker and not _launched.worker:
-                raise ConfigurationError(
-                    "durable runs already started in this process without a worker; "
-                    "start the worker before the first durable run"
-                )
-            return url
-        from . import _segment  # noqa: F401  (registers the workflows before launch)
-
-        engine: sa.Engine | None = None
-        config: DBOSConfig = {
-            "name": "timestep",
-            "application_version": APPLICATION_VERSION,
-            "serializer": JSONSerializer(),
-            "log_level": os.environ.get("TIMESTEP_DBOS_LOG_LEVEL", "WARNING"),
-            "notification_listener_polling_interval_sec": 0.05,
-        }
-        if url.startswith("sqlite"):
-            engine = _sqlite_engine(url)
-            config["system_database_url"] = url
-            config["system_database_engine"] = engine
-        else:
-            config["system_database_url"] = _postgres_url(url)
-        if url.startswith("sqlite") and "executor_id" not in options:
-            config["executor_id"] = process_executor_id()
-        config.update(options)  # type: ignore[typeddict-item]
-        DBOS(config=config)
-        if not worker:
-            DBOS.listen_queues([])
-        DBOS.launch()
-        DBOS.register_queue(
-            QUEUE_NAME,
-            worker_concurrency=worker_concurrency,
-            polling_interval_sec=0.1,
-            on_conflict="always_update" if worker else "never_update",
-        )
-        _stream.bind(engine if engine is not None else _client_engine(url))
-        _launched = _Launched(url, engine, worker)
-        return url
-
-
-def recover_dead_executors(store_url: str) -> list[str]:
+def recover_dead_executors(system_engine: sa.Engine) -> list[str]:
     """Recover the PENDING segments of executors whose process is gone (SQLite; workers only).
 
-    Returns the executor ids whose segments were handed to recovery. Each segment is put back on
-    the ``timestep`` queue (so only workers, which know the agents, take it), and DBOS re-enqueues
+    ``system_engine`` is the launched worker's engine on its SQLite system database. Returns the
+    executor ids whose segments were handed to recovery. Each segment is put back on the
+    ``timestep`` queue (so only workers, which know the agents, take it), and DBOS re-enqueues
     only a segment still PENDING on the dead executor: of several workers recovering the same
     one, exactly one runs it.
     """
-    url = system_database_url(store_url)
-    if not url.startswith("sqlite") or not launched_on(store_url):
-        return []
-    with system_engine(store_url).connect() as conn:
+    with system_engine.connect() as conn:
         found = conn.execute(
             sa.text(
                 "SELECT DISTINCT executor_id FROM workflow_status "
@@ -289,16 +155,3 @@ def recover_dead_executors(store_url: str) -> list[str]:
                 with bind_shard_keys({pending.workflow_id: pending.shard_key}):
                     sys_db.reenqueue_for_recovery(pending.workflow_id, [executor], QUEUE_NAME)
     return dead
-
-
-def shutdown() -> None:
-    """Destroy this process's DBOS instance (tests and clean worker exits)."""
-    global _launched
-    with _lock:
-        if _launched is None:
-            return
-        _stream.unbind()
-        DBOS.destroy(destroy_registry=False)
-        if _launched.engine is not None:
-            _launched.engine.dispose()
-        _launched = None

@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from agents import (
@@ -34,37 +33,14 @@ from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
 from .._errors import RunNotFoundError, StaleStateError
-from .._run import with_default_provider
-from ..state import RunStateStore, RunStatus
-from ..state.session import open_session
+from ..models import with_default_provider
+from ..state import RunStateStore, RunStatus, open_session
 from . import _approvals, _names, _stream
+from ._runtime import RUNTIME, LocalRun
+from ._spec import SegmentSpec, public_target
 from ._steps import DurableModelProvider, SegmentContext, current_segment, wrap_agent
 
 logger = logging.getLogger("timestep.durable")
-_agents: dict[str, Agent[Any]] = {}
-_stores: dict[str, RunStateStore] = {}
-
-
-@dataclass
-class LocalRun:
-    """In-process extras of a segment started here (not persisted; lost on a crash)."""
-
-    agent: Agent[Any]
-    store: RunStateStore
-    run_config: RunConfig | None = None
-    context: Any = None
-    runner_kwargs: dict[str, Any] = field(default_factory=dict)
-    session: Session | None = None
-    result: RunResult | RunResultStreaming | None = None
-    started: asyncio.Future[RunResultStreaming] | None = None
-    saved: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-local_runs: dict[str, LocalRun] = {}
-
-#: RunConfig for segments that run without in-process extras (recovered or dequeued), set by
-#: ``worker(run_config=...)``; None means timestep's default (``MultiModelProvider``).
-worker_run_config: RunConfig | None = None
 
 
 #: RunConfig fields a recovered or dequeued segment gets back from the spec (plain JSON values).
@@ -79,7 +55,7 @@ PERSISTED_CONFIG = (
 _DEFAULTS = RunConfig()
 
 
-def segment_config(local: LocalRun | None, spec: dict[str, Any]) -> RunConfig:
+def segment_config(local: LocalRun | None, spec: SegmentSpec) -> RunConfig:
     """The RunConfig a segment runs with (before its model provider is made durable).
 
     A segment started here uses the caller's RunConfig. One recovered or taken from the queue
@@ -88,10 +64,10 @@ def segment_config(local: LocalRun | None, spec: dict[str, Any]) -> RunConfig:
     """
     if local is not None:
         return with_default_provider(local.run_config)
-    config = with_default_provider(worker_run_config)
-    if config.model is None and isinstance(spec.get("model"), str):
-        config = dataclasses.replace(config, model=spec["model"])
-    persisted: dict[str, Any] = dict(spec.get("run_config") or {})
+    config = with_default_provider(RUNTIME.worker_run_config)
+    if config.model is None and spec.model is not None:
+        config = dataclasses.replace(config, model=spec.model)
+    persisted: dict[str, Any] = dict(spec.run_config or {})
     settings = persisted.pop("model_settings", None)
     if isinstance(settings, dict):
         own = TypeAdapter(ModelSettings).validate_python(settings)
@@ -145,64 +121,36 @@ def config_spec(run_config: RunConfig | None, context: Any = None) -> dict[str, 
     return spec
 
 
-_waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
-
-
-def register_agent(agent: Agent[Any]) -> None:
-    """Make ``agent`` (by name) available to segments recovered or dequeued in this process."""
-    _agents[agent.name] = agent
-    for loop, event in _waiters.pop(agent.name, []):
-        loop.call_soon_threadsafe(event.set)
-
-
-def store_target(store: RunStateStore) -> str:
-    """The store's full target (URL with password, or file path)."""
-    return store.target
-
-
-def store_for(target: str) -> RunStateStore:
-    """A process-wide store object for ``target``."""
-    if target not in _stores:
-        _stores[target] = RunStateStore(target)
-    return _stores[target]
-
-
 async def _resolve(
-    run_id: str, spec: dict[str, Any]
+    run_id: str, spec: SegmentSpec
 ) -> tuple[LocalRun | None, Agent[Any], RunStateStore]:
-    local = local_runs.get(DBOS.workflow_id or "")
+    local = RUNTIME.local_runs.get(DBOS.workflow_id or "")
     if local is not None:
         return local, local.agent, local.store
-    name = spec["agent"]
-    if name not in _agents:
-        # Recovered in a process that does not know this agent: stay PENDING (not failed) until
-        # the agent is registered here, or until a worker that knows it recovers the segment.
-        logger.warning(
-            "durable run %r needs agent %r, not registered in this process; it waits until "
-            "register_agent() or a worker with that agent picks it up",
-            run_id,
-            name,
-        )
-        event = asyncio.Event()
-        _waiters.setdefault(name, []).append((asyncio.get_running_loop(), event))
-        if name not in _agents:
-            await event.wait()
-    return None, _agents[name], store_for(spec["store"])
+    # Recovered in a process that does not know this agent: stay PENDING (not failed) until the
+    # agent is registered here, or until a worker that knows it recovers the segment.
+    agent = await RUNTIME.agent(spec.agent, run_id)
+    return None, agent, RUNTIME.store_for(spec.store)
 
 
 def session_spec(session: Session) -> dict[str, Any]:
-    """What a segment records about its session so another process can reopen it."""
+    """What a segment records about its session so another process can reopen it.
+
+    The session database's URL is kept without password (see ``_spec.public_target``).
+    """
     db: str | None = None
     if isinstance(session, SQLAlchemySession):
         url = session._engine.url
-        db = url.set(drivername=url.get_backend_name()).render_as_string(hide_password=False)
+        db = public_target(
+            url.set(drivername=url.get_backend_name()).render_as_string(hide_password=False)
+        )
     return {"id": session.session_id, "db": db}
 
 
-def _session_for(local: LocalRun | None, spec: dict[str, Any]) -> Session | None:
+def _session_for(local: LocalRun | None, spec: SegmentSpec) -> Session | None:
     if local is not None and local.session is not None:
         return local.session
-    info = spec.get("session")
+    info = spec.session
     if not info:
         return None
     if info.get("db") is None:
@@ -212,7 +160,7 @@ def _session_for(local: LocalRun | None, spec: dict[str, Any]) -> Session | None
             info.get("id"),
         )
         return None
-    return open_session(str(info["id"]), db=str(info["db"]))
+    return open_session(str(info["id"]), db=RUNTIME.resolve(str(info["db"])))
 
 
 def _canonical(items: list[Any]) -> str:
@@ -243,8 +191,14 @@ async def _latest_version(store: RunStateStore, run_id: str) -> int:
 
 
 @DBOS.workflow(name=_names.SEGMENT_WORKFLOW, max_recovery_attempts=50)
-async def segment_workflow(run_id: str, base_version: int, spec: dict[str, Any]) -> dict[str, Any]:
-    """Run one segment of ``run_id`` starting from stored version ``base_version``."""
+async def segment_workflow(
+    run_id: str, base_version: int, spec_json: dict[str, Any]
+) -> dict[str, Any]:
+    """Run one segment of ``run_id`` starting from stored version ``base_version``.
+
+    ``spec_json`` is a :class:`SegmentSpec` in its JSON form (the workflow's persisted input).
+    """
+    spec = SegmentSpec.from_json(spec_json)
     workflow_id = DBOS.workflow_id or _names.segment_id(run_id, base_version)
     # A fork runs under a new workflow id "<new run>@<version>": it reads the source run's state
     # and decisions but writes (state, events, idempotency keys) under the new run id.
@@ -252,27 +206,44 @@ async def segment_workflow(run_id: str, base_version: int, spec: dict[str, Any])
     forked = target_run != run_id
     local, agent, store = await _resolve(run_id, spec)
     session = _session_for(local, spec)
-    session_info: dict[str, Any] | None = dict(spec["session"]) if spec.get("session") else None
+    session_info: dict[str, Any] | None = dict(spec.session) if spec.session else None
     root, _graph = wrap_agent(agent)
-    emit = _stream.writer(target_run, workflow_id) if spec.get("stream") else None
+    emit = _stream.writer(target_run, workflow_id) if spec.stream else None
     seg = SegmentContext(run_id=target_run, workflow_id=workflow_id, emit=emit)
     token = current_segment.set(seg)
     try:
         run_input: Any
-        if spec.get("state") is not None:
-            run_input = await RunState.from_json(root, spec["state"])
-        elif base_version > 0:
-            run_input = await store.load(run_id, root, version=base_version)
-            decisions = await DBOS.run_step_async(
-                {"name": _names.DECISIONS_STEP},
-                _approvals.claim_and_read,
-                store,
-                run_id,
-                base_version,
-            )
-            seg.reserve_calls(_approvals.apply(run_input, decisions))
+        if spec.state is not None or base_version > 0:
+            try:
+                run_input = await _load_input(store, run_id, base_version, root, spec, seg)
+            except (DBOSWorkflowCancelledError, asyncio.CancelledError):
+                raise
+            except BaseException as load_error:
+                # Recorded like any failure, with the version to retry from: once the agent
+                # (or the stored state) is fixed, resume() starts this segment again.
+                await DBOS.run_step_async(
+                    {"name": _names.SAVE_STEP},
+                    record_end,
+                    store,
+                    target_run,
+                    "failed",
+                    f"cannot load version {base_version}: {describe_error(load_error)}",
+                    None,
+                    agent.name,
+                    None if forked else base_version,
+                )
+                if emit is not None:
+                    emit(
+                        {
+                            "key": "end",
+                            "type": "segment_end",
+                            "status": "failed",
+                            "error": str(load_error),
+                        }
+                    )
+                raise
         else:
-            run_input = spec["input"]
+            run_input = spec.input
             if session is not None and session_info is not None:
                 # the history this run starts from is checkpointed: a replay sees the same one
                 history = await DBOS.run_step_async(
@@ -287,12 +258,12 @@ async def segment_workflow(run_id: str, base_version: int, spec: dict[str, Any])
         kwargs: dict[str, Any] = dict(local.runner_kwargs) if local is not None else {}
         kwargs.update(
             run_config=config,
-            max_turns=int(spec.get("max_turns", 10)),
-            context=local.context if local is not None else spec.get("context"),
+            max_turns=spec.max_turns,
+            context=local.context if local is not None else spec.context,
         )
         try:
             result: RunResult | RunResultStreaming
-            if spec.get("stream"):
+            if spec.stream:
                 streamed = Runner.run_streamed(root, run_input, **kwargs)
                 if local is not None and local.started is not None:
                     _hold_until_saved(streamed, local.saved)
@@ -301,8 +272,7 @@ async def segment_workflow(run_id: str, base_version: int, spec: dict[str, Any])
                     async for _event in streamed.stream_events():
                         pass
                 assert streamed.run_loop_task is not None
-                await _original_task(streamed)
-                error = streamed._stored_exception
+                error = await _original_task(streamed) or streamed._stored_exception
                 if error is not None:
                     raise error
                 result = streamed
@@ -352,9 +322,32 @@ async def segment_workflow(run_id: str, base_version: int, spec: dict[str, Any])
         return {"status": status, "version": version, "final_output": final}
     finally:
         current_segment.reset(token)
-        local_runs.pop(workflow_id, None)
+        RUNTIME.local_runs.pop(workflow_id, None)
         if local is not None:
             local.saved.set()
+
+
+async def _load_input(
+    store: RunStateStore,
+    run_id: str,
+    base_version: int,
+    root: Agent[Any],
+    spec: SegmentSpec,
+    seg: SegmentContext,
+) -> RunState[Any, Any]:
+    """The RunState a resumed segment starts from, with its recorded decisions applied."""
+    if spec.state is not None:
+        return await RunState.from_json(root, spec.state)
+    state = await store.load(run_id, root, version=base_version)
+    decisions = await DBOS.run_step_async(
+        {"name": _names.DECISIONS_STEP},
+        _approvals.claim_and_read,
+        store,
+        run_id,
+        base_version,
+    )
+    seg.reserve_calls(_approvals.apply(state, decisions))
+    return state
 
 
 def _hold_until_saved(result: RunResultStreaming, saved: asyncio.Event) -> None:
@@ -371,10 +364,13 @@ def _hold_until_saved(result: RunResultStreaming, saved: asyncio.Event) -> None:
     result.run_loop_task = asyncio.ensure_future(wait())
 
 
-async def _original_task(result: RunResultStreaming) -> None:
+async def _original_task(result: RunResultStreaming) -> BaseException | None:
+    """Wait for the SDK's run loop; return what it raised (the consumer may not have seen it)."""
     task = getattr(result, "_timestep_original_task", None) or result.run_loop_task
-    if task is not None:
-        await asyncio.wait({task})
+    if task is None:
+        return None
+    await asyncio.wait({task})
+    return None if task.cancelled() else task.exception()
 
 
 async def _save(
@@ -402,19 +398,23 @@ async def _save(
     return stored.version
 
 
+#: Metadata key of a failed run whose segment could not load its state: the version to retry.
+RESUMABLE_KEY = "resumable_from"
+
+
 def describe_error(error: BaseException) -> str:
     """The error as recorded in a run's metadata (type and message, bounded)."""
     text = f"{type(error).__name__}: {error}"
     return text if len(text) <= 2000 else text[:1997] + "..."
 
 
-def start_state(agent: Agent[Any], run_input: Any, spec: dict[str, Any]) -> RunState[Any, Any]:
+def start_state(agent: Agent[Any], run_input: Any, spec: SegmentSpec) -> RunState[Any, Any]:
     """A RunState at the start of a run: what a run that ended in its first segment keeps."""
     return RunState(
         context=RunContextWrapper(context=None),
         original_input=run_input,
         starting_agent=agent,
-        max_turns=int(spec.get("max_turns", 10)),
+        max_turns=spec.max_turns,
     )
 
 
@@ -425,13 +425,18 @@ async def record_end(
     reason: str,
     first: RunState[Any, Any] | None,
     agent_name: str,
+    retry_from: int | None = None,
 ) -> str:
     """Mark ``run_id`` ``failed``/``cancelled`` with ``reason`` in its metadata.
 
     A run that never saved a version (it ended in its first segment) gets ``first``, its start
     state, as version 1, so it is listed with its input and error instead of vanishing.
+    ``retry_from`` (a segment that could not load its state) is kept as
+    ``metadata["resumable_from"]``: ``resume()`` may start that segment again.
     """
-    metadata = {"error": reason}
+    metadata: dict[str, Any] = {"error": reason}
+    if retry_from is not None:
+        metadata[RESUMABLE_KEY] = retry_from
     if first is not None:
         try:
             await store.save(

@@ -11,12 +11,19 @@ import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .._errors import CorruptStateError, RunNotFoundError, StaleStateError, StoreUnavailableError
+from .._errors import (
+    ConfigurationError,
+    CorruptStateError,
+    RunNotFoundError,
+    StaleStateError,
+    StoreUnavailableError,
+)
+from .decisions import DecisionKind, DecisionOutcome, DecisionRecord
 from .describe import parse_state_text, state_facts
 from .records import (
     NewVersion,
@@ -236,3 +243,54 @@ class FileBackend:
         with self._locked():
             self._check_run(self._read(), run_id)
             self.path.unlink()
+
+    def run(self, run_id: str) -> RunSummary:
+        """The latest facts of the file's run."""
+        for summary in self.list_runs(None):
+            if summary.run_id == run_id:
+                return summary
+        self._check_run(self._read(), run_id)
+        raise RunNotFoundError(f"no run {run_id!r} in {self.url}")  # pragma: no cover
+
+    def _no_decisions(self) -> ConfigurationError:
+        return ConfigurationError(
+            f"store {self.url!r} is a file, not a database: decisions on pending calls need "
+            "a SQLite or Postgres store"
+        )
+
+    def decide(
+        self,
+        run_id: str,
+        call_id: str | None,
+        decision: DecisionKind,
+        *,
+        always: bool,
+        reason: str | None,
+        decided_by: str | None,
+    ) -> DecisionOutcome:
+        """Refused: a file store keeps no decisions."""
+        raise self._no_decisions()
+
+    def decisions(self, run_id: str | None, version: int | None) -> list[DecisionRecord]:
+        """None: a file store keeps no decisions."""
+        return []
+
+    def claim(self, run_id: str, version: int, status: RunStatus = "waiting") -> bool:
+        """Refused: durable runs need a database store."""
+        raise self._no_decisions()
+
+    def claim_decisions(self, run_id: str, version: int) -> list[DecisionRecord]:
+        """Refused: durable runs need a database store."""
+        raise self._no_decisions()
+
+    def ready_to_resume(self) -> list[str]:
+        """None: a file store keeps no decisions."""
+        return []
+
+    def change_marker(self) -> Hashable:
+        """The file's modification time and size (None while it does not exist)."""
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (info.st_mtime_ns, info.st_size)

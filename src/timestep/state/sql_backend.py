@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from typing import Any, NoReturn
 
 from sqlalchemy import Engine, Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .._errors import CorruptStateError, RunNotFoundError, StaleStateError
+from .._errors import CorruptStateError, RunNotFoundError, RunNotWaitingError, StaleStateError
 from . import schema
+from .decisions import (
+    DecisionKind,
+    DecisionOutcome,
+    DecisionRecord,
+    all_decided,
+    already_decided,
+    choose_call,
+)
 from .engine import database_errors, get_engine
-from .records import NewVersion, RunStatus, RunSummary, StoredState, load_pending, utc_now
+from .records import (
+    NewVersion,
+    PendingApproval,
+    RunStatus,
+    RunSummary,
+    StoredState,
+    load_pending,
+    utc_now,
+)
 
 _STATE_META = (
     schema.run_states.c.run_id,
@@ -48,6 +65,36 @@ def _merged_metadata(stored: str | None, new: dict[str, Any] | None) -> dict[str
     return merged
 
 
+def _summary(row: Row[Any]) -> RunSummary:
+    """One ``timestep_runs`` row; unreadable side columns mark the row instead of failing."""
+    problem: str | None = None
+    pending: list[PendingApproval] = []
+    metadata: dict[str, Any] = {}
+    try:
+        pending = load_pending(row.pending_approvals)
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        problem = f"pending_approvals column is unreadable ({type(error).__name__}: {error})"
+    try:
+        loaded = json.loads(row.metadata) if row.metadata else {}
+        if not isinstance(loaded, dict):
+            raise TypeError(f"expected a JSON object, found {type(loaded).__name__}")
+        metadata = loaded
+    except (ValueError, TypeError) as error:
+        problem = problem or f"metadata column is unreadable ({type(error).__name__}: {error})"
+    return RunSummary(
+        run_id=row.run_id,
+        agent_name=row.agent_name,
+        status=row.status,
+        latest_version=row.latest_version,
+        language=row.language,
+        pending_approvals=pending,
+        metadata=metadata,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        problem=problem,
+    )
+
+
 def _stored(row: Row[Any], body: str | None) -> StoredState:
     return StoredState(
         run_id=row.run_id,
@@ -63,6 +110,24 @@ def _stored(row: Row[Any], body: str | None) -> StoredState:
     )
 
 
+class _RacedError(Exception):
+    """Another writer recorded the same decision first (inside ``SqlBackend.decide``)."""
+
+
+def _decision(row: Row[Any]) -> DecisionRecord:
+    return DecisionRecord(
+        run_id=row.run_id,
+        call_id=row.call_id,
+        tool_name=row.tool_name,
+        decision=row.decision,
+        always=bool(row.always),
+        reason=row.reason,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        state_version=row.state_version,
+    )
+
+
 class SqlBackend:
     """Stores every version of every run in the ``timestep_*`` tables."""
 
@@ -71,6 +136,11 @@ class SqlBackend:
         with database_errors(url):
             self.engine: Engine = get_engine(url)
             schema.ensure_schema(self.engine)
+
+    def upgrade(self) -> str:
+        """Migrate the database to the newest revision and return it."""
+        with database_errors(self.url):
+            return schema.upgrade(self.engine)
 
     def append(
         self,
@@ -82,17 +152,19 @@ class SqlBackend:
         keep_versions: int | None,
     ) -> StoredState:
         """Add the next version of ``run_id`` in one transaction; a stale base raises."""
-        for attempt in range(2):
+        with database_errors(self.url):
             try:
-                with database_errors(self.url), self.engine.begin() as conn:
+                with self.engine.begin() as conn:
                     return self._append(
                         conn, run_id, new, expected_version, metadata, keep_versions
                     )
             except IntegrityError:
-                # Another writer created the run or took this version first: re-read and retry.
-                if attempt == 1:
-                    raise
-        raise AssertionError("unreachable")
+                # Another writer created the run first (Postgres does not lock a row that does
+                # not exist yet): its row now exists and is locked below, so the retry sees it.
+                with self.engine.begin() as conn:
+                    return self._append(
+                        conn, run_id, new, expected_version, metadata, keep_versions
+                    )
 
     def _append(
         self,
@@ -190,20 +262,7 @@ class SqlBackend:
             query = query.where(runs.c.status == status)
         with database_errors(self.url), self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [
-            RunSummary(
-                run_id=row.run_id,
-                agent_name=row.agent_name,
-                status=row.status,
-                latest_version=row.latest_version,
-                language=row.language,
-                pending_approvals=load_pending(row.pending_approvals),
-                metadata=json.loads(row.metadata) if row.metadata else {},
-                created_at=row.created_at,
-                updated_at=row.updated_at,
-            )
-            for row in rows
-        ]
+        return [_summary(row) for row in rows]
 
     def set_status(
         self, run_id: str, status: RunStatus, metadata: dict[str, Any] | None = None
@@ -229,3 +288,146 @@ class SqlBackend:
             done = conn.execute(delete(schema.runs).where(schema.runs.c.run_id == run_id))
             if done.rowcount == 0:
                 raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
+
+    def run(self, run_id: str) -> RunSummary:
+        """The latest facts of one run."""
+        runs = schema.runs
+        with database_errors(self.url), self.engine.connect() as conn:
+            row = conn.execute(select(runs).where(runs.c.run_id == run_id)).first()
+        if row is None:
+            raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
+        return _summary(row)
+
+    def decide(
+        self,
+        run_id: str,
+        call_id: str | None,
+        decision: DecisionKind,
+        *,
+        always: bool,
+        reason: str | None,
+        decided_by: str | None,
+    ) -> DecisionOutcome:
+        """Record a decision under the run row's write lock; the rules of ``choose_call`` apply."""
+        runs, approvals = schema.runs, schema.approvals
+        try:
+            with database_errors(self.url), self.engine.begin() as conn:
+                row = conn.execute(
+                    select(runs.c.status, runs.c.latest_version, runs.c.pending_approvals)
+                    .where(runs.c.run_id == run_id)
+                    .with_for_update()
+                ).first()
+                if row is None:
+                    raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
+                if row.status != "waiting":
+                    raise RunNotWaitingError(
+                        f"run {run_id!r} is {row.status}, not waiting for a decision"
+                    )
+                version = int(row.latest_version)
+                pending = load_pending(row.pending_approvals)
+                decided = self._decisions(conn, run_id, version)
+                entry = choose_call(run_id, pending, decided, call_id)
+                record = DecisionRecord(
+                    run_id=run_id,
+                    call_id=entry.call_id,
+                    tool_name=entry.tool_name,
+                    decision=decision,
+                    always=always,
+                    reason=reason,
+                    decided_by=decided_by,
+                    decided_at=utc_now(),
+                    state_version=version,
+                )
+                conn.execute(
+                    update(runs).where(runs.c.run_id == run_id).values(updated_at=utc_now())
+                )
+                try:
+                    conn.execute(insert(approvals).values(**record.to_dict()))
+                except IntegrityError as error:
+                    raise _RacedError from error
+        except _RacedError:
+            # A racing writer decided the same call first (unique run_id, call_id, version).
+            first = [d for d in self.decisions(run_id, version) if d.call_id == entry.call_id]
+            raise already_decided(first[0]) from None
+        done = {d.call_id for d in decided} | {record.call_id}
+        return DecisionOutcome(record, all_decided(pending, done))
+
+    @staticmethod
+    def _decisions(conn: Any, run_id: str | None, version: int | None) -> list[DecisionRecord]:
+        approvals = schema.approvals
+        query = select(approvals).order_by(approvals.c.id)
+        if run_id is not None:
+            query = query.where(approvals.c.run_id == run_id)
+        if version is not None:
+            query = query.where(approvals.c.state_version == version)
+        return [_decision(row) for row in conn.execute(query)]
+
+    def decisions(self, run_id: str | None, version: int | None) -> list[DecisionRecord]:
+        """Recorded decisions (of one run, of one version), oldest first."""
+        with database_errors(self.url), self.engine.connect() as conn:
+            return self._decisions(conn, run_id, version)
+
+    def claim(self, run_id: str, version: int, status: RunStatus = "waiting") -> bool:
+        """Flip a run in ``status`` at ``version`` to running; True only for the caller that did."""
+        with database_errors(self.url), self.engine.begin() as conn:
+            return self._claim(conn, run_id, version, status)
+
+    @staticmethod
+    def _claim(conn: Any, run_id: str, version: int, status: RunStatus = "waiting") -> bool:
+        runs = schema.runs
+        changed = conn.execute(
+            update(runs)
+            .where(
+                runs.c.run_id == run_id,
+                runs.c.status == status,
+                runs.c.latest_version == version,
+            )
+            .values(status="running", updated_at=utc_now())
+        ).rowcount
+        return bool(changed)
+
+    def claim_decisions(self, run_id: str, version: int) -> list[DecisionRecord]:
+        """Mark the run running if still waiting at ``version``; that version's decisions."""
+        with database_errors(self.url), self.engine.begin() as conn:
+            self._claim(conn, run_id, version)
+            return self._decisions(conn, run_id, version)
+
+    def ready_to_resume(self) -> list[str]:
+        """Waiting runs whose every pending call has a decision and that Python resumes.
+
+        A run whose metadata names another ``durable_language`` (started durably by, or handed
+        to, TypeScript) is left to that language's workers.
+        """
+        runs, approvals = schema.runs, schema.approvals
+        with database_errors(self.url), self.engine.connect() as conn:
+            waiting = conn.execute(
+                select(
+                    runs.c.run_id, runs.c.latest_version, runs.c.pending_approvals, runs.c.metadata
+                ).where(runs.c.status == "waiting")
+            ).all()
+            ready: list[str] = []
+            for row in waiting:
+                if json.loads(row.metadata or "{}").get("durable_language", "python") != "python":
+                    continue
+                decided = [
+                    str(found.call_id)
+                    for found in conn.execute(
+                        select(approvals.c.call_id).where(
+                            approvals.c.run_id == row.run_id,
+                            approvals.c.state_version == row.latest_version,
+                        )
+                    )
+                ]
+                if all_decided(load_pending(row.pending_approvals), decided):
+                    ready.append(str(row.run_id))
+        return ready
+
+    def change_marker(self) -> Hashable:
+        """Run count, newest update, sum of versions and newest decision id (two aggregates)."""
+        runs, approvals = schema.runs, schema.approvals
+        with database_errors(self.url), self.engine.connect() as conn:
+            run_row = conn.execute(
+                select(func.count(), func.max(runs.c.updated_at), func.sum(runs.c.latest_version))
+            ).one()
+            last_decision = conn.execute(select(func.max(approvals.c.id))).scalar()
+        return (*run_row, last_decision)

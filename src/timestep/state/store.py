@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import os
 import threading
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, Literal
 
 from agents import Agent, RunState
 from agents.result import RunResult, RunResultBase, RunResultStreaming
 
-from .._errors import ConfigurationError, RunNotFoundError, TranslationError
+from .._errors import ConfigurationError, RunNotFoundError
 from .._versions import python_sdk_version
+from .backend import Backend
+from .decisions import DECISIONS, DecisionKind, DecisionOutcome, DecisionRecord
 from .describe import state_facts
 from .engine import default_url, display_url
 from .file_backend import FileBackend
@@ -22,6 +24,7 @@ from .origins import Origin, origin_of, remember
 from .records import RUN_STATUSES, Language, NewVersion, RunStatus, RunSummary, StoredState
 from .restore import restore_state
 from .sql_backend import SqlBackend
+from .translate import to_python
 
 StoreKind = Literal["file", "sqlite", "postgresql"]
 
@@ -43,12 +46,7 @@ def _to_python_json(stored: StoredState) -> dict[str, Any]:
     assert stored.state_json is not None
     if stored.language == "python":
         return stored.state_json
-    try:
-        translate = importlib.import_module("timestep.state.translate")
-    except ImportError as error:  # pragma: no cover - translate ships with timestep
-        raise TranslationError(f"cannot translate a {stored.language} state: {error}") from error
-    converted: dict[str, Any] = translate.to_python(stored.state_json)
-    return converted
+    return to_python(stored.state_json)
 
 
 class RunStateStore:
@@ -76,7 +74,7 @@ class RunStateStore:
         self.run_id = run_id
         self.keep_versions = keep_versions
         self._target = text
-        self._backend: SqlBackend | FileBackend | None = None
+        self._backend: Backend | None = None
         self._open_lock = threading.Lock()
 
     @property
@@ -89,7 +87,7 @@ class RunStateStore:
         """The store's target with any password hidden."""
         return self._target if self.kind == "file" else display_url(self._target)
 
-    def _open(self) -> SqlBackend | FileBackend:
+    def _open(self) -> Backend:
         with self._open_lock:
             if self._backend is None:
                 if self.kind == "file":
@@ -98,18 +96,28 @@ class RunStateStore:
                     self._backend = SqlBackend(self._target)
             return self._backend
 
-    async def _backend_async(self) -> SqlBackend | FileBackend:
+    async def _backend_async(self) -> Backend:
         if self._backend is None:
             await asyncio.to_thread(self._open)
         assert self._backend is not None
         return self._backend
 
-    def engine(self) -> Any:
-        """The SQLAlchemy engine of a database store (for other timestep modules)."""
+    def open(self) -> None:
+        """Open the store now (a database is connected to and migrated when behind).
+
+        Blocking; lets a command fail at start-up, not on its first request.
+        """
+        self._open()
+
+    def upgrade(self) -> str:
+        """Migrate a database store to the newest schema revision and return that revision."""
+        if self.kind == "file":
+            raise ConfigurationError(
+                f"{self.url!r} is a file store; only database stores have migrations"
+            )
         backend = self._open()
-        if not isinstance(backend, SqlBackend):
-            raise ConfigurationError(f"store {self.url!r} is a file, not a database")
-        return backend.engine
+        assert isinstance(backend, SqlBackend)
+        return backend.upgrade()
 
     def _resolve_run_id(self, run_id: str | None, obj: object | None = None) -> str:
         if run_id:
@@ -235,6 +243,11 @@ class RunStateStore:
         backend = await self._backend_async()
         return await asyncio.to_thread(backend.list_runs, status)
 
+    async def run(self, run_id: str) -> RunSummary:
+        """The latest facts of one run (its status may differ from its latest version's)."""
+        backend = await self._backend_async()
+        return await asyncio.to_thread(backend.run, run_id)
+
     async def versions(self, run_id: str | None = None) -> list[StoredState]:
         """Kept versions of a run, oldest first, without bodies."""
         backend = await self._backend_async()
@@ -256,6 +269,68 @@ class RunStateStore:
         """Remove a run and all its versions."""
         backend = await self._backend_async()
         await asyncio.to_thread(backend.delete, self._resolve_run_id(run_id))
+
+    async def decide(
+        self,
+        run_id: str,
+        call_id: str | None,
+        decision: DecisionKind,
+        *,
+        always: bool = False,
+        reason: str | None = None,
+        decided_by: str | None = None,
+    ) -> DecisionOutcome:
+        """Record a decision on a pending call of a waiting run (who, when, why).
+
+        ``call_id`` None names the run's only undecided call. Checked and written atomically:
+        ``RunNotFoundError``, ``RunNotWaitingError``, ``UnknownCallError``, ``ApprovalError``
+        (several undecided calls, none named) or ``ApprovalAlreadyDecidedError`` (saying who
+        decided and when) leave the store unchanged. File stores keep no decisions.
+        """
+        if decision not in DECISIONS:
+            raise ConfigurationError(f"unknown decision {decision!r}; use approve or reject")
+        backend = await self._backend_async()
+        return await asyncio.to_thread(
+            backend.decide,
+            run_id,
+            call_id,
+            decision,
+            always=always,
+            reason=reason,
+            decided_by=decided_by,
+        )
+
+    async def decisions(
+        self, run_id: str | None = None, *, version: int | None = None
+    ) -> list[DecisionRecord]:
+        """Recorded decisions of one run (or all runs; of one version), oldest first."""
+        backend = await self._backend_async()
+        return await asyncio.to_thread(backend.decisions, run_id, version)
+
+    async def claim(self, run_id: str, version: int, status: RunStatus = "waiting") -> bool:
+        """Flip ``run_id`` from ``status`` (at ``version``) to running; True for whoever did.
+
+        Of racing callers exactly one gets True. ``status`` is ``waiting`` (a resume) or
+        ``failed`` (retrying a segment that could not load its state).
+        """
+        backend = await self._backend_async()
+        return await asyncio.to_thread(backend.claim, run_id, version, status)
+
+    async def claim_decisions(self, run_id: str, version: int) -> list[DecisionRecord]:
+        """Mark the run running (if still waiting at ``version``) and return that version's
+        decisions, in one transaction."""
+        backend = await self._backend_async()
+        return await asyncio.to_thread(backend.claim_decisions, run_id, version)
+
+    async def ready_to_resume(self) -> list[str]:
+        """Waiting runs whose every pending call has a recorded decision."""
+        backend = await self._backend_async()
+        return await asyncio.to_thread(backend.ready_to_resume)
+
+    async def change_marker(self) -> Hashable:
+        """A cheap value that changes whenever a run or a decision is written."""
+        backend = await self._backend_async()
+        return await asyncio.to_thread(backend.change_marker)
 
     async def close(self) -> None:
         """Forget the backend (engines are shared per process and stay pooled)."""

@@ -1,33 +1,16 @@
-"""Read-side queries shared by the CLI and the inbox: pending approvals and run timelines."""
+"""Run lists, pending approvals and run details, as the CLI prints and the inbox serves them."""
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
-from .._errors import RunNotFoundError
-from ..state.schema import approvals, runs
-from ._decisions import list_decisions, undecided
+from ..state import undecided
 from ._durable_steps import durable_steps, with_durations
 from ._timeline import build_timeline, final_output
 
 if TYPE_CHECKING:
-    from ..state.records import RunStatus, RunSummary
-    from ..state.store import RunStateStore
-
-
-def change_marker(store: RunStateStore) -> tuple[Any, ...]:
-    """A cheap value that changes whenever a run or a decision is written (two aggregates)."""
-    with store.engine().connect() as conn:
-        run_row = conn.execute(
-            sa.select(
-                sa.func.count(), sa.func.max(runs.c.updated_at), sa.func.sum(runs.c.latest_version)
-            )
-        ).one()
-        last_decision = conn.execute(sa.select(sa.func.max(approvals.c.id))).scalar()
-    return (*run_row, last_decision)
+    from ..state import RunStateStore, RunStatus, RunSummary
 
 
 def pretty_arguments(arguments: str) -> str:
@@ -50,6 +33,7 @@ def summary_dict(run: RunSummary) -> dict[str, Any]:
         "created_at": run.created_at,
         "updated_at": run.updated_at,
         "error": run_error(run),
+        "unreadable": run.problem,
     }
 
 
@@ -59,14 +43,6 @@ def run_error(run: RunSummary) -> str | None:
         return None
     error = run.metadata.get("error")
     return error if isinstance(error, str) else None
-
-
-async def run_summary(store: RunStateStore, run_id: str) -> RunSummary:
-    """The latest facts of one run (its status may differ from its latest version's)."""
-    for run in await store.list_runs():
-        if run.run_id == run_id:
-            return run
-    raise RunNotFoundError(f"no run {run_id!r} in {store.url}")
 
 
 async def list_summaries(
@@ -80,11 +56,10 @@ async def list_summaries(
 
 async def pending_approvals(store: RunStateStore) -> list[dict[str, Any]]:
     """Undecided approvals across all waiting runs, oldest first (``PendingApproval`` schema)."""
-    decisions = list_decisions(store)
+    decisions = await store.decisions()
     items: list[dict[str, Any]] = []
     for run in await store.list_runs(status="waiting"):
-        own = [d for d in decisions if d.run_id == run.run_id]
-        for pending in undecided(run, own):
+        for pending in undecided(run, decisions):
             items.append(
                 {
                     "run_id": run.run_id,
@@ -106,10 +81,10 @@ async def run_detail(store: RunStateStore, run_id: str) -> dict[str, Any]:
 
     Raises ``RunNotFoundError`` for an unknown run.
     """
-    summary = await run_summary(store, run_id)
+    summary = await store.run(run_id)
     latest = await store.get(run_id, version=summary.latest_version)
     versions = await store.versions(run_id)
-    decisions = list_decisions(store, run_id)
+    decisions = await store.decisions(run_id)
     doc = latest.state_json or {}
     pending = undecided(summary, decisions)
     steps = await durable_steps(store, summary)
