@@ -242,7 +242,7 @@ def node() -> str:
     binary = shutil.which("node")
     if binary is None or not (TS / "node_modules" / "@openai" / "agents").is_dir():
         pytest.fail("the hand-off example needs node and `npm --prefix ts ci` (make ts-test)")
-    sources = [*TS.glob("src/*.ts"), TS / "tsconfig.json"]
+    sources = [*TS.glob("src/**/*.ts"), TS / "tsconfig.json"]
     built = TS / "dist" / "index.js"
     stamp = built.stat().st_mtime if built.exists() else 0.0
     if any(path.stat().st_mtime > stamp for path in sources):

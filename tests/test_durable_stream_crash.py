@@ -18,8 +18,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
+from starlette.testclient import TestClient
 
 from test_durable_app import RETRY_TEXTS
 from test_durable_crash import APP, Harness
@@ -27,6 +29,7 @@ from timestep import RunNotFoundError, RunNotStreamedError
 from timestep.cli import main
 from timestep.durable import StreamText, TextChange, attach_stream, stream_text
 from timestep.runs import final_output
+from timestep.server import create_app
 from timestep.state import RunStateStore
 
 pytestmark = pytest.mark.slow
@@ -175,6 +178,35 @@ async def test_retried_model_call_rebuilds_the_final_text_live_and_on_replay(
         e["id"] for e in replay
     ]
 
+    # the inbox's live view gets the same text, and which attempts were discarded
+    sse = await asyncio.to_thread(_inbox_stream, store, "r-retry")
+    assert sse[-1] == ("end", {"status": "done"})
+    assert sse[-2][1]["text"] == final
+    assert [(r["attempt"], r["reason"]) for r in sse[-2][1]["retried"]] == [
+        (1, "retried"),
+        (2, "retried"),
+    ]
+    assert "The first attempt writes " in [data.get("text") for _name, data in sse]
+
+
+TOKEN = "stream-token-0123456789"
+
+
+def _inbox_stream(store: RunStateStore, run_id: str) -> list[tuple[str, Any]]:
+    """GET /api/runs/<run_id>/stream of the inbox: its server-sent events, or the error body."""
+    with TestClient(create_app(store, token=TOKEN)) as client:
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        with client.stream("GET", f"/api/runs/{run_id}/stream", headers=auth) as response:
+            body = "".join(response.iter_text())
+            if response.status_code != 200:
+                return [(str(response.status_code), json.loads(body))]
+    found: list[tuple[str, Any]] = []
+    for block in body.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "event" in fields:
+            found.append((fields["event"], json.loads(fields["data"])))
+    return found
+
 
 def _cli(capsys: pytest.CaptureFixture[str], db: str, *args: str) -> tuple[int, str, str]:
     capsys.readouterr()
@@ -202,5 +234,10 @@ async def test_attach_to_unknown_or_unstreamed_run_fails_promptly(
             _cli, capsys, h.store_url, "runs", "stream", "r-plain"
         )
         assert code == 1 and "r-plain" in err and "stream=True" in err
+        assert await asyncio.to_thread(_inbox_stream, store, "r-plain") == [
+            ("409", {"error": "not_streamed", "message": ANY})
+        ]
+        missing = await asyncio.to_thread(_inbox_stream, store, "no-such-run")
+        assert missing[0][0] == "404" and missing[0][1]["error"] == "not_found"
     finally:
         h.stop()

@@ -84,6 +84,7 @@ ENDPOINTS = [
     ("POST", "/api/runs/ticket-42/cancel"),
     ("POST", "/api/runs/ticket-42/fork"),
     ("POST", "/api/runs/ticket-42/retry"),
+    ("GET", "/api/runs/ticket-42/stream"),
     ("POST", "/logout"),
 ]
 PAGES = ["/", "/runs/ticket-42"]

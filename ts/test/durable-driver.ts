@@ -20,8 +20,9 @@ import { DBOS } from '@dbos-inc/dbos-sdk';
 import { Agent, setTracingDisabled, tool, Usage } from '@openai/agents';
 import type { Model, ModelProvider, ModelRequest, ModelResponse, StreamEvent } from '@openai/agents';
 import { z } from 'zod';
-import { RunStateStore } from '../src/store.js';
-import { approve, idempotencyKey, runDurable, shutdown, worker } from '../src/durable/index.js';
+import { RunStateStore } from '../src/store/index.js';
+import { approve } from '../src/decisions.js';
+import { idempotencyKey, runDurable, setResumeLanguage, shutdown, worker } from '../src/durable/index.js';
 
 setTracingDisabled(true);
 
@@ -160,10 +161,8 @@ async function main(): Promise<void> {
     controller.abort();
     await running;
   } else if (action === 'approve') {
-    const decided = await approve(runId, {
-      store,
-      ...(extra === 'python' || extra === 'typescript' ? { resumeIn: extra } : {}),
-    });
+    const decided = await approve(runId, { store });
+    if (extra === 'python' || extra === 'typescript') await setResumeLanguage(runId, extra, { store });
     out = { decided: decided.callId, version: decided.stateVersion };
   } else if (action === 'worker') {
     const controller = new AbortController();

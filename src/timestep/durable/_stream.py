@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import sqlalchemy as sa
@@ -295,7 +295,7 @@ async def attach_stream(
     poll_interval: float = 0.05,
     timeout: float | None = None,
     until: tuple[str, ...] = ("done", "failed", "waiting", "cancelled"),
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """Yield the run's durable events from the start (or after event id ``after``) to its end.
 
     Reading ends at a ``segment_end`` event whose status is in ``until`` (by default any end: done,

@@ -7,7 +7,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from html import escape
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from .._errors import (
     ApprovalError,
     CorruptStateError,
     RunNotFoundError,
+    RunNotStreamedError,
     TimestepError,
     UnknownCallError,
 )
@@ -364,6 +365,68 @@ class _Inbox:
 
     # live events
 
+    async def stream(self, request: Request) -> Response:
+        """The text of a streamed run, rebuilt from its durable log, as server-sent events."""
+        from ..durable import attach_stream
+
+        run_id = request.path_params["run_id"]
+        events = attach_stream(run_id, store=self.store)
+        try:  # an unknown or non-streamed run is answered at once, before any event
+            first: dict[str, Any] | None = await anext(events)
+        except StopAsyncIteration:
+            first = None
+        except RunNotFoundError as error:
+            return _error(404, "not_found", str(error))
+        except RunNotStreamedError as error:
+            return _error(409, "not_streamed", str(error))
+        return StreamingResponse(
+            self._text_stream(request, events, first),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    async def _text_stream(
+        self,
+        request: Request,
+        events: AsyncGenerator[dict[str, Any], None],
+        first: dict[str, Any] | None,
+    ) -> AsyncIterator[str]:
+        from ..durable import StreamText
+
+        text = StreamText()
+        retried: list[dict[str, Any]] = []
+        status: str | None = None
+
+        def message(event: dict[str, Any]) -> str | None:
+            nonlocal status
+            if event.get("type") == "segment_end":
+                status = str(event.get("status"))
+            change = text.add(event)
+            if change is None:
+                return None
+            if change.kind == "retract":
+                retried.append(
+                    {"step": change.step, "attempt": change.attempt, "reason": event.get("reason")}
+                )
+            data = {"text": text.text, "retried": retried, "last_id": event.get("id")}
+            return f"event: text\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+        yield "retry: 2000\n\n"
+        try:
+            if first is not None:
+                sent = message(first)
+                if sent is not None:
+                    yield sent
+                async for event in events:
+                    sent = message(event)
+                    if sent is not None:
+                        yield sent
+                    if await request.is_disconnected():
+                        return
+        finally:
+            await events.aclose()
+        yield f"event: end\ndata: {json.dumps({'status': status})}\n\n"
+
     async def events(self, request: Request) -> Response:
         return StreamingResponse(
             self._event_stream(request),
@@ -432,6 +495,7 @@ def create_app(
         Route(f"{run}/cancel", inbox.cancel, methods=["POST"]),
         Route(f"{run}/fork", inbox.fork, methods=["POST"]),
         Route(f"{run}/retry", inbox.retry, methods=["POST"]),
+        Route(f"{run}/stream", inbox.stream, methods=["GET"]),
         Route(run, inbox.run, methods=["GET"]),
     ]
     app = Starlette(

@@ -418,6 +418,27 @@ def openapi_schema() -> dict[str, Any]:
                 _FORKED,
                 body=False,
             ),
+            "/api/runs/{run_id}/stream": {
+                "get": {
+                    "operationId": "streamRun",
+                    "summary": (
+                        "Server-sent events with a streamed run's text rebuilt from its durable "
+                        "log (timestep.durable.StreamText): 'text' ({text, retried: [{step, "
+                        "attempt, reason}], last_id}) whenever the text changes, including when "
+                        "a model call's abandoned attempt is taken back; 'end' ({status}) last"
+                    ),
+                    "parameters": [_RUN_ID],
+                    "responses": {
+                        "200": {
+                            "description": "event stream",
+                            "content": {"text/event-stream": {}},
+                        },
+                        "404": _json(_ref("Error"), "unknown run"),
+                        "409": _json(_ref("Error"), "the run was not streamed ('not_streamed')"),
+                        **_ERRORS,
+                    },
+                }
+            },
             "/api/runs/{run_id}/approvals/{call_id}/approve": _decision_op("approve"),
             "/api/runs/{run_id}/approvals/{call_id}/reject": _decision_op("reject"),
         },

@@ -5,8 +5,9 @@
 import { DBOS, DBOSClient } from '@dbos-inc/dbos-sdk';
 import { RunState } from '@openai/agents';
 import type { Agent, AgentInputItem, ModelProvider } from '@openai/agents';
-import { ConfigurationError, RunCancelledError, RunNotWaitingError } from '../errors.js';
-import { RunNotFoundError, RunStateStore, type RunStatus } from '../store.js';
+import { ConfigurationError, RunCancelledError, RunNotFoundError, RunNotWaitingError } from '../errors.js';
+import type { RunRequest } from '../run.js';
+import { RunStateStore, type RunStatus } from '../store/index.js';
 import * as approvals from './approvals.js';
 import {
   APPLICATION_VERSION,
@@ -50,16 +51,6 @@ export interface DurableRunOptions {
   timeoutMs?: number;
 }
 
-/** What `approve`/`reject` recorded. */
-export interface Decision {
-  runId: string;
-  callId: string;
-  stateVersion: number;
-  decision: 'approve' | 'reject';
-  allDecided: boolean;
-  resumed: boolean;
-}
-
 function isJsonObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   try {
@@ -74,10 +65,13 @@ async function runRow(
   store: RunStateStore,
   runId: string,
 ): Promise<{ version: number; status: RunStatus | ''; metadata: Record<string, unknown> }> {
-  const runs = await store.listRuns();
-  const row = runs.find((r) => r.runId === runId);
-  if (!row) return { version: 0, status: '', metadata: {} };
-  return { version: row.latestVersion, status: row.status, metadata: row.metadata as Record<string, unknown> };
+  try {
+    const row = await store.run(runId);
+    return { version: row.latestVersion, status: row.status, metadata: row.metadata as Record<string, unknown> };
+  } catch (error) {
+    if (error instanceof RunNotFoundError) return { version: 0, status: '', metadata: {} };
+    throw error;
+  }
 }
 
 function baseSpec(agentName: string, store: RunStateStore, options: Partial<DurableRunOptions>): SegmentSpec {
@@ -169,10 +163,12 @@ export async function runDurable(
   const { version, status } = await runRow(store, options.runId);
   let base = 0;
   if (input instanceof RunState) {
-    if (status !== 'waiting') {
+    // `resume` (../decisions.ts) claims the run before it calls runAgent: a run already
+    // `running` at this version continues here (its segment id makes DBOS run it once).
+    if (status !== 'waiting' && status !== 'running') {
       throw new RunNotWaitingError(`run '${options.runId}' is ${status || 'not stored'}, not waiting`);
     }
-    if (!(await approvals.claim(store, options.runId, version))) {
+    if (status === 'waiting' && !(await store.claim(options.runId, version))) {
       throw new RunNotWaitingError(`run '${options.runId}' was resumed by another process`);
     }
     spec.state = input.toJSON();
@@ -192,6 +188,30 @@ export async function runDurable(
     context: options.context,
   };
   return start(options.runId, base, spec, local, options.timeoutMs);
+}
+
+/**
+ * Run a normalized `runAgent` request durably (`runAgent(..., { runId, durable: true })`, or every
+ * request with a `runId` after `enableDurableRuns()`). Sessions are not supported yet in
+ * durable TypeScript runs (a typed `ConfigurationError`).
+ */
+export function runRequestDurably(request: RunRequest): Promise<AnyResult> {
+  const { options } = request;
+  if (options.runId === undefined) throw new ConfigurationError('durable runs need a runId');
+  if (request.session !== undefined) {
+    throw new ConfigurationError('durable TypeScript runs do not take a session yet; run without one');
+  }
+  if (options.runner !== undefined) {
+    throw new ConfigurationError('durable runs take a modelProvider, not a runner');
+  }
+  return runDurable(request.agent, request.input, {
+    runId: options.runId,
+    stream: request.stream,
+    ...(options.store ? { store: options.store } : {}),
+    ...(options.maxTurns !== undefined ? { maxTurns: options.maxTurns } : {}),
+    ...(options.context !== undefined ? { context: options.context } : {}),
+    ...(options.modelProvider ? { modelProvider: options.modelProvider } : {}),
+  });
 }
 
 export interface ResumeOptions extends Partial<Omit<DurableRunOptions, 'runId'>> {
@@ -218,7 +238,7 @@ export async function resume(runId: string, options: ResumeOptions = {}): Promis
   const spec = baseSpec(agentName, store, options);
   const system = systemDatabaseFor(store.url);
   if (!options.agent && system.kind === 'pglite') return undefined; // the worker's poll resumes it
-  if (!(await approvals.claim(store, runId, version))) {
+  if (!(await store.claim(runId, version))) {
     throw new RunNotWaitingError(`run '${runId}' was resumed by another process`);
   }
   if (!options.agent) {
@@ -265,50 +285,18 @@ async function enqueue(store: RunStateStore, runId: string, version: number, spe
   }
 }
 
-export interface DecideOptions {
-  callId?: string;
-  reason?: string;
-  by?: string;
-  always?: boolean;
-  /** Start the next segment once every pending call is decided (here with `agent`, else a worker). */
-  resume?: boolean;
-  store?: RunStateStore;
-  agent?: AnyAgent;
-  /** Which language's workers resume the run from now on (recorded in its metadata). */
-  resumeIn?: 'python' | 'typescript';
-}
-
-async function decide(runId: string, decision: 'approve' | 'reject', options: DecideOptions): Promise<Decision> {
-  const store = options.store ?? new RunStateStore();
-  const [callId, version, complete] = await approvals.decide(store, runId, options.callId, {
-    decision,
-    ...(options.always !== undefined ? { always: options.always } : {}),
-    ...(options.reason !== undefined ? { reason: options.reason } : {}),
-    ...(options.by !== undefined ? { by: options.by } : {}),
-  });
-  if (options.resumeIn !== undefined) {
-    await store.setStatus(runId, 'waiting', { metadata: { durable_language: options.resumeIn } });
-  }
-  let resumed = false;
-  if (options.resume && complete) {
-    await resume(runId, { store, ...(options.agent ? { agent: options.agent } : {}) });
-    resumed = true;
-  }
-  return { runId, callId, stateVersion: version, decision, allDecided: complete, resumed };
-}
-
 /**
- * Approve a pending tool call of a waiting run (the only one when `callId` is not given). The
- * decision is stored with who, when and an optional reason. Unknown call, already decided call,
- * or a run that is not waiting: a typed `ApprovalError` and no change.
+ * Hand a run to one language's workers: they resume it once every pending call is decided
+ * (recorded in its metadata as `durable_language`; a durable run starts with its own language's).
  */
-export function approve(runId: string, options: DecideOptions = {}): Promise<Decision> {
-  return decide(runId, 'approve', options);
-}
-
-/** Reject a pending tool call; `reason` is sent to the model. See `approve`. */
-export function reject(runId: string, options: DecideOptions = {}): Promise<Decision> {
-  return decide(runId, 'reject', options);
+export async function setResumeLanguage(
+  runId: string,
+  language: 'python' | 'typescript',
+  options: { store?: RunStateStore } = {},
+): Promise<void> {
+  const store = options.store ?? new RunStateStore();
+  const run = await store.run(runId);
+  await store.setStatus(runId, run.status, { metadata: { durable_language: language } });
 }
 
 export interface WorkerOptions {
@@ -346,7 +334,7 @@ export async function worker(agentList: AnyAgent[], options: WorkerOptions = {})
   const running = new Set<Promise<unknown>>();
   while (!options.signal?.aborted) {
     if (options.resumeApproved ?? true) {
-      for (const runId of await approvals.fullyDecided(store)) {
+      for (const runId of await approvals.readyForTypeScript(store)) {
         const { metadata } = await runRow(store, runId);
         const agent = byName.get(String(metadata.durable_agent ?? ''));
         if (!agent) continue;
@@ -372,4 +360,13 @@ export async function worker(agentList: AnyAgent[], options: WorkerOptions = {})
     });
   }
   await Promise.allSettled([...running]);
+}
+
+/**
+ * Make every `runAgent` call with a `runId` in this process durable (as Python's `run_agent`
+ * with `run_id`); without it only calls with `durable: true` are.
+ */
+export async function enableDurableRuns(): Promise<void> {
+  const { setDurableRunner } = await import('../run.js');
+  setDurableRunner(runRequestDurably);
 }

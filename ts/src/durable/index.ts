@@ -2,18 +2,18 @@
  * Durable execution of TypeScript runs on DBOS Transact: every model call, function-tool call and
  * handoff a checkpointed step; approvals that wait in the store; workers that resume runs. The
  * twin of Python's `timestep.durable` (same workflow and step names, workflow ids, idempotency
- * keys and store rows). See docs/durable-typescript.md.
+ * keys and store rows). Decisions are recorded with `approve`/`reject` (../decisions.ts).
+ * See docs/durable-typescript.md.
  */
 export {
-  approve,
-  reject,
-  resume,
+  enableDurableRuns,
+  resume as resumeDurable,
   runDurable,
+  runRequestDurably,
+  setResumeLanguage,
   worker,
-  type Decision,
-  type DecideOptions,
   type DurableRunOptions,
-  type ResumeOptions,
+  type ResumeOptions as DurableResumeOptions,
   type WorkerOptions,
 } from './api.js';
 export {

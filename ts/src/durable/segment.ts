@@ -14,9 +14,9 @@ import type {
   RunResult,
   StreamedRunResult,
 } from '@openai/agents';
-import { MultiModelProvider } from '../providers.js';
-import { RunNotFoundError, StaleStateError, type RunStateStore, type RunStatus } from '../store.js';
-import { RunStateStore as Store } from '../store.js';
+import { RunNotFoundError, StaleStateError } from '../errors.js';
+import { MultiModelProvider } from '../models/index.js';
+import { RunStateStore as Store, type RunStateStore, type RunStatus } from '../store/index.js';
 import * as approvals from './approvals.js';
 import * as names from './names.js';
 import { currentSegment, DurableModelProvider, wrapAgent } from './steps.js';
