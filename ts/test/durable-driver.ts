@@ -22,7 +22,7 @@ import type { Model, ModelProvider, ModelRequest, ModelResponse, StreamEvent } f
 import { z } from 'zod';
 import { RunStateStore } from '../src/store/index.js';
 import { approve } from '../src/decisions.js';
-import { idempotencyKey, runDurable, setResumeLanguage, shutdown, worker } from '../src/durable/index.js';
+import { idempotencyKey, runDurable, setResumeLanguage, shutdownDurable as shutdown, worker } from '../src/durable/index.js';
 
 setTracingDisabled(true);
 

@@ -17,10 +17,10 @@ export {
   type WorkerOptions,
 } from './api.js';
 export {
-  APPLICATION_NAME,
-  APPLICATION_VERSION,
-  QUEUE_NAME,
-  shutdown,
+  APPLICATION_NAME as DURABLE_APPLICATION_NAME,
+  APPLICATION_VERSION as DURABLE_APPLICATION_VERSION,
+  QUEUE_NAME as DURABLE_QUEUE_NAME,
+  shutdown as shutdownDurable,
   systemDatabaseFor,
   type SystemDatabase,
 } from './config.js';
