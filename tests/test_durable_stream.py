@@ -7,8 +7,10 @@ Crashes with real processes are in tests/test_durable_stream_crash.py.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,82 +30,22 @@ from timestep.durable import (
 )
 from timestep.state import RunStateStore
 
-# ---- the reader's algorithm on hand-written logs (the contract in docs/dev/contracts.md) -----
+# ---- the reader's algorithm on the shared vectors (the contract in docs/dev/contracts.md) ------
+
+VECTORS = json.loads((Path(__file__).parent / "vectors" / "stream" / "reader.json").read_text())
 
 
-def _start(step: int, attempt: int, segment: str = "r@0") -> dict[str, Any]:
-    return {"type": "attempt_started", "segment": segment, "step": step, "attempt": attempt}
-
-
-def _delta(step: int, attempt: int, text: str, segment: str = "r@0") -> dict[str, Any]:
-    return {
-        "type": "model_event",
-        "segment": segment,
-        "step": step,
-        "attempt": attempt,
-        "event": {"type": "response.output_text.delta", "delta": text},
-    }
-
-
-def _abandon(step: int, attempt: int, segment: str = "r@0") -> dict[str, Any]:
-    return {
-        "type": "attempt_abandoned",
-        "segment": segment,
-        "step": step,
-        "attempt": attempt,
-        "reason": "retried",
-    }
-
-
-def test_an_abandoned_attempt_is_taken_back_and_the_retry_replaces_it() -> None:
-    log = [
-        _start(1, 1),
-        _delta(1, 1, "Let me "),
-        {"type": "tool_output", "segment": "r@0", "call_id": "c1", "output": {"text": "x"}},
-        _start(3, 1),
-        _delta(3, 1, "The long "),
-        _delta(3, 1, "answer "),
-        _abandon(3, 1),
-        _start(3, 2),
-        _delta(3, 2, "Short."),
-    ]
+@pytest.mark.parametrize("case", VECTORS["cases"], ids=lambda case: case["name"])
+def test_stream_text_rebuilds_the_vector_logs(case: dict[str, Any]) -> None:
     text = StreamText()
-    changes = [text.add(e) for e in log]
-    assert text.text == "Let me Short."
-    assert [(c.kind, c.text) for c in changes if c is not None] == [
-        ("append", "Let me "),
-        ("append", "The long "),
-        ("append", "answer "),
-        ("retract", "The long answer "),
-        ("append", "Short."),
-    ]
-    assert text.abandoned == [("r@0", 3, 1)]
+    changes = [text.add(event) for event in case["events"]]
+    assert text.text == case["text"]
+    assert [[c.kind, c.text] for c in changes if c is not None] == case["changes"]
+    assert [list(a) for a in text.abandoned] == case["abandoned"]
+    assert stream_text(case["events"]) == case["text"]
 
 
-def test_late_events_of_a_replaced_attempt_and_a_missing_abandon_event() -> None:
-    log = [
-        _start(2, 1),
-        _delta(2, 1, "old "),
-        _start(2, 2),  # a writer that logged no abandon event: the retry replaces attempt 1
-        _delta(2, 2, "new"),
-        _delta(2, 1, "zombie "),  # the old attempt's process still wrote something: ignored
-        _abandon(2, 1),  # and a late abandon of it changes nothing
-    ]
-    text = StreamText()
-    changes = [text.add(e) for e in log]
-    assert text.text == "new"
-    assert [c.kind for c in changes if c is not None] == ["append", "retract", "append"]
-    assert text.abandoned == [("r@0", 2, 1)]
-
-
-def test_steps_of_later_segments_follow_and_old_logs_without_attempts_read() -> None:
-    old = {  # a log written before attempts existed: no attempt field, one attempt per step
-        "type": "model_event",
-        "segment": "r@0",
-        "step": 1,
-        "event": {"type": "response.output_text.delta", "delta": "A"},
-    }
-    assert stream_text([old, _start(1, 1, "r@1"), _delta(1, 1, "B", "r@1")]) == "AB"
+def test_an_empty_log_has_no_text() -> None:
     assert stream_text([]) == ""
 
 

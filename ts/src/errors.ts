@@ -47,6 +47,9 @@ export class StaleStateError extends TimestepError {
 /** The store's database or file is locked, missing or unreachable. */
 export class StoreUnavailableError extends TimestepError {}
 
+/** The store's database is at a schema revision this timestep does not know (newer). */
+export class StoreSchemaError extends TimestepError {}
+
 /** An argument or environment setting is invalid. */
 export class ConfigurationError extends TimestepError {}
 

@@ -7,9 +7,11 @@ import getpass
 import json
 import os
 import sys
+import typing
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -27,7 +29,7 @@ app = typer.Typer(
     name="timestep",
     help="Durable, resumable OpenAI Agents SDK runs: run, inspect, approve, resume, serve.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -69,34 +71,114 @@ def _run(coro: Awaitable[T]) -> T:
     return asyncio.run(wrapper())
 
 
+def _check_target(url: str) -> str:
+    """``url``, or a typed error when it is neither a database URL nor a ``.json`` file."""
+    if "://" not in url and not url.lower().endswith(".json"):
+        raise ConfigurationError(
+            f"store {url!r} is neither a database URL nor a .json file: use "
+            f"'sqlite:///{url}' for SQLite, or a path ending in .json for a file store"
+        )
+    return url
+
+
+def _shown(url: str) -> str:
+    """A store URL as it may be printed (no password)."""
+    from ..state import display_url
+
+    return display_url(url) if "://" in url else url
+
+
 def _store(db: str | None) -> Any:
     from ..state import RunStateStore
 
-    return RunStateStore(_db(db))
+    return RunStateStore(_check_target(_db(db)))
+
+
+def _missing_file(url: str) -> Path | None:
+    """The file a SQLite or JSON store would live in, when it does not exist yet."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///").split("?", 1)[0]).expanduser()
+    elif "://" not in url:
+        path = Path(url).expanduser()
+    else:
+        return None
+    return None if path.exists() or str(path) == ":memory:" else path
+
+
+def _existing_store(db: str | None, what: str) -> Any:
+    """The store for a command that only reads or changes existing runs (never creates a file)."""
+    from .._errors import RunNotFoundError
+
+    url = _check_target(_db(db))
+    missing = _missing_file(url)
+    if missing is not None:
+        raise RunNotFoundError(
+            f"{what}: store {url} does not exist ({missing} not found); check --db or $TIMESTEP_DB"
+        )
+    return _store(db)
 
 
 def _print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("timestep")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            number = "unknown"
+        out.print(f"timestep {number}", markup=False)
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     db: DbOption = None,
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Show tracebacks and more detail.")
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Show tracebacks and library logs on stderr (else they go to the log file: "
+            "$TIMESTEP_LOG_FILE, or timestep.log in your log directory).",
+        ),
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print timestep's version."
+        ),
     ] = False,
 ) -> None:
+    from ._logging import configure
+
     settings.db = db
     settings.verbose = verbose
+    configure(verbose)
+
+
+#: The demo's own store (``timestep.demo.DEFAULT_DB``; a test keeps the two equal).
+DEMO_DB = "sqlite:///timestep-demo/timestep.db"
 
 
 @app.command()
 def demo(
     model: Annotated[
-        str | None, typer.Option("--model", help="Model to run the demo with.")
+        str | None,
+        typer.Option(
+            "--model",
+            help="Model to run the demo with (default: local/qwen2.5-0.5b, the bundled local "
+            "model; 'scripted' for a stand-in without an LLM).",
+        ),
     ] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Run id (default: new)")] = None,
-    db: DbOption = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help=f"Store URL (default: {DEMO_DB}, not the usual default)."),
+    ] = None,
 ) -> None:
     """Run the guided demo: a durable run pauses for approval, then resumes."""
     from .. import demo as demo_module
@@ -178,29 +260,149 @@ async def _exists(store: Any, run_id: str) -> bool:
 Status = Literal["running", "waiting", "done", "failed", "cancelled"]
 
 
+def _parse_age(text: str, option: str) -> timedelta:
+    """``30s``, ``15m``, ``2h``, ``7d`` or ``2w`` as a duration."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in units or not number.isdigit():
+        raise typer.BadParameter(
+            f"{text!r} is not a duration like 30m, 12h, 7d or 2w", param_hint=option
+        )
+    return timedelta(seconds=int(number) * units[unit])
+
+
+def _since(text: str) -> str:
+    """The ISO-8601 UTC time ``text`` (a duration ago, or a date/time) stands for."""
+    if text[:1].isdigit() and text[-1:].lower() in "smhdw" and text[:-1].isdigit():
+        moment = datetime.now(UTC) - _parse_age(text, "--since")
+    else:
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise typer.BadParameter(
+                f"{text!r} is neither a duration (30m, 12h, 7d) nor a date (2026-12-01)",
+                param_hint="--since",
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 @runs_app.command("list")
 def runs_list(
     status: Annotated[
         Status | None, typer.Option("--status", help="Only runs with this status.")
     ] = None,
+    agent: Annotated[str | None, typer.Option("--agent", help="Only runs of this agent.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", help="Only runs updated since: a duration (30m, 12h, 7d) or a date."
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Runs per page.")] = 50,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many runs.")] = 0,
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="Keep the list on screen, refreshed live.")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.2, help="Seconds between --watch refreshes.")
+    ] = 2.0,
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """List stored runs: status, agent, age, pending approvals."""
+    """List stored runs, most recently updated first: status, agent, age, pending approvals."""
     from ..runs import list_summaries
     from ._render import runs_table
 
-    async def fetch() -> list[dict[str, Any]]:
-        async with _store(db) as store:
-            return await list_summaries(store, status)
+    after = _since(since) if since else None
+    url = _check_target(_db(db))
+    missing = _missing_file(url)
+    if missing is not None:
+        if as_json:
+            _print_json([])
+        err.print(f"no runs in {_shown(url)} ({missing} does not exist yet)", markup=False)
+        return
+    store_obj = _store(db)
+    where = _shown(store_obj.url)
 
-    runs = _run(fetch())
+    async def fetch() -> tuple[list[dict[str, Any]], int]:
+        runs = await list_summaries(store_obj, status)
+        if agent is not None:
+            runs = [run for run in runs if run["agent_name"] == agent]
+        if after is not None:
+            runs = [run for run in runs if run["updated_at"] >= after]
+        return runs[offset : offset + limit], len(runs)
+
+    def describe(shown: int, total: int) -> str:
+        filters = [f"status {status}"] if status else []
+        filters += [f"agent {agent}"] if agent else []
+        filters += [f"updated since {since}"] if since else []
+        what = " with " + ", ".join(filters) if filters else ""
+        if total == 0:
+            return f"no runs{what} in {where}"
+        if offset == 0 and shown == total:
+            return f"{total} run(s){what} in {where}"
+        text = f"runs {offset + 1}-{offset + shown} of {total}{what} in {where}"
+        if offset + shown < total:
+            text += f"; next page: --offset {offset + shown}"
+        return text
+
+    if watch:
+        if as_json:
+            raise typer.BadParameter("--watch shows a table; drop --json", param_hint="--watch")
+        _watch(fetch, describe, interval)
+        return
+    runs, total = _run(fetch())
     if as_json:
         _print_json(runs)
     elif not runs:
-        err.print("no runs" + (f" with status {status}" if status else ""))
+        err.print(describe(0, total) if total == 0 else f"no runs at --offset {offset} in {where}")
     else:
         out.print(runs_table(runs))
+        if total > len(runs):
+            err.print(describe(len(runs), total), style="dim", markup=False)
+
+
+def _watch(fetch: Any, describe: Any, interval: float) -> None:
+    """Redraw the runs table every ``interval`` seconds until interrupted."""
+    import time
+
+    from rich.console import Group
+    from rich.live import Live
+    from rich.text import Text
+
+    from ._render import runs_table
+
+    async def live_loop() -> None:
+        with Live(console=out, auto_refresh=False, transient=False) as live:
+            while True:
+                runs, total = await fetch()
+                stamp = time.strftime("%H:%M:%S")
+                head = Text(f"{describe(len(runs), total)} · {stamp} (Ctrl+C to stop)")
+                live.update(Group(head, runs_table(runs)) if runs else head, refresh=True)
+                await asyncio.sleep(interval)
+
+    async def print_loop() -> None:
+        """Not a terminal (a pipe, a log): print the list again whenever it changes."""
+        last = None
+        while True:
+            runs, total = await fetch()
+            current = json.dumps(runs, sort_keys=True)
+            if current != last:
+                last = current
+                out.print(f"{describe(len(runs), total)} · {time.strftime('%H:%M:%S')}")
+                if runs:
+                    out.print(runs_table(runs))
+                out.file.flush()
+            await asyncio.sleep(interval)
+
+    loop = live_loop if out.is_terminal else print_loop
+
+    try:
+        _run(loop())
+    except KeyboardInterrupt:
+        return
 
 
 @runs_app.command("show")
@@ -214,7 +416,7 @@ def runs_show(
     from ._render import run_view
 
     async def fetch() -> dict[str, Any]:
-        async with _store(db) as store:
+        async with _existing_store(db, f"no run {run_id!r}") as store:
             return await run_detail(store, run_id)
 
     detail = _run(fetch())
@@ -222,6 +424,96 @@ def runs_show(
         _print_json(detail)
     else:
         out.print(run_view(detail))
+
+
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+def _confirm(question: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise typer.BadParameter("not a terminal to confirm on; add --yes", param_hint="--yes")
+    if not typer.confirm(question):
+        raise typer.Abort()
+
+
+@runs_app.command("delete")
+def runs_delete(
+    run_ids: Annotated[list[str], typer.Argument(help="Runs to delete.")],
+    yes: YesOption = False,
+    db: DbOption = None,
+) -> None:
+    """Delete runs with all their versions and decisions (durable step records stay in DBOS)."""
+    store_obj = _existing_store(db, "nothing to delete")
+    where = _shown(store_obj.url)
+    _confirm(f"delete {len(run_ids)} run(s) from {where}?", yes)
+
+    async def go() -> None:
+        async with store_obj as store:
+            for run_id in run_ids:
+                await store.run(run_id)  # RunNotFoundError (naming the store) before deleting any
+            for run_id in run_ids:
+                await store.delete(run_id)
+
+    _run(go())
+    for run_id in run_ids:
+        out.print(f"deleted run {run_id} from {where}", markup=False)
+
+
+@runs_app.command("prune")
+def runs_prune(
+    older_than: Annotated[
+        str, typer.Option("--older-than", help="Age since the last update: 30m, 12h, 7d, 2w.")
+    ],
+    status: Annotated[
+        str,
+        typer.Option("--status", help="Comma-separated statuses to prune."),
+    ] = "done,failed,cancelled",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list what would be deleted.")
+    ] = False,
+    yes: YesOption = False,
+    db: DbOption = None,
+) -> None:
+    """Delete finished runs not updated for a while (retention)."""
+    age = _parse_age(older_than, "--older-than")
+    cutoff = (datetime.now(UTC) - age).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    statuses = {part.strip() for part in status.split(",") if part.strip()}
+    unknown = statuses - set(typing.get_args(Status))
+    if unknown or not statuses:
+        raise typer.BadParameter(
+            f"unknown status {', '.join(sorted(unknown)) or '(none)'}; use "
+            f"{', '.join(typing.get_args(Status))}",
+            param_hint="--status",
+        )
+    store_obj = _existing_store(db, "nothing to prune")
+    where = _shown(store_obj.url)
+
+    async def old_runs() -> list[str]:
+        async with store_obj as store:
+            runs = await store.list_runs()
+        return [r.run_id for r in runs if r.status in statuses and r.updated_at < cutoff]
+
+    doomed = _run(old_runs())
+    kinds = "/".join(sorted(statuses))
+    if not doomed:
+        err.print(f"no {kinds} runs older than {older_than} in {where}", markup=False)
+        return
+    if dry_run:
+        for run_id in doomed:
+            out.print(f"would delete {run_id}", markup=False)
+        err.print(f"{len(doomed)} {kinds} run(s) older than {older_than} in {where}")
+        return
+    _confirm(f"delete {len(doomed)} {kinds} run(s) older than {older_than} from {where}?", yes)
+
+    async def go() -> None:
+        async with store_obj as store:
+            for run_id in doomed:
+                await store.delete(run_id)
+
+    _run(go())
+    out.print(f"deleted {len(doomed)} run(s) older than {older_than} from {where}", markup=False)
 
 
 @runs_app.command("stream")
@@ -291,7 +583,7 @@ def _decide(
     db: str | None,
 ) -> None:
     async def record() -> Any:
-        async with _store(db) as store:
+        async with _existing_store(db, f"no run {run_id!r}") as store:
             outcome = await store.decide(
                 run_id,
                 call_id,
@@ -300,14 +592,21 @@ def _decide(
                 decided_by=by or getpass.getuser(),
                 always=always,
             )
-            return outcome.record
+            return outcome
 
     verb = "approved" if decision == "approve" else "rejected"
-    done = _run(record())
+    outcome = _run(record())
+    done = outcome.record
     out.print(f"{verb} {done.tool_name} ({done.call_id}) in run {run_id}", markup=False)
+    if not outcome.all_decided:
+        err.print(
+            f"the run has more pending calls; decide them too (timestep runs show {run_id})",
+            style="dim",
+        )
+        return
     err.print(
-        f"resume with: timestep resume {run_id} --agent module:attribute "
-        "(or let a 'timestep worker' pick it up)",
+        "every pending call is decided: a 'timestep worker' on this store resumes the run "
+        f"within seconds; without one, run: timestep resume {run_id} --agent module:attribute",
         style="dim",
     )
 
@@ -362,7 +661,7 @@ def resume(
     agent = load_agent(agent_ref) if agent_ref else None
 
     async def go() -> Any:
-        async with _store(db) as store:
+        async with _existing_store(db, f"no run {run_id!r}") as store:
             await resume_run(store, run_id, agent)
             return await store.get(run_id)
 
@@ -381,17 +680,23 @@ def resume(
 @app.command()
 def cancel(
     run_id: Annotated[str, typer.Argument()],
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who cancels (default: the current user).")
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Cancel a run that has not finished (its running segment stops at the next step)."""
+    """Cancel a run that has not finished (its running segment stops at the next step).
+
+    The run records who cancelled it and when.
+    """
     from ..durable import cancel_run
 
     async def go() -> bool:
-        async with _store(db) as store:
+        async with _existing_store(db, f"no run {run_id!r}") as store:
             latest = await store.run(run_id)
             if latest.status in ("done", "failed", "cancelled"):
                 raise RunFinishedError(f"run {run_id!r} is already {latest.status}")
-            return await cancel_run(run_id, store=store)
+            return await cancel_run(run_id, store=store, by=by or getpass.getuser())
 
     stopped = _run(go())
     out.print(f"cancelled run {run_id}", markup=False)
@@ -419,6 +724,13 @@ def fork(
         ),
     ] = None,
     new_run_id: Annotated[str | None, typer.Option("--new-run-id", help="Default: new.")] = None,
+    rerun_approved: Annotated[
+        bool,
+        typer.Option(
+            "--rerun-approved",
+            help="With --at: allow running human-approved tool calls again (refused otherwise).",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Start a new run from a step (or a stored version) of another run."""
@@ -427,14 +739,16 @@ def fork(
     target = new_run_id or f"{run_id}-fork-{uuid.uuid4().hex[:6]}"
 
     async def go() -> str:
-        async with _store(db) as store:
+        async with _existing_store(db, f"no run {run_id!r}") as store:
             if await _exists(store, target):
                 raise ConfigurationError(f"run {target!r} already exists")
             if at is not None:
                 from ..durable import fork_run
 
                 await store.get(run_id)
-                workflow = await fork_run(run_id, target, from_step=at, store=store)
+                workflow = await fork_run(
+                    run_id, target, from_step=at, store=store, rerun_approved=rerun_approved
+                )
                 return f"forked run {run_id} at step {at} as {target} (segment {workflow})"
             source = await store.get(run_id, version=from_version)
             assert source.state_json is not None
@@ -467,7 +781,7 @@ def export_command(
     """Write a run's RunState JSON, translated to the other SDK's format if asked."""
 
     async def go() -> Any:
-        async with _store(db) as store:
+        async with _existing_store(db, f"no run {run_id!r}") as store:
             return await store.get(run_id, version=version)
 
     stored = _run(go())
@@ -528,21 +842,90 @@ def worker(
     executor_id: Annotated[
         str | None, typer.Option("--executor-id", help="Worker name (recovery identity).")
     ] = None,
+    lease: Annotated[
+        float | None,
+        typer.Option(
+            "--lease",
+            min=0.1,
+            help="Postgres: seconds without a heartbeat before a process counts as dead and "
+            "workers take over its segments (default $TIMESTEP_EXECUTOR_LEASE or 20).",
+        ),
+    ] = None,
+    heartbeat: Annotated[
+        float | None,
+        typer.Option(
+            "--heartbeat",
+            min=0.05,
+            help="Postgres: seconds between lease renewals and takeover checks "
+            "(default $TIMESTEP_EXECUTOR_HEARTBEAT or 5).",
+        ),
+    ] = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="Worker processes on this machine (each its own executor, sharing the queue).",
+        ),
+    ] = 1,
     db: DbOption = None,
 ) -> None:
-    """Run a durable worker: recover pending segments, run queued and fully decided runs."""
+    """Run a durable worker: recover pending segments, run queued and fully decided runs.
+
+    On Postgres it also takes over the segments of workers that died, within lease + heartbeat.
+    With --processes N it starts N worker processes (one per core, say) and supervises them.
+    """
     from ..durable import worker as run_worker
     from ..runs import load_agent
 
     agents = [load_agent(ref) for ref in agent_refs or []]
     if not agents:
         raise typer.BadParameter("name at least one agent", param_hint="--agent")
+    if processes > 1:
+        from ._processes import child_args, run_processes
+
+        err.print(f"{processes} workers on {_db(db)} (Ctrl+C to stop)", markup=False)
+        code = run_processes(
+            _db(db),
+            [
+                child_args(
+                    agent_refs or [],
+                    index=index,
+                    concurrency=concurrency,
+                    executor_id=executor_id,
+                    lease=lease,
+                    heartbeat=heartbeat,
+                )
+                for index in range(1, processes + 1)
+            ],
+        )
+        raise typer.Exit(code)
+
+    names = ", ".join(sorted({agent.name for agent in agents}))
+    shown = _shown(_db(db))
+
+    def ready() -> None:
+        err.print(
+            f"worker ready on {shown}: agents {names}; waiting for runs (Ctrl+C to stop)",
+            markup=False,
+        )
 
     async def go() -> None:
         async with _store(db) as store:
-            await run_worker(agents, store=store, concurrency=concurrency, executor_id=executor_id)
+            await run_worker(
+                agents,
+                store=store,
+                concurrency=concurrency,
+                executor_id=executor_id,
+                on_ready=ready,
+                lease=lease,
+                heartbeat=heartbeat,
+            )
 
-    err.print(f"worker on {_db(db)} (Ctrl+C to stop)", markup=False)
+    from ._logging import show_segments
+
+    show_segments()
+    err.print(f"worker starting on {shown} ...", markup=False)
     _run(go())
 
 

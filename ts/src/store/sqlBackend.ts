@@ -27,10 +27,10 @@ import {
   pendingToRow,
   utcNow,
 } from './records.js';
-import { ensureSchema } from './schema.js';
+import { bodyChecksum, ensureSchema } from './schema.js';
 
 const STATE_META = `run_id, version, language, sdk_version, schema_version, agent_name, status,
-  pending_approvals, created_at`;
+  pending_approvals, created_at, state_sha256`;
 
 /** Metadata as stored: JSON text, or NULL when empty (as Python writes it). */
 function metadataText(metadata: Json): string | null {
@@ -50,6 +50,13 @@ function parseBody(row: Row): Json {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new CorruptStateError(
       `run '${String(row.run_id)}' version ${String(row.version)}: stored state is not a JSON object`,
+    );
+  }
+  const recorded = row.state_sha256;
+  if (recorded !== null && recorded !== undefined && recorded !== bodyChecksum(String(row.state_json))) {
+    throw new CorruptStateError(
+      `run '${String(row.run_id)}' version ${String(row.version)}: the stored state does not ` +
+        'match its checksum: it was changed outside timestep or damaged',
     );
   }
   return doc as Json;
@@ -154,10 +161,10 @@ export class SqlBackend implements Backend {
       }
       await tx.query(
         `INSERT INTO timestep_run_states (run_id, version, language, sdk_version, schema_version,
-           agent_name, status, pending_approvals, state_json, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+           agent_name, status, pending_approvals, state_json, created_at, state_sha256)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
         [args.runId, version, args.language, args.sdkVersion, args.facts.schemaVersion,
-          args.facts.agentName, args.status, pending, args.body, now],
+          args.facts.agentName, args.status, pending, args.body, now, bodyChecksum(args.body)],
       );
       if (args.keepVersions !== undefined) {
         await tx.query('DELETE FROM timestep_run_states WHERE run_id = $1 AND version <= $2', [
