@@ -148,7 +148,7 @@ async def refund(ctx: ToolContext[Any], order: int) -> str:
 class WordStreamingModel(ScriptedModel):
     """A ScriptedModel that streams text one word per delta, and may crash between two words."""
 
-    async def stream_response(  # type: ignore[override]
+    async def stream_response(
         self, *args: Any, **kwargs: Any
     ) -> AsyncIterator[TResponseStreamEvent]:
         async for event in super().stream_response(*args, **kwargs):

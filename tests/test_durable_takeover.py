@@ -45,6 +45,17 @@ def test_lease_settings_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _takeover.LeaseSettings().bound <= 30  # the documented default bound
 
 
+def test_db_upgrade_creates_the_lease_table(postgres_db_url: str) -> None:
+    from timestep.cli import main
+
+    assert main(["db", "upgrade", "--db", postgres_db_url]) == 0
+    engine = _engine(postgres_db_url)
+    try:
+        assert "timestep_executors" in sa.inspect(engine).get_table_names(schema="dbos")
+    finally:
+        engine.dispose()
+
+
 def test_exactly_one_live_worker_claims_a_dead_executor(postgres_db_url: str) -> None:
     engine = _engine(postgres_db_url)
     settings = _takeover.LeaseSettings(HEARTBEAT, LEASE)
@@ -87,7 +98,9 @@ def test_exactly_one_live_worker_claims_a_dead_executor(postgres_db_url: str) ->
         _takeover.release(engine, "late", "dead")
         _takeover.beat(engine, "alive", settings)
         with engine.connect() as conn:
-            left = conn.execute(sa.text(f"SELECT executor_id FROM {_takeover.TABLE}")).scalars()
+            left: list[str] = list(
+                conn.execute(sa.text(f"SELECT executor_id FROM {_takeover.TABLE}")).scalars()
+            )
             assert list(left) == ["alive"]
     finally:
         engine.dispose()
@@ -164,8 +177,8 @@ async def test_live_workers_take_over_the_runs_of_a_killed_worker(
         finished: dict[str, float] = {}
         deadline = time.monotonic() + 120
         while len(finished) < RUNS:
-            for run in await store.list_runs(status="done"):
-                finished.setdefault(run.run_id, time.monotonic() - killed_at)
+            for summary in await store.list_runs(status="done"):
+                finished.setdefault(summary.run_id, time.monotonic() - killed_at)
             assert time.monotonic() < deadline, f"finished only {sorted(finished)}" + "".join(
                 p.read_text(errors="replace")[-3000:] for p in tmp_path.glob("worker-*.err")
             )
@@ -173,7 +186,7 @@ async def test_live_workers_take_over_the_runs_of_a_killed_worker(
         with sa.create_engine(
             sa.make_url(postgres_db_url).set(drivername="postgresql+psycopg")
         ).connect() as conn:
-            leases = set(
+            leases: set[int] = set(
                 conn.execute(sa.text(f"SELECT pid FROM {_takeover.TABLE}")).scalars().all()
             )
     finally:

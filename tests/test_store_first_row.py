@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from agents import RunContextWrapper, Runner, RunState
+from agents import Agent, RunContextWrapper, Runner, RunState
 
 from harness.refund_agent import build_agent, full_model, start_model
 from timestep import RunStateStore, StaleStateError
 
 
-def _start(agent: object) -> RunState[object, object]:
+def _start(agent: Agent[Any]) -> RunState[Any, Agent[Any]]:
     return RunState(
         context=RunContextWrapper(context=None),
         original_input="Refund order 42",
-        starting_agent=agent,  # type: ignore[arg-type]
+        starting_agent=agent,
         max_turns=5,
     )
 

@@ -320,11 +320,11 @@ async def test_conversation_items_written_by_js_feed_a_python_run() -> None:
     assert result.final_output == "continued in Python"
     call = model.first_call
     assert call is not None and isinstance(call.input, list)
-    sent = [(i.get("type"), i.get("call_id"), i.get("output")) for i in call.input]  # type: ignore[union-attr]
+    sent = [(i.get("type"), i.get("call_id"), i.get("output")) for i in call.input]
     assert ("function_call", "call_1", None) in sent
     assert ("function_call_output", "call_1", "refunded 42 5") in sent
 
-    back = items_to_typescript(await session.get_items())  # type: ignore[arg-type]
+    back = items_to_typescript(await session.get_items())
     assert [(i.get("type"), i.get("role"), i.get("callId")) for i in back[: len(history)]] == [
         (i.get("type"), i.get("role"), i.get("callId")) for i in history
     ]
