@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ from agents.items import TResponseStreamEvent
 from agents.testing import ScriptedModel, assistant_message
 from openai.types.responses import ResponseTextDeltaEvent
 
+from test_cli_support import cli_env
 from timestep import RunNotFoundError, RunNotStreamedError
 from timestep.durable import (
     StreamText,
@@ -151,3 +154,37 @@ async def test_a_reader_of_a_run_cancelled_mid_stream_ends(store: RunStateStore)
 async def _drain(result: Any) -> None:
     async for _event in result.stream_events():
         pass
+
+
+def flaky_cli_agent() -> Agent[Any]:
+    """For ``timestep run test_durable_stream:flaky_cli_agent --stream`` (below)."""
+    return Agent(name="flaky-cli", model=_WordModel("Hello there friend", fail_after=2))
+
+
+def test_cli_run_stream_prints_from_the_durable_log(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "timestep.cli",
+            "run",
+            "test_durable_stream:flaky_cli_agent",
+            "hi",
+            "--stream",
+            "--run-id",
+            "cli-flaky",
+        ],
+        cwd=Path(__file__).parent,
+        env=cli_env(f"sqlite:///{tmp_path / 'cli.db'}"),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[0] == "Hello there "  # the words before the failure...
+    # ...flagged as not part of any output, then the run's end and its error
+    assert "[model call 1, attempt 1 failed (ConnectionError: the model server hung up)" in (
+        proc.stderr
+    )
+    assert "[run failed: the model server hung up]" in proc.stderr
+    assert proc.stderr.rstrip().endswith("ConnectionError: the model server hung up")

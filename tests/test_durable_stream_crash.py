@@ -170,7 +170,9 @@ async def test_retried_model_call_rebuilds_the_final_text_live_and_on_replay(
     )
     assert code == 0, err
     assert out.splitlines() == ["The first attempt writes ", "A second attempt, ", final]
-    assert err.count("was cut off (its process stopped)") == 2 and "[run done]" in err
+    assert (
+        err.count("was cut off (its process stopped); a retry follows") == 2 and "[run done]" in err
+    )
     code, out, _err = await asyncio.to_thread(
         _cli, capsys, harness.store_url, "runs", "stream", "r-retry", "--events"
     )

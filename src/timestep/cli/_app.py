@@ -5,7 +5,8 @@ The other commands live in modules by area; importing them (at the end) register
 
 from __future__ import annotations
 
-import sys
+import asyncio
+import contextlib
 import uuid
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from ._common import (
     out,
     settings,
 )
+from ._runs_commands import _print_stream
 
 
 def _version(value: bool) -> None:
@@ -134,15 +136,19 @@ async def _run_agent(
             agent, prompt, stream=stream, run_id=run_id, store=store, max_turns=max_turns
         )
         if isinstance(result, RunResultStreaming):
-            async for event in result.stream_events():
-                data = getattr(event, "data", None)
-                if getattr(event, "type", "") == "raw_response_event" and (
-                    getattr(data, "type", "") == "response.output_text.delta"
-                ):
-                    sys.stdout.write(str(getattr(data, "delta", "")))
-                    sys.stdout.flush()
-            result = await run_module.consume_result(result)
-            sys.stdout.write("\n")
+            # print from the run's durable log, as `timestep runs stream` does (same text, same
+            # notices for a model call that failed and was called again), while this process
+            # drains the run itself
+            drained = asyncio.ensure_future(run_module.consume_result(result))
+            follower = asyncio.ensure_future(_print_stream(run_id, 0, False, store))
+            await asyncio.wait({drained, follower}, return_when=asyncio.FIRST_EXCEPTION)
+            if drained.done() and drained.exception() is not None:
+                # the log ends with the failed run's segment_end: show it, then report the error
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(follower, 10)
+            else:
+                await follower
+            result = await drained
         latest = await store.get(run_id)
         if latest.status == "waiting":
             print_pending(err, run_id, latest.pending_approvals)

@@ -288,41 +288,44 @@ def runs_stream(
     db: DbOption = None,
 ) -> None:
     """Follow a streamed run's text from its durable log: live, across crashes, or replayed."""
-    _run(_follow(run_id, after, raw, db))
+
+    async def follow() -> None:
+        async with _store(db) as store:
+            await _print_stream(run_id, after, raw, store)
+
+    _run(follow())
 
 
-async def _follow(run_id: str, after: int, raw: bool, db: str | None) -> None:
+async def _print_stream(run_id: str, after: int, raw: bool, store: Any) -> None:
+    """Print a streamed run's text (or raw events) from its durable log until it ends."""
     from ..durable import StreamText, attach_stream
 
     text = StreamText()
-    async with _store(db) as store:
-        async for event in attach_stream(run_id, store=store, after=after):
-            if raw:
-                sys.stdout.write(json.dumps(event, separators=(",", ":")) + "\n")
-                sys.stdout.flush()
-                continue
-            change = text.add(event)
-            if change is not None and change.kind == "append":
-                sys.stdout.write(change.text)
-                sys.stdout.flush()
-            elif change is not None and change.text:
-                # a terminal cannot take text back: say so, and start the retry on a new line
-                sys.stdout.write("\n")
-                sys.stdout.flush()
-                why = (
-                    f"failed ({event.get('error')})"
-                    if event.get("reason") == "failed"
-                    else "was cut off (its process stopped)"
-                )
-                err.print(
-                    f"[model call {change.step}, attempt {change.attempt} {why}: the text above "
-                    "since the previous line is not part of the output; a retry follows]",
-                    style="dim",
-                    markup=False,
-                )
-            elif event.get("type") == "segment_end":
-                ended = f"[run {event.get('status')}" + (
-                    f": {event['error']}]" if event.get("error") else "]"
-                )
-                sys.stdout.write("\n")
-                err.print(ended, style="dim", markup=False)
+    async for event in attach_stream(run_id, store=store, after=after):
+        if raw:
+            sys.stdout.write(json.dumps(event, separators=(",", ":")) + "\n")
+            sys.stdout.flush()
+            continue
+        change = text.add(event)
+        if change is not None and change.kind == "append":
+            sys.stdout.write(change.text)
+            sys.stdout.flush()
+        elif change is not None and change.text:
+            # a terminal cannot take text back: say so; what follows starts on a new line
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            why = (
+                f"failed ({event.get('error')})"
+                if event.get("reason") == "failed"
+                else "was cut off (its process stopped); a retry follows"
+            )
+            err.print(
+                f"[model call {change.step}, attempt {change.attempt} {why}: the text above "
+                "since the previous line is not part of the output]",
+                style="dim",
+                markup=False,
+            )
+        elif event.get("type") == "segment_end":
+            sys.stdout.write("\n")
+            error = f": {event['error']}" if event.get("error") else ""
+            err.print(f"[run {event.get('status')}{error}]", style="dim", markup=False)

@@ -103,6 +103,8 @@ async def _start_segment(
         if stream:
             assert local.started is not None
             outcome: asyncio.Future[Any] = asyncio.ensure_future(handle.get_result())
+            # the consumer of the streamed result gets the segment's error; do not log it again
+            outcome.add_done_callback(lambda done: done.cancelled() or done.exception())
             started: asyncio.Future[Any] = local.started
             await asyncio.wait({started, outcome}, return_when=asyncio.FIRST_COMPLETED)
             if local.started.done():
