@@ -72,6 +72,8 @@ export {
   StateMismatchError,
   StoreSchemaError,
   StoreUnavailableError,
+  SystemDatabaseError,
+  SystemDatabaseLockedError,
   TimestepError,
   TranslationError,
   UnknownCallError,
@@ -83,6 +85,25 @@ export {
   WebSearchError,
 } from './errors.js';
 export { TimestepSession, openSession, type TimestepSessionOptions } from './session.js';
+export {
+  enableDurableRuns,
+  resumeDurable,
+  runDurable,
+  setResumeLanguage,
+  worker,
+  registerAgent,
+  idempotencyKey,
+  shutdownDurable,
+  systemDatabaseFor,
+  durableNames,
+  DURABLE_APPLICATION_NAME,
+  DURABLE_APPLICATION_VERSION,
+  DURABLE_QUEUE_NAME,
+  type DurableRunOptions,
+  type DurableResumeOptions,
+  type SystemDatabase,
+  type WorkerOptions,
+} from './durable/index.js';
 export {
   DdgsSearch,
   FirecrawlSearch,
