@@ -144,3 +144,6 @@ export class DurableStepError extends TimestepError {
 
 /** The durable run was cancelled or exceeded its timeout. */
 export class RunCancelledError extends TimestepError {}
+
+/** The run exists but writes no durable stream (it was not started with `stream: true`). */
+export class RunNotStreamedError extends TimestepError {}

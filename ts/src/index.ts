@@ -65,6 +65,7 @@ export {
   RunCancelledError,
   RunFinishedError,
   RunNotFoundError,
+  RunNotStreamedError,
   RunNotWaitingError,
   SchemaVersionError,
   StaleStateError,
@@ -82,6 +83,7 @@ export {
   UnsupportedStateFeatureError,
   WebSearchError,
 } from './errors.js';
+export { StreamText, streamText, type StreamEvent, type TextChange } from './stream.js';
 export { TimestepSession, openSession, type TimestepSessionOptions } from './session.js';
 export {
   DdgsSearch,
