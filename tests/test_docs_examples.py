@@ -302,6 +302,7 @@ def test_python_to_typescript_handoff(tmp_path: Path, node: str) -> None:
         'import handoff_start\nasyncio.run(handoff_start.show("sqlite:///runs.db"))', tmp_path
     )
     assert show == [
+        "v0: running  written by python (SDK 0.24.0, state schema 1.21)",
         "v1: waiting  written by python (SDK 0.24.0, state schema 1.21)",
         "v2: done     written by typescript (SDK 0.20.0, state schema 1.22)",
     ]

@@ -79,6 +79,31 @@ def test_run_killed_in_its_first_segment_is_listed_shown_and_cancelled(
     assert code == 1 and "already cancelled" in err
 
 
+def test_the_inbox_lists_and_cancels_a_run_killed_in_its_first_segment(
+    harness: Harness,
+) -> None:
+    from starlette.testclient import TestClient
+
+    from timestep.server import create_app
+
+    assert harness.run("r-inbox", "tool:call_0") == -signal.SIGKILL
+    token = "bob-token-0123456789"
+    store = RunStateStore(harness.store_url)
+    with TestClient(create_app(store, users={"bob": token})) as client:
+        auth = {"Authorization": f"Bearer {token}"}
+        runs = {r["run_id"]: r for r in client.get("/api/runs", headers=auth).json()["runs"]}
+        assert runs["r-inbox"]["status"] == "running"
+        page = client.get("/api/runs/r-inbox", headers=auth).json()
+        assert (page["status"], page["latest_version"]) == ("running", 0)
+        cancelled = client.post("/api/runs/r-inbox/cancel", headers=auth)
+        assert cancelled.status_code == 200, cancelled.text
+        assert cancelled.json()["stopped"] is True
+    summary = {r.run_id: r for r in asyncio.run(store.list_runs())}["r-inbox"]
+    assert (summary.status, summary.metadata["cancelled_by"]) == ("cancelled", "bob")
+    assert summary.metadata["error"] == "run 'r-inbox' was cancelled by bob"
+    assert _dbos_status(harness.store_url, "r-inbox@0") == "CANCELLED"
+
+
 def test_run_killed_in_its_first_segment_can_be_forked(
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ) -> None:

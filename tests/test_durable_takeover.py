@@ -45,6 +45,17 @@ def test_lease_settings_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _takeover.LeaseSettings().bound <= 30  # the documented default bound
 
 
+def test_db_upgrade_creates_the_lease_table(postgres_db_url: str) -> None:
+    from timestep.cli import main
+
+    assert main(["db", "upgrade", "--db", postgres_db_url]) == 0
+    engine = _engine(postgres_db_url)
+    try:
+        assert "timestep_executors" in sa.inspect(engine).get_table_names(schema="dbos")
+    finally:
+        engine.dispose()
+
+
 def test_exactly_one_live_worker_claims_a_dead_executor(postgres_db_url: str) -> None:
     engine = _engine(postgres_db_url)
     settings = _takeover.LeaseSettings(HEARTBEAT, LEASE)

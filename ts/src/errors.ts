@@ -147,3 +147,13 @@ export class RunCancelledError extends TimestepError {}
 
 /** The run exists but writes no durable stream (it was not started with `stream: true`). */
 export class RunNotStreamedError extends TimestepError {}
+
+/**
+ * The DBOS system database of durable TypeScript runs cannot be opened: an embedded PGlite
+ * directory that is corrupt or not a database, or a Postgres that does not answer.
+ * (TypeScript only: Python's system database on SQLite stores is a SQLite file.)
+ */
+export class SystemDatabaseError extends StoreUnavailableError {}
+
+/** The embedded PGlite system database is in use by another live process (one process at a time). */
+export class SystemDatabaseLockedError extends SystemDatabaseError {}

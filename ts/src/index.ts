@@ -73,6 +73,8 @@ export {
   StateMismatchError,
   StoreSchemaError,
   StoreUnavailableError,
+  SystemDatabaseError,
+  SystemDatabaseLockedError,
   TimestepError,
   TranslationError,
   UnknownCallError,
@@ -85,6 +87,25 @@ export {
 } from './errors.js';
 export { StreamText, streamText, type StreamEvent, type TextChange } from './stream.js';
 export { TimestepSession, openSession, type TimestepSessionOptions } from './session.js';
+export {
+  enableDurableRuns,
+  resumeDurable,
+  runDurable,
+  setResumeLanguage,
+  worker,
+  registerAgent,
+  idempotencyKey,
+  shutdownDurable,
+  systemDatabaseFor,
+  durableNames,
+  DURABLE_APPLICATION_NAME,
+  DURABLE_APPLICATION_VERSION,
+  DURABLE_QUEUE_NAME,
+  type DurableRunOptions,
+  type DurableResumeOptions,
+  type SystemDatabase,
+  type WorkerOptions,
+} from './durable/index.js';
 export {
   DdgsSearch,
   FirecrawlSearch,

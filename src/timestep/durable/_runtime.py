@@ -171,6 +171,8 @@ class DurableRuntime:
             if always or not self.has_system_tables(store_url):
                 DBOS.migrate(url if url.startswith("sqlite") else _config.postgres_url(url))
             _stream.events.create(self.system_engine(store_url), checkfirst=True)
+            if not url.startswith("sqlite"):
+                _takeover.ensure_table(self.system_engine(store_url))
         except Exception as error:
             raise StoreUnavailableError(
                 f"cannot create DBOS's tables in {shown}: {error}; run `timestep db upgrade` "

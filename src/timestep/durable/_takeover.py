@@ -261,7 +261,16 @@ def start(
         if _keeper is not None:
             return
         keeper = LeaseKeeper(engine, executor_id, settings, takes_over=takes_over)
-        keeper.start()
+        try:
+            keeper.start()
+        except sa.exc.SQLAlchemyError as error:
+            logger.warning(
+                "executor leases are unavailable (%s): if this process dies, its segments wait "
+                "for a process with executor id %r",
+                str(error).splitlines()[0],
+                executor_id,
+            )
+            return
         _keeper = keeper
 
 

@@ -434,13 +434,17 @@ class SqlBackend:
             return self._decisions(conn, run_id, version)
 
     def ready_to_resume(self) -> list[str]:
-        """Waiting runs whose every pending call has a decision."""
+        """Waiting runs whose every pending call has a decision and that Python resumes.
+
+        A run whose metadata names another ``durable_language`` (started durably by, or handed
+        to, TypeScript) is left to that language's workers.
+        """
         runs, approvals = schema.runs, schema.approvals
         with database_errors(self.url), self.engine.connect() as conn:
             waiting = conn.execute(
-                select(runs.c.run_id, runs.c.latest_version, runs.c.pending_approvals).where(
-                    runs.c.status == "waiting"
-                )
+                select(
+                    runs.c.run_id, runs.c.latest_version, runs.c.pending_approvals, runs.c.metadata
+                ).where(runs.c.status == "waiting")
             ).all()
             ready: list[str] = []
             for row in waiting:
@@ -448,6 +452,8 @@ class SqlBackend:
                     pending = pending_column(row.pending_approvals, f"run {row.run_id!r}")
                 except CorruptStateError:
                     continue  # an unreadable row is listed with its problem, never resumed
+                if _resume_language(row.metadata) != "python":
+                    continue  # left to that language's workers (TypeScript's worker())
                 decided = [
                     str(found.call_id)
                     for found in conn.execute(
@@ -470,3 +476,12 @@ class SqlBackend:
             ).one()
             last_decision = conn.execute(select(func.max(approvals.c.id))).scalar()
         return (*run_row, last_decision)
+
+
+def _resume_language(metadata: str | None) -> object:
+    """The ``durable_language`` a run's metadata names (``python`` when none, or unreadable)."""
+    try:
+        found = json.loads(metadata or "{}")
+    except ValueError:
+        return "python"
+    return found.get("durable_language", "python") if isinstance(found, dict) else "python"
