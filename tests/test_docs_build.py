@@ -91,7 +91,7 @@ def test_strict_build_fails_on_broken_links_and_references(tmp_path: Path) -> No
 def test_cli_reference_has_a_section_and_an_example_per_command() -> None:
     import typer
 
-    from timestep.cli._app import app
+    from timestep.cli import app
 
     root: Any = typer.main.get_command(app)
     commands: list[str] = []
