@@ -61,9 +61,16 @@ class Driver:
             self.env["TIMESTEP_TS_DBOS_URL"] = str(pglite_dir)
 
     def run(
-        self, action: str, run_id: str, *extra: str, crash: str = "", tool: str = "charge"
+        self,
+        action: str,
+        run_id: str,
+        *extra: str,
+        crash: str = "",
+        tool: str = "charge",
+        stream: bool = False,
     ) -> tuple[int, dict[str, Any]]:
         env = {**self.env, "TIMESTEP_TEST_CRASH": crash, "TIMESTEP_TEST_TOOL": tool}
+        env["TIMESTEP_TEST_STREAM"] = "1" if stream else "0"
         args = [self.node, str(DRIVER), action, self.store_url, run_id, *extra]
         done = subprocess.run(args, cwd=TS, env=env, capture_output=True, text=True, timeout=240)
         lines = done.stdout.strip().splitlines()
@@ -110,6 +117,25 @@ def test_killed_mid_tool_repeats_the_tool_once_with_the_same_key(driver: Driver)
         "model 0",
         f"tool charge {key('mid-tool')}",
         f"tool charge {key('mid-tool')}",
+        "model 1",
+    ]
+
+
+def test_streamed_run_finishes_and_recovers_from_a_kill_mid_tool(driver: Driver) -> None:
+    code, facts = driver.run("start", "streamed", stream=True)
+    assert code == 0
+    assert (facts["stream"], facts["finalOutput"]) == (True, "done after 1 tool result(s)")
+    assert (facts["status"], facts["version"]) == ("done", 1)
+    assert driver.calls() == ["model 0", f"tool charge {key('streamed')}", "model 1"]
+
+    code, _ = driver.run("start", "streamed-kill", crash="tool", stream=True)
+    assert code == -9
+    code, facts = driver.run("recover", "streamed-kill")
+    assert facts["status"] == "done"
+    assert driver.calls()[3:] == [
+        "model 0",
+        f"tool charge {key('streamed-kill')}",
+        f"tool charge {key('streamed-kill')}",
         "model 1",
     ]
 
