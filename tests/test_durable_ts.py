@@ -20,7 +20,7 @@ import pytest
 from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message
 
 from harness.node import built_node
-from timestep.durable import approve, resume, run_durable, shutdown
+from timestep.durable import approve, recorded_steps, resume, run_durable, shutdown
 from timestep.state import RunStateStore
 from vectors.scenarios import REFUND_EXECUTIONS, refund_call, support_agent
 
@@ -140,7 +140,7 @@ def test_streamed_run_finishes_and_recovers_from_a_kill_mid_tool(driver: Driver)
     ]
 
 
-def test_killed_between_steps_repeats_nothing(driver: Driver) -> None:
+async def test_killed_between_steps_repeats_nothing(driver: Driver) -> None:
     code, _ = driver.run("start", "between", crash="between")
     assert code == -9
     assert driver.calls() == ["model 0", f"tool charge {key('between')}"]
@@ -149,6 +149,15 @@ def test_killed_between_steps_repeats_nothing(driver: Driver) -> None:
     assert code == 0
     assert facts["status"] == "done"
     assert driver.calls() == ["model 0", f"tool charge {key('between')}", "model 1"]
+
+    if driver.store_url.startswith("postgres"):  # Python reads TypeScript's steps (shared DBOS)
+        steps = await recorded_steps("between", store=RunStateStore(driver.store_url))
+        assert [(s.segment, s.name) for s in steps] == [
+            ("between@0", "timestep.model.get_response"),
+            ("between@0", "timestep.tool:charge"),
+            ("between@0", "timestep.model.get_response"),
+            ("between@0", "timestep.state.save"),
+        ]
 
 
 async def test_killed_while_waiting_then_approved_from_python_resumes_once(
