@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NPM    ?= npm
 
-.PHONY: demo test lint typecheck pytest ts-test local-model docs clean
+.PHONY: demo test lint typecheck pytest ts-test local-model docs clean chromium
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -40,8 +40,19 @@ ts-test: ts/node_modules/.package-lock.json
 local-model: $(STAMP)
 	$(PY) -m timestep.models.local setup
 
-pytest: $(STAMP)
+pytest: $(STAMP) chromium
 	$(PY) -m pytest
+
+## The browser test drives Debian's chromium: installed here when missing (as root), else a clear error.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium for the browser test (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "the browser test needs /usr/bin/chromium: run 'sudo apt-get install -y chromium'"; \
+		exit 1; \
+	fi
 
 ## The documentation site, built strictly (broken links and references fail).
 docs: $(STAMP)

@@ -103,9 +103,9 @@ def test_the_page_encodes_run_ids_in_every_url_it_builds() -> None:
     from importlib import resources
 
     page = resources.files("timestep.server").joinpath("static/index.html").read_text("utf-8")
-    assert "encodeURIComponent(item.run_id)" in page
-    assert '"/api/runs/" + runId' not in page  # every run URL goes through runUrl()
-    assert "function runUrl(" in page
+    assert 'function runUrl(runId) { return "/api/runs/" + encodeURIComponent(runId); }' in page
+    assert 'function runPage(runId) { return "/runs/" + encodeURIComponent(runId); }' in page
+    assert page.count('"/api/runs/"') == 1  # every API URL of a run goes through runUrl()
 
 
 async def test_a_corrupt_row_is_listed_as_unreadable_and_the_rest_still_works(
@@ -290,3 +290,60 @@ def test_serve_reads_the_token_from_a_file(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=60)
+
+
+def test_cancel_records_who_and_refuses_finished_runs(client: TestClient) -> None:
+    alice = {"Authorization": "Bearer alice-token-0123456789"}
+    cancelled = client.post("/api/runs/ticket-7/cancel", headers=alice)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    detail = client.get("/api/runs/ticket-7", headers=AUTH).json()
+    assert detail["status"] == "cancelled"
+    assert detail["metadata"]["cancelled_by"] == "alice"
+    assert "cancelled by alice" in detail["error"]
+    _is_documented_error(client.post("/api/runs/ticket-7/cancel", headers=AUTH), 409, "finished")
+    _is_documented_error(client.post("/api/runs/nope/cancel", headers=AUTH), 404, "not_found")
+
+
+def test_fork_and_retry_validate_their_input(client: TestClient) -> None:
+    bad = client.post("/api/runs/hello/fork", headers=AUTH, json={"step": -1})
+    _is_documented_error(bad, 400, "bad_request")
+    not_failed = client.post("/api/runs/hello/retry", headers=AUTH)
+    _is_documented_error(not_failed, 409, "not_failed")
+    _is_documented_error(client.post("/api/runs/nope/retry", headers=AUTH), 404, "not_found")
+    _is_documented_error(
+        client.post("/api/runs/nope/fork", headers=AUTH, json={"step": 1}), 404, "not_found"
+    )
+
+
+BROKEN = '''
+
+def broken() -> Agent:
+    """Its model has nothing scripted: the first model call fails."""
+    return Agent(name="broken", model=ScriptedModel([]))
+'''
+
+
+def test_retry_and_fork_a_failed_durable_run(tmp_path: Path, agents: Any) -> None:
+    with (tmp_path / "timestep_test_agents.py").open("a") as source:
+        source.write(BROKEN)
+    db_url = f"sqlite:///{tmp_path / 'durable.db'}"
+    failed = subprocess.run(
+        [sys.executable, "-m", "timestep.cli", "run", "timestep_test_agents:broken", "hi",
+         "--run-id", "t/fail"],
+        cwd=tmp_path, env=cli_env(db_url), capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert failed.returncode == 1, failed.stderr
+    store = RunStateStore(db_url)
+    with TestClient(create_app(store, token=TOKEN), raise_server_exceptions=False) as client:
+        detail = client.get("/api/runs/t%2Ffail", headers=AUTH).json()
+        assert detail["status"] == "failed"
+        assert detail["durable_steps"], detail
+        retried = client.post("/api/runs/t%2Ffail/retry", headers=AUTH)
+        assert retried.status_code == 200, retried.text
+        body = retried.json()
+        assert body["new_run_id"].startswith("t/fail-retry-")
+        assert body["segment"] == f"{body['new_run_id']}@0"
+        forked = client.post("/api/runs/t%2Ffail/fork", headers=AUTH, json={"step": 0})
+        assert forked.status_code == 200, forked.text
+        assert forked.json()["new_run_id"].startswith("t/fail-fork-")

@@ -145,6 +145,9 @@ export class DurableStepError extends TimestepError {
 /** The durable run was cancelled or exceeded its timeout. */
 export class RunCancelledError extends TimestepError {}
 
+/** The run exists but writes no durable stream (it was not started with `stream: true`). */
+export class RunNotStreamedError extends TimestepError {}
+
 /**
  * The DBOS system database of durable TypeScript runs cannot be opened: an embedded PGlite
  * directory that is corrupt or not a database, or a Postgres that does not answer.

@@ -65,6 +65,7 @@ export {
   RunCancelledError,
   RunFinishedError,
   RunNotFoundError,
+  RunNotStreamedError,
   RunNotWaitingError,
   SchemaVersionError,
   StaleStateError,
@@ -84,6 +85,7 @@ export {
   UnsupportedStateFeatureError,
   WebSearchError,
 } from './errors.js';
+export { StreamText, streamText, type StreamEvent, type TextChange } from './stream.js';
 export { TimestepSession, openSession, type TimestepSessionOptions } from './session.js';
 export {
   enableDurableRuns,

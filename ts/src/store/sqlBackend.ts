@@ -19,14 +19,14 @@ import {
 import {
   type AppendArgs,
   type Backend,
+  type PendingApproval,
   type RunStatus,
   type RunSummary,
   type StoredState,
-  mergedMetadata,
-  pendingFromRow,
   pendingToRow,
   utcNow,
 } from './records.js';
+import { mergedMetadata, metadataColumn, pendingColumn, pendingFromRow } from './decode.js';
 import { bodyChecksum, ensureSchema } from './schema.js';
 
 const STATE_META = `run_id, version, language, sdk_version, schema_version, agent_name, status,
@@ -71,7 +71,10 @@ function storedOf(row: Row, withBody: boolean): StoredState {
     schemaVersion: String(row.schema_version),
     agentName: String(row.agent_name),
     status: String(row.status) as RunStatus,
-    pendingApprovals: pendingFromRow(row.pending_approvals),
+    pendingApprovals: pendingFromRow(
+      row.pending_approvals,
+      `run '${String(row.run_id)}' version ${String(row.version)}: pending_approvals column`,
+    ),
     stateJson: withBody ? parseBody(row) : null,
     createdAt: String(row.created_at),
   };
@@ -92,17 +95,32 @@ function decisionOf(row: Row): DecisionRecord {
 }
 
 function summaryOf(row: Row): RunSummary {
-  return {
+  const problems: string[] = [];
+  let pendingApprovals: PendingApproval[] = [];
+  let metadata: Json = {};
+  try {
+    pendingApprovals = pendingColumn(row.pending_approvals, 'it');
+  } catch (error) {
+    problems.push(`pending_approvals column is unreadable (${(error as Error).message})`);
+  }
+  try {
+    metadata = metadataColumn(row.metadata, 'it');
+  } catch (error) {
+    problems.push(`metadata column is unreadable (${(error as Error).message})`);
+  }
+  const summary: RunSummary = {
     runId: String(row.run_id),
     agentName: String(row.agent_name),
     status: String(row.status) as RunStatus,
     latestVersion: Number(row.latest_version),
     language: String(row.language) as Language,
-    pendingApprovals: pendingFromRow(row.pending_approvals),
-    metadata: row.metadata ? (JSON.parse(String(row.metadata)) as Json) : {},
+    pendingApprovals,
+    metadata,
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
   };
+  if (problems.length > 0) summary.problem = problems.join('; ');
+  return summary;
 }
 
 /** A unique-constraint violation from either driver. */
@@ -407,7 +425,13 @@ export class SqlBackend implements Backend {
         [row.run_id, row.latest_version],
       );
       const calls = decided.map((r) => String(r.call_id));
-      if (allDecided(pendingFromRow(row.pending_approvals), calls)) ready.push(String(row.run_id));
+      let pending: PendingApproval[];
+      try {
+        pending = pendingFromRow(row.pending_approvals);
+      } catch {
+        continue; // an unreadable row is listed with its problem, never resumed
+      }
+      if (allDecided(pending, calls)) ready.push(String(row.run_id));
     }
     return ready;
   }
