@@ -89,6 +89,8 @@ export interface AppendArgs {
 
 export interface Backend {
   append(args: AppendArgs): Promise<StoredState>;
+  /** Version 0 of a run without a row (expectedVersion/keepVersions unused); undefined if it has one. */
+  create(args: AppendArgs): Promise<StoredState | undefined>;
   get(runId: string, version: number | undefined): Promise<StoredState>;
   /** Kept versions of a run, oldest first, without bodies. */
   versions(runId: string): Promise<StoredState[]>;
