@@ -20,7 +20,7 @@ import pytest
 from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message
 
 from harness.node import built_node
-from timestep.durable import approve, resume, run_durable, shutdown
+from timestep.durable import approve, recorded_steps, resume, run_durable, shutdown
 from timestep.state import RunStateStore
 from vectors.scenarios import REFUND_EXECUTIONS, refund_call, support_agent
 
@@ -61,9 +61,16 @@ class Driver:
             self.env["TIMESTEP_TS_DBOS_URL"] = str(pglite_dir)
 
     def run(
-        self, action: str, run_id: str, *extra: str, crash: str = "", tool: str = "charge"
+        self,
+        action: str,
+        run_id: str,
+        *extra: str,
+        crash: str = "",
+        tool: str = "charge",
+        stream: bool = False,
     ) -> tuple[int, dict[str, Any]]:
         env = {**self.env, "TIMESTEP_TEST_CRASH": crash, "TIMESTEP_TEST_TOOL": tool}
+        env["TIMESTEP_TEST_STREAM"] = "1" if stream else "0"
         args = [self.node, str(DRIVER), action, self.store_url, run_id, *extra]
         done = subprocess.run(args, cwd=TS, env=env, capture_output=True, text=True, timeout=240)
         lines = done.stdout.strip().splitlines()
@@ -114,7 +121,26 @@ def test_killed_mid_tool_repeats_the_tool_once_with_the_same_key(driver: Driver)
     ]
 
 
-def test_killed_between_steps_repeats_nothing(driver: Driver) -> None:
+def test_streamed_run_finishes_and_recovers_from_a_kill_mid_tool(driver: Driver) -> None:
+    code, facts = driver.run("start", "streamed", stream=True)
+    assert code == 0
+    assert (facts["stream"], facts["finalOutput"]) == (True, "done after 1 tool result(s)")
+    assert (facts["status"], facts["version"]) == ("done", 1)
+    assert driver.calls() == ["model 0", f"tool charge {key('streamed')}", "model 1"]
+
+    code, _ = driver.run("start", "streamed-kill", crash="tool", stream=True)
+    assert code == -9
+    code, facts = driver.run("recover", "streamed-kill")
+    assert facts["status"] == "done"
+    assert driver.calls()[3:] == [
+        "model 0",
+        f"tool charge {key('streamed-kill')}",
+        f"tool charge {key('streamed-kill')}",
+        "model 1",
+    ]
+
+
+async def test_killed_between_steps_repeats_nothing(driver: Driver) -> None:
     code, _ = driver.run("start", "between", crash="between")
     assert code == -9
     assert driver.calls() == ["model 0", f"tool charge {key('between')}"]
@@ -123,6 +149,15 @@ def test_killed_between_steps_repeats_nothing(driver: Driver) -> None:
     assert code == 0
     assert facts["status"] == "done"
     assert driver.calls() == ["model 0", f"tool charge {key('between')}", "model 1"]
+
+    if driver.store_url.startswith("postgres"):  # Python reads TypeScript's steps (shared DBOS)
+        steps = await recorded_steps("between", store=RunStateStore(driver.store_url))
+        assert [(s.segment, s.name) for s in steps] == [
+            ("between@0", "timestep.model.get_response"),
+            ("between@0", "timestep.tool:charge"),
+            ("between@0", "timestep.model.get_response"),
+            ("between@0", "timestep.state.save"),
+        ]
 
 
 async def test_killed_while_waiting_then_approved_from_python_resumes_once(

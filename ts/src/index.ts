@@ -94,6 +94,7 @@ export {
   UnsupportedStateFeatureError,
   WebSearchError,
 } from './errors.js';
+export { StreamText, streamText, type StreamEvent, type TextChange } from './stream.js';
 export { TimestepSession, openSession, type TimestepSessionOptions } from './session.js';
 export {
   enableDurableRuns,

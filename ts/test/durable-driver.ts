@@ -22,6 +22,7 @@ import type { Model, ModelProvider, ModelRequest, ModelResponse, StreamEvent } f
 import { z } from 'zod';
 import { RunStateStore } from '../src/store/index.js';
 import { approve } from '../src/decisions.js';
+import { consumeResult } from '../src/run.js';
 import { idempotencyKey, runDurable, setResumeLanguage, shutdownDurable as shutdown, worker } from '../src/durable/index.js';
 
 setTracingDisabled(true);
@@ -97,9 +98,17 @@ class ScriptModel implements Model {
     return { output, usage: new Usage({ requests: 1, inputTokens: 1, outputTokens: 1, totalTokens: 2 }) };
   }
 
-  // eslint-disable-next-line require-yield
-  async *getStreamedResponse(_request: ModelRequest): AsyncIterable<StreamEvent> {
-    throw new Error('not streamed in this driver');
+  async *getStreamedResponse(request: ModelRequest): AsyncIterable<StreamEvent> {
+    const response = await this.getResponse(request);
+    yield { type: 'response_started' } as StreamEvent;
+    yield {
+      type: 'response_done',
+      response: {
+        id: 'resp',
+        usage: { requests: 1, inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+        output: response.output,
+      },
+    } as unknown as StreamEvent;
   }
 }
 
@@ -147,8 +156,11 @@ async function main(): Promise<void> {
   const store = new RunStateStore(storeUrl);
   let out: Record<string, unknown> = {};
   if (action === 'start') {
-    const result = await runDurable(agent, 'Charge order 42', { runId, store, modelProvider: provider });
-    out = { finalOutput: result.finalOutput ?? null, interruptions: result.interruptions.length };
+    const stream = process.env.TIMESTEP_TEST_STREAM === '1';
+    const result = await consumeResult(
+      await runDurable(agent, 'Charge order 42', { runId, store, modelProvider: provider, stream }),
+    );
+    out = { finalOutput: result.finalOutput ?? null, interruptions: result.interruptions.length, stream };
     if (extra === 'waiting' || process.env.TIMESTEP_TEST_CRASH === 'waiting') {
       log('waiting');
       process.stdout.write(`${JSON.stringify({ ...out, ...(await facts(store)) })}\n`);

@@ -116,3 +116,15 @@ test('a corrupt PGlite data directory is a typed error naming the directory, not
   assert.ok(Date.now() - started < 60_000);
   assert.ok(!existsSync(`${dir}.lock`));
 });
+
+test('the timestep-ts worker command names its usage and exits 2 without an agents module', async () => {
+  const cli = new URL('../src/durable/cli.js', import.meta.url);
+  const child = spawn(process.execPath, [cli.pathname, 'worker'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const code = await new Promise<number | null>((done) => child.on('close', done));
+  assert.equal(code, 2);
+  assert.match(stderr, /ConfigurationError: usage: timestep-ts worker --agents/);
+});

@@ -4,7 +4,7 @@
  * detection and Python rows translated on load.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,6 +104,32 @@ for (const [kind, makeTarget] of targets) {
         assert.equal(run.metadata.error, 'QuotaError: quota exceeded');
         assert.equal(run.metadata.by, 'ops');
         assert.equal(run.latestVersion, 1);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('creates a run\'s first row (version 0, running) once', async () => {
+      const store = new RunStateStore(makeTarget());
+      const runId = `first-${kind}-${Date.now()}`;
+      try {
+        const agent = supportAgent(scripted([refundCall('call_1')]));
+        const result = await runner.run(agent, 'Refund order 42');
+        const created = await store.createRun(result.state, { runId, metadata: { durable_agent: 'support' } });
+        assert.equal(created?.version, 0);
+        assert.equal(created?.status, 'running');
+        assert.equal(await store.createRun(result.state, { runId }), undefined);
+        const [run] = (await store.listRuns({ status: 'running' })).filter((r) => r.runId === runId);
+        assert.ok(run, 'the running run is listed');
+        assert.equal(run.latestVersion, 0);
+        assert.deepEqual(run.metadata, { durable_agent: 'support' });
+        await assert.rejects(store.save(result, { runId, expectedVersion: 1 }), StaleStateError);
+        const saved = await store.save(result, { runId, expectedVersion: 0 });
+        assert.equal(saved.version, 1);
+        assert.deepEqual(
+          (await store.versions(runId)).map((v) => [v.version, v.status]),
+          [[0, 'running'], [1, 'waiting']],
+        );
       } finally {
         await store.close();
       }
@@ -216,7 +242,7 @@ describe('RunStateStore errors and facts', () => {
     const check = new Database(path);
     const [revision] = check.prepare('SELECT version_num FROM timestep_alembic_version').all();
     check.close();
-    assert.equal(revision?.version_num, '0002');
+    assert.equal(revision?.version_num, '0003');
   });
 
   it('records the installed @openai/agents version', () => {
@@ -225,6 +251,57 @@ describe('RunStateStore errors and facts', () => {
 
   it('rejects an unknown target scheme', () => {
     assert.throws(() => new RunStateStore('redis://localhost'), /unsupported store target/);
+  });
+});
+
+describe('RunStateStore on damaged files and rows', () => {
+  const seed = () => JSON.parse(readFileSync(join(VECTORS, 'single_approval', 'typescript.json'), 'utf8')) as Json;
+
+  it('lists a run with unreadable side columns as a problem and keeps its metadata text on save', async () => {
+    const path = join(tmp(), 'side.db');
+    const store = new RunStateStore(`sqlite:///${path}`);
+    const require = createRequire(import.meta.url);
+    const Database = require('better-sqlite3') as new (p: string) => { exec(sql: string): void; close(): void };
+    try {
+      await store.saveJson('good', seed());
+      await store.saveJson('bad', seed());
+      const db = new Database(path);
+      db.exec("UPDATE timestep_runs SET metadata = '[1, 2]', pending_approvals = '{' WHERE run_id = 'bad'");
+      db.close();
+      const runs = new Map((await store.listRuns()).map((r) => [r.runId, r]));
+      assert.equal(runs.get('good')!.problem, undefined);
+      assert.match(runs.get('bad')!.problem ?? '', /pending_approvals column is unreadable \(it is not valid JSON/);
+      assert.match(runs.get('bad')!.problem ?? '', /metadata column is unreadable \(it is not a JSON object but a list\)/);
+      assert.equal((await store.saveJson('bad', seed(), { metadata: { next: true } })).version, 2);
+      const after = (await store.listRuns()).find((r) => r.runId === 'bad')!;
+      assert.deepEqual(after.metadata, { unreadable_metadata: '[1, 2]', next: true });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('names a non-UTF-8 file and a wrapper without run_id, and writes nothing over them', async () => {
+    const binary = join(tmp(), 'binary.json');
+    writeFileSync(binary, Buffer.from([0xff, 0xfe, 0x7b]));
+    const store = new RunStateStore(binary, { runId: 'r1' });
+    await assert.rejects(store.get('r1'), (error: unknown) => {
+      assert.ok(error instanceof CorruptStateError);
+      assert.match(error.message, /is not UTF-8 text/);
+      return true;
+    });
+    await assert.rejects(store.saveJson('r1', seed()), CorruptStateError);
+    assert.deepEqual([...readFileSync(binary)], [0xff, 0xfe, 0x7b]);
+
+    const shape = join(tmp(), 'shape.json');
+    const wrapped = new RunStateStore(shape, { runId: 'r1' });
+    await wrapped.saveJson('r1', seed());
+    const wrapper = JSON.parse(readFileSync(shape, 'utf8')) as Json;
+    delete wrapper.run_id;
+    writeFileSync(shape, JSON.stringify(wrapper));
+    const before = readFileSync(shape, 'utf8');
+    await assert.rejects(wrapped.listRuns(), /names no run/);
+    await assert.rejects(wrapped.saveJson('r1', seed()), /names no run/);
+    assert.equal(readFileSync(shape, 'utf8'), before);
   });
 });
 

@@ -19,14 +19,14 @@ import {
 import {
   type AppendArgs,
   type Backend,
+  type PendingApproval,
   type RunStatus,
   type RunSummary,
   type StoredState,
-  mergedMetadata,
-  pendingFromRow,
   pendingToRow,
   utcNow,
 } from './records.js';
+import { mergedMetadata, metadataColumn, pendingColumn, pendingFromRow } from './decode.js';
 import { bodyChecksum, ensureSchema } from './schema.js';
 
 const STATE_META = `run_id, version, language, sdk_version, schema_version, agent_name, status,
@@ -71,7 +71,10 @@ function storedOf(row: Row, withBody: boolean): StoredState {
     schemaVersion: String(row.schema_version),
     agentName: String(row.agent_name),
     status: String(row.status) as RunStatus,
-    pendingApprovals: pendingFromRow(row.pending_approvals),
+    pendingApprovals: pendingFromRow(
+      row.pending_approvals,
+      `run '${String(row.run_id)}' version ${String(row.version)}: pending_approvals column`,
+    ),
     stateJson: withBody ? parseBody(row) : null,
     createdAt: String(row.created_at),
   };
@@ -92,17 +95,32 @@ function decisionOf(row: Row): DecisionRecord {
 }
 
 function summaryOf(row: Row): RunSummary {
-  return {
+  const problems: string[] = [];
+  let pendingApprovals: PendingApproval[] = [];
+  let metadata: Json = {};
+  try {
+    pendingApprovals = pendingColumn(row.pending_approvals, 'it');
+  } catch (error) {
+    problems.push(`pending_approvals column is unreadable (${(error as Error).message})`);
+  }
+  try {
+    metadata = metadataColumn(row.metadata, 'it');
+  } catch (error) {
+    problems.push(`metadata column is unreadable (${(error as Error).message})`);
+  }
+  const summary: RunSummary = {
     runId: String(row.run_id),
     agentName: String(row.agent_name),
     status: String(row.status) as RunStatus,
     latestVersion: Number(row.latest_version),
     language: String(row.language) as Language,
-    pendingApprovals: pendingFromRow(row.pending_approvals),
-    metadata: row.metadata ? (JSON.parse(String(row.metadata)) as Json) : {},
+    pendingApprovals,
+    metadata,
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
   };
+  if (problems.length > 0) summary.problem = problems.join('; ');
+  return summary;
 }
 
 /** A unique-constraint violation from either driver. */
@@ -175,6 +193,42 @@ export class SqlBackend implements Backend {
       return {
         runId: args.runId,
         version,
+        language: args.language,
+        sdkVersion: args.sdkVersion,
+        schemaVersion: args.facts.schemaVersion,
+        agentName: args.facts.agentName,
+        status: args.status,
+        pendingApprovals: args.facts.pendingApprovals,
+        stateJson: null,
+        createdAt: now,
+      };
+    });
+  }
+
+  async create(args: AppendArgs): Promise<StoredState | undefined> {
+    await this.ensureSchema();
+    return this.sql.transaction(async (tx) => {
+      const now = utcNow();
+      const pending = pendingToRow(args.facts.pendingApprovals);
+      const created = await tx.query(
+        `INSERT INTO timestep_runs (run_id, agent_name, status, latest_version, language,
+           pending_approvals, metadata, created_at, updated_at)
+         VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8)
+         ON CONFLICT (run_id) DO NOTHING RETURNING run_id`,
+        [args.runId, args.facts.agentName, args.status, args.language, pending,
+          metadataText(args.metadata ?? {}), now, now],
+      );
+      if (created.length === 0) return undefined;
+      await tx.query(
+        `INSERT INTO timestep_run_states (run_id, version, language, sdk_version, schema_version,
+           agent_name, status, pending_approvals, state_json, created_at, state_sha256)
+         VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [args.runId, args.language, args.sdkVersion, args.facts.schemaVersion,
+          args.facts.agentName, args.status, pending, args.body, now, bodyChecksum(args.body)],
+      );
+      return {
+        runId: args.runId,
+        version: 0,
         language: args.language,
         sdkVersion: args.sdkVersion,
         schemaVersion: args.facts.schemaVersion,
@@ -407,7 +461,13 @@ export class SqlBackend implements Backend {
         [row.run_id, row.latest_version],
       );
       const calls = decided.map((r) => String(r.call_id));
-      if (allDecided(pendingFromRow(row.pending_approvals), calls)) ready.push(String(row.run_id));
+      let pending: PendingApproval[];
+      try {
+        pending = pendingFromRow(row.pending_approvals);
+      } catch {
+        continue; // an unreadable row is listed with its problem, never resumed
+      }
+      if (allDecided(pending, calls)) ready.push(String(row.run_id));
     }
     return ready;
   }

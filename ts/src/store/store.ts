@@ -197,6 +197,34 @@ export class RunStateStore {
     });
   }
 
+  /**
+   * Give a new run its first row: `state` (its start) as version 0, `running` unless `status`.
+   * Durable runs write it when their first segment starts, so a run is listed, shown, cancelled
+   * and forked from its first step. Returns undefined and changes nothing when the run exists.
+   */
+  async createRun(
+    state: AnyRunState,
+    options: { runId: string; status?: RunStatus; metadata?: Json },
+  ): Promise<StoredState | undefined> {
+    const json = state.toJSON() as unknown as Json;
+    const facts = stateFacts(json);
+    const status = options.status ?? 'running';
+    checkStatus(status);
+    const stored = await this.backend.create({
+      runId: options.runId,
+      body: JSON.stringify(json),
+      language: 'typescript',
+      sdkVersion: jsSdkVersion(),
+      facts,
+      status,
+      expectedVersion: undefined,
+      metadata: options.metadata,
+      keepVersions: undefined,
+    });
+    if (stored) origins.set(state, { target: this.target, runId: options.runId, version: 0 });
+    return stored;
+  }
+
   /** The stored row (latest version unless `version`), with its JSON, untranslated. */
   async get(runId?: string, options: { version?: number } = {}): Promise<StoredState> {
     return this.backend.get(this.runIdOf(runId), options.version);
