@@ -242,7 +242,7 @@ def node() -> str:
     binary = shutil.which("node")
     if binary is None or not (TS / "node_modules" / "@openai" / "agents").is_dir():
         pytest.fail("the hand-off example needs node and `npm --prefix ts ci` (make ts-test)")
-    sources = [*TS.glob("src/*.ts"), TS / "tsconfig.json"]
+    sources = [*TS.glob("src/**/*.ts"), TS / "tsconfig.json"]
     built = TS / "dist" / "index.js"
     stamp = built.stat().st_mtime if built.exists() else 0.0
     if any(path.stat().st_mtime > stamp for path in sources):
@@ -403,11 +403,12 @@ def test_inbox_client(tmp_path: Path) -> None:
     )
     port = free_port()
     command = [str(Path(sys.executable).parent / "timestep"), "--db", "sqlite:///runs.db"]
-    command += ["serve", "--port", str(port), "--token", "s3cret"]
+    command += ["serve", "--port", str(port)]
+    token = "s3cret-token-for-the-docs"
     server = subprocess.Popen(
         command,
         cwd=tmp_path,
-        env=_env(),
+        env={**_env(), "TIMESTEP_INBOX_TOKEN": token},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -420,7 +421,7 @@ def test_inbox_client(tmp_path: Path) -> None:
         else:
             raise AssertionError("the inbox did not start")
         out = run_python(
-            f"import inbox_client\ninbox_client.main('http://127.0.0.1:{port}', 's3cret')",
+            f"import inbox_client\ninbox_client.main('http://127.0.0.1:{port}', {token!r})",
             tmp_path,
         )
     finally:

@@ -10,6 +10,8 @@ point where the process kills itself with SIGKILL:
 - ``save``           after the end-of-segment state is committed, before that step's checkpoint
 - ``waiting``        after the run paused for approval (the process dies while the run waits)
 - ``session``        after a session write is committed, before that step's checkpoint
+- ``delta:<n>``      while a model call streams text, before its ``n``-th word is sent (scenario
+  ``retry_text``: the model streams word by word and answers differently on each attempt)
 
 Usage: ``python tests/test_durable_app.py run STORE RUN_ID [--stream] [--session ID]`` or
 ``python tests/test_durable_app.py worker STORE [EXECUTOR_ID] [CONCURRENCY]``.
@@ -20,13 +22,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
+from collections.abc import AsyncIterator
 from typing import Any
 
 from agents import Agent, function_tool
+from agents.items import TResponseStreamEvent
 from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message, function_call
 from agents.tool_context import ToolContext
+from openai.types.responses import ResponseTextDeltaEvent
 
 from timestep.durable import idempotency_key
 from timestep.durable._steps import current_segment
@@ -69,11 +75,30 @@ def _outputs(call: ModelCall) -> int:
     return sum(1 for i in items if isinstance(i, dict) and i.get("type") == "function_call_output")
 
 
+#: What the ``retry_text`` scenario's final model call answers on its 1st, 2nd, 3rd... attempt:
+#: every attempt differs, and the later ones are shorter than the earlier ones.
+RETRY_TEXTS = (
+    "The first attempt writes a long answer that a crash cuts off before its end.",
+    "A second attempt, cut off as well.",
+    "Charged once.",
+)
+
+
+def _attempt(turn: int) -> int:
+    """How many times this turn's model call has started, across processes (1 = first)."""
+    log = read_log(os.environ.get("TIMESTEP_TEST_LOG", ""))
+    return sum(1 for e in log if e["kind"] == "model" and e["turn"] == turn)
+
+
 def respond(call: ModelCall) -> Any:
     """The script: TURNS charge turns (or one approval / one parallel turn), then an answer."""
     turn = _outputs(call)
     record("model", turn=turn)
     maybe_crash(f"model:{turn}")
+    if SCENARIO == "retry_text":
+        if turn == 0:
+            return [function_call("charge", {"amount": 1}, call_id="call_once")]
+        return [assistant_message(RETRY_TEXTS[min(_attempt(turn), len(RETRY_TEXTS)) - 1])]
     if SCENARIO == "approval":
         if turn == 0:
             return [function_call("refund", {"order": 42}, call_id="call_refund")]
@@ -108,9 +133,26 @@ async def refund(ctx: ToolContext[Any], order: int) -> str:
     return f"refunded {order}"
 
 
+class WordStreamingModel(ScriptedModel):
+    """A ScriptedModel that streams text one word per delta, and may crash between two words."""
+
+    async def stream_response(  # type: ignore[override]
+        self, *args: Any, **kwargs: Any
+    ) -> AsyncIterator[TResponseStreamEvent]:
+        async for event in super().stream_response(*args, **kwargs):
+            if not isinstance(event, ResponseTextDeltaEvent):
+                yield event
+                continue
+            for n, word in enumerate(re.findall(r"\S+\s*", event.delta)):
+                maybe_crash(f"delta:{n}")
+                await asyncio.sleep(float(os.environ.get("TIMESTEP_TEST_DELTA_SLEEP", "0.02")))
+                yield event.model_copy(update={"delta": word})
+
+
 def make_agent(mcp_servers: list[Any] | None = None) -> Agent[Any]:
     """A fresh agent with a fresh scripted model."""
-    model = ScriptedModel([ModelStep.respond(respond) for _ in range(200)])
+    steps = [ModelStep.respond(respond) for _ in range(200)]
+    model = WordStreamingModel(steps) if SCENARIO == "retry_text" else ScriptedModel(steps)
     return Agent(name="payer", model=model, tools=[charge, refund], mcp_servers=mcp_servers or [])
 
 

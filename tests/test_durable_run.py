@@ -222,7 +222,7 @@ async def test_a_run_failing_in_its_first_segment_is_stored_as_failed(
     assert summary.metadata["error"] == "QuotaError: quota exceeded"
     state = await store.load("run-broke", agent)  # the input is kept, ready to run again
     assert state._original_input == "what is the weather in Oslo?"
-    from timestep.server._runs import run_detail  # what `runs show` and the inbox print
+    from timestep.runs import run_detail  # what `runs show` and the inbox print
 
     detail = await run_detail(store, "run-broke")
     assert detail["error"] == "QuotaError: quota exceeded"

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from timestep.server import build_timeline
-from timestep.server._timeline import abbreviate, final_output
+from timestep.runs import abbreviate, build_timeline, final_output
 
 VECTORS = Path(__file__).parent / "vectors"
 

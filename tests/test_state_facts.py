@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from timestep import CorruptStateError
-from timestep.state.describe import state_facts
+from timestep.state import detect_language, state_facts
+from timestep.state.translate import detect_language as translate_detect_language
 
 VECTORS = Path(__file__).parent / "vectors"
 
@@ -41,3 +42,13 @@ def test_pending_approvals_are_listed_in_both_languages(name: str) -> None:
 def test_documents_that_are_not_states_are_rejected(doc: object) -> None:
     with pytest.raises(CorruptStateError):
         state_facts(doc)
+
+
+def test_one_language_rule_for_facts_and_translation() -> None:
+    """A document mixing both SDKs' spellings is refused by the store and translation alike."""
+    mixed = _load("completed", "python.json") | {"currentAgent": {"name": "support"}}
+    assert translate_detect_language is detect_language
+    with pytest.raises(CorruptStateError, match="cannot tell which SDK"):
+        state_facts(mixed)
+    with pytest.raises(CorruptStateError, match="cannot tell which SDK"):
+        detect_language(mixed)

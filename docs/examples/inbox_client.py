@@ -1,13 +1,15 @@
 """Decide pending tool calls through the approvals inbox's JSON API.
 
-Start the inbox with ``timestep serve --token "$TIMESTEP_INBOX_TOKEN"``, then run
-``python inbox_client.py``: it approves small refunds and rejects the others, with a reason.
+Start the inbox with ``TIMESTEP_INBOX_TOKEN=... timestep serve`` (a token of at least 16
+characters), then run ``python inbox_client.py`` with the same variable set: it approves small
+refunds and rejects the others, with a reason.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from urllib.parse import quote
 
 import httpx
 
@@ -21,7 +23,8 @@ def main(url: str = "http://127.0.0.1:8765", token: str | None = None) -> None:
         pending = inbox.get("/api/approvals").raise_for_status().json()["approvals"]
         for call in pending:
             arguments = json.loads(call["arguments"])
-            path = f"/api/runs/{call['run_id']}/approvals/{call['call_id']}"
+            run, call_id = quote(call["run_id"], safe=""), quote(call["call_id"], safe="")
+            path = f"/api/runs/{run}/approvals/{call_id}"
             if call["tool_name"] == "refund" and arguments["amount"] <= LIMIT:
                 body = {"decided_by": "refund-bot"}
                 answer = inbox.post(f"{path}/approve", json=body)

@@ -19,6 +19,7 @@ from ._errors import (
     RunCancelledError,
     RunFinishedError,
     RunNotFoundError,
+    RunNotStreamedError,
     RunNotWaitingError,
     SchemaVersionError,
     StaleStateError,
@@ -37,8 +38,7 @@ from ._errors import (
 )
 from ._run import consume_result, run_agent
 from .models import MultiModelProvider, MultiModelProviderMap, OllamaModel, OllamaModelProvider
-from .state import PendingApproval, RunStateStore, RunStatus, RunSummary, StoredState
-from .state.session import open_session
+from .state import PendingApproval, RunStateStore, RunStatus, RunSummary, StoredState, open_session
 from .state.translate import to_python, to_typescript
 from .tools import web_search, web_search_tool
 
@@ -61,6 +61,7 @@ __all__ = [
     "RunCancelledError",
     "RunFinishedError",
     "RunNotFoundError",
+    "RunNotStreamedError",
     "RunNotWaitingError",
     "RunStateStore",
     "RunStatus",

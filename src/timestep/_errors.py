@@ -146,3 +146,7 @@ class UnsupportedSchemaVersionError(TranslationError):
 
 class RunCancelledError(TimestepError):
     """The durable run was cancelled or exceeded its timeout."""
+
+
+class RunNotStreamedError(TimestepError):
+    """The run exists but writes no durable stream (it was not started with ``stream=True``)."""

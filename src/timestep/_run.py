@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from agents import Agent, RunConfig, Runner, RunResult, RunResultStreaming, RunState
 from agents.items import TResponseInputItem
 from agents.memory import Session
-from agents.models.multi_provider import MultiProvider
 
 from ._errors import RunFinishedError
-from .state.origins import origin_of, remember
-from .state.session import open_session
-from .state.store import RunStateStore
-
-DEFAULT_MAX_TURNS = 10
-
-
-def is_finished(state: RunState[Any, Any]) -> bool:
-    """True when ``state`` already produced its final output (a resume would re-call the model)."""
-    current_step = getattr(state, "_current_step", None)
-    responses = getattr(state, "_model_responses", None) or []
-    return current_step is None and len(responses) > 0
-
-
-def with_default_provider(run_config: RunConfig | None) -> RunConfig:
-    """``run_config`` (or a new one) routing models through ``MultiModelProvider`` by default."""
-    from .models import MultiModelProvider
-
-    config = run_config or RunConfig()
-    if type(config.model_provider) is MultiProvider:
-        return dataclasses.replace(config, model_provider=MultiModelProvider())
-    return config
+from .models import DEFAULT_MAX_TURNS, with_default_provider
+from .state import RunStateStore, is_finished, open_session, origin_of, remember
 
 
 async def run_agent(
@@ -67,7 +45,7 @@ async def run_agent(
     if isinstance(session, str):
         session = open_session(session)
     if run_id is not None:
-        from .durable import run_durable
+        from .durable import run_durable  # DBOS is imported only by durable runs
 
         return await run_durable(
             agent,

@@ -26,7 +26,7 @@ def built_node(driver: Path) -> str:
         if os.environ.get("CI"):
             pytest.fail("CI=true but ts/node_modules is missing: run `npm --prefix ts ci`")
         pytest.skip("ts/node_modules is missing: run `npm --prefix ts ci` first")
-    sources = [*TS.glob("src/*.ts"), *TS.glob("test/*.ts"), TS / "tsconfig.json"]
+    sources = [*TS.glob("src/**/*.ts"), *TS.glob("test/**/*.ts"), TS / "tsconfig.json"]
     built = driver.stat().st_mtime if driver.exists() else 0.0
     if any(path.stat().st_mtime > built for path in sources):
         subprocess.run(

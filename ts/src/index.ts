@@ -1,10 +1,15 @@
 /** @timestep-ai/timestep: durable, resumable, cross-language OpenAI Agents SDK runs. */
-export { runAgent, consumeResult, type RunAgentOptions } from './run.js';
+export { runAgent, consumeResult, DEFAULT_MAX_TURNS, type RunAgentOptions } from './run.js';
+export {
+  approve,
+  reject,
+  resume,
+  type Decision,
+  type DecideOptions,
+  type ResumeOptions,
+} from './decisions.js';
 export {
   RunStateStore,
-  RunNotFoundError,
-  StaleStateError,
-  StoreError,
   KNOWN_REVISIONS,
   RUN_STATUSES,
   jsSdkVersion,
@@ -14,27 +19,28 @@ export {
   type RunSummary,
   type SaveOptions,
   type StoredState,
-} from './store.js';
+  type RunStateStoreOptions,
+  type DecisionRecord,
+  type DecisionKind,
+  type DecisionOutcome,
+  undecided,
+} from './store/index.js';
 export {
   toPython,
   toTypeScript,
   itemsToPython,
   itemsToTypeScript,
   detectLanguage,
-  TranslationError,
-  CorruptStateError,
-  UnsupportedStateFeatureError,
-  UnsupportedSchemaVersionError,
   SUPPORTED_JS_SCHEMAS,
   SUPPORTED_PYTHON_SCHEMAS,
   type Json,
   type Language,
-} from './translate.js';
+} from './translate/index.js';
 export {
   MultiModelProvider,
   MultiModelProviderMap,
   type MultiModelProviderOptions,
-} from './providers.js';
+} from './models/index.js';
 export {
   OllamaModel,
   OllamaModelProvider,
@@ -44,13 +50,35 @@ export {
   cloudApiName,
   type OllamaModelOptions,
   type OllamaModelProviderOptions,
-} from './ollama.js';
+} from './models/index.js';
 export {
+  ApprovalAlreadyDecidedError,
+  ApprovalError,
   ConfigurationError,
+  CorruptStateError,
+  DurableStepError,
+  LocalModelChecksumError,
+  LocalModelError,
   ModelNotFoundError,
   ModelProviderError,
   ModelServerUnavailableError,
+  RunCancelledError,
+  RunFinishedError,
+  RunNotFoundError,
+  RunNotWaitingError,
+  SchemaVersionError,
+  StaleStateError,
+  StateError,
+  StateMismatchError,
+  StoreUnavailableError,
+  TimestepError,
+  TranslationError,
+  UnknownCallError,
+  UnknownLocalModelError,
   UnknownModelPrefixError,
   UnsupportedModelInputError,
+  UnsupportedSchemaVersionError,
+  UnsupportedStateFeatureError,
+  WebSearchError,
 } from './errors.js';
 export { TimestepSession, openSession, type TimestepSessionOptions } from './session.js';

@@ -8,8 +8,9 @@
  * started in one language continues in the other.
  */
 import type { AgentInputItem, Session } from '@openai/agents';
-import { ensureSchema, isSqlUrl, openSql, StoreError, type Sql } from './store.js';
-import { itemsToPython, itemsToTypeScript, type Json } from './translate.js';
+import { ConfigurationError } from './errors.js';
+import { ensureSchema, isSqlUrl, openSql, type Sql } from './store/index.js';
+import { itemsToPython, itemsToTypeScript, type Json } from './translate/index.js';
 
 /** The id the translation gives an assistant message that had none (Python's format needs one). */
 const PLACEHOLDER_MESSAGE_ID = 'msg_translated';
@@ -43,7 +44,7 @@ export class TimestepSession implements Session {
   constructor(sessionId: string, options: TimestepSessionOptions = {}) {
     const url = options.db ?? process.env.TIMESTEP_DB ?? 'sqlite:///timestep.db';
     if (!isSqlUrl(url)) {
-      throw new StoreError(
+      throw new ConfigurationError(
         `sessions live in a database; '${url}' is not one: use sqlite:///path.db or postgresql://...`,
       );
     }

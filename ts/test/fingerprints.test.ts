@@ -14,7 +14,7 @@ import {
   functionCallFingerprint,
   pythonFingerprint,
   pythonScope,
-} from '../src/translate.js';
+} from '../src/translate/index.js';
 import { VECTORS } from './generate-vectors.js';
 
 interface Case {

@@ -16,13 +16,13 @@ import type { AgentInputItem } from '@openai/agents';
 import { z } from 'zod';
 import {
   MultiModelProvider,
-  StoreError,
+  ConfigurationError,
   TimestepSession,
   UnsupportedStateFeatureError,
   openSession,
   runAgent,
 } from '../src/index.js';
-import { openSql } from '../src/store.js';
+import { openSql } from '../src/store/index.js';
 import { FakeOllama } from './fake-servers.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'timestep-session-'));
@@ -66,7 +66,7 @@ if (pgUrl) targets.push(['postgresql', () => pgUrl]);
 
 describe('openSession', () => {
   it('needs a database URL', () => {
-    assert.throws(() => openSession('x', 'history.json'), StoreError);
+    assert.throws(() => openSession('x', 'history.json'), ConfigurationError);
   });
 });
 

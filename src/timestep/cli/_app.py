@@ -123,7 +123,7 @@ def run_command(
     db: DbOption = None,
 ) -> None:
     """Run an agent durably; it is stored under its run id and may pause for approvals."""
-    from ..server import load_agent
+    from ..runs import load_agent
 
     agent = load_agent(agent_ref)
     rid = run_id or f"run-{uuid.uuid4().hex[:12]}"
@@ -187,7 +187,7 @@ def runs_list(
     db: DbOption = None,
 ) -> None:
     """List stored runs: status, agent, age, pending approvals."""
-    from ..server import list_summaries
+    from ..runs import list_summaries
     from ._render import runs_table
 
     async def fetch() -> list[dict[str, Any]]:
@@ -210,7 +210,7 @@ def runs_show(
     db: DbOption = None,
 ) -> None:
     """Show a run: versions, timeline of model and tool steps, pending approvals, decisions."""
-    from ..server import run_detail
+    from ..runs import run_detail
     from ._render import run_view
 
     async def fetch() -> dict[str, Any]:
@@ -222,6 +222,58 @@ def runs_show(
         _print_json(detail)
     else:
         out.print(run_view(detail))
+
+
+@runs_app.command("stream")
+def runs_stream(
+    run_id: Annotated[str, typer.Argument()],
+    after: Annotated[
+        int, typer.Option("--after", min=0, help="Start after this event id (see --events).")
+    ] = 0,
+    raw: Annotated[
+        bool, typer.Option("--events", help="Print the raw events, one JSON object per line.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Follow a streamed run's text from its durable log: live, across crashes, or replayed."""
+    _run(_follow(run_id, after, raw, db))
+
+
+async def _follow(run_id: str, after: int, raw: bool, db: str | None) -> None:
+    from ..durable import StreamText, attach_stream
+
+    text = StreamText()
+    async with _store(db) as store:
+        async for event in attach_stream(run_id, store=store, after=after):
+            if raw:
+                sys.stdout.write(json.dumps(event, separators=(",", ":")) + "\n")
+                sys.stdout.flush()
+                continue
+            change = text.add(event)
+            if change is not None and change.kind == "append":
+                sys.stdout.write(change.text)
+                sys.stdout.flush()
+            elif change is not None and change.text:
+                # a terminal cannot take text back: say so, and start the retry on a new line
+                sys.stdout.write("\n")
+                sys.stdout.flush()
+                why = (
+                    f"failed ({event.get('error')})"
+                    if event.get("reason") == "failed"
+                    else "was cut off (its process stopped)"
+                )
+                err.print(
+                    f"[model call {change.step}, attempt {change.attempt} {why}: the text above "
+                    "since the previous line is not part of the output; a retry follows]",
+                    style="dim",
+                    markup=False,
+                )
+            elif event.get("type") == "segment_end":
+                ended = f"[run {event.get('status')}" + (
+                    f": {event['error']}]" if event.get("error") else "]"
+                )
+                sys.stdout.write("\n")
+                err.print(ended, style="dim", markup=False)
 
 
 ByOption = Annotated[
@@ -238,12 +290,9 @@ def _decide(
     always: bool,
     db: str | None,
 ) -> None:
-    from ..server import decide
-
     async def record() -> Any:
         async with _store(db) as store:
-            return await decide(
-                store,
+            outcome = await store.decide(
                 run_id,
                 call_id,
                 decision,
@@ -251,6 +300,7 @@ def _decide(
                 decided_by=by or getpass.getuser(),
                 always=always,
             )
+            return outcome.record
 
     verb = "approved" if decision == "approve" else "rejected"
     done = _run(record())
@@ -306,8 +356,7 @@ def resume(
     db: DbOption = None,
 ) -> None:
     """Resume a waiting run with its recorded decisions applied."""
-    from ..server import load_agent, resume_run
-    from ..server._timeline import final_output
+    from ..runs import final_output, load_agent, resume_run
     from ._render import print_pending
 
     agent = load_agent(agent_ref) if agent_ref else None
@@ -339,9 +388,7 @@ def cancel(
 
     async def go() -> bool:
         async with _store(db) as store:
-            from ..server._runs import run_summary
-
-            latest = await run_summary(store, run_id)
+            latest = await store.run(run_id)
             if latest.status in ("done", "failed", "cancelled"):
                 raise RunFinishedError(f"run {run_id!r} is already {latest.status}")
             return await cancel_run(run_id, store=store)
@@ -448,7 +495,7 @@ def import_command(
 ) -> None:
     """Store a RunState JSON file (Python or TypeScript format) as a new version of a run."""
     from .._versions import TESTED_JS_SDK_VERSION, python_sdk_version
-    from ..state.describe import parse_state_text, state_facts
+    from ..state import parse_state_text, state_facts
 
     doc = parse_state_text(file.read_bytes())
     facts = state_facts(doc)
@@ -485,7 +532,7 @@ def worker(
 ) -> None:
     """Run a durable worker: recover pending segments, run queued and fully decided runs."""
     from ..durable import worker as run_worker
-    from ..server import load_agent
+    from ..runs import load_agent
 
     agents = [load_agent(ref) for ref in agent_refs or []]
     if not agents:
@@ -503,9 +550,23 @@ def worker(
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8765,
+    token_file: Annotated[
+        Path | None,
+        typer.Option("--token-file", help="File holding the access token (first line)."),
+    ] = None,
+    users_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--users-file",
+            help="File of name:token lines; decisions are recorded under the user's name.",
+        ),
+    ] = None,
     token: Annotated[
         str | None,
-        typer.Option("--token", envvar="TIMESTEP_INBOX_TOKEN", help="Access token (default: new)."),
+        typer.Option(
+            "--token",
+            help="Access token (visible in 'ps': prefer $TIMESTEP_INBOX_TOKEN or --token-file).",
+        ),
     ] = None,
     agent_refs: Annotated[
         list[str] | None,
@@ -513,30 +574,65 @@ def serve(
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """Serve the approvals inbox (web page and JSON API) on 127.0.0.1."""
-    from ..server import load_agent, new_token
+    """Serve the approvals inbox (web page and JSON API) on 127.0.0.1.
+
+    The token comes from --token-file, $TIMESTEP_INBOX_TOKEN or --token (at least 16
+    characters); named users from --users-file or $TIMESTEP_INBOX_USERS (name:token pairs).
+    Without any, a new token is made and printed in the sign-in URL.
+    """
+    from ..runs import load_agent
+    from ..server import check_token, new_token, parse_users, read_secret_file
     from ..server import serve as run_server
 
+    secret: str | None = None
+    if token_file is not None:
+        lines = read_secret_file(token_file).strip().splitlines()
+        secret = check_token(lines[0] if lines else "", f"--token-file {token_file}")
+    elif token is not None:
+        secret = check_token(token, "--token")
+    elif os.environ.get("TIMESTEP_INBOX_TOKEN"):
+        secret = check_token(os.environ["TIMESTEP_INBOX_TOKEN"], "$TIMESTEP_INBOX_TOKEN")
+    users: dict[str, str] = {}
+    if users_file is not None:
+        text = read_secret_file(users_file)
+        users = {u.name: u.token for u in parse_users(text, f"--users-file {users_file}")}
+    elif os.environ.get("TIMESTEP_INBOX_USERS"):
+        pairs = parse_users(os.environ["TIMESTEP_INBOX_USERS"], "$TIMESTEP_INBOX_USERS")
+        users = {u.name: u.token for u in pairs}
+    if secret is None and not users:
+        secret = new_token()
     agents = [load_agent(ref) for ref in agent_refs or []]
-    secret = token or new_token()
     store = _store(db)
     if store.kind == "file":
         raise ConfigurationError(f"store {store.url!r} is a file, not a database")
     store.open()  # fail now, not on the first request
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(f"warning: serving on {host}, reachable from other machines", style="yellow")
+    if token is not None:
+        err.print(
+            "warning: --token is visible to other users in 'ps'; prefer --token-file or "
+            "$TIMESTEP_INBOX_TOKEN",
+            style="yellow",
+        )
 
     def ready(url: str) -> None:
         out.print(f"timestep inbox on {url}", markup=False)
         out.print("open that URL in a browser; API clients send 'Authorization: Bearer <token>'")
         sys.stdout.flush()
 
-    run_server(store, token=secret, host=host, port=port, agents=agents, on_ready=ready)
+    run_server(
+        store, token=secret, users=users, host=host, port=port, agents=agents, on_ready=ready
+    )
 
 
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
-    """Create or migrate timestep's tables to the newest schema revision."""
+    """Create or migrate timestep's tables and DBOS's (for durable runs) to the newest schema."""
+    from ..durable import prepare_system_database
+
     store = _store(db)
     revision = store.upgrade()
     out.print(f"{store.url} is at revision {revision}", markup=False)
+    if store.kind != "file":
+        system = prepare_system_database(store)
+        out.print(f"DBOS system tables are ready in {system}", markup=False)

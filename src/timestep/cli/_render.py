@@ -45,7 +45,7 @@ def _status(status: str) -> Text:
 
 def runs_table(runs: list[dict[str, Any]]) -> Table:
     """The ``timestep runs list`` table."""
-    from ..server._timeline import abbreviate  # loaded already: the rows came from the server
+    from ..runs import abbreviate  # loaded already: the rows came from timestep.runs
 
     table = Table(box=None, pad_edge=False)
     errors = any(run.get("error") for run in runs)

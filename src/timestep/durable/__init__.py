@@ -17,13 +17,18 @@ from ._api import (
     worker,
 )
 from ._config import APPLICATION_VERSION, system_database_url
-from ._runtime import register_agent, shutdown
+from ._history import DurableStep, recorded_steps
+from ._runtime import prepare_system_database, register_agent, shutdown
 from ._steps import idempotency_key
 from ._stream import attach_stream
+from ._stream_text import StreamText, TextChange, stream_text
 
 __all__ = [
     "APPLICATION_VERSION",
     "Decision",
+    "DurableStep",
+    "StreamText",
+    "TextChange",
     "approve",
     "attach_stream",
     "cancel_run",
@@ -31,11 +36,14 @@ __all__ = [
     "fork_run",
     "idempotency_key",
     "list_runs",
+    "prepare_system_database",
+    "recorded_steps",
     "register_agent",
     "reject",
     "resume",
     "run_durable",
     "shutdown",
+    "stream_text",
     "system_database_url",
     "worker",
 ]

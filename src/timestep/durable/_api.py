@@ -20,6 +20,7 @@ from .._errors import (
     RunNotFoundError,
     RunNotWaitingError,
 )
+from ..models import DEFAULT_MAX_TURNS
 from ..state import DecisionKind, RunStateStore, RunSummary
 from . import _config, _names, _segment
 from ._runtime import RUNTIME, LocalRun
@@ -120,7 +121,7 @@ async def run_durable(
     stream: bool = False,
     session: Any = None,
     run_config: RunConfig | None = None,
-    max_turns: int = 10,
+    max_turns: int = DEFAULT_MAX_TURNS,
     context: Any = None,
     timeout: float | None = None,
     **runner_kwargs: Any,
@@ -182,7 +183,7 @@ async def resume(
     agent: Agent[Any] | None = None,
     stream: bool = False,
     run_config: RunConfig | None = None,
-    max_turns: int = 10,
+    max_turns: int = DEFAULT_MAX_TURNS,
     context: Any = None,
     timeout: float | None = None,
 ) -> RunResult | RunResultStreaming | None:
@@ -190,12 +191,15 @@ async def resume(
 
     With ``agent`` the segment runs in this process and its result is returned; without, it is
     queued for a worker and ``None`` is returned. Of several callers racing to resume the same
-    waiting run exactly one succeeds; the others get ``RunNotWaitingError``.
+    waiting run exactly one succeeds; the others get ``RunNotWaitingError``. A run that failed
+    because its segment could not load its state (``metadata["resumable_from"]``, e.g. a tool
+    renamed since it paused) is resumed the same way once the cause is fixed.
     """
     store = _store(store)
     target = store.target
     version, status, meta = await _latest(store, run_id)
-    if status != "waiting":
+    retry = status == "failed" and meta.get(_segment.RESUMABLE_KEY) == version
+    if status != "waiting" and not retry:
         raise RunNotWaitingError(f"run {run_id!r} is {status}, not waiting")
     agent_name = agent.name if agent is not None else meta.get("durable_agent")
     if not isinstance(agent_name, str):
@@ -209,8 +213,10 @@ async def resume(
         session=session if isinstance(session, dict) and session else None,
         **_segment.config_spec(run_config, context),
     )
-    if not await store.claim(run_id, version):
+    if not await store.claim(run_id, version, "failed" if retry else "waiting"):
         raise RunNotWaitingError(f"run {run_id!r} was resumed by another process")
+    if retry:
+        await _forget_failed_segment(store, run_id, version)
     if agent is None:
         await asyncio.to_thread(_enqueue, target, run_id, version, spec)
         return None
@@ -220,6 +226,15 @@ async def resume(
     return await _start(run_id, version, spec, local, stream, timeout)
 
 
+async def _forget_failed_segment(store: RunStateStore, run_id: str, version: int) -> None:
+    """Clear a load failure so the segment from ``version`` can run again under its own id."""
+    await store.set_status(
+        run_id, "running", metadata={"error": None, _segment.RESUMABLE_KEY: None}
+    )
+    workflow_id = _names.segment_id(run_id, version)
+    await asyncio.to_thread(RUNTIME.client(store.target).delete_workflow, workflow_id)
+
+
 def _enqueue(target: str, run_id: str, version: int, spec: SegmentSpec) -> None:
     options: EnqueueOptions = {
         "queue_name": _config.QUEUE_NAME,
@@ -227,6 +242,7 @@ def _enqueue(target: str, run_id: str, version: int, spec: SegmentSpec) -> None:
         "workflow_id": _names.segment_id(run_id, version),
         "app_version": _config.APPLICATION_VERSION,
     }
+    RUNTIME.prepare_system_database(target)  # before any worker created DBOS's tables
     RUNTIME.client(target).enqueue(options, run_id, version, spec.to_json())
 
 
@@ -236,7 +252,7 @@ async def enqueue_run(
     *,
     run_id: str,
     store: RunStateStore | None = None,
-    max_turns: int = 10,
+    max_turns: int = DEFAULT_MAX_TURNS,
     stream: bool = False,
     run_config: RunConfig | None = None,
     context: dict[str, Any] | None = None,

@@ -20,8 +20,9 @@ from agents import Agent, RunConfig, RunResult, RunResultStreaming
 from agents.memory import Session
 from dbos import DBOS, DBOSClient, DBOSConfig
 
-from .._errors import ConfigurationError
+from .._errors import ConfigurationError, StoreUnavailableError
 from ..state import RunStateStore
+from ..state.engine import display_url
 from . import _config, _stream
 from ._json import JSONSerializer
 from ._spec import public_target, resolve_target
@@ -64,6 +65,7 @@ class DurableRuntime:
         self._launched: _Launched | None = None
         self._engines: dict[str, sa.Engine] = {}
         self._clients: dict[str, DBOSClient] = {}
+        self._prepared: set[str] = set()
         #: In-process extras of the segments started here, by workflow id.
         self.local_runs: dict[str, LocalRun] = {}
         #: RunConfig of segments recovered or dequeued here (``worker(run_config=...)``); None
@@ -154,6 +156,30 @@ class DurableRuntime:
                 return False
             return sa.inspect(self.system_engine(store_url)).has_table("workflow_status")
         return sa.inspect(self.system_engine(store_url)).has_table("workflow_status", schema="dbos")
+
+    def prepare_system_database(self, store_url: str, *, always: bool = False) -> str:
+        """Create (or migrate) DBOS's tables and the stream event log for ``store_url``.
+
+        With ``always=False`` only when DBOS's tables are missing (one check). Returns the
+        system database URL (password hidden). A database that refuses is a
+        ``StoreUnavailableError`` naming the fix.
+        """
+        url = _config.system_database_url(store_url)
+        shown = display_url(url)
+        if not always and url in self._prepared:
+            return shown
+        try:
+            if always or not self.has_system_tables(store_url):
+                DBOS.migrate(url if url.startswith("sqlite") else _config.postgres_url(url))
+            _stream.events.create(self.system_engine(store_url), checkfirst=True)
+        except Exception as error:
+            raise StoreUnavailableError(
+                f"cannot create DBOS's tables in {shown}: {error}; run `timestep db upgrade` "
+                "as a database user allowed to create tables (and the schema `dbos` on Postgres)"
+            ) from error
+        with self._lock:
+            self._prepared.add(url)
+        return shown
 
     def client(self, store_url: str) -> DBOSClient:
         """A DBOS client (no launch, no recovery) for control operations from any process."""
@@ -270,3 +296,12 @@ def register_agent(agent: Agent[Any]) -> None:
 def shutdown() -> None:
     """Destroy this process's DBOS instance (tests and clean worker exits)."""
     RUNTIME.shutdown()
+
+
+def prepare_system_database(store: RunStateStore) -> str:
+    """Create or migrate DBOS's tables for durable runs on ``store`` (``timestep db upgrade``).
+
+    Returns the system database's URL (password hidden). Workers do this on start; run it in a
+    deploy step so ``enqueue_run`` and control commands work before any worker started.
+    """
+    return RUNTIME.prepare_system_database(store.target, always=True)

@@ -33,9 +33,8 @@ from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
 from .._errors import RunNotFoundError, StaleStateError
-from .._run import with_default_provider
-from ..state import RunStateStore, RunStatus
-from ..state.session import open_session
+from ..models import with_default_provider
+from ..state import RunStateStore, RunStatus, open_session
 from . import _approvals, _names, _stream
 from ._runtime import RUNTIME, LocalRun
 from ._spec import SegmentSpec, public_target
@@ -214,18 +213,35 @@ async def segment_workflow(
     token = current_segment.set(seg)
     try:
         run_input: Any
-        if spec.state is not None:
-            run_input = await RunState.from_json(root, spec.state)
-        elif base_version > 0:
-            run_input = await store.load(run_id, root, version=base_version)
-            decisions = await DBOS.run_step_async(
-                {"name": _names.DECISIONS_STEP},
-                _approvals.claim_and_read,
-                store,
-                run_id,
-                base_version,
-            )
-            seg.reserve_calls(_approvals.apply(run_input, decisions))
+        if spec.state is not None or base_version > 0:
+            try:
+                run_input = await _load_input(store, run_id, base_version, root, spec, seg)
+            except (DBOSWorkflowCancelledError, asyncio.CancelledError):
+                raise
+            except BaseException as load_error:
+                # Recorded like any failure, with the version to retry from: once the agent
+                # (or the stored state) is fixed, resume() starts this segment again.
+                await DBOS.run_step_async(
+                    {"name": _names.SAVE_STEP},
+                    record_end,
+                    store,
+                    target_run,
+                    "failed",
+                    f"cannot load version {base_version}: {describe_error(load_error)}",
+                    None,
+                    agent.name,
+                    None if forked else base_version,
+                )
+                if emit is not None:
+                    emit(
+                        {
+                            "key": "end",
+                            "type": "segment_end",
+                            "status": "failed",
+                            "error": str(load_error),
+                        }
+                    )
+                raise
         else:
             run_input = spec.input
             if session is not None and session_info is not None:
@@ -256,8 +272,7 @@ async def segment_workflow(
                     async for _event in streamed.stream_events():
                         pass
                 assert streamed.run_loop_task is not None
-                await _original_task(streamed)
-                error = streamed._stored_exception
+                error = await _original_task(streamed) or streamed._stored_exception
                 if error is not None:
                     raise error
                 result = streamed
@@ -312,6 +327,29 @@ async def segment_workflow(
             local.saved.set()
 
 
+async def _load_input(
+    store: RunStateStore,
+    run_id: str,
+    base_version: int,
+    root: Agent[Any],
+    spec: SegmentSpec,
+    seg: SegmentContext,
+) -> RunState[Any, Any]:
+    """The RunState a resumed segment starts from, with its recorded decisions applied."""
+    if spec.state is not None:
+        return await RunState.from_json(root, spec.state)
+    state = await store.load(run_id, root, version=base_version)
+    decisions = await DBOS.run_step_async(
+        {"name": _names.DECISIONS_STEP},
+        _approvals.claim_and_read,
+        store,
+        run_id,
+        base_version,
+    )
+    seg.reserve_calls(_approvals.apply(state, decisions))
+    return state
+
+
 def _hold_until_saved(result: RunResultStreaming, saved: asyncio.Event) -> None:
     """Make the consumer's ``stream_events()`` end only after the segment saved its state."""
     original = result.run_loop_task
@@ -326,10 +364,13 @@ def _hold_until_saved(result: RunResultStreaming, saved: asyncio.Event) -> None:
     result.run_loop_task = asyncio.ensure_future(wait())
 
 
-async def _original_task(result: RunResultStreaming) -> None:
+async def _original_task(result: RunResultStreaming) -> BaseException | None:
+    """Wait for the SDK's run loop; return what it raised (the consumer may not have seen it)."""
     task = getattr(result, "_timestep_original_task", None) or result.run_loop_task
-    if task is not None:
-        await asyncio.wait({task})
+    if task is None:
+        return None
+    await asyncio.wait({task})
+    return None if task.cancelled() else task.exception()
 
 
 async def _save(
@@ -357,6 +398,10 @@ async def _save(
     return stored.version
 
 
+#: Metadata key of a failed run whose segment could not load its state: the version to retry.
+RESUMABLE_KEY = "resumable_from"
+
+
 def describe_error(error: BaseException) -> str:
     """The error as recorded in a run's metadata (type and message, bounded)."""
     text = f"{type(error).__name__}: {error}"
@@ -380,13 +425,18 @@ async def record_end(
     reason: str,
     first: RunState[Any, Any] | None,
     agent_name: str,
+    retry_from: int | None = None,
 ) -> str:
     """Mark ``run_id`` ``failed``/``cancelled`` with ``reason`` in its metadata.
 
     A run that never saved a version (it ended in its first segment) gets ``first``, its start
     state, as version 1, so it is listed with its input and error instead of vanishing.
+    ``retry_from`` (a segment that could not load its state) is kept as
+    ``metadata["resumable_from"]``: ``resume()`` may start that segment again.
     """
-    metadata = {"error": reason}
+    metadata: dict[str, Any] = {"error": reason}
+    if retry_from is not None:
+        metadata[RESUMABLE_KEY] = retry_from
     if first is not None:
         try:
             await store.save(

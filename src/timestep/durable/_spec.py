@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 
 from .._errors import ConfigurationError
+from ..models import DEFAULT_MAX_TURNS
 
 #: The JSON keys of a persisted spec (see the module docstring).
 SPEC_FIELDS = (
@@ -48,7 +49,7 @@ class SegmentSpec:
 
     agent: str
     store: str
-    max_turns: int = 10
+    max_turns: int = DEFAULT_MAX_TURNS
     stream: bool = False
     input: str | list[Any] | None = None
     state: dict[str, Any] | None = None
@@ -79,7 +80,7 @@ class SegmentSpec:
         agent, store = data.get("agent"), data.get("store")
         if not isinstance(agent, str) or not isinstance(store, str):
             raise ConfigurationError("a segment spec needs 'agent' and 'store' strings")
-        max_turns = data.get("max_turns", 10)
+        max_turns = data.get("max_turns", DEFAULT_MAX_TURNS)
         if not isinstance(max_turns, int) or isinstance(max_turns, bool):
             raise ConfigurationError(f"segment spec 'max_turns' is not an integer: {max_turns!r}")
         for name in ("state", "session", "run_config", "context"):

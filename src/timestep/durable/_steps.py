@@ -17,7 +17,7 @@ import asyncio
 import dataclasses
 import hashlib
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -43,6 +43,7 @@ from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
 from . import _names
+from ._stream import StreamWriter, abandoned, attempt_key
 
 _OUTPUT_ITEM: TypeAdapter[Any] = TypeAdapter(cast(Any, TResponseOutputItem))
 
@@ -54,7 +55,7 @@ class SegmentContext:
     run_id: str
     workflow_id: str
     reservations: dict[str, StepReservation] = field(default_factory=dict)
-    emit: Callable[[dict[str, Any]], None] | None = None
+    emit: StreamWriter | None = None
 
     def reserve_calls(self, call_ids: list[str]) -> None:
         """Draw step ids now for tool calls that will run later (possibly in parallel)."""
@@ -176,16 +177,22 @@ class DurableModel(Model):
         async def call() -> dict[str, Any]:
             final: Response | None = None
             index = 0
-            async for event in self.model.stream_response(*args, **kwargs):
+            attempt = emit.begin_attempt(step) if emit is not None else 0
+            try:
+                async for event in self.model.stream_response(*args, **kwargs):
+                    if emit is not None:
+                        emit(_model_event(step, attempt, index, event))
+                    index += 1
+                    live.put_nowait(event)
+                    if isinstance(event, ResponseCompletedEvent):
+                        final = event.response
+                if final is None:
+                    raise ModelBehaviorError("the model stream ended without response.completed")
+            except Exception as error:
                 if emit is not None:
-                    emit(_model_event(step, index, event))
-                index += 1
-                live.put_nowait(event)
-                if isinstance(event, ResponseCompletedEvent):
-                    final = event.response
+                    emit(abandoned(step, attempt, "failed", f"{type(error).__name__}: {error}"))
+                raise
             live.put_nowait(None)
-            if final is None:
-                raise ModelBehaviorError("the model stream ended without response.completed")
             return final.model_dump(mode="json")
 
         task = asyncio.ensure_future(
@@ -223,19 +230,21 @@ class DurableModel(Model):
                 response=response,
                 sequence_number=len(response.output),
             )
-            if emit is not None:
-                emit(_model_event(step, -1, completed))
+            if emit is not None:  # logged already unless the attempt's events were never written
+                attempt = emit.last_attempt(step) or emit.begin_attempt(step)
+                emit(_model_event(step, attempt, -1, completed))
             yield completed
         seg.reserve_calls(_call_ids(response.output))
 
 
-def _model_event(step: int, index: int, event: Any) -> dict[str, Any]:
+def _model_event(step: int, attempt: int, index: int, event: Any) -> dict[str, Any]:
     kind = getattr(event, "type", "")
-    key = f"m{step}:completed" if kind == "response.completed" else f"m{step}:{index}"
+    suffix: str | int = "completed" if kind == "response.completed" else index
     return {
-        "key": key,
+        "key": attempt_key(step, attempt, suffix),
         "type": "model_event",
         "step": step,
+        "attempt": attempt,
         "event": to_jsonable_python(event, fallback=str),
     }
 

@@ -1,17 +1,20 @@
-"""The approvals inbox: a Starlette app serving the JSON API, live events and the web page."""
+"""The approvals inbox: a Starlette app serving the JSON API, live events and the web pages."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from html import escape
 from importlib import resources
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import (
@@ -26,24 +29,31 @@ from starlette.routing import Route
 from .._errors import (
     ApprovalAlreadyDecidedError,
     ApprovalError,
+    CorruptStateError,
     RunNotFoundError,
+    RunNotStreamedError,
+    TimestepError,
     UnknownCallError,
 )
-from ..state import undecided
-from ..state.records import RUN_STATUSES
-from ._agents import AgentRegistry, resume_run
-from ._auth import COOKIE_NAME, TokenAuthMiddleware, csrf_token
-from ._decisions import Decision, decide
+from ..runs import AgentRegistry, list_summaries, pending_approvals, resume_run, run_detail
+from ..state import RUN_STATUSES, DecisionKind, undecided
+from ._auth import COOKIE_NAME, TokenAuthMiddleware, User, Users, csrf_token
 from ._openapi import openapi_schema
-from ._runs import list_summaries, pending_approvals, run_detail
 
 if TYPE_CHECKING:
     from agents import Agent
 
-    from ..state.store import RunStateStore
+    from ..state import RunStateStore
 
 logger = logging.getLogger("timestep.server")
 _KEEPALIVE_SECONDS = 15.0
+_MAX_LIMIT = 1000
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+}
 
 
 class _Changes:
@@ -62,50 +72,147 @@ class _Changes:
             await asyncio.wait_for(event.wait(), timeout)
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status)
+def _error(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
 
-def _page(token: str) -> str:
-    html = resources.files(__package__).joinpath("static/index.html").read_text("utf-8")
-    return html.replace("{{CSRF_TOKEN}}", csrf_token(token))
+def _static(name: str) -> str:
+    return resources.files(__package__).joinpath(f"static/{name}").read_text("utf-8")
+
+
+def _page(user: User) -> str:
+    html = _static("index.html")
+    return html.replace("{{CSRF_TOKEN}}", csrf_token(user.token)).replace(
+        "{{USER}}", escape(user.name if user.named else "")
+    )
+
+
+def _login_page(message: str, next_path: str, status: int = 200) -> HTMLResponse:
+    html = _static("login.html")
+    html = html.replace("{{MESSAGE}}", escape(message)).replace("{{NEXT}}", escape(next_path))
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _safe_next(value: str | None) -> str:
+    """A local path to return to after signing in (never another site)."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+def _user(request: Request) -> User:
+    user: User = request.state.user
+    return user
+
+
+def _cause(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    detail = exc.detail if exc.detail else code.replace("_", " ")
+    if exc.status_code == 404:
+        detail = f"no route {request.url.path!r}"
+    elif exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path!r}"
+    return _error(exc.status_code, code, detail, exc.headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    code = "corrupt_state" if isinstance(exc, CorruptStateError) else "internal"
+    return _error(500, code, f"{type(exc).__name__}: {_cause(exc)}")
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise HTTPException(400, f"{name} must be an integer") from None
+    if not low <= value <= high:
+        raise HTTPException(400, f"{name} must be between {low} and {high}")
+    return value
 
 
 class _Inbox:
     def __init__(
         self,
         store: RunStateStore,
-        token: str,
+        users: Users,
         registry: AgentRegistry,
         poll_interval: float,
     ) -> None:
         self.store = store
-        self.token = token
+        self.users = users
         self.registry = registry
         self.poll_interval = poll_interval
         self.changes = _Changes()
         self.tasks: set[asyncio.Task[None]] = set()
         self.resuming: set[str] = set()
 
+    # pages
+
     async def index(self, request: Request) -> Response:
-        query_token = request.query_params.get("token", "")
-        if query_token and hmac.compare_digest(query_token.encode(), self.token.encode()):
+        user = _user(request)
+        if request.state.auth_via == "query":
             response: Response = RedirectResponse("/", status_code=303)
-            response.set_cookie(COOKIE_NAME, self.token, httponly=True, samesite="strict", path="/")
+            response.set_cookie(COOKIE_NAME, user.token, httponly=True, samesite="strict", path="/")
             return response
-        return HTMLResponse(_page(self.token), headers={"Cache-Control": "no-store"})
+        return HTMLResponse(_page(user), headers={"Cache-Control": "no-store"})
+
+    async def login_form(self, request: Request) -> Response:
+        return _login_page("", _safe_next(request.query_params.get("next")))
+
+    async def login(self, request: Request) -> Response:
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        token = (form.get("token") or [""])[0].strip()
+        next_path = _safe_next((form.get("next") or ["/"])[0])
+        user = self.users.find(token)
+        if user is None:
+            return _login_page("That token is not valid.", next_path, status=401)
+        response = RedirectResponse(next_path, status_code=303)
+        response.set_cookie(COOKIE_NAME, user.token, httponly=True, samesite="strict", path="/")
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE_NAME, path="/")
+        return response
+
+    # API: reads
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi_schema())
+
+    async def me(self, request: Request) -> Response:
+        user = _user(request)
+        return JSONResponse({"name": user.name, "named": user.named})
 
     async def approvals(self, request: Request) -> Response:
         return JSONResponse({"approvals": await pending_approvals(self.store)})
 
     async def runs(self, request: Request) -> Response:
-        status = request.query_params.get("status")
+        status = request.query_params.get("status") or None
         if status is not None and status not in RUN_STATUSES:
-            return _error(400, "bad_request", f"status must be one of {', '.join(RUN_STATUSES)}")
-        return JSONResponse({"runs": await list_summaries(self.store, status)})
+            raise HTTPException(400, f"status must be one of {', '.join(RUN_STATUSES)}")
+        agent = request.query_params.get("agent") or None
+        search = request.query_params.get("q") or None
+        limit = _int_param(request, "limit", _MAX_LIMIT, 1, _MAX_LIMIT)
+        offset = _int_param(request, "offset", 0, 0, 10**9)
+        runs = await list_summaries(self.store, status)
+        if agent is not None:
+            runs = [run for run in runs if run["agent_name"] == agent]
+        if search is not None:
+            runs = [run for run in runs if search.lower() in run["run_id"].lower()]
+        return JSONResponse({"runs": runs[offset : offset + limit], "total": len(runs)})
 
     async def run(self, request: Request) -> Response:
         run_id = request.path_params["run_id"]
@@ -113,19 +220,31 @@ class _Inbox:
             return JSONResponse(await run_detail(self.store, run_id))
         except RunNotFoundError as error:
             return _error(404, "not_found", str(error))
+        except (TimestepError, ValueError, TypeError, KeyError) as error:
+            return _error(
+                500,
+                "unreadable",
+                f"run {run_id!r} cannot be read: {type(error).__name__}: {_cause(error)}",
+            )
 
-    async def _decide(self, request: Request, decision: Decision) -> Response:
+    # API: decisions and actions
+
+    async def _body(self, request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        if not raw:
+            return {}
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise HTTPException(400, "request body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise HTTPException(400, "request body must be a JSON object")
+        return body
+
+    async def _decide(self, request: Request, decision: DecisionKind) -> Response:
         run_id = request.path_params["run_id"]
         call_id = request.path_params["call_id"]
-        body: Any = {}
-        raw = await request.body()
-        if raw:
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                return _error(400, "bad_request", "request body is not valid JSON")
-        if not isinstance(body, dict):
-            return _error(400, "bad_request", "request body must be a JSON object")
+        body = await self._body(request)
         reason = body.get("reason")
         decided_by = body.get("decided_by")
         always = body.get("always", False)
@@ -135,14 +254,15 @@ class _Inbox:
             return _error(400, "bad_request", "'always' must be a boolean")
         if decision == "reject" and not (reason and reason.strip()):
             return _error(400, "bad_request", "a rejection needs a non-empty 'reason'")
+        user = _user(request)
+        who = user.name if user.named else (decided_by or user.name)
         try:
-            record = await decide(
-                self.store,
+            outcome = await self.store.decide(
                 run_id,
                 call_id,
                 decision,
                 reason=reason,
-                decided_by=decided_by or "inbox",
+                decided_by=who,
                 always=always,
             )
         except (RunNotFoundError, UnknownCallError) as error:
@@ -153,13 +273,70 @@ class _Inbox:
             return _error(409, "not_waiting", str(error))
         self.changes.notify()
         resuming = await self._maybe_resume(run_id)
-        return JSONResponse({"decision": record.to_dict(), "resuming": resuming})
+        return JSONResponse({"decision": outcome.record.to_dict(), "resuming": resuming})
 
     async def approve(self, request: Request) -> Response:
         return await self._decide(request, "approve")
 
     async def reject(self, request: Request) -> Response:
         return await self._decide(request, "reject")
+
+    async def cancel(self, request: Request) -> Response:
+        from ..durable import cancel_run
+
+        run_id = request.path_params["run_id"]
+        try:
+            summary = await self.store.run(run_id)
+        except RunNotFoundError as error:
+            return _error(404, "not_found", str(error))
+        if summary.status in ("done", "failed", "cancelled"):
+            return _error(409, "finished", f"run {run_id!r} is already {summary.status}")
+        stopped = await cancel_run(run_id, store=self.store)
+        await self.store.set_status(
+            run_id, "cancelled", metadata={"cancelled_by": _user(request).name}
+        )
+        self.changes.notify()
+        return JSONResponse({"run_id": run_id, "status": "cancelled", "stopped": stopped})
+
+    async def fork(self, request: Request) -> Response:
+        body = await self._body(request)
+        step = body.get("step")
+        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+            return _error(400, "bad_request", "'step' must be a non-negative integer")
+        return await self._fork(request, step, "fork")
+
+    async def retry(self, request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        try:
+            detail = await run_detail(self.store, run_id)
+        except RunNotFoundError as error:
+            return _error(404, "not_found", str(error))
+        if detail["status"] not in ("failed", "cancelled"):
+            return _error(409, "not_failed", f"run {run_id!r} is {detail['status']}, not failed")
+        steps = detail["durable_steps"]
+        if not steps:
+            return _error(409, "no_steps", f"run {run_id!r} has no durable steps to retry from")
+        failing = [s["step_id"] for s in steps if s["error"]]
+        step = failing[0] if failing else steps[-1]["step_id"]
+        return await self._fork(request, int(step), "retry")
+
+    async def _fork(self, request: Request, step: int, kind: str) -> Response:
+        from ..durable import fork_run
+
+        run_id = request.path_params["run_id"]
+        try:
+            await self.store.run(run_id)
+        except RunNotFoundError as error:
+            return _error(404, "not_found", str(error))
+        new_run_id = f"{run_id}-{kind}-{uuid.uuid4().hex[:6]}"
+        try:
+            segment = await fork_run(run_id, new_run_id, from_step=step, store=self.store)
+        except RunNotFoundError as error:
+            return _error(409, "no_segment", str(error))
+        self.changes.notify()
+        return JSONResponse(
+            {"run_id": run_id, "new_run_id": new_run_id, "step": step, "segment": segment}
+        )
 
     async def _maybe_resume(self, run_id: str) -> bool:
         """Resume the run in the background once all its approvals are decided."""
@@ -185,6 +362,70 @@ class _Inbox:
         finally:
             self.resuming.discard(run_id)
             self.changes.notify()
+
+    # live events
+
+    async def stream(self, request: Request) -> Response:
+        """The text of a streamed run, rebuilt from its durable log, as server-sent events."""
+        from ..durable import attach_stream
+
+        run_id = request.path_params["run_id"]
+        events = attach_stream(run_id, store=self.store)
+        try:  # an unknown or non-streamed run is answered at once, before any event
+            first: dict[str, Any] | None = await anext(events)
+        except StopAsyncIteration:
+            first = None
+        except RunNotFoundError as error:
+            return _error(404, "not_found", str(error))
+        except RunNotStreamedError as error:
+            return _error(409, "not_streamed", str(error))
+        return StreamingResponse(
+            self._text_stream(request, events, first),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    async def _text_stream(
+        self,
+        request: Request,
+        events: AsyncGenerator[dict[str, Any], None],
+        first: dict[str, Any] | None,
+    ) -> AsyncIterator[str]:
+        from ..durable import StreamText
+
+        text = StreamText()
+        retried: list[dict[str, Any]] = []
+        status: str | None = None
+
+        def message(event: dict[str, Any]) -> str | None:
+            nonlocal status
+            if event.get("type") == "segment_end":
+                status = str(event.get("status"))
+            change = text.add(event)
+            if change is None:
+                return None
+            if change.kind == "retract":
+                retried.append(
+                    {"step": change.step, "attempt": change.attempt, "reason": event.get("reason")}
+                )
+            data = {"text": text.text, "retried": retried, "last_id": event.get("id")}
+            return f"event: text\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+        yield "retry: 2000\n\n"
+        try:
+            if first is not None:
+                sent = message(first)
+                if sent is not None:
+                    yield sent
+                async for event in events:
+                    sent = message(event)
+                    if sent is not None:
+                        yield sent
+                    if await request.is_disconnected():
+                        return
+        finally:
+            await events.aclose()
+        yield f"event: end\ndata: {json.dumps({'status': status})}\n\n"
 
     async def events(self, request: Request) -> Response:
         return StreamingResponse(
@@ -225,25 +466,42 @@ class _Inbox:
 def create_app(
     store: RunStateStore,
     *,
-    token: str,
+    token: str | None = None,
+    users: Mapping[str, str] | None = None,
     agents: list[Agent[Any]] | None = None,
     poll_interval: float = 1.0,
 ) -> Starlette:
-    """The inbox app for ``store``; every request must carry ``token``.
+    """The inbox app for ``store``; every request must carry a user's token.
 
-    With ``agents``, a run whose approvals are all decided is resumed in the background.
+    ``users`` maps names to tokens (decisions are recorded as made by that name); ``token`` is one
+    more, anonymous user (decisions take the request's ``decided_by``, else ``inbox``). With
+    ``agents``, a run whose approvals are all decided is resumed in the background.
     """
-    inbox = _Inbox(store, token, AgentRegistry(agents or []), poll_interval)
+    inbox = _Inbox(store, Users(users, token), AgentRegistry(agents or []), poll_interval)
+    run = "/api/runs/{run_id:path}"
     routes = [
         Route("/", inbox.index, methods=["GET"]),
+        Route("/runs/{run_id:path}", inbox.index, methods=["GET"]),
+        Route("/login", inbox.login_form, methods=["GET"]),
+        Route("/login", inbox.login, methods=["POST"]),
+        Route("/logout", inbox.logout, methods=["POST"]),
         Route("/openapi.json", inbox.openapi, methods=["GET"]),
+        Route("/api/me", inbox.me, methods=["GET"]),
         Route("/api/approvals", inbox.approvals, methods=["GET"]),
         Route("/api/events", inbox.events, methods=["GET"]),
         Route("/api/runs", inbox.runs, methods=["GET"]),
-        Route("/api/runs/{run_id}", inbox.run, methods=["GET"]),
-        Route("/api/runs/{run_id}/approvals/{call_id}/approve", inbox.approve, methods=["POST"]),
-        Route("/api/runs/{run_id}/approvals/{call_id}/reject", inbox.reject, methods=["POST"]),
+        Route(f"{run}/approvals/{{call_id}}/approve", inbox.approve, methods=["POST"]),
+        Route(f"{run}/approvals/{{call_id}}/reject", inbox.reject, methods=["POST"]),
+        Route(f"{run}/cancel", inbox.cancel, methods=["POST"]),
+        Route(f"{run}/fork", inbox.fork, methods=["POST"]),
+        Route(f"{run}/retry", inbox.retry, methods=["POST"]),
+        Route(f"{run}/stream", inbox.stream, methods=["GET"]),
+        Route(run, inbox.run, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(TokenAuthMiddleware, token=token)])
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(TokenAuthMiddleware, users=inbox.users)],
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+    )
     app.state.inbox = inbox
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..state.records import RUN_STATUSES
+from ..state import RUN_STATUSES
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -57,6 +57,10 @@ _SCHEMAS: dict[str, Any] = {
             "created_at": _TIME,
             "updated_at": _TIME,
             "error": _RUN_ERROR,
+            "unreadable": {
+                "type": ["string", "null"],
+                "description": "why this run's stored row cannot be read (it is listed anyway)",
+            },
         }
     ),
     "Version": _obj(
@@ -143,6 +147,8 @@ _SCHEMAS: dict[str, Any] = {
             "error": _RUN_ERROR,
         }
     ),
+    "ForkRequest": _obj({"step": {"type": "integer", "minimum": 0}}),
+    "Me": _obj({"name": _STR, "named": {"type": "boolean"}}),
     "DecisionRequest": {
         "type": "object",
         "properties": {
@@ -165,6 +171,12 @@ _SCHEMAS: dict[str, Any] = {
 
 _ERRORS = {
     "401": _json(_ref("Error"), "missing or wrong token"),
+    "405": _json(_ref("Error"), "method not allowed on this path"),
+    "500": _json(
+        _ref("Error"),
+        "unexpected server error ('internal'), or a stored row that cannot be read "
+        "('corrupt_state', 'unreadable')",
+    ),
 }
 _POST_ERRORS = {
     **_ERRORS,
@@ -173,7 +185,13 @@ _POST_ERRORS = {
     "404": _json(_ref("Error"), "unknown run or call"),
     "409": _json(_ref("Error"), "already decided, or the run is not waiting"),
 }
-_RUN_ID = {"name": "run_id", "in": "path", "required": True, "schema": _STR}
+_RUN_ID = {
+    "name": "run_id",
+    "in": "path",
+    "required": True,
+    "schema": _STR,
+    "description": "URL-encoded; may contain '/' (sent as %2F or as a plain '/')",
+}
 _CALL_ID = {"name": "call_id", "in": "path", "required": True, "schema": _STR}
 
 
@@ -195,6 +213,24 @@ def _decision_op(verb: str) -> dict[str, Any]:
     }
 
 
+def _action_op(name: str, summary: str, result: dict[str, Any], body: bool) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": name,
+        "summary": summary,
+        "parameters": [_RUN_ID],
+        "responses": {"200": _json(result, "done"), **_POST_ERRORS},
+    }
+    if body:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref("ForkRequest")}},
+        }
+    return {"post": op}
+
+
+_FORKED = _obj({"run_id": _STR, "new_run_id": _STR, "step": _INT, "segment": _STR})
+
+
 def _list_of(key: str, name: str) -> dict[str, Any]:
     return _obj({key: {"type": "array", "items": _ref(name)}})
 
@@ -208,8 +244,9 @@ def openapi_schema() -> dict[str, Any]:
             "version": "1",
             "description": (
                 "Pending tool approvals of timestep runs. Authenticate with "
-                "'Authorization: Bearer <token>' (or the cookie set by GET /?token=...; "
-                "cookie-authenticated POSTs need the X-CSRF-Token header)."
+                "'Authorization: Bearer <token>' (or the cookie set by POST /login or "
+                "GET /?token=...; cookie-authenticated POSTs need the X-CSRF-Token header). "
+                "Every error is JSON: {'error': code, 'message': text}."
             ),
         },
         "components": {
@@ -233,6 +270,54 @@ def openapi_schema() -> dict[str, Any]:
                         "303": {"description": "cookie set, redirect to /"},
                         **_ERRORS,
                     },
+                }
+            },
+            "/runs/{run_id}": {
+                "get": {
+                    "operationId": "runPage",
+                    "summary": "The inbox page opened on one run (a deep link)",
+                    "parameters": [_RUN_ID],
+                    "responses": {
+                        "200": {"description": "HTML page", "content": {"text/html": {}}},
+                        "303": {"description": "not signed in: redirect to /login"},
+                        **_ERRORS,
+                    },
+                }
+            },
+            "/login": {
+                "get": {
+                    "operationId": "loginPage",
+                    "summary": "The sign-in form (no token needed)",
+                    "security": [],
+                    "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}},
+                },
+                "post": {
+                    "operationId": "login",
+                    "summary": "Sign in with a token (form field 'token'); sets the cookie",
+                    "security": [],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/x-www-form-urlencoded": {}},
+                    },
+                    "responses": {
+                        "303": {"description": "signed in: redirect to 'next'"},
+                        "401": {"description": "wrong token", "content": {"text/html": {}}},
+                        "403": _json(_ref("Error"), "cross-site request"),
+                    },
+                },
+            },
+            "/logout": {
+                "post": {
+                    "operationId": "logout",
+                    "summary": "Forget the cookie; redirect to /login",
+                    "responses": {"303": {"description": "signed out"}, **_POST_ERRORS},
+                }
+            },
+            "/api/me": {
+                "get": {
+                    "operationId": "me",
+                    "summary": "Who this token belongs to (decisions are recorded under 'name')",
+                    "responses": {"200": _json(_ref("Me"), "the user"), **_ERRORS},
                 }
             },
             "/openapi.json": {
@@ -273,11 +358,32 @@ def openapi_schema() -> dict[str, Any]:
                     "operationId": "listRuns",
                     "summary": "Stored runs, most recently updated first",
                     "parameters": [
-                        {"name": "status", "in": "query", "required": False, "schema": _STATUS}
+                        {"name": "status", "in": "query", "required": False, "schema": _STATUS},
+                        {"name": "agent", "in": "query", "required": False, "schema": _STR},
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "required": False,
+                            "schema": _STR,
+                            "description": "part of the run id",
+                        },
+                        {"name": "limit", "in": "query", "required": False, "schema": _INT},
+                        {"name": "offset", "in": "query", "required": False, "schema": _INT},
                     ],
                     "responses": {
-                        "200": _json(_list_of("runs", "RunSummary"), "runs"),
-                        "400": _json(_ref("Error"), "unknown status"),
+                        "200": _json(
+                            _obj(
+                                {
+                                    "runs": {"type": "array", "items": _ref("RunSummary")},
+                                    "total": {
+                                        "type": "integer",
+                                        "description": "matching runs before limit/offset",
+                                    },
+                                }
+                            ),
+                            "runs",
+                        ),
+                        "400": _json(_ref("Error"), "unknown status, bad limit or offset"),
                         **_ERRORS,
                     },
                 }
@@ -290,6 +396,45 @@ def openapi_schema() -> dict[str, Any]:
                     "responses": {
                         "200": _json(_ref("RunDetail"), "the run"),
                         "404": _json(_ref("Error"), "unknown run"),
+                        **_ERRORS,
+                    },
+                }
+            },
+            "/api/runs/{run_id}/cancel": _action_op(
+                "cancelRun",
+                "Cancel an unfinished run (recorded with who)",
+                _obj({"run_id": _STR, "status": _STR, "stopped": {"type": "boolean"}}),
+                body=False,
+            ),
+            "/api/runs/{run_id}/fork": _action_op(
+                "forkRun",
+                "Start a new run from a durable step of this one (earlier steps replay)",
+                _FORKED,
+                body=True,
+            ),
+            "/api/runs/{run_id}/retry": _action_op(
+                "retryRun",
+                "Retry a failed or cancelled run from its failing step, as a new run",
+                _FORKED,
+                body=False,
+            ),
+            "/api/runs/{run_id}/stream": {
+                "get": {
+                    "operationId": "streamRun",
+                    "summary": (
+                        "Server-sent events with a streamed run's text rebuilt from its durable "
+                        "log (timestep.durable.StreamText): 'text' ({text, retried: [{step, "
+                        "attempt, reason}], last_id}) whenever the text changes, including when "
+                        "a model call's abandoned attempt is taken back; 'end' ({status}) last"
+                    ),
+                    "parameters": [_RUN_ID],
+                    "responses": {
+                        "200": {
+                            "description": "event stream",
+                            "content": {"text/event-stream": {}},
+                        },
+                        "404": _json(_ref("Error"), "unknown run"),
+                        "409": _json(_ref("Error"), "the run was not streamed ('not_streamed')"),
                         **_ERRORS,
                     },
                 }

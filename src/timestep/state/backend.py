@@ -74,8 +74,8 @@ class Backend(Protocol):
         """Recorded decisions (of one run, of one version), oldest first."""
         ...
 
-    def claim(self, run_id: str, version: int) -> bool:
-        """Flip a run waiting at ``version`` to running; True only for the caller that did."""
+    def claim(self, run_id: str, version: int, status: RunStatus = "waiting") -> bool:
+        """Flip a run in ``status`` at ``version`` to running; True only for the caller that did."""
         ...
 
     def claim_decisions(self, run_id: str, version: int) -> list[DecisionRecord]:

@@ -6,8 +6,11 @@ Works on both SDKs' formats: Python's snake_case and JavaScript's camelCase.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from agents import RunState
 
 from .._errors import CorruptStateError
 from .records import Language, PendingApproval, RunStatus
@@ -24,11 +27,35 @@ class StateFacts:
     status: RunStatus
 
 
-def detect_language(doc: dict[str, Any]) -> Language:
-    """``typescript`` for camelCase states written by @openai/agents, else ``python``."""
-    if "currentAgent" in doc or "originalInput" in doc or "modelResponses" in doc:
+# Keys only one SDK writes (the other spells them differently).
+_PY_MARKERS = ("current_turn", "current_agent", "model_responses", "generated_items")
+_JS_MARKERS = ("currentTurn", "currentAgent", "modelResponses", "generatedItems")
+
+
+def detect_language(state_json: Mapping[str, Any]) -> Language:
+    """Which SDK wrote a RunState JSON document: ``"python"`` (snake_case) or ``"typescript"``.
+
+    Raises ``CorruptStateError`` for a document that is not a RunState or mixes both spellings.
+    """
+    if not isinstance(state_json, Mapping) or "$schemaVersion" not in state_json:
+        raise CorruptStateError("not a RunState document: no '$schemaVersion' field")
+    python = sum(key in state_json for key in _PY_MARKERS)
+    typescript = sum(key in state_json for key in _JS_MARKERS)
+    if python and not typescript:
+        return "python"
+    if typescript and not python:
         return "typescript"
-    return "python"
+    raise CorruptStateError(
+        "cannot tell which SDK wrote this RunState (it has "
+        f"{python} Python-style and {typescript} TypeScript-style top-level fields)"
+    )
+
+
+def is_finished(state: RunState[Any, Any]) -> bool:
+    """True when ``state`` already produced its final output (a resume would re-call the model)."""
+    current_step = getattr(state, "_current_step", None)
+    responses = getattr(state, "_model_responses", None) or []
+    return current_step is None and len(responses) > 0
 
 
 def _get(obj: Any, *keys: str) -> Any:

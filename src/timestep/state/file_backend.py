@@ -275,7 +275,7 @@ class FileBackend:
         """None: a file store keeps no decisions."""
         return []
 
-    def claim(self, run_id: str, version: int) -> bool:
+    def claim(self, run_id: str, version: int, status: RunStatus = "waiting") -> bool:
         """Refused: durable runs need a database store."""
         raise self._no_decisions()
 

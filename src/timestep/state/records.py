@@ -94,6 +94,8 @@ class RunSummary:
     metadata: dict[str, Any]
     created_at: str
     updated_at: str
+    problem: str | None = None
+    """Why this row's side columns could not be read (the row is listed, marked unreadable)."""
 
 
 def utc_now() -> str:

@@ -20,7 +20,15 @@ from .decisions import (
     choose_call,
 )
 from .engine import database_errors, get_engine
-from .records import NewVersion, RunStatus, RunSummary, StoredState, load_pending, utc_now
+from .records import (
+    NewVersion,
+    PendingApproval,
+    RunStatus,
+    RunSummary,
+    StoredState,
+    load_pending,
+    utc_now,
+)
 
 _STATE_META = (
     schema.run_states.c.run_id,
@@ -57,6 +65,36 @@ def _merged_metadata(stored: str | None, new: dict[str, Any] | None) -> dict[str
     return merged
 
 
+def _summary(row: Row[Any]) -> RunSummary:
+    """One ``timestep_runs`` row; unreadable side columns mark the row instead of failing."""
+    problem: str | None = None
+    pending: list[PendingApproval] = []
+    metadata: dict[str, Any] = {}
+    try:
+        pending = load_pending(row.pending_approvals)
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        problem = f"pending_approvals column is unreadable ({type(error).__name__}: {error})"
+    try:
+        loaded = json.loads(row.metadata) if row.metadata else {}
+        if not isinstance(loaded, dict):
+            raise TypeError(f"expected a JSON object, found {type(loaded).__name__}")
+        metadata = loaded
+    except (ValueError, TypeError) as error:
+        problem = problem or f"metadata column is unreadable ({type(error).__name__}: {error})"
+    return RunSummary(
+        run_id=row.run_id,
+        agent_name=row.agent_name,
+        status=row.status,
+        latest_version=row.latest_version,
+        language=row.language,
+        pending_approvals=pending,
+        metadata=metadata,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        problem=problem,
+    )
+
+
 def _stored(row: Row[Any], body: str | None) -> StoredState:
     return StoredState(
         run_id=row.run_id,
@@ -74,20 +112,6 @@ def _stored(row: Row[Any], body: str | None) -> StoredState:
 
 class _RacedError(Exception):
     """Another writer recorded the same decision first (inside ``SqlBackend.decide``)."""
-
-
-def _summary(row: Row[Any]) -> RunSummary:
-    return RunSummary(
-        run_id=row.run_id,
-        agent_name=row.agent_name,
-        status=row.status,
-        latest_version=row.latest_version,
-        language=row.language,
-        pending_approvals=load_pending(row.pending_approvals),
-        metadata=json.loads(row.metadata) if row.metadata else {},
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
 
 
 def _decision(row: Row[Any]) -> DecisionRecord:
@@ -343,19 +367,19 @@ class SqlBackend:
         with database_errors(self.url), self.engine.connect() as conn:
             return self._decisions(conn, run_id, version)
 
-    def claim(self, run_id: str, version: int) -> bool:
-        """Flip a run waiting at ``version`` to running; True only for the caller that did."""
+    def claim(self, run_id: str, version: int, status: RunStatus = "waiting") -> bool:
+        """Flip a run in ``status`` at ``version`` to running; True only for the caller that did."""
         with database_errors(self.url), self.engine.begin() as conn:
-            return self._claim(conn, run_id, version)
+            return self._claim(conn, run_id, version, status)
 
     @staticmethod
-    def _claim(conn: Any, run_id: str, version: int) -> bool:
+    def _claim(conn: Any, run_id: str, version: int, status: RunStatus = "waiting") -> bool:
         runs = schema.runs
         changed = conn.execute(
             update(runs)
             .where(
                 runs.c.run_id == run_id,
-                runs.c.status == "waiting",
+                runs.c.status == status,
                 runs.c.latest_version == version,
             )
             .values(status="running", updated_at=utc_now())

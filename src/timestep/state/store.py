@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import os
 import threading
@@ -14,7 +13,7 @@ from typing import Any, Literal
 from agents import Agent, RunState
 from agents.result import RunResult, RunResultBase, RunResultStreaming
 
-from .._errors import ConfigurationError, RunNotFoundError, TranslationError
+from .._errors import ConfigurationError, RunNotFoundError
 from .._versions import python_sdk_version
 from .backend import Backend
 from .decisions import DECISIONS, DecisionKind, DecisionOutcome, DecisionRecord
@@ -25,6 +24,7 @@ from .origins import Origin, origin_of, remember
 from .records import RUN_STATUSES, Language, NewVersion, RunStatus, RunSummary, StoredState
 from .restore import restore_state
 from .sql_backend import SqlBackend
+from .translate import to_python
 
 StoreKind = Literal["file", "sqlite", "postgresql"]
 
@@ -46,12 +46,7 @@ def _to_python_json(stored: StoredState) -> dict[str, Any]:
     assert stored.state_json is not None
     if stored.language == "python":
         return stored.state_json
-    try:
-        translate = importlib.import_module("timestep.state.translate")
-    except ImportError as error:  # pragma: no cover - translate ships with timestep
-        raise TranslationError(f"cannot translate a {stored.language} state: {error}") from error
-    converted: dict[str, Any] = translate.to_python(stored.state_json)
-    return converted
+    return to_python(stored.state_json)
 
 
 class RunStateStore:
@@ -312,13 +307,14 @@ class RunStateStore:
         backend = await self._backend_async()
         return await asyncio.to_thread(backend.decisions, run_id, version)
 
-    async def claim(self, run_id: str, version: int) -> bool:
-        """Flip ``run_id`` from waiting (at ``version``) to running; True for the caller that did.
+    async def claim(self, run_id: str, version: int, status: RunStatus = "waiting") -> bool:
+        """Flip ``run_id`` from ``status`` (at ``version``) to running; True for whoever did.
 
-        Of racing callers exactly one gets True.
+        Of racing callers exactly one gets True. ``status`` is ``waiting`` (a resume) or
+        ``failed`` (retrying a segment that could not load its state).
         """
         backend = await self._backend_async()
-        return await asyncio.to_thread(backend.claim, run_id, version)
+        return await asyncio.to_thread(backend.claim, run_id, version, status)
 
     async def claim_decisions(self, run_id: str, version: int) -> list[DecisionRecord]:
         """Mark the run running (if still waiting at ``version``) and return that version's

@@ -8,11 +8,11 @@ not cover, raises a ``TranslationError`` subclass naming it.
 
 from __future__ import annotations
 
+from ..describe import detect_language
+from ..records import Language
 from ._api import (
     SUPPORTED_JS_SCHEMAS,
     SUPPORTED_PYTHON_SCHEMAS,
-    Language,
-    detect_language,
     items_to_python,
     items_to_typescript,
     to_language,

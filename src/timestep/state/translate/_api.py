@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
-from ..._errors import CorruptStateError, UnsupportedSchemaVersionError
+from ..._errors import UnsupportedSchemaVersionError
+from ..describe import detect_language
+from ..records import Language
 from . import py121_js122
 
-Language = Literal["python", "typescript"]
 _Translator = Callable[[Mapping[str, Any]], dict[str, Any]]
 
 #: Python schema -> translator to the JS schema the tested JS SDK writes.
@@ -18,26 +19,6 @@ _JS_TO_PY: dict[str, _Translator] = {py121_js122.JS_SCHEMA: py121_js122.js_to_py
 
 SUPPORTED_PYTHON_SCHEMAS: tuple[str, ...] = tuple(_PY_TO_JS)
 SUPPORTED_JS_SCHEMAS: tuple[str, ...] = tuple(_JS_TO_PY)
-
-# Keys only one SDK writes (the other spells them differently).
-_PY_MARKERS = ("current_turn", "current_agent", "model_responses", "generated_items")
-_JS_MARKERS = ("currentTurn", "currentAgent", "modelResponses", "generatedItems")
-
-
-def detect_language(state_json: Mapping[str, Any]) -> Language:
-    """Which SDK wrote a RunState JSON document: ``"python"`` (snake_case) or ``"typescript"``."""
-    if not isinstance(state_json, Mapping) or "$schemaVersion" not in state_json:
-        raise CorruptStateError("not a RunState document: no '$schemaVersion' field")
-    python = sum(key in state_json for key in _PY_MARKERS)
-    typescript = sum(key in state_json for key in _JS_MARKERS)
-    if python and not typescript:
-        return "python"
-    if typescript and not python:
-        return "typescript"
-    raise CorruptStateError(
-        "cannot tell which SDK wrote this RunState (it has "
-        f"{python} Python-style and {typescript} TypeScript-style top-level fields)"
-    )
 
 
 def _version(state_json: Mapping[str, Any]) -> str:

@@ -5,8 +5,8 @@
  */
 import { OpenAIProvider } from '@openai/agents';
 import type { Model, ModelProvider } from '@openai/agents';
-import { UnknownModelPrefixError } from './errors.js';
-import { OllamaModelProvider } from './ollama.js';
+import { UnknownModelPrefixError } from '../errors.js';
+import { OllamaModelProvider } from './ollama/index.js';
 
 type OpenAIProviderOptions = NonNullable<ConstructorParameters<typeof OpenAIProvider>[0]>;
 

@@ -13,7 +13,7 @@ from agents import Agent
 from .._errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from ..state.store import RunStateStore
+    from ..state import RunStateStore
 
 
 def load_agent(ref: str) -> Agent[Any]:

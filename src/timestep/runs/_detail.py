@@ -1,4 +1,4 @@
-"""Read-side queries shared by the CLI and the inbox: pending approvals and run timelines."""
+"""Run lists, pending approvals and run details, as the CLI prints and the inbox serves them."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ def summary_dict(run: RunSummary) -> dict[str, Any]:
         "created_at": run.created_at,
         "updated_at": run.updated_at,
         "error": run_error(run),
+        "unreadable": run.problem,
     }
 
 
@@ -42,11 +43,6 @@ def run_error(run: RunSummary) -> str | None:
         return None
     error = run.metadata.get("error")
     return error if isinstance(error, str) else None
-
-
-async def run_summary(store: RunStateStore, run_id: str) -> RunSummary:
-    """The latest facts of one run (its status may differ from its latest version's)."""
-    return await store.run(run_id)
 
 
 async def list_summaries(
@@ -85,7 +81,7 @@ async def run_detail(store: RunStateStore, run_id: str) -> dict[str, Any]:
 
     Raises ``RunNotFoundError`` for an unknown run.
     """
-    summary = await run_summary(store, run_id)
+    summary = await store.run(run_id)
     latest = await store.get(run_id, version=summary.latest_version)
     versions = await store.versions(run_id)
     decisions = await store.decisions(run_id)

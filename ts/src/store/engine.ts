@@ -1,0 +1,135 @@
+/** SQL connections for `sqlite:///path.db` (better-sqlite3) and `postgresql://...` (pg). */
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import { ConfigurationError } from '../errors.js';
+
+export type Row = Record<string, unknown>;
+
+/** Minimal SQL connection both drivers implement; `$1`-style placeholders. */
+export interface Sql {
+  dialect: 'sqlite' | 'postgresql';
+  query(sql: string, params?: unknown[]): Promise<Row[]>;
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export class SqliteSql implements Sql {
+  readonly dialect = 'sqlite' as const;
+  /** Serializes this connection's work: better-sqlite3 has one transaction per connection. */
+  #queue: Promise<unknown> = Promise.resolve();
+  /** The view handed to a transaction's body: queries run at once, inside the transaction. */
+  readonly #inside: Sql;
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  constructor(private readonly db: any) {
+    const run = (sql: string, params?: unknown[]) => Promise.resolve().then(() => this.#run(sql, params));
+    const inside: Sql = {
+      dialect: 'sqlite',
+      query: run,
+      transaction: (fn) => fn(inside),
+      close: () => this.close(),
+    };
+    this.#inside = inside;
+  }
+
+  #run(sql: string, params: unknown[] = []): Row[] {
+    const text = sql.replace(/\$\d+/g, '?');
+    const stmt = this.db.prepare(text);
+    const values = params.map((v) => (typeof v === 'boolean' ? (v ? 1 : 0) : v));
+    if (stmt.reader) return stmt.all(...values) as Row[];
+    stmt.run(...values);
+    return [];
+  }
+
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(work);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async query(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return this.#exclusive(async () => this.#run(sql, params));
+  }
+
+  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    return this.#exclusive(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(this.#inside);
+        this.db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        this.db.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#queue;
+    this.db.close();
+  }
+}
+
+export class PgSql implements Sql {
+  readonly dialect = 'postgresql' as const;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  constructor(private readonly client: any) {}
+
+  async query(sql: string, params: unknown[] = []): Promise<Row[]> {
+    const result = await this.client.query(sql, params);
+    return result.rows as Row[];
+  }
+
+  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    const conn = await this.client.connect();
+    const tx = new PgSql(conn);
+    try {
+      await conn.query('BEGIN');
+      const result = await fn(tx);
+      await conn.query('COMMIT');
+      return result;
+    } catch (error) {
+      await conn.query('ROLLBACK');
+      throw error;
+    } finally {
+      conn.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.end();
+  }
+}
+
+export const POSTGRES_URL = /^postgres(ql)?(\+\w+)?:\/\//;
+
+/** True for the database URLs `openSql` accepts (`sqlite:///...`, `postgresql://...`). */
+export function isSqlUrl(url: string): boolean {
+  return url.startsWith('sqlite:') || POSTGRES_URL.test(url);
+}
+
+/** A connection for `sqlite:///path.db` (better-sqlite3) or `postgresql://...` (a pg Pool). */
+export function openSql(url: string): Sql {
+  if (url.startsWith('sqlite:')) {
+    const path = url.replace(/^sqlite:\/\/\/?/, '');
+    if (path !== ':memory:' && path !== '') mkdirSync(dirname(resolve(path)), { recursive: true });
+    const require = createRequire(import.meta.url);
+    const Database = require('better-sqlite3') as new (path: string) => {
+      pragma(text: string): unknown;
+    };
+    const db = new Database(path === '' ? ':memory:' : path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 10000');
+    db.pragma('foreign_keys = ON');
+    return new SqliteSql(db);
+  }
+  if (POSTGRES_URL.test(url)) {
+    const require = createRequire(import.meta.url);
+    const pg = require('pg') as { Pool: new (config: { connectionString: string }) => unknown };
+    const connectionString = url.replace(/^postgres(ql)?(\+\w+)?:/, 'postgresql:');
+    return new PgSql(new pg.Pool({ connectionString }));
+  }
+  throw new ConfigurationError(`'${url}' is not a database URL: use sqlite:///path.db or postgresql://...`);
+}

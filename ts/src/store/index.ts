@@ -1,0 +1,32 @@
+/**
+ * The store: the same rows as timestep's Python `timestep.state` (docs/dev/contracts.md), behind
+ * one URL-style target: a JSON file, `sqlite:///path.db` (better-sqlite3) or `postgresql://...`
+ * (pg). States are stored in the writing SDK's own format with `language = 'typescript'`; rows
+ * written by Python are translated on load.
+ */
+export { stateFacts } from './describe.js';
+export { isSqlUrl, openSql, type Row, type Sql } from './engine.js';
+export {
+  jsSdkVersion,
+  RUN_STATUSES,
+  utcNow,
+  type PendingApproval,
+  type RunStatus,
+  type RunSummary,
+  type StoredState,
+} from './records.js';
+export { ensureSchema, KNOWN_REVISIONS } from './schema.js';
+export {
+  inheritStoredVersion,
+  originOf,
+  RunStateStore,
+  type RunStateStoreOptions,
+  type Saveable,
+  type SaveOptions,
+} from './store.js';
+export {
+  undecided,
+  type DecisionKind,
+  type DecisionOutcome,
+  type DecisionRecord,
+} from './decisions.js';

@@ -1,0 +1,122 @@
+/** What the store returns (stored states, run summaries) and the rows' shared encodings. */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { Json, Language } from '../translate/index.js';
+import type { DecideArgs, DecisionOutcome, DecisionRecord } from './decisions.js';
+import type { Facts } from './describe.js';
+
+export type RunStatus = 'running' | 'waiting' | 'done' | 'failed' | 'cancelled';
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'waiting', 'done', 'failed', 'cancelled'];
+
+export interface PendingApproval {
+  callId: string;
+  toolName: string;
+  arguments: string;
+  agentName: string;
+}
+
+export interface StoredState {
+  runId: string;
+  version: number;
+  language: Language;
+  sdkVersion: string;
+  schemaVersion: string;
+  agentName: string;
+  status: RunStatus;
+  pendingApprovals: PendingApproval[];
+  stateJson: Json | null;
+  createdAt: string;
+}
+
+export interface RunSummary {
+  runId: string;
+  agentName: string;
+  status: RunStatus;
+  latestVersion: number;
+  language: Language;
+  pendingApprovals: PendingApproval[];
+  /** Free-form run metadata (e.g. `error` of a failed or cancelled run). */
+  metadata: Json;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The installed @openai/agents version (recorded as `sdk_version`). */
+export function jsSdkVersion(): string {
+  const require = createRequire(import.meta.url);
+  let dir = dirname(require.resolve('@openai/agents'));
+  for (let i = 0; i < 6; i += 1) {
+    const candidate = join(dir, 'package.json');
+    if (existsSync(candidate)) {
+      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === '@openai/agents' && pkg.version) return pkg.version;
+    }
+    dir = dirname(dir);
+  }
+  return 'unknown';
+}
+
+/** ISO-8601 UTC with microseconds and a Z suffix, as the Python store writes. */
+export function utcNow(): string {
+  return new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+export const pendingToRow = (p: PendingApproval[]): string =>
+  JSON.stringify(
+    p.map((a) => ({
+      call_id: a.callId,
+      tool_name: a.toolName,
+      arguments: a.arguments,
+      agent_name: a.agentName,
+    })),
+  );
+
+export const pendingFromRow = (text: unknown): PendingApproval[] =>
+  (JSON.parse(String(text ?? '[]')) as Json[]).map((a) => ({
+    callId: String(a.call_id),
+    toolName: String(a.tool_name),
+    arguments: String(a.arguments),
+    agentName: String(a.agent_name),
+  }));
+
+export interface AppendArgs {
+  runId: string;
+  body: string;
+  language: Language;
+  sdkVersion: string;
+  facts: Facts;
+  status: RunStatus;
+  expectedVersion: number | undefined;
+  metadata: Json | undefined;
+  /** Keep only the newest N versions of the run after this save. */
+  keepVersions: number | undefined;
+}
+
+/** A run's stored metadata (JSON text or NULL) with `extra` laid over it. */
+export function mergedMetadata(stored: unknown, extra: Json | undefined): Json {
+  return { ...(stored ? (JSON.parse(String(stored)) as Json) : {}), ...(extra ?? {}) };
+}
+
+export interface Backend {
+  append(args: AppendArgs): Promise<StoredState>;
+  get(runId: string, version: number | undefined): Promise<StoredState>;
+  /** Kept versions of a run, oldest first, without bodies. */
+  versions(runId: string): Promise<StoredState[]>;
+  listRuns(status: RunStatus | undefined): Promise<RunSummary[]>;
+  /** The latest facts of one run. */
+  run(runId: string): Promise<RunSummary>;
+  /** Record a decision on a waiting run's pending call, re-checked in one transaction. */
+  decide(args: DecideArgs): Promise<DecisionOutcome>;
+  /** Decisions of one run (or all runs; of one version), oldest first. */
+  decisions(runId: string | undefined, version: number | undefined): Promise<DecisionRecord[]>;
+  /** Flip a run in `status` at `version` to running; true for the caller that did. */
+  claim(runId: string, version: number, status: RunStatus): Promise<boolean>;
+  /** Mark the run running (if still waiting at `version`); that version's decisions. */
+  claimDecisions(runId: string, version: number): Promise<DecisionRecord[]>;
+  /** Waiting runs whose every pending call has a recorded decision. */
+  readyToResume(): Promise<string[]>;
+  setStatus(runId: string, status: RunStatus, metadata?: Json): Promise<void>;
+  delete(runId: string): Promise<void>;
+  close(): Promise<void>;
+}

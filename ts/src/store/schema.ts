@@ -1,0 +1,64 @@
+/** timestep's tables (the same revision as Python's Alembic migrations) created or checked. */
+import { ConfigurationError } from '../errors.js';
+import type { Sql } from './engine.js';
+
+export const DDL = [
+  `CREATE TABLE timestep_runs (run_id TEXT NOT NULL, agent_name TEXT NOT NULL, status TEXT NOT NULL,
+    latest_version INTEGER NOT NULL, language TEXT NOT NULL, pending_approvals TEXT NOT NULL,
+    metadata TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (run_id))`,
+  `CREATE INDEX ix_timestep_runs_status ON timestep_runs (status)`,
+  `CREATE TABLE timestep_run_states (run_id TEXT NOT NULL, version INTEGER NOT NULL,
+    language TEXT NOT NULL, sdk_version TEXT NOT NULL, schema_version TEXT NOT NULL,
+    agent_name TEXT NOT NULL, status TEXT NOT NULL, pending_approvals TEXT NOT NULL,
+    state_json TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (run_id, version),
+    FOREIGN KEY(run_id) REFERENCES timestep_runs (run_id) ON DELETE CASCADE)`,
+  `CREATE TABLE timestep_approvals (id %SERIAL%, run_id TEXT NOT NULL, call_id TEXT NOT NULL,
+    tool_name TEXT NOT NULL, decision TEXT NOT NULL, always BOOLEAN NOT NULL, reason TEXT,
+    decided_by TEXT, decided_at TEXT NOT NULL, state_version INTEGER NOT NULL,
+    CONSTRAINT uq_timestep_approvals_decision UNIQUE (run_id, call_id, state_version))`,
+  `CREATE INDEX ix_timestep_approvals_run ON timestep_approvals (run_id)`,
+  `CREATE TABLE timestep_sessions (session_id VARCHAR NOT NULL,
+    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL, PRIMARY KEY (session_id))`,
+  `CREATE TABLE timestep_session_items (id %SERIAL%, session_id VARCHAR NOT NULL,
+    message_data TEXT NOT NULL, created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    FOREIGN KEY(session_id) REFERENCES timestep_sessions (session_id) ON DELETE CASCADE)`,
+  `CREATE INDEX idx_timestep_session_items_session_time ON timestep_session_items (session_id, created_at)`,
+  `CREATE TABLE timestep_alembic_version (version_num VARCHAR(32) NOT NULL,
+    CONSTRAINT timestep_alembic_version_pkc PRIMARY KEY (version_num))`,
+];
+
+/** Alembic revisions of the shared schema this package can read and write. */
+export const KNOWN_REVISIONS = ['0001'];
+export const HEAD_REVISION = '0001';
+/** Check the shared schema's revision, or create it (same revision id as Python's) if absent. */
+export function ensureSchema(sql: Sql): Promise<void> {
+  return sql.transaction(async (tx) => {
+    const exists =
+      tx.dialect === 'sqlite'
+        ? await tx.query(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name='timestep_alembic_version'",
+          )
+        : await tx.query("SELECT to_regclass('timestep_alembic_version') AS name");
+    const present = exists.length > 0 && exists[0]!.name !== null;
+    if (present) {
+      const rows = await tx.query('SELECT version_num FROM timestep_alembic_version');
+      const revision = rows[0]?.version_num;
+      if (!KNOWN_REVISIONS.includes(String(revision))) {
+        throw new ConfigurationError(
+          `database schema revision ${String(revision)} is not one this package knows ` +
+            `(${KNOWN_REVISIONS.join(', ')}); upgrade @timestep-ai/timestep`,
+        );
+      }
+      return;
+    }
+    if (tx.dialect === 'postgresql') {
+      await tx.query('SELECT pg_advisory_xact_lock(7201512)');
+      const again = await tx.query("SELECT to_regclass('timestep_alembic_version') AS name");
+      if (again[0]?.name !== null && again[0]?.name !== undefined) return;
+    }
+    const serial = tx.dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'SERIAL PRIMARY KEY';
+    for (const statement of DDL) await tx.query(statement.replace('%SERIAL%', serial));
+    await tx.query('INSERT INTO timestep_alembic_version (version_num) VALUES ($1)', [HEAD_REVISION]);
+  });
+}

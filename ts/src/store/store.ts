@@ -1,0 +1,329 @@
+/** RunStateStore: the public store over a file, SQLite or Postgres backend. */
+import { basename, resolve } from 'node:path';
+import { Agent, RunState } from '@openai/agents';
+import { ConfigurationError, RunNotFoundError } from '../errors.js';
+import { type Json, type Language, toTypeScript } from '../translate/index.js';
+import {
+  DECISIONS,
+  type DecisionKind,
+  type DecisionOutcome,
+  type DecisionRecord,
+} from './decisions.js';
+import { stateFacts } from './describe.js';
+import { POSTGRES_URL, openSql } from './engine.js';
+import { FileBackend } from './fileBackend.js';
+import {
+  type Backend,
+  RUN_STATUSES,
+  type RunStatus,
+  type RunSummary,
+  type StoredState,
+  jsSdkVersion,
+} from './records.js';
+import { SqlBackend } from './sqlBackend.js';
+
+export interface SaveOptions {
+  runId?: string;
+  status?: RunStatus;
+  expectedVersion?: number;
+  metadata?: Json;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRunState = RunState<any, Agent<any, any>>;
+
+/** A RunState, or a run result carrying one (`RunResult` / `StreamedRunResult`). */
+export type Saveable = AnyRunState | { state: AnyRunState };
+
+/** Where a state (or result) came from: the store target, run id and version it was loaded as. */
+interface Origin {
+  target: string;
+  runId: string;
+  version: number;
+}
+
+const origins = new WeakMap<object, Origin>();
+
+export interface RunStateStoreOptions {
+  /** The run id used when a call gives none (a file store's default: the file's stem). */
+  runId?: string;
+  /** Keep only the newest N versions of a run on save (at least 1). */
+  keepVersions?: number;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyAgent = Agent<any, any>;
+
+function isAgent(value: unknown): value is AnyAgent {
+  return (
+    value instanceof Agent ||
+    (typeof value === 'object' &&
+      value !== null &&
+      typeof (value as { asTool?: unknown }).asTool === 'function' &&
+      typeof (value as { name?: unknown }).name === 'string')
+  );
+}
+
+function hidePassword(url: string): string {
+  return url.replace(/^(postgres(?:ql)?(?:\+\w+)?:\/\/[^:/@]*):[^@/]*@/, '$1:***@');
+}
+
+/**
+ * Persists RunStates as versioned rows shared with timestep's Python package.
+ *
+ * `new RunStateStore(target?, agent?, options?)`: `target` is a JSON file path (one run), a
+ * `sqlite:///path.db` or a `postgresql://...` URL (default `$TIMESTEP_DB`, else
+ * `sqlite:///timestep.db`); `agent` is used by `load()` when none is given there. The older form
+ * `new RunStateStore(target, { runId })` still works.
+ */
+export class RunStateStore {
+  /** The full target (file path, or URL including any password). */
+  readonly target: string;
+  readonly kind: 'file' | 'sqlite' | 'postgresql';
+  readonly agent: AnyAgent | undefined;
+  readonly runId: string | undefined;
+  readonly keepVersions: number | undefined;
+  private readonly backend: Backend;
+  private readonly fileStem: string | undefined;
+
+  constructor(
+    target?: string,
+    agentOrOptions?: AnyAgent | RunStateStoreOptions,
+    options: RunStateStoreOptions = {},
+  ) {
+    const resolved = target ?? process.env.TIMESTEP_DB ?? 'sqlite:///timestep.db';
+    const opts = isAgent(agentOrOptions) ? options : { ...(agentOrOptions ?? {}), ...options };
+    this.agent = isAgent(agentOrOptions) ? agentOrOptions : undefined;
+    if (opts.keepVersions !== undefined && !(opts.keepVersions >= 1)) {
+      throw new ConfigurationError(`keepVersions must be at least 1, got ${opts.keepVersions}`);
+    }
+    this.target = resolved;
+    this.runId = opts.runId;
+    this.keepVersions = opts.keepVersions;
+    if (resolved.startsWith('sqlite:') || POSTGRES_URL.test(resolved)) {
+      const sql = openSql(resolved);
+      this.kind = sql.dialect;
+      this.backend = new SqlBackend(sql, hidePassword(resolved));
+    } else if (resolved.includes('://')) {
+      throw new ConfigurationError(
+        `unsupported store target '${resolved}': use a .json file path, sqlite:///path.db or ` +
+          'postgresql://user@host/db',
+      );
+    } else {
+      this.kind = 'file';
+      const path = resolve(resolved);
+      this.fileStem = basename(path).replace(/\.[^.]*$/, '');
+      this.backend = new FileBackend(path, opts.runId ?? this.fileStem);
+    }
+  }
+
+  /** The store's target with any password hidden. */
+  get url(): string {
+    return this.kind === 'file' ? this.target : hidePassword(this.target);
+  }
+
+  private origin(obj: object | undefined): Origin | undefined {
+    const origin = obj === undefined ? undefined : origins.get(obj);
+    return origin && origin.target === this.target ? origin : undefined;
+  }
+
+  /** The given id, else the state's own run, else the store's `runId`, else a file's stem. */
+  private runIdOf(runId: string | undefined, obj?: object): string {
+    const id = runId ?? this.origin(obj)?.runId ?? this.runId ?? this.fileStem;
+    if (!id) {
+      throw new RunNotFoundError(
+        `no run id given: pass runId (or new RunStateStore(target, agent, { runId })) for ${this.url}`,
+      );
+    }
+    return id;
+  }
+
+  /**
+   * Save a state (or a result's state) as the next version of its run. A state loaded from this
+   * store, or a result resumed from one, is checked against the version it came from: if another
+   * save happened since, `StaleStateError` is thrown and nothing is written.
+   */
+  async save(target: Saveable, options: SaveOptions = {}): Promise<StoredState> {
+    if (typeof target !== 'object' || target === null) {
+      throw new ConfigurationError(`save() takes a RunState or a run result, not ${String(target)}`);
+    }
+    const state: AnyRunState =
+      target instanceof RunState ? target : (target as { state: AnyRunState }).state;
+    if (!(state instanceof RunState)) {
+      throw new ConfigurationError('save() takes a RunState or a run result (with a state)');
+    }
+    const runId = this.runIdOf(options.runId, state);
+    const origin = this.origin(state) ?? this.origin(target);
+    const expectedVersion =
+      options.expectedVersion ?? (origin && origin.runId === runId ? origin.version : undefined);
+    const json = state.toJSON() as unknown as Json;
+    const saveArgs: { status?: RunStatus; expectedVersion?: number; metadata?: Json } = {};
+    if (options.status !== undefined) saveArgs.status = options.status;
+    if (expectedVersion !== undefined) saveArgs.expectedVersion = expectedVersion;
+    if (options.metadata !== undefined) saveArgs.metadata = options.metadata;
+    const stored = await this.saveJson(runId, json, {
+      language: 'typescript',
+      sdkVersion: jsSdkVersion(),
+      ...saveArgs,
+    });
+    const after = { target: this.target, runId, version: stored.version };
+    origins.set(state, after);
+    if (target !== state) origins.set(target, after);
+    return stored;
+  }
+
+  /** Store a state document as it is (either language); facts are read from the document. */
+  async saveJson(
+    runId: string,
+    stateJson: Json,
+    options: {
+      language?: Language;
+      sdkVersion?: string;
+      status?: RunStatus;
+      expectedVersion?: number;
+      metadata?: Json;
+    } = {},
+  ): Promise<StoredState> {
+    const facts = stateFacts(stateJson);
+    const status = options.status ?? facts.status;
+    checkStatus(status);
+    return this.backend.append({
+      runId,
+      body: JSON.stringify(stateJson),
+      language: options.language ?? facts.language,
+      sdkVersion: options.sdkVersion ?? 'unknown',
+      facts,
+      status,
+      expectedVersion: options.expectedVersion,
+      metadata: options.metadata,
+      keepVersions: this.keepVersions,
+    });
+  }
+
+  /** The stored row (latest version unless `version`), with its JSON, untranslated. */
+  async get(runId?: string, options: { version?: number } = {}): Promise<StoredState> {
+    return this.backend.get(this.runIdOf(runId), options.version);
+  }
+
+  /**
+   * Rebuild the SDK's RunState of `runId` (latest version unless `version`) for `agent` (default:
+   * the constructor's agent); states written by Python are translated to the JS format.
+   */
+  async load(
+    runId?: string,
+    agent?: AnyAgent,
+    options: { version?: number } = {},
+  ): Promise<AnyRunState> {
+    const target = agent ?? this.agent;
+    if (target === undefined) {
+      throw new ConfigurationError('load() needs the agent: pass it here or to new RunStateStore()');
+    }
+    const stored = await this.get(runId, options);
+    const json = stored.language === 'python' ? toTypeScript(stored.stateJson ?? {}) : stored.stateJson;
+    const state = (await RunState.fromString(target, JSON.stringify(json))) as AnyRunState;
+    origins.set(state, { target: this.target, runId: stored.runId, version: stored.version });
+    return state;
+  }
+
+  /** Every run with its latest facts, most recently updated first. */
+  async listRuns(options: { status?: RunStatus } = {}): Promise<RunSummary[]> {
+    return this.backend.listRuns(options.status);
+  }
+
+  /** Kept versions of a run, oldest first, without bodies. */
+  async versions(runId?: string): Promise<StoredState[]> {
+    return this.backend.versions(this.runIdOf(runId));
+  }
+
+  /** Change a run's status without a new version, merging `options.metadata` into its metadata. */
+  async setStatus(
+    runId: string,
+    status: RunStatus,
+    options: { metadata?: Json } = {},
+  ): Promise<void> {
+    checkStatus(status);
+    await this.backend.setStatus(runId, status, options.metadata);
+  }
+
+  /** Remove a run with all its versions (and, in a database, its decisions). */
+  async delete(runId?: string): Promise<void> {
+    await this.backend.delete(this.runIdOf(runId));
+  }
+
+  /** The latest facts of one run (its status may differ from its latest version's). */
+  async run(runId: string): Promise<RunSummary> {
+    return this.backend.run(runId);
+  }
+
+  /**
+   * Record a decision on a pending call of a waiting run (who, when, why); `callId` undefined
+   * names the run's only undecided call. Checked and written atomically: `RunNotFoundError`,
+   * `RunNotWaitingError`, `UnknownCallError`, `ApprovalError` (several undecided calls, none
+   * named) or `ApprovalAlreadyDecidedError` (saying who decided and when) leave the store
+   * unchanged. File stores keep no decisions (`ConfigurationError`).
+   */
+  async decide(
+    runId: string,
+    callId: string | undefined,
+    decision: DecisionKind,
+    options: { always?: boolean; reason?: string | null; decidedBy?: string | null } = {},
+  ): Promise<DecisionOutcome> {
+    if (!DECISIONS.includes(decision)) {
+      throw new ConfigurationError(`unknown decision '${String(decision)}'; use approve or reject`);
+    }
+    return this.backend.decide({
+      runId,
+      callId,
+      decision,
+      always: options.always ?? false,
+      reason: options.reason ?? null,
+      decidedBy: options.decidedBy ?? null,
+    });
+  }
+
+  /** Recorded decisions of one run (or all runs; of one version), oldest first. */
+  async decisions(runId?: string, options: { version?: number } = {}): Promise<DecisionRecord[]> {
+    return this.backend.decisions(runId, options.version);
+  }
+
+  /**
+   * Flip `runId` from `status` (at `version`) to running; true for whoever did. Of racing
+   * callers exactly one gets true.
+   */
+  async claim(runId: string, version: number, status: RunStatus = 'waiting'): Promise<boolean> {
+    return this.backend.claim(runId, version, status);
+  }
+
+  /** Mark the run running (if still waiting at `version`) and return that version's decisions. */
+  async claimDecisions(runId: string, version: number): Promise<DecisionRecord[]> {
+    return this.backend.claimDecisions(runId, version);
+  }
+
+  /** Waiting runs whose every pending call has a recorded decision. */
+  async readyToResume(): Promise<string[]> {
+    return this.backend.readyToResume();
+  }
+
+  async close(): Promise<void> {
+    await this.backend.close();
+  }
+}
+
+function checkStatus(status: RunStatus): void {
+  if (!RUN_STATUSES.includes(status)) {
+    throw new ConfigurationError(
+      `unknown status '${String(status)}'; use one of ${RUN_STATUSES.join(', ')}`,
+    );
+  }
+}
+
+/** Remember which stored version a state came from (runAgent carries it to the result). */
+export function inheritStoredVersion(from: object, to: object): void {
+  const remembered = origins.get(from);
+  if (remembered) origins.set(to, remembered);
+}
+
+/** Where `obj` (a state or result) was loaded from or last saved, if known. */
+export function originOf(obj: object): { runId: string; version: number } | undefined {
+  return origins.get(obj);
+}
