@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NPM    ?= npm
 
-.PHONY: demo test lint typecheck pytest ts-test local-model docs clean
+.PHONY: demo test lint typecheck pytest ts-test local-model docs clean deploy-local
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -22,8 +22,8 @@ demo: $(STAMP)
 test: lint typecheck ts-test local-model pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench deploy
+	$(VENV)/bin/ruff format --check src tests bench deploy
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -42,6 +42,10 @@ local-model: $(STAMP)
 
 pytest: $(STAMP)
 	$(PY) -m pytest
+
+## The deployment recipe (deploy/compose.yaml) as local processes: Postgres, 2 workers, inbox behind TLS.
+deploy-local: $(STAMP)
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) deploy/run_local.py --workers 2
 
 ## The documentation site, built strictly (broken links and references fail).
 docs: $(STAMP)

@@ -29,7 +29,8 @@ def _next_step(call: ModelCall) -> ModelStep:
     ]
     if outputs:
         return ModelStep(output=[assistant_message(f"Done. {outputs[-1]}")])
-    return ModelStep(output=[function_call("refund", {"order_id": "42", "amount": 25})])
+    call = function_call("refund", {"order_id": "42", "amount": 25}, call_id="call_refund_42")
+    return ModelStep(output=[call])
 
 
 def _model(name: str) -> str | Model:

@@ -72,13 +72,21 @@ def free_port() -> int:
         return port
 
 
-def _wait(check: Any, what: str, timeout: float = 300.0) -> None:
+def _wait(check: Any, what: str, timeout: float | None = None) -> None:
+    # Generous by default: a loaded machine takes minutes to import and start every process.
+    timeout = timeout or float(os.environ.get("TIMESTEP_DEPLOY_TIMEOUT", "600"))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
         time.sleep(0.2)
     raise DeployError(f"{what} did not become ready within {timeout:.0f} s")
+
+
+def _check(cmd: Sequence[str], what: str, env: Mapping[str, str] | None = None) -> None:
+    done = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env)
+    if done.returncode != 0:
+        raise DeployError(f"{what} failed ({done.returncode}): {done.stderr.strip()}")
 
 
 def _listening(port: int) -> bool:
@@ -100,9 +108,7 @@ class LocalDeployment:
         self.password = secrets.token_hex(8)
         self.env = {**os.environ, "POSTGRES_PASSWORD": self.password}
         self.env.setdefault("TIMESTEP_INBOX_TOKEN", secrets.token_urlsafe(32))
-        self.db_url = (
-            f"postgresql://timestep:{self.password}@127.0.0.1:{self.pg_port}/timestep"
-        )
+        self.db_url = f"postgresql://timestep:{self.password}@127.0.0.1:{self.pg_port}/timestep"
 
     def _as_postgres(self, *cmd: str) -> list[str]:
         return ["runuser", "-u", "postgres", "--", *cmd] if self.as_root else list(cmd)
@@ -124,21 +130,18 @@ class LocalDeployment:
             str(PG_BIN / "initdb"), "-D", str(data), "-U", "timestep", "--pwfile", str(pwfile),
             "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-sync",
         )  # fmt: skip
-        subprocess.run(init, check=True, capture_output=True, stdin=subprocess.DEVNULL)
+        _check(init, f"initdb in {data} (the postgres user must be able to reach it)")
         options = f"-c listen_addresses=127.0.0.1 -p {self.pg_port} -c unix_socket_directories="
         start = self._as_postgres(
             str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(self.base / "postgres.log"),
             "-o", options, "-w", "start",
         )  # fmt: skip
-        subprocess.run(start, check=True, capture_output=True, stdin=subprocess.DEVNULL)
-        subprocess.run(
-            self._as_postgres(
-                str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.pg_port),
-                "-U", "timestep", "timestep",
-            ),
-            check=True, capture_output=True, stdin=subprocess.DEVNULL,
-            env={**self.env, "PGPASSWORD": self.password},
+        _check(start, "starting PostgreSQL")
+        createdb = self._as_postgres(
+            str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.pg_port),
+            "-U", "timestep", "timestep",
         )  # fmt: skip
+        _check(createdb, "createdb", env={**self.env, "PGPASSWORD": self.password})
 
     def stop_postgres(self) -> None:
         data = self.base / "pgdata"
@@ -185,11 +188,11 @@ class LocalDeployment:
             raise DeployError("no nginx: apt-get install nginx-light")
         tls = self.base / "tls"
         tls.mkdir(exist_ok=True)
-        subprocess.run(
+        _check(
             ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
              "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
              "-keyout", str(tls / "key.pem"), "-out", str(tls / "cert.pem")],
-            check=True, capture_output=True, stdin=subprocess.DEVNULL,
+            "openssl (self-signed certificate)",
         )  # fmt: skip
         values = {
             "INBOX_UPSTREAM": f"127.0.0.1:{self.inbox_port}",

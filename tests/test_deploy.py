@@ -8,12 +8,14 @@ approved through HTTPS (as a browser on the proxy's origin would), and a worker 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -53,7 +55,13 @@ def _free_port() -> int:
         return port
 
 
-def _read_ready(proc: subprocess.Popen[str], timeout: float) -> dict[str, str]:
+def _logs(base: Path) -> str:
+    return "\n".join(
+        f"--- {log.name}\n{log.read_text(errors='replace')[-1500:]}" for log in base.glob("*.log")
+    )
+
+
+def _read_ready(proc: subprocess.Popen[str], timeout: float, base: Path) -> dict[str, str]:
     """The ``ready`` lines run_local prints once every service is up."""
     found: dict[str, str] = {}
     deadline = time.monotonic() + timeout
@@ -69,7 +77,7 @@ def _read_ready(proc: subprocess.Popen[str], timeout: float) -> dict[str, str]:
     if len(found) < 2:
         proc.kill()
         _, stderr = proc.communicate(timeout=30)
-        pytest.fail(f"run_local did not get ready: {stderr[-3000:]}")
+        pytest.fail(f"run_local did not get ready: {stderr[-3000:]}\n{_logs(base)}")
     return found
 
 
@@ -104,8 +112,12 @@ def test_compose_services_match_what_run_local_starts() -> None:
     assert "timestep serve" in (units / "timestep-inbox.service").read_text()
 
 
-def test_local_deployment_approves_through_tls_and_a_worker_finishes(tmp_path: Path) -> None:
+@pytest.mark.timeout(1500)
+def test_local_deployment_approves_through_tls_and_a_worker_finishes() -> None:
     _require_tools()
+    # As root, Postgres runs as the postgres user, which cannot enter pytest's private tmp_path.
+    tmp_path = Path(tempfile.mkdtemp(prefix="timestep-deploy-", dir="/tmp"))
+    tmp_path.chmod(0o755)
     https_port = _free_port()
     env = {**os.environ, "TIMESTEP_MODEL": "scripted", "PYTHONUNBUFFERED": "1"}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -116,7 +128,7 @@ def test_local_deployment_approves_through_tls_and_a_worker_finishes(tmp_path: P
         stdin=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        ready = _read_ready(proc, timeout=420)
+        ready = _read_ready(proc, timeout=900, base=tmp_path / "deploy")
         token = ready["inbox"].split("token=", 1)[1]
         origin = f"https://127.0.0.1:{https_port}"
         store = RunStateStore(ready["db"])
@@ -143,7 +155,7 @@ def test_local_deployment_approves_through_tls_and_a_worker_finishes(tmp_path: P
         async def finished() -> str:
             await _wait_status(store, "deploy-1", "done", timeout=180)
             state = await store.get("deploy-1")
-            return state.state_json
+            return json.dumps(state.state_json)
 
         assert "Refund of $25 issued for order 42." in asyncio.run(finished())
     finally:
@@ -153,4 +165,5 @@ def test_local_deployment_approves_through_tls_and_a_worker_finishes(tmp_path: P
         except subprocess.TimeoutExpired:
             proc.kill()
             raise
+        shutil.rmtree(tmp_path, ignore_errors=True)
     assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
