@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from agents import RunConfig, Runner  # noqa: E402
 
-from timestep.state.translate import _js_identity, py121_js122, to_python, to_typescript  # noqa: E402
+from timestep.state.translate import _js_identity, _py_identity, to_python, to_typescript  # noqa: E402
 from vectors.scenarios import lookup_call, refund_call, scripted, support_agent  # noqa: E402
 
 LOOKUPS = 499
@@ -54,7 +54,7 @@ async def big_state() -> dict[str, Any]:
 def _cold() -> None:
     """Forget memoised hashes, so every timing pays for every call's fingerprint."""
     _js_identity.function_call_fingerprint.cache_clear()
-    py121_js122._python_fingerprint.cache_clear()
+    _py_identity.python_fingerprint.cache_clear()
 
 
 def median_ms(fn: Callable[[], object], repeat: int) -> float:

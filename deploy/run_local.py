@@ -11,6 +11,7 @@ is up it prints ``ready`` lines (the database URL, the inbox URL); Ctrl+C or SIG
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import pwd
 import re
@@ -21,7 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -72,7 +73,7 @@ def free_port() -> int:
         return port
 
 
-def _wait(check: Any, what: str, timeout: float | None = None) -> None:
+def _wait(check: Callable[[], bool], what: str, timeout: float | None = None) -> None:
     # Generous by default: a loaded machine takes minutes to import and start every process.
     timeout = timeout or float(os.environ.get("TIMESTEP_DEPLOY_TIMEOUT", "600"))
     deadline = time.monotonic() + timeout
@@ -181,6 +182,9 @@ class LocalDeployment:
         path = self.base / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def _logged(self, name: str, text: str) -> bool:
+        return text in self._log(name)
+
     def start_proxy(self) -> None:
         """Debian's nginx with the compose proxy's template and a self-signed certificate."""
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -229,12 +233,15 @@ class LocalDeployment:
         )
         if migrate.returncode != 0:
             raise DeployError(f"migrate failed: {migrate.stderr.strip() or migrate.stdout}")
-        for n in range(1, self.workers + 1):
-            self.spawn(f"worker-{n}", services["worker"])
+        workers = [f"worker-{n}" for n in range(1, self.workers + 1)]
+        for name in workers:
+            self.spawn(name, services["worker"])
         inbox = self.spawn("inbox", services["inbox"])
         _wait(lambda: inbox.poll() is not None or _listening(self.inbox_port), "inbox")
         if inbox.poll() is not None:
             raise DeployError(f"inbox exited: {self._log('inbox')[-2000:]}")
+        for name in workers:  # each worker prints a readiness line once it takes runs
+            _wait(functools.partial(self._logged, name, "worker ready"), name)
         self.start_proxy()
         for name, proc in self.procs:
             if proc.poll() is not None:

@@ -358,9 +358,14 @@ def test_durable_run_pauses_a_worker_resumes_it_and_show_has_step_timings(
     assert code == 0
     assert "durable steps" in out and "timestep.tool:refund" in out
 
+    # step 2 of the resumed segment is the approved refund: re-running it is an explicit choice
     code, out, err = cli("fork", "sub-1", "--at", "2", "--new-run-id", "sub-2")
+    assert code == 1 and "approved tool calls again" in err and "--rerun-approved" in err
+    code, out, err = cli("fork", "sub-1", "--at", "2", "--new-run-id", "sub-2", "--rerun-approved")
     assert code == 0, err
     assert "segment sub-2@" in out
+    code, out, err = cli("fork", "sub-1", "--at", "99", "--new-run-id", "sub-3")
+    assert code == 1 and "no step 99 to fork at" in err
 
 
 def test_run_stream_prints_the_answer(tmp_path: Path, db_url: str) -> None:

@@ -62,6 +62,16 @@ def finish() -> Agent:
     )
 
 
+def finish_any() -> Agent:
+    """Continues any number of paused runs (one scripted answer each)."""
+    return Agent(
+        name="support",
+        instructions="Refund orders.",
+        tools=[lookup, refund],
+        model=ScriptedModel([[assistant_message("Handled order 42.")] for _ in range(20)]),
+    )
+
+
 def chat() -> Agent:
     """Answers at once, without tools."""
     return Agent(

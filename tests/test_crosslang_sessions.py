@@ -22,7 +22,7 @@ from sqlalchemy import text
 from harness.fake_ollama import FakeOllama
 from harness.node import built_node
 from timestep import open_session, run_agent
-from timestep.state.engine import get_engine
+from timestep.state._engine import get_engine
 
 TS = Path(__file__).resolve().parents[1] / "ts"
 DRIVER = TS / "dist-test" / "test" / "session-driver.js"

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,9 +60,10 @@ def test_every_public_name_has_a_reference_entry(site: Path, module_name: str) -
 def test_examples_and_cli_help_are_rendered(site: Path) -> None:
     started = (site / "getting-started" / "index.html").read_text()
     assert "order_status" in started  # docs/examples/first_run.py, included verbatim
-    operations = (site / "operations" / "index.html").read_text()
-    assert "Usage: timestep worker" in operations  # the hook ran `timestep worker --help`
-    assert "cli-help:" not in operations
+    cli = (site / "cli" / "index.html").read_text()
+    assert "Usage: timestep worker" in cli  # the hook ran `timestep worker --help`
+    assert "Usage: timestep runs prune" in cli
+    assert "cli-help:" not in cli
 
 
 def test_site_fetches_nothing_from_the_network(site: Path) -> None:
@@ -84,3 +86,26 @@ def test_strict_build_fails_on_broken_links_and_references(tmp_path: Path) -> No
     log = done.stdout + done.stderr
     assert "no-such-page.md" in log
     assert "timestep.no_such_name" in log
+
+
+def test_cli_reference_has_a_section_and_an_example_per_command() -> None:
+    import typer
+
+    from timestep.cli import app
+
+    root: Any = typer.main.get_command(app)
+    commands: list[str] = []
+    for name, command in root.commands.items():
+        if hasattr(command, "commands"):
+            commands += [f"{name} {sub}" for sub in command.commands]
+        else:
+            commands.append(name)
+    page = (Path(__file__).parent.parent / "docs" / "cli.md").read_text()
+    for command in commands:
+        section = page.split(f"\n## timestep {command}\n", 1)
+        assert len(section) == 2, f"no section for 'timestep {command}'"
+        body = section[1].split("\n## ", 1)[0]
+        assert f"<!-- cli-help: {command} -->" in body, command
+        assert f"timestep {command}" in body.split("<!-- cli-help")[0] or (
+            command.split()[-1] in body.split("<!-- cli-help")[0]
+        ), f"no example for 'timestep {command}'"

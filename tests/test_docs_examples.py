@@ -122,7 +122,7 @@ def test_first_run(tmp_path: Path) -> None:
         """
         import first_run
         model = calls_then_echo(("order_status", {"order_id": "42"}))
-        asyncio.run(first_run.main(model, db="sqlite:///runs.db"))
+        asyncio.run(first_run.main(model, db="sqlite:///runs.db", run_id="order-42"))
         """,
         tmp_path,
     )
@@ -131,6 +131,37 @@ def test_first_run(tmp_path: Path) -> None:
         "run order-42: done, version 1",
     ]
     assert (tmp_path / "runs.dbos.sqlite").exists()  # DBOS's checkpoints, next to the store
+
+
+def test_first_run_can_be_run_again(tmp_path: Path) -> None:
+    """Each run of the example is a new run (a run id is used once)."""
+    out = run_python(
+        """
+        import first_run
+        for _ in range(2):
+            model = calls_then_echo(("order_status", {"order_id": "42"}))
+            asyncio.run(first_run.main(model, db="sqlite:///runs.db"))
+        """,
+        tmp_path,
+    )
+    runs = [line for line in out if line.startswith("run order-42-")]
+    assert len(runs) == 2 and runs[0] != runs[1]
+    assert all(line.endswith(": done, version 1") for line in runs)
+
+
+def test_examples_take_a_model_option_defaulting_to_the_local_model() -> None:
+    for name in ("first_run", "first_approval", "crash_safe", "store_explicit", "local_model"):
+        text = (EXAMPLES / f"{name}.py").read_text()
+        assert 'add_argument("--model", default="local/qwen2.5-0.5b"' in text, name
+        assert '"gpt-4.1"' not in text.split("__main__")[0].split("def build_agent")[-1], name
+    for name in ("models", "web_search_agent"):  # Ollama examples: their own default
+        assert 'add_argument("--model"' in (EXAMPLES / f"{name}.py").read_text(), name
+    helped = subprocess.run(
+        [sys.executable, str(EXAMPLES / "first_approval.py"), "approve"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert helped.returncode == 2
+    assert "needs the RUN_ID that 'start' printed" in helped.stderr
 
 
 def test_first_approval_in_three_processes(tmp_path: Path) -> None:
@@ -302,6 +333,7 @@ def test_python_to_typescript_handoff(tmp_path: Path, node: str) -> None:
         'import handoff_start\nasyncio.run(handoff_start.show("sqlite:///runs.db"))', tmp_path
     )
     assert show == [
+        "v0: running  written by python (SDK 0.24.0, state schema 1.21)",
         "v1: waiting  written by python (SDK 0.24.0, state schema 1.21)",
         "v2: done     written by typescript (SDK 0.20.0, state schema 1.22)",
     ]

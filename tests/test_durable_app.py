@@ -13,6 +13,9 @@ point where the process kills itself with SIGKILL:
 - ``delta:<n>``      while a model call streams text, before its ``n``-th word is sent (scenario
   ``retry_text``: the model streams word by word and answers differently on each attempt)
 
+With ``$TIMESTEP_TEST_BLOCK_FILE`` set, the charge tool's call ``$TIMESTEP_TEST_BLOCK_CALL``
+(default ``call_1``) runs its side effect, then waits until that file exists.
+
 Usage: ``python tests/test_durable_app.py run STORE RUN_ID [--stream] [--session ID]`` or
 ``python tests/test_durable_app.py worker STORE [EXECUTOR_ID] [CONCURRENCY]``.
 """
@@ -122,7 +125,16 @@ async def charge(ctx: ToolContext[Any], amount: int) -> str:
     record("tool", call_id=ctx.tool_call_id, key=idempotency_key(ctx), amount=amount)
     maybe_crash(f"tool:{ctx.tool_call_id}")
     await asyncio.sleep(float(os.environ.get("TIMESTEP_TEST_TOOL_SLEEP", "0")))
+    await _blocked(ctx.tool_call_id)
     return f"charged {amount}"
+
+
+async def _blocked(call_id: str) -> None:
+    """Hold the call named by ``$TIMESTEP_TEST_BLOCK_CALL`` until the release file exists."""
+    release = os.environ.get("TIMESTEP_TEST_BLOCK_FILE")
+    if release and call_id == os.environ.get("TIMESTEP_TEST_BLOCK_CALL", "call_1"):
+        while not os.path.exists(release):
+            await asyncio.sleep(0.05)
 
 
 @function_tool(needs_approval=True)
@@ -136,7 +148,7 @@ async def refund(ctx: ToolContext[Any], order: int) -> str:
 class WordStreamingModel(ScriptedModel):
     """A ScriptedModel that streams text one word per delta, and may crash between two words."""
 
-    async def stream_response(  # type: ignore[override]
+    async def stream_response(
         self, *args: Any, **kwargs: Any
     ) -> AsyncIterator[TResponseStreamEvent]:
         async for event in super().stream_response(*args, **kwargs):
@@ -221,7 +233,7 @@ async def _main(argv: list[str]) -> None:
         agent = make_agent(servers)
         session = None
         if "--session" in argv:
-            from timestep.state.session import open_session
+            from timestep.state import open_session
 
             session = open_session(argv[argv.index("--session") + 1], db=target)
         result = await run_durable(

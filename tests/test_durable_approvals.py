@@ -86,7 +86,7 @@ async def test_approve_then_resume_runs_the_tool_once(store: RunStateStore) -> N
     result = await resume("ap-1", store=store, agent=_agent())
     assert result is not None and result.final_output == "tool said: refunded 42"
     assert executed == ["call_r"]
-    assert [v.status for v in await store.versions("ap-1")] == ["waiting", "done"]
+    assert [v.status for v in await store.versions("ap-1")] == ["running", "waiting", "done"]
     with pytest.raises(RunNotWaitingError):
         await approve("ap-1", "call_r", store=store)
     with pytest.raises(RunNotFoundError):

@@ -13,18 +13,27 @@ import pytest
 from agents import Agent, function_tool
 from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message, function_call
 
+import test_durable_app
 from test_durable_app import make_agent, read_log
-from timestep._errors import RunCancelledError, RunNotWaitingError
+from timestep._errors import (
+    ConfigurationError,
+    RunCancelledError,
+    RunNotFoundError,
+    RunNotWaitingError,
+)
+from timestep.cli import main
 from timestep.durable import (
     approve,
     cancel_run,
     fork_run,
     list_runs,
+    resume,
     run_durable,
     shutdown,
     worker,
 )
 from timestep.durable._runtime import RUNTIME
+from timestep.runs import run_detail
 from timestep.state import RunStateStore
 
 
@@ -92,12 +101,21 @@ async def test_cancelling_a_running_first_segment_records_the_run(store: RunStat
     task = asyncio.create_task(run_durable(agent, "wait", run_id="ctl-cancel", store=store))
     while not model_calls:  # the first model step ran; the slow tool is in flight
         await asyncio.sleep(0.05)
-    assert await cancel_run("ctl-cancel", store=store) is True
+    running = {r.run_id: r for r in await list_runs(store=store)}["ctl-cancel"]
+    assert (running.status, running.latest_version, running.agent_name) == (
+        "running",
+        0,
+        "sleeper",
+    )
+    assert await cancel_run("ctl-cancel", store=store, by="ops") is True
     with pytest.raises(RunCancelledError, match=r"'ctl-cancel' was cancelled$"):
         await task
     summary = {r.run_id: r for r in await list_runs(store=store)}["ctl-cancel"]
-    assert (summary.status, summary.latest_version) == ("cancelled", 1)
-    assert summary.metadata["error"] == "run 'ctl-cancel' was cancelled"
+    assert (summary.status, summary.latest_version) == ("cancelled", 0)
+    assert summary.metadata["error"] == "run 'ctl-cancel' was cancelled by ops"
+    assert summary.metadata["cancelled_by"] == "ops"
+    assert summary.metadata["cancelled_at"] >= running.created_at
+    assert (await store.load("ctl-cancel", agent))._original_input == "wait"
     assert model_calls == [1]
 
 
@@ -119,7 +137,9 @@ async def test_list_and_cancel_a_waiting_run(
         await approve("ctl-wait", store=store)
 
 
-async def test_fork_from_step_replays_earlier_steps(store: RunStateStore, tmp_path: Path) -> None:
+async def test_fork_from_step_replays_earlier_steps(
+    store: RunStateStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     result = await run_durable(make_agent(), "pay", run_id="ctl-src", store=store)
     assert result.final_output == "charged 3 times"
     # steps: 1 model, 2 tool call_0, 3 model, 4 tool call_1, 5 model, 6 tool call_2, 7 model, 8 save
@@ -130,7 +150,14 @@ async def test_fork_from_step_replays_earlier_steps(store: RunStateStore, tmp_pa
             break
         await asyncio.sleep(0.1)
     stored = await store.get("ctl-fork")
-    assert stored.status == "done" and stored.version == 1
+    # version 1: the fork stored at once (a copy of where it starts), version 2: its end
+    assert stored.status == "done" and stored.version == 2
+    lineage = {"run_id": "ctl-src", "segment": "ctl-src@0", "step": 5}
+    assert (await store.run("ctl-fork")).metadata["forked_from"] == lineage
+    assert (await run_detail(store, "ctl-fork"))["forked_from"] == lineage
+    code = await asyncio.to_thread(main, ["runs", "show", "ctl-fork", "--db", store.target])
+    assert code == 0
+    assert "forked from: ctl-src at step 5 (ctl-src@0)" in " ".join(capsys.readouterr().out.split())
     events = _log(tmp_path)
     fork_models = Counter(
         e["turn"] for e in events if e["kind"] == "model" and e["run"] == "ctl-fork"
@@ -182,3 +209,44 @@ async def test_fork_retries_a_failed_run_from_its_failing_step(store: RunStateSt
     assert stored.status == "done"
     assert pings == ["ping"]  # the tool's recorded output was replayed, not run again
     assert "pong received" in json.dumps(stored.state_json)
+
+
+async def test_fork_beyond_the_runs_steps_is_a_typed_error(store: RunStateStore) -> None:
+    result = await run_durable(make_agent(), "pay", run_id="ctl-short", store=store)
+    assert result.final_output == "charged 3 times"
+    with pytest.raises(ConfigurationError, match="no step 9 to fork at"):
+        await fork_run("ctl-short", "ctl-short-fork", from_step=9, store=store)
+    with pytest.raises(RunNotFoundError):
+        await store.run("ctl-short-fork")  # nothing was created
+    assert not RUNTIME.client(store.target).list_workflows(workflow_id_prefix="ctl-short-fork@")
+
+
+async def test_forking_before_an_approved_call_needs_an_explicit_choice(
+    store: RunStateStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(test_durable_app, "SCENARIO", "approval")
+    paused = await run_durable(make_agent(), "refund", run_id="ctl-appr", store=store)
+    assert paused.interruptions
+    await approve("ctl-appr", store=store)
+    done = await resume("ctl-appr", store=store, agent=make_agent())
+    assert done is not None and done.final_output == "refund handled"
+    steps = RUNTIME.client(store.target).list_workflow_steps("ctl-appr@1")
+    (tool_step,) = [s["function_id"] for s in steps if s["function_name"] == "timestep.tool:refund"]
+    with pytest.raises(ConfigurationError, match="approved tool calls again"):
+        await fork_run("ctl-appr", "ctl-appr-fork", from_step=tool_step, store=store)
+    with pytest.raises(RunNotFoundError):
+        await store.run("ctl-appr-fork")
+    # after the approved call: nothing approved runs again, no choice needed
+    await fork_run("ctl-appr", "ctl-appr-late", from_step=tool_step + 1, store=store)
+    # the explicit choice: the approved refund runs again under the new run
+    await fork_run(
+        "ctl-appr", "ctl-appr-again", from_step=tool_step, store=store, rerun_approved=True
+    )
+    for _ in range(300):
+        runs = {r.run_id: r.status for r in await list_runs(store=store)}
+        if runs.get("ctl-appr-again") == "done" and runs.get("ctl-appr-late") == "done":
+            break
+        await asyncio.sleep(0.1)
+    assert runs.get("ctl-appr-again") == "done" and runs.get("ctl-appr-late") == "done"
+    refunds = [e["run"] for e in _log(tmp_path) if e["kind"] == "tool"]
+    assert refunds == ["ctl-appr", "ctl-appr-again"]

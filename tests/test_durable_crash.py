@@ -141,13 +141,13 @@ async def test_kill_while_saving_interruption_state(tmp_path: Path) -> None:
         store = RunStateStore(h.store_url)
         # the recovered save step found the committed version instead of writing another
         await asyncio.sleep(1.0)
-        assert [v.version for v in await store.versions("r-save")] == [1]
+        assert [v.version for v in await store.versions("r-save")] == [0, 1]  # start, waiting
         await approve("r-save", "call_refund", by="alice", store=store)
         await h.wait_status("r-save", "done")
         models, tools, _keys = _counts(h.events())
         assert models == Counter({0: 1, 1: 1})
         assert tools == Counter({"call_refund": 1})
-        assert [v.status for v in await store.versions("r-save")] == ["waiting", "done"]
+        assert [v.status for v in await store.versions("r-save")] == ["running", "waiting", "done"]
     finally:
         h.stop()
 

@@ -34,7 +34,7 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
 def _executor_of(store_url: str, workflow_id: str) -> str:
     engine = sa.create_engine(system_database_url(store_url))
     with engine.connect() as conn:
-        found = conn.execute(
+        found: object = conn.execute(
             sa.text("SELECT executor_id FROM workflow_status WHERE workflow_uuid = :w"),
             {"w": workflow_id},
         ).scalar_one()

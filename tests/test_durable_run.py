@@ -218,7 +218,7 @@ async def test_a_run_failing_in_its_first_segment_is_stored_as_failed(
         await run_durable(agent, "what is the weather in Oslo?", run_id="run-broke", store=store)
     summary = {r.run_id: r for r in await store.list_runs()}["run-broke"]
     assert summary.status == "failed"
-    assert summary.latest_version == 1
+    assert summary.latest_version == 0  # its first row (the start), marked failed
     assert summary.metadata["error"] == "QuotaError: quota exceeded"
     state = await store.load("run-broke", agent)  # the input is kept, ready to run again
     assert state._original_input == "what is the weather in Oslo?"

@@ -16,8 +16,7 @@ from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_messag
 
 from test_durable_crash import Harness, _counts
 from timestep.durable import _names, run_durable, shutdown, system_database_url
-from timestep.state import RunStateStore
-from timestep.state.session import open_session
+from timestep.state import RunStateStore, open_session
 
 
 @pytest.fixture(scope="module")

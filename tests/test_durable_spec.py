@@ -8,7 +8,9 @@ import json
 import pytest
 
 from timestep import ConfigurationError
+from timestep.durable._runtime import DurableRuntime
 from timestep.durable._spec import SPEC_FIELDS, SegmentSpec, public_target, resolve_target
+from timestep.state import RunStateStore
 
 
 def test_persisted_spec_field_names_are_pinned() -> None:
@@ -81,3 +83,18 @@ def test_public_target_drops_only_the_password(monkeypatch: pytest.MonkeyPatch) 
     assert resolve_target(persisted, []) == persisted
     monkeypatch.setenv("TIMESTEP_DB", "postgresql+psycopg://ann:SECRET@db.example:5433/runs")
     assert "SECRET" in resolve_target(persisted, [])
+
+
+def test_a_runtime_completes_a_persisted_target_from_its_own_configuration(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    full = "postgresql://ann:SECRET@db.example:5433/runs"
+    persisted = public_target(full)
+    monkeypatch.delenv("TIMESTEP_DB", raising=False)
+    worker_side = DurableRuntime()
+    assert worker_side.add_store(RunStateStore(full)) == persisted  # what the spec stores
+    assert worker_side.store_for(persisted).target == full  # the worker's own store
+    from_env = DurableRuntime()
+    assert from_env.store_for(persisted).target == persisted  # nothing known: no password
+    monkeypatch.setenv("TIMESTEP_DB", full)
+    assert DurableRuntime().store_for(persisted).target == full  # from $TIMESTEP_DB

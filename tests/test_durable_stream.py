@@ -7,8 +7,12 @@ Crashes with real processes are in tests/test_durable_stream_crash.py.
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +21,7 @@ from agents.items import TResponseStreamEvent
 from agents.testing import ScriptedModel, assistant_message
 from openai.types.responses import ResponseTextDeltaEvent
 
+from test_cli_support import cli_env
 from timestep import RunNotFoundError, RunNotStreamedError
 from timestep.durable import (
     StreamText,
@@ -28,82 +33,22 @@ from timestep.durable import (
 )
 from timestep.state import RunStateStore
 
-# ---- the reader's algorithm on hand-written logs (the contract in docs/dev/contracts.md) -----
+# ---- the reader's algorithm on the shared vectors (the contract in docs/dev/contracts.md) ------
+
+VECTORS = json.loads((Path(__file__).parent / "vectors" / "stream" / "reader.json").read_text())
 
 
-def _start(step: int, attempt: int, segment: str = "r@0") -> dict[str, Any]:
-    return {"type": "attempt_started", "segment": segment, "step": step, "attempt": attempt}
-
-
-def _delta(step: int, attempt: int, text: str, segment: str = "r@0") -> dict[str, Any]:
-    return {
-        "type": "model_event",
-        "segment": segment,
-        "step": step,
-        "attempt": attempt,
-        "event": {"type": "response.output_text.delta", "delta": text},
-    }
-
-
-def _abandon(step: int, attempt: int, segment: str = "r@0") -> dict[str, Any]:
-    return {
-        "type": "attempt_abandoned",
-        "segment": segment,
-        "step": step,
-        "attempt": attempt,
-        "reason": "retried",
-    }
-
-
-def test_an_abandoned_attempt_is_taken_back_and_the_retry_replaces_it() -> None:
-    log = [
-        _start(1, 1),
-        _delta(1, 1, "Let me "),
-        {"type": "tool_output", "segment": "r@0", "call_id": "c1", "output": {"text": "x"}},
-        _start(3, 1),
-        _delta(3, 1, "The long "),
-        _delta(3, 1, "answer "),
-        _abandon(3, 1),
-        _start(3, 2),
-        _delta(3, 2, "Short."),
-    ]
+@pytest.mark.parametrize("case", VECTORS["cases"], ids=lambda case: case["name"])
+def test_stream_text_rebuilds_the_vector_logs(case: dict[str, Any]) -> None:
     text = StreamText()
-    changes = [text.add(e) for e in log]
-    assert text.text == "Let me Short."
-    assert [(c.kind, c.text) for c in changes if c is not None] == [
-        ("append", "Let me "),
-        ("append", "The long "),
-        ("append", "answer "),
-        ("retract", "The long answer "),
-        ("append", "Short."),
-    ]
-    assert text.abandoned == [("r@0", 3, 1)]
+    changes = [text.add(event) for event in case["events"]]
+    assert text.text == case["text"]
+    assert [[c.kind, c.text] for c in changes if c is not None] == case["changes"]
+    assert [list(a) for a in text.abandoned] == case["abandoned"]
+    assert stream_text(case["events"]) == case["text"]
 
 
-def test_late_events_of_a_replaced_attempt_and_a_missing_abandon_event() -> None:
-    log = [
-        _start(2, 1),
-        _delta(2, 1, "old "),
-        _start(2, 2),  # a writer that logged no abandon event: the retry replaces attempt 1
-        _delta(2, 2, "new"),
-        _delta(2, 1, "zombie "),  # the old attempt's process still wrote something: ignored
-        _abandon(2, 1),  # and a late abandon of it changes nothing
-    ]
-    text = StreamText()
-    changes = [text.add(e) for e in log]
-    assert text.text == "new"
-    assert [c.kind for c in changes if c is not None] == ["append", "retract", "append"]
-    assert text.abandoned == [("r@0", 2, 1)]
-
-
-def test_steps_of_later_segments_follow_and_old_logs_without_attempts_read() -> None:
-    old = {  # a log written before attempts existed: no attempt field, one attempt per step
-        "type": "model_event",
-        "segment": "r@0",
-        "step": 1,
-        "event": {"type": "response.output_text.delta", "delta": "A"},
-    }
-    assert stream_text([old, _start(1, 1, "r@1"), _delta(1, 1, "B", "r@1")]) == "AB"
+def test_an_empty_log_has_no_text() -> None:
     assert stream_text([]) == ""
 
 
@@ -130,7 +75,7 @@ class _WordModel(ScriptedModel):
         self.pause = pause
         self.fail_after = fail_after
 
-    async def stream_response(  # type: ignore[override]
+    async def stream_response(
         self, *args: Any, **kwargs: Any
     ) -> AsyncIterator[TResponseStreamEvent]:
         async for event in super().stream_response(*args, **kwargs):
@@ -209,3 +154,37 @@ async def test_a_reader_of_a_run_cancelled_mid_stream_ends(store: RunStateStore)
 async def _drain(result: Any) -> None:
     async for _event in result.stream_events():
         pass
+
+
+def flaky_cli_agent() -> Agent[Any]:
+    """For ``timestep run test_durable_stream:flaky_cli_agent --stream`` (below)."""
+    return Agent(name="flaky-cli", model=_WordModel("Hello there friend", fail_after=2))
+
+
+def test_cli_run_stream_prints_from_the_durable_log(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "timestep.cli",
+            "run",
+            "test_durable_stream:flaky_cli_agent",
+            "hi",
+            "--stream",
+            "--run-id",
+            "cli-flaky",
+        ],
+        cwd=Path(__file__).parent,
+        env=cli_env(f"sqlite:///{tmp_path / 'cli.db'}"),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[0] == "Hello there "  # the words before the failure...
+    # ...flagged as not part of any output, then the run's end and its error
+    assert "[model call 1, attempt 1 failed (ConnectionError: the model server hung up)" in (
+        proc.stderr
+    )
+    assert "[run failed: the model server hung up]" in proc.stderr
+    assert proc.stderr.rstrip().endswith("ConnectionError: the model server hung up")

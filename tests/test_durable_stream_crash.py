@@ -170,7 +170,9 @@ async def test_retried_model_call_rebuilds_the_final_text_live_and_on_replay(
     )
     assert code == 0, err
     assert out.splitlines() == ["The first attempt writes ", "A second attempt, ", final]
-    assert err.count("was cut off (its process stopped)") == 2 and "[run done]" in err
+    assert (
+        err.count("was cut off (its process stopped); a retry follows") == 2 and "[run done]" in err
+    )
     code, out, _err = await asyncio.to_thread(
         _cli, capsys, harness.store_url, "runs", "stream", "r-retry", "--events"
     )
@@ -239,5 +241,31 @@ async def test_attach_to_unknown_or_unstreamed_run_fails_promptly(
         ]
         missing = await asyncio.to_thread(_inbox_stream, store, "no-such-run")
         assert missing[0][0] == "404" and missing[0][1]["error"] == "not_found"
+    finally:
+        h.stop()
+
+
+async def test_postgres_stream_survives_a_killed_consumer(
+    postgres_db_url: str, tmp_path: Path
+) -> None:
+    h = Harness(tmp_path, scenario="retry_text")
+    h.store_url = postgres_db_url  # store and DBOS system database (schema dbos) in one database
+    try:
+        store = RunStateStore(postgres_db_url)
+        consumer = _start_run(h, "pg-retry", crash="delta:4")
+        first = await _first_events("pg-retry", store, 1)
+        assert await _exit_code(consumer) == -signal.SIGKILL
+        h.start_worker()  # executor "local" again: recovers the dead one's segment on launch
+        rest = [e async for e in attach_stream("pg-retry", store=store, after=first[-1]["id"])]
+        stored = await store.get("pg-retry")
+        final = final_output(stored.state_json or {})
+        assert stored.status == "done" and final == RETRY_TEXTS[1]
+        log = first + rest
+        assert [e["id"] for e in log] == sorted({e["id"] for e in log})
+        assert stream_text(log) == final
+        assert [e["attempt"] for e in log if e["type"] == "attempt_abandoned"] == [1]
+        with pytest.raises(RunNotFoundError):
+            async for _event in attach_stream("pg-nothing", store=store):
+                pass
     finally:
         h.stop()

@@ -32,8 +32,8 @@ def test_server_url_and_round_trip(postgres_url: str) -> None:
     engine = sa.create_engine(postgres_url)
     try:
         with engine.connect() as conn:
-            version = conn.execute(sa.text("SHOW server_version")).scalar_one()
-            listen = conn.execute(sa.text("SHOW listen_addresses")).scalar_one()
+            version: object = conn.execute(sa.text("SHOW server_version")).scalar_one()
+            listen: object = conn.execute(sa.text("SHOW listen_addresses")).scalar_one()
     finally:
         engine.dispose()
     assert str(version).startswith("15.")
@@ -55,7 +55,9 @@ def test_create_insert_select(postgres_db_url: str) -> None:
         with engine.begin() as conn:
             conn.execute(items.insert(), [{"name": "apple"}, {"name": "pear"}])
         with engine.connect() as conn:
-            names = conn.execute(sa.select(items.c.name).order_by(items.c.id)).scalars().all()
+            names: list[str] = list(
+                conn.execute(sa.select(items.c.name).order_by(items.c.id)).scalars()
+            )
     finally:
         engine.dispose()
     assert names == ["apple", "pear"]

@@ -85,7 +85,6 @@ ENDPOINTS = [
     ("POST", "/api/runs/ticket-42/fork"),
     ("POST", "/api/runs/ticket-42/retry"),
     ("GET", "/api/runs/ticket-42/stream"),
-    ("POST", "/logout"),
 ]
 PAGES = ["/", "/runs/ticket-42"]
 

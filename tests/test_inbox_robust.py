@@ -103,9 +103,9 @@ def test_the_page_encodes_run_ids_in_every_url_it_builds() -> None:
     from importlib import resources
 
     page = resources.files("timestep.server").joinpath("static/index.html").read_text("utf-8")
-    assert "encodeURIComponent(item.run_id)" in page
-    assert '"/api/runs/" + runId' not in page  # every run URL goes through runUrl()
-    assert "function runUrl(" in page
+    assert 'function runUrl(runId) { return "/api/runs/" + encodeURIComponent(runId); }' in page
+    assert 'function runPage(runId) { return "/runs/" + encodeURIComponent(runId); }' in page
+    assert page.count('"/api/runs/"') == 1  # every API URL of a run goes through runUrl()
 
 
 async def test_a_corrupt_row_is_listed_as_unreadable_and_the_rest_still_works(
@@ -290,3 +290,27 @@ def test_serve_reads_the_token_from_a_file(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=60)
+
+
+def test_cancel_records_who_and_refuses_finished_runs(client: TestClient) -> None:
+    alice = {"Authorization": "Bearer alice-token-0123456789"}
+    cancelled = client.post("/api/runs/ticket-7/cancel", headers=alice)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    detail = client.get("/api/runs/ticket-7", headers=AUTH).json()
+    assert detail["status"] == "cancelled"
+    assert detail["metadata"]["cancelled_by"] == "alice"
+    assert "cancelled by alice" in detail["error"]
+    _is_documented_error(client.post("/api/runs/ticket-7/cancel", headers=AUTH), 409, "finished")
+    _is_documented_error(client.post("/api/runs/nope/cancel", headers=AUTH), 404, "not_found")
+
+
+def test_fork_and_retry_validate_their_input(client: TestClient) -> None:
+    bad = client.post("/api/runs/hello/fork", headers=AUTH, json={"step": -1})
+    _is_documented_error(bad, 400, "bad_request")
+    not_failed = client.post("/api/runs/hello/retry", headers=AUTH)
+    _is_documented_error(not_failed, 409, "not_failed")
+    _is_documented_error(client.post("/api/runs/nope/retry", headers=AUTH), 404, "not_found")
+    _is_documented_error(
+        client.post("/api/runs/nope/fork", headers=AUTH, json={"step": 1}), 404, "not_found"
+    )

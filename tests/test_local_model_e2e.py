@@ -115,7 +115,7 @@ def test_llama_server_parses_tool_calls_with_our_template(server: LocalModelServ
             },
         },
     }
-    body = {
+    body: dict[str, Any] = {
         "model": "qwen2.5-0.5b",
         "messages": [
             {"role": "system", "content": INSTRUCTIONS},

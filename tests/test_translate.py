@@ -240,23 +240,23 @@ TRICKY_ARGUMENTS = [case["arguments"] for case in FINGERPRINTS["cases"]]
 def test_python_ledger_hash_equals_the_sdk_function(arguments: str) -> None:
     from agents._tool_invocation import tool_invocation_identity_and_scope
 
-    from timestep.state.translate.py121_js122 import _python_fingerprint, _python_scope
+    from timestep.state.translate._py_identity import python_fingerprint, python_scope
 
     raw = {"type": "function_call", "call_id": "c", "name": "refund", "arguments": arguments}
     identity = tool_invocation_identity_and_scope(raw, tool_lookup_key=("bare", "refund"))
     assert identity is not None
     _, _, scope, fingerprint = identity
-    assert _python_scope("refund") == scope
-    assert _python_fingerprint(scope, arguments) == fingerprint
+    assert python_scope("refund") == scope
+    assert python_fingerprint(scope, arguments) == fingerprint
 
 
 def test_fingerprint_vector_is_current() -> None:
     from timestep.state.translate._js_identity import bare_state_key, function_call_fingerprint
-    from timestep.state.translate.py121_js122 import _python_fingerprint
+    from timestep.state.translate._py_identity import python_fingerprint
 
     for case in FINGERPRINTS["cases"]:
         scope = FINGERPRINTS["python_scope"]
-        assert _python_fingerprint(scope, case["arguments"]) == case["python_fingerprint"]
+        assert python_fingerprint(scope, case["arguments"]) == case["python_fingerprint"]
         js = function_call_fingerprint(bare_state_key("refund"), case["arguments"])
         assert js == case["js_fingerprint"]
 
@@ -320,11 +320,11 @@ async def test_conversation_items_written_by_js_feed_a_python_run() -> None:
     assert result.final_output == "continued in Python"
     call = model.first_call
     assert call is not None and isinstance(call.input, list)
-    sent = [(i.get("type"), i.get("call_id"), i.get("output")) for i in call.input]  # type: ignore[union-attr]
+    sent = [(i.get("type"), i.get("call_id"), i.get("output")) for i in call.input]
     assert ("function_call", "call_1", None) in sent
     assert ("function_call_output", "call_1", "refunded 42 5") in sent
 
-    back = items_to_typescript(await session.get_items())  # type: ignore[arg-type]
+    back = items_to_typescript(await session.get_items())
     assert [(i.get("type"), i.get("role"), i.get("callId")) for i in back[: len(history)]] == [
         (i.get("type"), i.get("role"), i.get("callId")) for i in history
     ]

@@ -9,12 +9,12 @@ same idempotency key, so the payment service ignores the repeat.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
 import signal
 import sqlite3
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -96,9 +96,13 @@ async def recover(model: str | Model, db: str) -> None:
     print("charges: ", dict(charges.fetchall()))
 
 
-async def main(step: str, model: str | Model = "gpt-4.1", db: str = DB) -> None:
+async def main(step: str, model: str | Model = "local/qwen2.5-0.5b", db: str = DB) -> None:
     await (run(model, db) if step == "run" else recover(model, db))
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1]))
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("step", choices=["run", "recover"])
+    parser.add_argument("--model", default="local/qwen2.5-0.5b", help="model name")
+    args = parser.parse_args()
+    asyncio.run(main(args.step, args.model))

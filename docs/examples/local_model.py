@@ -6,6 +6,7 @@ PyPI sources of llama-cpp-python and fetches the weights), then run ``python loc
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from typing import Any
 
@@ -51,4 +52,7 @@ async def with_the_stock_runner(model: str | Model = "local/qwen2.5-0.5b") -> No
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="local/qwen2.5-0.5b", help="model name")
+    args = parser.parse_args()
+    asyncio.run(main(args.model))

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 
 from agents import Agent, ModelSettings, function_tool
@@ -59,4 +60,7 @@ async def main(model: str = "ollama/qwen2.5", db: str = "sqlite:///timestep.db")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="ollama/qwen2.5", help="model name")
+    args = parser.parse_args()
+    asyncio.run(main(args.model))

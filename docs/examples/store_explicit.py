@@ -6,7 +6,9 @@ every saved version of the state in a JSON file (or SQLite, or Postgres).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from agents import Agent, Model, function_tool
@@ -24,9 +26,11 @@ def build_agent(model: str | Model) -> Agent[Any]:
     return Agent(name="support", instructions="Refund damaged orders.", model=model, tools=[refund])
 
 
-async def main(model: str | Model = "gpt-4.1", path: str = "state.json") -> None:
+async def main(model: str | Model = "local/qwen2.5-0.5b", path: str = "state.json") -> None:
     agent = build_agent(model)
     store = RunStateStore(path, agent)  # a file store; its run id is the file's stem: "state"
+    if Path(path).exists():
+        await store.delete()  # running the example again starts the run afresh
 
     result = await run_agent(agent, "Refund $25 on order 42")
     await store.save(result.to_state())  # version 1, status "waiting"
@@ -42,4 +46,8 @@ async def main(model: str | Model = "gpt-4.1", path: str = "state.json") -> None
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description="Save, load, decide, run again.")
+    parser.add_argument("--model", default="local/qwen2.5-0.5b", help="model name")
+    parser.add_argument("--path", default="state.json", help="the JSON file store")
+    args = parser.parse_args()
+    asyncio.run(main(args.model, args.path))

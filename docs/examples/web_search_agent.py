@@ -6,6 +6,7 @@ arguments picks a backend from the environment at each call.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from typing import Any
 
@@ -36,4 +37,7 @@ async def main(model: str | Model = "ollama/qwen2.5") -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="ollama/qwen2.5", help="model name")
+    args = parser.parse_args()
+    asyncio.run(main(args.model))

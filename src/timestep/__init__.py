@@ -5,6 +5,9 @@ providers (:class:`MultiModelProvider`, :class:`MultiModelProviderMap`,
 :class:`OllamaModelProvider`) and the :data:`web_search` tool. Everything else is optional depth.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._errors import (
     ApprovalAlreadyDecidedError,
     ApprovalError,
@@ -25,6 +28,7 @@ from ._errors import (
     StaleStateError,
     StateError,
     StateMismatchError,
+    StoreSchemaError,
     StoreUnavailableError,
     TimestepError,
     TranslationError,
@@ -36,11 +40,55 @@ from ._errors import (
     UnsupportedStateFeatureError,
     WebSearchError,
 )
-from ._run import consume_result, run_agent
-from .models import MultiModelProvider, MultiModelProviderMap, OllamaModel, OllamaModelProvider
-from .state import PendingApproval, RunStateStore, RunStatus, RunSummary, StoredState, open_session
-from .state.translate import to_python, to_typescript
-from .tools import web_search, web_search_tool
+
+if TYPE_CHECKING:
+    from ._run import consume_result, run_agent
+    from .models import MultiModelProvider, MultiModelProviderMap, OllamaModel, OllamaModelProvider
+    from .state import (
+        PendingApproval,
+        RunStateStore,
+        RunStatus,
+        RunSummary,
+        StoredState,
+        open_session,
+    )
+    from .state.translate import to_python, to_typescript
+    from .tools import web_search, web_search_tool
+
+# Imported on first use, so that ``import timestep.cli`` (and ``timestep --help``) does not pay
+# for importing the Agents SDK and DBOS.
+_LAZY = {
+    "consume_result": "._run",
+    "run_agent": "._run",
+    "MultiModelProvider": ".models",
+    "MultiModelProviderMap": ".models",
+    "OllamaModel": ".models",
+    "OllamaModelProvider": ".models",
+    "PendingApproval": ".state",
+    "RunStateStore": ".state",
+    "RunStatus": ".state",
+    "RunSummary": ".state",
+    "StoredState": ".state",
+    "open_session": ".state",
+    "to_python": ".state.translate",
+    "to_typescript": ".state.translate",
+    "web_search": ".tools",
+    "web_search_tool": ".tools",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'timestep' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "ApprovalAlreadyDecidedError",
@@ -70,6 +118,7 @@ __all__ = [
     "StaleStateError",
     "StateError",
     "StateMismatchError",
+    "StoreSchemaError",
     "StoreUnavailableError",
     "StoredState",
     "TimestepError",

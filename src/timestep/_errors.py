@@ -48,6 +48,10 @@ class StoreUnavailableError(TimestepError):
     """The store's database or file is locked, missing or unreachable."""
 
 
+class StoreSchemaError(TimestepError):
+    """The store's database is at a schema revision this timestep does not know (newer)."""
+
+
 class ConfigurationError(TimestepError, ValueError):
     """An argument or environment setting is invalid."""
 

@@ -19,3 +19,12 @@ JS_STATE_SCHEMA = "1.22"
 def python_sdk_version() -> str:
     """The installed openai-agents version (read once per process)."""
     return version("openai-agents")
+
+
+@cache
+def timestep_version() -> str:
+    """The installed timestep version (read once per process)."""
+    try:
+        return version("timestep")
+    except Exception:  # pragma: no cover - running from a source tree without metadata
+        return "(version unknown)"

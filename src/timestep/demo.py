@@ -125,6 +125,11 @@ async def _resume(model_name: str, db: str, run_id: str) -> int:
     stored = await store.get(run_id)
     _say("4/4", f"run is {stored.status!r} after {stored.version} saved versions")
     print(f"\nAnswer: {result.final_output}", flush=True)
+    print(
+        f"\nInspect it: timestep --db {db} runs show {run_id}\n"
+        f"List runs:  timestep --db {db} runs list",
+        flush=True,
+    )
     return 0 if stored.status == "done" else 1
 
 

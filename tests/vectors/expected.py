@@ -14,7 +14,7 @@ from pathlib import Path
 
 from timestep.state.translate import to_python, to_typescript
 from timestep.state.translate._js_identity import bare_state_key, function_call_fingerprint
-from timestep.state.translate.py121_js122 import _python_fingerprint, _python_scope
+from timestep.state.translate._py_identity import python_fingerprint, python_scope
 
 VECTORS = Path(__file__).resolve().parent
 
@@ -33,14 +33,14 @@ TRICKY_ARGUMENTS = [
 
 def fingerprints() -> dict[str, object]:
     """Ledger hashes of ``refund`` calls, as computed by the Python SDK's own functions."""
-    scope = _python_scope("refund")
+    scope = python_scope("refund")
     return {
         "tool": "refund",
         "python_scope": scope,
         "cases": [
             {
                 "arguments": arguments,
-                "python_fingerprint": _python_fingerprint(scope, arguments),
+                "python_fingerprint": python_fingerprint(scope, arguments),
                 "js_fingerprint": function_call_fingerprint(bare_state_key("refund"), arguments),
             }
             for arguments in TRICKY_ARGUMENTS

@@ -19,7 +19,8 @@ from agents import (
 from agents.items import TResponseOutputItem
 from agents.models.interface import Model
 from agents.testing import ScriptedModel, assistant_message, function_call
-from agents.usage import InputTokensDetails, OutputTokensDetails, Usage
+from agents.usage import Usage
+from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
 from pydantic import BaseModel
 
 SUPPORT = "support"

@@ -47,6 +47,9 @@ export class StaleStateError extends TimestepError {
 /** The store's database or file is locked, missing or unreachable. */
 export class StoreUnavailableError extends TimestepError {}
 
+/** The store's database is at a schema revision this timestep does not know (newer). */
+export class StoreSchemaError extends TimestepError {}
+
 /** An argument or environment setting is invalid. */
 export class ConfigurationError extends TimestepError {}
 
@@ -141,3 +144,16 @@ export class DurableStepError extends TimestepError {
 
 /** The durable run was cancelled or exceeded its timeout. */
 export class RunCancelledError extends TimestepError {}
+
+/** The run exists but writes no durable stream (it was not started with `stream: true`). */
+export class RunNotStreamedError extends TimestepError {}
+
+/**
+ * The DBOS system database of durable TypeScript runs cannot be opened: an embedded PGlite
+ * directory that is corrupt or not a database, or a Postgres that does not answer.
+ * (TypeScript only: Python's system database on SQLite stores is a SQLite file.)
+ */
+export class SystemDatabaseError extends StoreUnavailableError {}
+
+/** The embedded PGlite system database is in use by another live process (one process at a time). */
+export class SystemDatabaseLockedError extends SystemDatabaseError {}

@@ -17,6 +17,7 @@ import type {
   Session,
   StreamedRunResult,
 } from '@openai/agents';
+import { savedOf } from './durable/saves.js';
 import { ConfigurationError, RunFinishedError, StaleStateError } from './errors.js';
 import { MultiModelProvider } from './models/index.js';
 import { openSession } from './session.js';
@@ -51,6 +52,11 @@ export interface RunAgentOptions {
   runner?: Runner;
   /** Routes model names to providers when no `runner` is given (default: `MultiModelProvider`). */
   modelProvider?: ModelProvider;
+  /**
+   * Run durably (needs `runId`): each model and tool call a checkpointed DBOS step, approvals
+   * that wait in the store; see `runDurable` (docs/durable-typescript.md).
+   */
+  durable?: boolean;
 }
 
 /** One normalized runAgent call (what a durable runner receives). */
@@ -245,6 +251,10 @@ export async function runAgent(
     );
   }
   const request = normalize(agent, input, sessionOrOptions, stream, options);
+  if (request.options.durable) {
+    const { runRequestDurably } = await import('./durable/api.js');
+    return runRequestDurably(request);
+  }
   if (request.options.runId !== undefined && durableRunner !== undefined) {
     return durableRunner(request);
   }
@@ -265,5 +275,6 @@ export async function consumeResult<T extends AnyResult>(result: T): Promise<T> 
     }
   }
   await pendingSaves.get(result);
+  await savedOf(result);
   return result;
 }

@@ -4,15 +4,17 @@
  * detection and Python rows translated on load.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Runner } from '@openai/agents';
 import {
+  CorruptStateError,
   RunStateStore,
   StaleStateError,
+  StoreSchemaError,
   RunNotFoundError,
   consumeResult,
   jsSdkVersion,
@@ -151,10 +153,70 @@ describe('RunStateStore errors and facts', () => {
     db.close();
     const store = new RunStateStore(`sqlite:///${path}`);
     try {
-      await assert.rejects(store.get('x'), /revision 9999/);
+      await assert.rejects(store.get('x'), (error: unknown) => {
+        assert.ok(error instanceof StoreSchemaError);
+        assert.match(error.message, /revision '9999'.*newer timestep/);
+        return true;
+      });
     } finally {
       await store.close();
     }
+  });
+
+  it('detects a body edited outside timestep by its checksum; rows without one still load', async () => {
+    const path = join(tmp(), 'sum.db');
+    const store = new RunStateStore(`sqlite:///${path}`);
+    const require = createRequire(import.meta.url);
+    const Database = require('better-sqlite3') as new (p: string) => { exec(sql: string): void; close(): void };
+    try {
+      await store.saveJson('r1', JSON.parse(readFileSync(join(VECTORS, 'single_approval', 'typescript.json'), 'utf8')) as Json);
+      const db = new Database(path);
+      db.exec("UPDATE timestep_run_states SET state_json = replace(state_json, '\"refund\"', '\"refunD\"')");
+      await assert.rejects(store.get('r1'), (error: unknown) => {
+        assert.ok(error instanceof CorruptStateError);
+        assert.match(error.message, /run 'r1' version 1: .*does not match its checksum/);
+        return true;
+      });
+      db.exec('UPDATE timestep_run_states SET state_sha256 = NULL');
+      db.close();
+      assert.equal((await store.get('r1')).version, 1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('upgrades a revision 0001 database (adds the checksum column) and keeps its rows', async () => {
+    const path = join(tmp(), 'old.db');
+    const require = createRequire(import.meta.url);
+    const Database = require('better-sqlite3') as new (p: string) => {
+      exec(sql: string): void;
+      prepare(sql: string): { all(): Array<Record<string, unknown>> };
+      close(): void;
+    };
+    const db = new Database(path);
+    db.exec(`CREATE TABLE timestep_alembic_version (version_num VARCHAR(32) NOT NULL);
+      INSERT INTO timestep_alembic_version VALUES ('0001');
+      CREATE TABLE timestep_runs (run_id TEXT PRIMARY KEY, agent_name TEXT NOT NULL,
+        status TEXT NOT NULL, latest_version INTEGER NOT NULL, language TEXT NOT NULL,
+        pending_approvals TEXT NOT NULL, metadata TEXT, created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL);
+      CREATE TABLE timestep_run_states (run_id TEXT NOT NULL, version INTEGER NOT NULL,
+        language TEXT NOT NULL, sdk_version TEXT NOT NULL, schema_version TEXT NOT NULL,
+        agent_name TEXT NOT NULL, status TEXT NOT NULL, pending_approvals TEXT NOT NULL,
+        state_json TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (run_id, version));`);
+    db.close();
+    const store = new RunStateStore(`sqlite:///${path}`);
+    try {
+      const doc = JSON.parse(readFileSync(join(VECTORS, 'single_approval', 'typescript.json'), 'utf8')) as Json;
+      assert.equal((await store.saveJson('r1', doc)).version, 1);
+      assert.equal((await store.get('r1')).agentName, 'support');
+    } finally {
+      await store.close();
+    }
+    const check = new Database(path);
+    const [revision] = check.prepare('SELECT version_num FROM timestep_alembic_version').all();
+    check.close();
+    assert.equal(revision?.version_num, '0002');
   });
 
   it('records the installed @openai/agents version', () => {
@@ -163,6 +225,57 @@ describe('RunStateStore errors and facts', () => {
 
   it('rejects an unknown target scheme', () => {
     assert.throws(() => new RunStateStore('redis://localhost'), /unsupported store target/);
+  });
+});
+
+describe('RunStateStore on damaged files and rows', () => {
+  const seed = () => JSON.parse(readFileSync(join(VECTORS, 'single_approval', 'typescript.json'), 'utf8')) as Json;
+
+  it('lists a run with unreadable side columns as a problem and keeps its metadata text on save', async () => {
+    const path = join(tmp(), 'side.db');
+    const store = new RunStateStore(`sqlite:///${path}`);
+    const require = createRequire(import.meta.url);
+    const Database = require('better-sqlite3') as new (p: string) => { exec(sql: string): void; close(): void };
+    try {
+      await store.saveJson('good', seed());
+      await store.saveJson('bad', seed());
+      const db = new Database(path);
+      db.exec("UPDATE timestep_runs SET metadata = '[1, 2]', pending_approvals = '{' WHERE run_id = 'bad'");
+      db.close();
+      const runs = new Map((await store.listRuns()).map((r) => [r.runId, r]));
+      assert.equal(runs.get('good')!.problem, undefined);
+      assert.match(runs.get('bad')!.problem ?? '', /pending_approvals column is unreadable \(it is not valid JSON/);
+      assert.match(runs.get('bad')!.problem ?? '', /metadata column is unreadable \(it is not a JSON object but a list\)/);
+      assert.equal((await store.saveJson('bad', seed(), { metadata: { next: true } })).version, 2);
+      const after = (await store.listRuns()).find((r) => r.runId === 'bad')!;
+      assert.deepEqual(after.metadata, { unreadable_metadata: '[1, 2]', next: true });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('names a non-UTF-8 file and a wrapper without run_id, and writes nothing over them', async () => {
+    const binary = join(tmp(), 'binary.json');
+    writeFileSync(binary, Buffer.from([0xff, 0xfe, 0x7b]));
+    const store = new RunStateStore(binary, { runId: 'r1' });
+    await assert.rejects(store.get('r1'), (error: unknown) => {
+      assert.ok(error instanceof CorruptStateError);
+      assert.match(error.message, /is not UTF-8 text/);
+      return true;
+    });
+    await assert.rejects(store.saveJson('r1', seed()), CorruptStateError);
+    assert.deepEqual([...readFileSync(binary)], [0xff, 0xfe, 0x7b]);
+
+    const shape = join(tmp(), 'shape.json');
+    const wrapped = new RunStateStore(shape, { runId: 'r1' });
+    await wrapped.saveJson('r1', seed());
+    const wrapper = JSON.parse(readFileSync(shape, 'utf8')) as Json;
+    delete wrapper.run_id;
+    writeFileSync(shape, JSON.stringify(wrapper));
+    const before = readFileSync(shape, 'utf8');
+    await assert.rejects(wrapped.listRuns(), /names no run/);
+    await assert.rejects(wrapped.saveJson('r1', seed()), /names no run/);
+    assert.equal(readFileSync(shape, 'utf8'), before);
   });
 });
 

@@ -10,7 +10,8 @@ import typer
 from typer.exceptions import TyperException
 
 from .._errors import TimestepError
-from ._app import app, err, settings
+from . import _app  # noqa: F401  (defines the commands on ``app``)
+from ._common import app, err, settings
 
 __all__ = ["app", "main"]
 

@@ -82,6 +82,8 @@ def run_view(detail: dict[str, Any]) -> Group:
         f"  ({detail['language']})",
     )
     parts.append(header)
+    if detail.get("conversation"):
+        parts.append(conversation_view(detail["conversation"]))
     versions = Table(title="versions", title_justify="left", box=None, pad_edge=False)
     for column in ("VERSION", "STATUS", "AGENT", "LANG", "SDK", "SAVED", "PENDING"):
         versions.add_column(column)
@@ -158,11 +160,54 @@ def run_view(detail: dict[str, Any]) -> Group:
                 )
             )
         parts.append(steps)
+    origin = detail.get("forked_from")
+    if origin:
+        where = (
+            f"step {origin['step']} ({origin.get('segment', '')})"
+            if "step" in origin
+            else f"version {origin.get('version')}"
+        )
+        parts.append(Text.assemble(("forked from: ", "bold"), f"{origin['run_id']} at {where}"))
     if detail.get("error"):
         parts.append(Text.assemble(("error: ", "bold red"), detail["error"]))
     if detail["final_output"] is not None:
         parts.append(Text.assemble(("final output: ", "bold"), detail["final_output"]))
     return Group(*parts)
+
+
+_ROLE_STYLE = {
+    "user": "bold cyan",
+    "assistant": "bold green",
+    "tool_call": "bold",
+    "handoff": "bold",
+}
+
+
+def conversation_view(items: list[dict[str, Any]]) -> Table:
+    """The conversation: user input, assistant messages, tool calls and outputs, refusals."""
+    table = Table(title="conversation", title_justify="left", box=None, pad_edge=False)
+    table.add_column("WHO", no_wrap=True)
+    table.add_column("", overflow="fold")
+    for item in items:
+        role = item["role"]
+        who = {"tool_call": "tool call", "tool_output": "tool output"}.get(role, role)
+        text = item["text"]
+        style = _ROLE_STYLE.get(role, "")
+        if role in ("tool_call", "handoff"):
+            text = f"{item['name']}({item['arguments'] or ''})"
+            note = {
+                "pending_approval": "  [waiting for approval]",
+                "approved": f"  [approved by {item['decided_by'] or '?'}; runs on resume]",
+                "rejected": f"  [rejected by {item['decided_by'] or '?'}]",
+            }.get(item["status"] or "", "")
+            if item["status"] == "done" and item.get("decided_by"):
+                note = f"  [approved by {item['decided_by']}]"
+            text += note
+        elif role == "tool_output" and item["status"] == "rejected":
+            who, style = "rejected", "red"
+            text = f"not run; the model was told: {text}"
+        table.add_row(Text(who, style=style), Text(text))
+    return table
 
 
 def _ms(value: int | None) -> str:

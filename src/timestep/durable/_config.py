@@ -12,7 +12,9 @@ Executors: on a SQLite system database every process gets its own DBOS executor 
 ``local-pid-<pid>-<start time>`` (:func:`process_executor_id`), so two processes never recover each
 other's live segments. A worker recovers the PENDING segments of executors whose process is gone
 (:func:`recover_dead_executors`, checked on start and at every poll), and those of the legacy shared
-executor ``local``. On Postgres, name each worker with ``executor_id`` (default ``local``).
+executor ``local``. On Postgres each process gets a unique id (``<host>-<pid>-<hex>``) unless
+given one, holds a lease in the database, and live workers take over the segments of executors
+whose lease expired (``_takeover``).
 
 The DBOS *application version* is fixed to :data:`APPLICATION_VERSION` instead of DBOS's default
 (a hash of all workflow source), so restarting a worker after unrelated user-code changes still

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import _names
 from ._runtime import RUNTIME
 
 if TYPE_CHECKING:
@@ -30,7 +31,10 @@ class DurableStep:
 
 def _read(store_target: str, run_id: str) -> list[DurableStep]:
     client = RUNTIME.client(store_target)
-    segments = client.list_workflows(workflow_id_prefix=f"{run_id}@")
+    # segments run by either language (TypeScript's on a shared Postgres)
+    segments = client.list_workflows(
+        workflow_id_prefix=f"{run_id}@", application_name=list(_names.APPLICATION_NAMES)
+    )
     segments.sort(key=lambda w: int(w.workflow_id.rsplit("@", 1)[1]))
     steps: list[DurableStep] = []
     for segment in segments:

@@ -56,3 +56,8 @@ def segment_id(run_id: str, base_version: int) -> str:
     it once.
     """
     return f"{run_id}@{base_version}"
+
+
+#: DBOS application names of timestep's segments: Python's, and the TypeScript package's
+#: (``@timestep-ai/timestep`` runs its segments under its own application, version and queue).
+APPLICATION_NAMES = ("timestep", "timestep-ts")

@@ -21,9 +21,8 @@ from agents.memory import Session
 from dbos import DBOS, DBOSClient, DBOSConfig
 
 from .._errors import ConfigurationError, StoreUnavailableError
-from ..state import RunStateStore
-from ..state.engine import display_url
-from . import _config, _stream
+from ..state import RunStateStore, display_url
+from . import _config, _stream, _takeover
 from ._json import JSONSerializer
 from ._spec import public_target, resolve_target
 
@@ -172,6 +171,8 @@ class DurableRuntime:
             if always or not self.has_system_tables(store_url):
                 DBOS.migrate(url if url.startswith("sqlite") else _config.postgres_url(url))
             _stream.events.create(self.system_engine(store_url), checkfirst=True)
+            if not url.startswith("sqlite"):
+                _takeover.ensure_table(self.system_engine(store_url))
         except Exception as error:
             raise StoreUnavailableError(
                 f"cannot create DBOS's tables in {shown}: {error}; run `timestep db upgrade` "
@@ -217,6 +218,7 @@ class DurableRuntime:
         *,
         worker: bool = False,
         worker_concurrency: int | None = None,
+        lease: _takeover.LeaseSettings | None = None,
         **options: Any,
     ) -> str:
         """Configure and launch DBOS once per process; return the system database URL in use.
@@ -254,8 +256,11 @@ class DurableRuntime:
                 config["system_database_engine"] = engine
             else:
                 config["system_database_url"] = _config.postgres_url(url)
-            if url.startswith("sqlite") and "executor_id" not in options:
-                config["executor_id"] = _config.process_executor_id()
+            if "executor_id" not in options:
+                if url.startswith("sqlite"):
+                    config["executor_id"] = _config.process_executor_id()
+                elif not os.environ.get("DBOS__VMID"):
+                    config["executor_id"] = _takeover.new_executor_id()
             config.update(options)  # type: ignore[typeddict-item]
             DBOS(config=config)
             if not worker:
@@ -268,6 +273,13 @@ class DurableRuntime:
                 on_conflict="always_update" if worker else "never_update",
             )
             _stream.bind(engine if engine is not None else self._client_engine(url))
+            if not url.startswith("sqlite"):
+                _takeover.start(
+                    self._client_engine(url),
+                    DBOS.executor_id,
+                    lease or _takeover.LeaseSettings.resolve(),
+                    takes_over=worker,
+                )
             self._launched = _Launched(url, engine, worker)
             return url
 
@@ -278,6 +290,7 @@ class DurableRuntime:
             if launched is None:
                 return
             _stream.unbind()
+            _takeover.stop()
             DBOS.destroy(destroy_registry=False)
             if launched.engine is not None:
                 launched.engine.dispose()

@@ -8,10 +8,10 @@ RunState (``done`` or ``waiting``) as the next version in the store, inside a st
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import logging
+import time
 from typing import Any
 
 from agents import (
@@ -19,7 +19,6 @@ from agents import (
     ItemHelpers,
     ModelSettings,
     RunConfig,
-    RunContextWrapper,
     Runner,
     RunResult,
     RunResultStreaming,
@@ -35,12 +34,14 @@ from pydantic_core import to_jsonable_python
 from .._errors import RunNotFoundError, StaleStateError
 from ..models import with_default_provider
 from ..state import RunStateStore, RunStatus, open_session
-from . import _approvals, _names, _stream
+from . import _approvals, _names, _rows, _stream
 from ._runtime import RUNTIME, LocalRun
 from ._spec import SegmentSpec, public_target
 from ._steps import DurableModelProvider, SegmentContext, current_segment, wrap_agent
 
 logger = logging.getLogger("timestep.durable")
+#: One INFO line per segment run (``timestep worker`` prints them).
+segments_log = logging.getLogger("timestep.segments")
 
 
 #: RunConfig fields a recovered or dequeued segment gets back from the spec (plain JSON values).
@@ -211,6 +212,8 @@ async def segment_workflow(
     emit = _stream.writer(target_run, workflow_id) if spec.stream else None
     seg = SegmentContext(run_id=target_run, workflow_id=workflow_id, emit=emit)
     token = current_segment.set(seg)
+    started = time.monotonic()
+    outcome = "failed"
     try:
         run_input: Any
         if spec.state is not None or base_version > 0:
@@ -251,6 +254,10 @@ async def segment_workflow(
                 )
                 session_info["history"] = len(history)
                 run_input = history + ItemHelpers.input_to_new_input_list(run_input)
+        if base_version == 0 or forked:
+            await _rows.create_first_row(
+                store, target_run, root, run_input, spec, {"durable_agent": agent.name}
+            )
         config = segment_config(local, spec)
         config = dataclasses.replace(
             config, model_provider=DurableModelProvider(config.model_provider)
@@ -319,8 +326,20 @@ async def segment_workflow(
         if emit is not None:
             emit({"key": "end", "type": "segment_end", "status": status, "version": version})
         final = result.final_output if isinstance(result.final_output, str) else None
+        outcome = status
         return {"status": status, "version": version, "final_output": final}
+    except (DBOSWorkflowCancelledError, asyncio.CancelledError):
+        outcome = "cancelled"
+        raise
     finally:
+        segments_log.info(
+            "segment %s: run %s, agent %s, %s in %.2f s",
+            workflow_id,
+            target_run,
+            agent.name,
+            outcome,
+            time.monotonic() - started,
+        )
         current_segment.reset(token)
         RUNTIME.local_runs.pop(workflow_id, None)
         if local is not None:
@@ -408,14 +427,7 @@ def describe_error(error: BaseException) -> str:
     return text if len(text) <= 2000 else text[:1997] + "..."
 
 
-def start_state(agent: Agent[Any], run_input: Any, spec: SegmentSpec) -> RunState[Any, Any]:
-    """A RunState at the start of a run: what a run that ended in its first segment keeps."""
-    return RunState(
-        context=RunContextWrapper(context=None),
-        original_input=run_input,
-        starting_agent=agent,
-        max_turns=spec.max_turns,
-    )
+start_state = _rows.start_state
 
 
 async def record_end(
@@ -429,26 +441,22 @@ async def record_end(
 ) -> str:
     """Mark ``run_id`` ``failed``/``cancelled`` with ``reason`` in its metadata.
 
-    A run that never saved a version (it ended in its first segment) gets ``first``, its start
-    state, as version 1, so it is listed with its input and error instead of vanishing.
+    A run without a row (it ended before its first row was written) gets ``first``, its start
+    state, as version 0, so it is listed with its input and error instead of vanishing.
     ``retry_from`` (a segment that could not load its state) is kept as
     ``metadata["resumable_from"]``: ``resume()`` may start that segment again.
     """
     metadata: dict[str, Any] = {"error": reason}
     if retry_from is not None:
         metadata[RESUMABLE_KEY] = retry_from
-    if first is not None:
-        try:
-            await store.save(
-                first,
-                run_id=run_id,
-                status=status,
-                expected_version=0,
-                metadata={**metadata, "durable_agent": agent_name},
-            )
-            return reason
-        except StaleStateError:
-            pass  # a version exists (this step's earlier attempt, or a racing save)
-    with contextlib.suppress(RunNotFoundError):
+    try:
         await store.set_status(run_id, status, metadata=metadata)
+    except RunNotFoundError:
+        if first is None:
+            return reason
+        created = await store.create_run(
+            first, run_id=run_id, status=status, metadata={**metadata, "durable_agent": agent_name}
+        )
+        if created is None:  # another writer created it meanwhile
+            await store.set_status(run_id, status, metadata=metadata)
     return reason

@@ -78,26 +78,30 @@ def _reader(store: Any) -> tuple[sa.Engine, Any]:
     return engine, store
 
 
-def _insert(engine: sa.Engine, rows: list[dict[str, Any]]) -> None:
-    if engine.dialect.name == "postgresql":
-        stmt: Any = postgresql.insert(events).values(rows).on_conflict_do_nothing()
-    else:
-        stmt = sqlite.insert(events).values(rows).on_conflict_do_nothing()
-    with engine.begin() as conn:
-        conn.execute(stmt)
-
-
 def attempt_key(step: int, attempt: int, suffix: str | int) -> str:
     """The key of an event of ``attempt`` of model step ``step``: ``m<step>.<attempt>:<suffix>``."""
     return f"m{step}.{attempt}:{suffix}"
 
 
-def _inserted(conn: sa.Connection, row: dict[str, Any]) -> bool:
+def _in_order(conn: sa.Connection, run_id: str) -> None:
+    """Serialise this transaction with the run's other writers (Postgres; SQLite already is).
+
+    Readers page with ``id > after``: ids must become visible in id order, which concurrent
+    Postgres transactions (parallel tool outputs) do not guarantee without this lock, held until
+    commit.
+    """
     if conn.dialect.name == "postgresql":
-        stmt: Any = postgresql.insert(events).values([row]).on_conflict_do_nothing()
-    else:
-        stmt = sqlite.insert(events).values([row]).on_conflict_do_nothing()
-    return bool(conn.execute(stmt).rowcount)
+        conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"timestep_stream_events:{run_id}"},
+        )
+
+
+def _inserted(conn: sa.Connection, row: dict[str, Any]) -> bool:
+    """Insert ``row`` unless its key is logged; True when it was inserted."""
+    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(events).values(row).on_conflict_do_nothing().returning(events.c.id)
+    return conn.execute(stmt).first() is not None
 
 
 class StreamWriter:
@@ -118,7 +122,9 @@ class StreamWriter:
 
     def __call__(self, event: dict[str, Any]) -> None:
         """Append ``event`` (ignored when its key is already logged)."""
-        _insert(self.engine, [self._row(event)])
+        with self.engine.begin() as conn:
+            _in_order(conn, self.run_id)
+            _inserted(conn, self._row(event))
 
     def begin_attempt(self, step: int) -> int:
         """Log the start of a new attempt of model step ``step`` and return its number (1, 2, ...).
@@ -137,6 +143,7 @@ class StreamWriter:
                 "attempt": attempt,
             }
             with self.engine.begin() as conn:
+                _in_order(conn, self.run_id)
                 if attempt > 1:
                     _inserted(conn, self._row(abandoned(step, attempt - 1, "retried")))
                 if _inserted(conn, self._row(start)):

@@ -23,6 +23,9 @@ class MultiModelProviderMap(MultiProviderMap):
     ``"acme/model-x"`` go to ``AcmeProvider().get_model("model-x")``. Entries win over the
     built-in routes (so a map can also replace ``ollama`` or ``openai``)."""
 
+    def __init__(self) -> None:  # typed, so strict callers may call it (the SDK's is not)
+        super().__init__()  # type: ignore[no-untyped-call]
+
     def remove_provider(self, prefix: str) -> None:
         """Remove the provider for ``prefix`` (no error if there is none)."""
         self.set_mapping({k: v for k, v in self.get_mapping().items() if k != prefix})

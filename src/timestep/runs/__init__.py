@@ -5,6 +5,7 @@ Reads go through the store (``RunStateStore``) and, for durable runs, DBOS's rec
 """
 
 from ._agents import AgentRegistry, agent_names, load_agent, resume_run
+from ._conversation import ConversationItem, build_conversation
 from ._detail import (
     list_summaries,
     pending_approvals,
@@ -18,9 +19,11 @@ from ._timeline import TimelineStep, abbreviate, build_timeline, final_output
 
 __all__ = [
     "AgentRegistry",
+    "ConversationItem",
     "TimelineStep",
     "abbreviate",
     "agent_names",
+    "build_conversation",
     "build_timeline",
     "durable_steps",
     "final_output",

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..state import undecided
+from ._conversation import build_conversation
 from ._durable_steps import durable_steps, with_durations
 from ._timeline import build_timeline, final_output
 
@@ -43,6 +44,14 @@ def run_error(run: RunSummary) -> str | None:
         return None
     error = run.metadata.get("error")
     return error if isinstance(error, str) else None
+
+
+def lineage(run: RunSummary) -> dict[str, Any] | None:
+    """Where a forked run came from (``metadata["forked_from"]``: run id, step or version)."""
+    found = run.metadata.get("forked_from")
+    if not isinstance(found, dict) or not isinstance(found.get("run_id"), str):
+        return None
+    return {k: v for k, v in found.items() if k in ("run_id", "segment", "step", "version")}
 
 
 async def list_summaries(
@@ -107,6 +116,7 @@ async def run_detail(store: RunStateStore, run_id: str) -> dict[str, Any]:
             }
             for v in sorted(versions, key=lambda v: v.version)
         ],
+        "conversation": [item.to_dict() for item in build_conversation(doc, decisions)],
         "timeline": [step.to_dict() for step in with_durations(build_timeline(doc), steps)],
         "pending_approvals": [
             {
@@ -122,4 +132,7 @@ async def run_detail(store: RunStateStore, run_id: str) -> dict[str, Any]:
         "durable_steps": [step.to_dict() for step in steps],
         "final_output": final_output(doc) if summary.status == "done" else None,
         "error": run_error(summary),
+        "forked_from": lineage(summary),
+        "metadata": summary.metadata,
+        "unreadable": summary.problem,
     }

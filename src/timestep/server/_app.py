@@ -29,6 +29,7 @@ from starlette.routing import Route
 from .._errors import (
     ApprovalAlreadyDecidedError,
     ApprovalError,
+    ConfigurationError,
     CorruptStateError,
     RunNotFoundError,
     RunNotStreamedError,
@@ -291,10 +292,7 @@ class _Inbox:
             return _error(404, "not_found", str(error))
         if summary.status in ("done", "failed", "cancelled"):
             return _error(409, "finished", f"run {run_id!r} is already {summary.status}")
-        stopped = await cancel_run(run_id, store=self.store)
-        await self.store.set_status(
-            run_id, "cancelled", metadata={"cancelled_by": _user(request).name}
-        )
+        stopped = await cancel_run(run_id, store=self.store, by=_user(request).name)
         self.changes.notify()
         return JSONResponse({"run_id": run_id, "status": "cancelled", "stopped": stopped})
 
@@ -303,7 +301,10 @@ class _Inbox:
         step = body.get("step")
         if not isinstance(step, int) or isinstance(step, bool) or step < 0:
             return _error(400, "bad_request", "'step' must be a non-negative integer")
-        return await self._fork(request, step, "fork")
+        rerun = body.get("rerun_approved", False)
+        if not isinstance(rerun, bool):
+            return _error(400, "bad_request", "'rerun_approved' must be true or false")
+        return await self._fork(request, step, "fork", rerun_approved=rerun)
 
     async def retry(self, request: Request) -> Response:
         run_id = request.path_params["run_id"]
@@ -320,7 +321,9 @@ class _Inbox:
         step = failing[0] if failing else steps[-1]["step_id"]
         return await self._fork(request, int(step), "retry")
 
-    async def _fork(self, request: Request, step: int, kind: str) -> Response:
+    async def _fork(
+        self, request: Request, step: int, kind: str, *, rerun_approved: bool = False
+    ) -> Response:
         from ..durable import fork_run
 
         run_id = request.path_params["run_id"]
@@ -330,9 +333,17 @@ class _Inbox:
             return _error(404, "not_found", str(error))
         new_run_id = f"{run_id}-{kind}-{uuid.uuid4().hex[:6]}"
         try:
-            segment = await fork_run(run_id, new_run_id, from_step=step, store=self.store)
+            segment = await fork_run(
+                run_id,
+                new_run_id,
+                from_step=step,
+                store=self.store,
+                rerun_approved=rerun_approved,
+            )
         except RunNotFoundError as error:
             return _error(409, "no_segment", str(error))
+        except ConfigurationError as error:  # no such step, or it would re-run approved calls
+            return _error(409, "invalid_fork", str(error))
         self.changes.notify()
         return JSONResponse(
             {"run_id": run_id, "new_run_id": new_run_id, "step": step, "segment": segment}

@@ -30,7 +30,7 @@ CSRF_HEADER = "x-csrf-token"
 MIN_TOKEN_LENGTH = 16
 ANONYMOUS = "inbox"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_OPEN_PATHS = frozenset({"/login"})
+_OPEN_PATHS = frozenset({"/login", "/logout"})  # signing in or out needs no token
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,9 @@ class TokenAuthMiddleware:
             user, via = self.users.find(query_token), "query"
         if user is None:
             if _wants_page(conn) and not bearer:
-                target = conn.url.path + (f"?{conn.url.query}" if conn.url.query else "")
+                raw = scope.get("raw_path") or conn.url.path.encode()
+                path = raw.decode("latin-1")  # as sent: keeps %2F in run ids
+                target = path + (f"?{conn.url.query}" if conn.url.query else "")
                 redirect = RedirectResponse(f"/login?next={quote(target, safe='')}", 303)
                 await redirect(scope, receive, send)
                 return

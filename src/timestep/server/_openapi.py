@@ -97,6 +97,26 @@ _SCHEMAS: dict[str, Any] = {
             },
         }
     ),
+    "ConversationItem": _obj(
+        {
+            "role": {
+                "type": "string",
+                "enum": ["user", "assistant", "tool_call", "tool_output", "handoff", "other"],
+            },
+            "text": _STR,
+            "agent_name": _NSTR,
+            "name": _NSTR,
+            "call_id": _NSTR,
+            "arguments": _NSTR,
+            "status": {
+                "type": ["string", "null"],
+                "enum": ["done", "pending_approval", "approved", "rejected", "not_run", None],
+                "description": "approved: decided, not run yet (the run resumes)",
+            },
+            "decided_by": _NSTR,
+            "reason": _NSTR,
+        }
+    ),
     "Decision": _obj(
         {
             "run_id": _STR,
@@ -128,6 +148,7 @@ _SCHEMAS: dict[str, Any] = {
             "latest_version": _INT,
             "language": _STR,
             "versions": {"type": "array", "items": _ref("Version")},
+            "conversation": {"type": "array", "items": _ref("ConversationItem")},
             "timeline": {"type": "array", "items": _ref("TimelineStep")},
             "pending_approvals": {
                 "type": "array",
@@ -143,11 +164,42 @@ _SCHEMAS: dict[str, Any] = {
             },
             "decisions": {"type": "array", "items": _ref("Decision")},
             "durable_steps": {"type": "array", "items": _ref("DurableStep")},
+            "forked_from": {
+                "oneOf": [
+                    {"type": "null"},
+                    {
+                        "type": "object",
+                        "description": "the run and durable step (or version) it was forked from",
+                        "properties": {
+                            "run_id": _STR,
+                            "segment": _STR,
+                            "step": _INT,
+                            "version": _INT,
+                        },
+                        "required": ["run_id"],
+                    },
+                ]
+            },
             "final_output": _NSTR,
             "error": _RUN_ERROR,
+            "metadata": {
+                "type": "object",
+                "description": "the run's metadata (error, forked_from, cancelled_by, ...)",
+            },
+            "unreadable": {"type": ["string", "null"]},
         }
     ),
-    "ForkRequest": _obj({"step": {"type": "integer", "minimum": 0}}),
+    "ForkRequest": _obj(
+        {
+            "step": {"type": "integer", "minimum": 0},
+            "rerun_approved": {
+                "type": "boolean",
+                "default": False,
+                "description": "allow running human-approved tool calls again",
+            },
+        },
+        required=["step"],
+    ),
     "Me": _obj({"name": _STR, "named": {"type": "boolean"}}),
     "DecisionRequest": {
         "type": "object",
@@ -183,7 +235,11 @@ _POST_ERRORS = {
     "400": _json(_ref("Error"), "malformed body, or a rejection without a reason"),
     "403": _json(_ref("Error"), "cross-site request, or cookie auth without the CSRF header"),
     "404": _json(_ref("Error"), "unknown run or call"),
-    "409": _json(_ref("Error"), "already decided, or the run is not waiting"),
+    "409": _json(
+        _ref("Error"),
+        "already decided, or the run is not waiting; for a fork: no such step, or it would "
+        "run approved tool calls again ('invalid_fork')",
+    ),
 }
 _RUN_ID = {
     "name": "run_id",

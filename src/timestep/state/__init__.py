@@ -1,12 +1,21 @@
 """RunState persistence: the store, its records and decisions (the only owner of the tables)."""
 
-from .backend import Backend
-from .decisions import DecisionKind, DecisionOutcome, DecisionRecord, undecided
-from .describe import StateFacts, detect_language, is_finished, parse_state_text, state_facts
-from .origins import Origin, origin_of, remember
-from .records import RUN_STATUSES, Language, PendingApproval, RunStatus, RunSummary, StoredState
-from .session import open_session
-from .store import RunStateStore
+from ._backend import Backend
+from ._decisions import DecisionKind, DecisionOutcome, DecisionRecord, undecided
+from ._describe import StateFacts, detect_language, is_finished, parse_state_text, state_facts
+from ._engine import default_url, display_url
+from ._origins import Origin, origin_of, remember
+from ._records import (
+    RUN_STATUSES,
+    Language,
+    PendingApproval,
+    RunStatus,
+    RunSummary,
+    StoredState,
+    utc_now,
+)
+from ._session import open_session
+from ._store import RunStateStore
 
 __all__ = [
     "RUN_STATUSES",
@@ -22,7 +31,9 @@ __all__ = [
     "RunSummary",
     "StateFacts",
     "StoredState",
+    "default_url",
     "detect_language",
+    "display_url",
     "is_finished",
     "open_session",
     "origin_of",
@@ -30,4 +41,5 @@ __all__ = [
     "remember",
     "state_facts",
     "undecided",
+    "utc_now",
 ]

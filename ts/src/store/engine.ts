@@ -110,13 +110,30 @@ export function isSqlUrl(url: string): boolean {
   return url.startsWith('sqlite:') || POSTGRES_URL.test(url);
 }
 
+/**
+ * An optional SQL driver (a peer dependency): a file-store or Postgres-only app need not install
+ * (or compile) better-sqlite3. A missing one is a `ConfigurationError` saying what to install.
+ */
+function loadDriver(name: 'better-sqlite3' | 'pg', scheme: string): unknown {
+  const require = createRequire(import.meta.url);
+  try {
+    return require(name);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new ConfigurationError(
+      `${scheme}... stores need the '${name}' package, an optional peer dependency of ` +
+        `@timestep-ai/timestep: npm install ${name}`,
+    );
+  }
+}
+
 /** A connection for `sqlite:///path.db` (better-sqlite3) or `postgresql://...` (a pg Pool). */
 export function openSql(url: string): Sql {
   if (url.startsWith('sqlite:')) {
     const path = url.replace(/^sqlite:\/\/\/?/, '');
     if (path !== ':memory:' && path !== '') mkdirSync(dirname(resolve(path)), { recursive: true });
-    const require = createRequire(import.meta.url);
-    const Database = require('better-sqlite3') as new (path: string) => {
+    const Database = loadDriver('better-sqlite3', 'sqlite:///') as new (path: string) => {
       pragma(text: string): unknown;
     };
     const db = new Database(path === '' ? ':memory:' : path);
@@ -126,8 +143,9 @@ export function openSql(url: string): Sql {
     return new SqliteSql(db);
   }
   if (POSTGRES_URL.test(url)) {
-    const require = createRequire(import.meta.url);
-    const pg = require('pg') as { Pool: new (config: { connectionString: string }) => unknown };
+    const pg = loadDriver('pg', 'postgresql://') as {
+      Pool: new (config: { connectionString: string }) => unknown;
+    };
     const connectionString = url.replace(/^postgres(ql)?(\+\w+)?:/, 'postgresql:');
     return new PgSql(new pg.Pool({ connectionString }));
   }

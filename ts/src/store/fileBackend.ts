@@ -3,6 +3,7 @@ import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 
 import { ConfigurationError, CorruptStateError, RunNotFoundError, StaleStateError } from '../errors.js';
 import type { Json, Language } from '../translate/index.js';
 import type { DecisionOutcome, DecisionRecord } from './decisions.js';
+import { checkedWrapper, jsonValue, pendingFromRow, textOf } from './decode.js';
 import { stateFacts } from './describe.js';
 import {
   type AppendArgs,
@@ -10,7 +11,6 @@ import {
   type RunStatus,
   type RunSummary,
   type StoredState,
-  pendingFromRow,
   pendingToRow,
   utcNow,
 } from './records.js';
@@ -47,17 +47,15 @@ export class FileBackend implements Backend {
 
   private read(): FileDoc | undefined {
     if (!existsSync(this.path)) return undefined;
-    const text = readFileSync(this.path, 'utf8');
-    if (!text.trim()) throw new CorruptStateError(`state file '${this.path}' is empty`);
-    let doc: Json;
-    try {
-      doc = JSON.parse(text) as Json;
-    } catch (error) {
-      throw new CorruptStateError(
-        `state file '${this.path}' is not valid JSON: ${(error as Error).message}`,
-      );
+    const where = `state file '${this.path}'`;
+    const text = textOf(readFileSync(this.path), where);
+    if (!text.trim()) throw new CorruptStateError(`${where} is empty`);
+    const parsed = jsonValue(text, where);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new CorruptStateError(`${where} is not a JSON object`);
     }
-    if (doc.format === FILE_FORMAT) return doc as unknown as FileDoc;
+    const doc = parsed as Json;
+    if (doc.format === FILE_FORMAT) return checkedWrapper(doc, where) as unknown as FileDoc;
     const facts = stateFacts(doc); // a bare SDK state file: version 1 of its run
     const now = utcNow();
     return {
@@ -106,6 +104,9 @@ export class FileBackend implements Backend {
     if (!doc) throw new RunNotFoundError(`no run '${runId}': state file ${this.path} does not exist`);
     if (doc.run_id !== runId) {
       throw new RunNotFoundError(`state file ${this.path} holds run '${doc.run_id}', not '${runId}'`);
+    }
+    if (doc.versions.length === 0) {
+      throw new RunNotFoundError(`run '${runId}' has no versions left in state file ${this.path} (deleted)`);
     }
     return doc;
   }

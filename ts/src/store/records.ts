@@ -40,6 +40,8 @@ export interface RunSummary {
   metadata: Json;
   createdAt: string;
   updatedAt: string;
+  /** Why part of this run's row could not be read (its fields then hold empty defaults). */
+  problem?: string;
 }
 
 /** The installed @openai/agents version (recorded as `sdk_version`). */
@@ -72,14 +74,6 @@ export const pendingToRow = (p: PendingApproval[]): string =>
     })),
   );
 
-export const pendingFromRow = (text: unknown): PendingApproval[] =>
-  (JSON.parse(String(text ?? '[]')) as Json[]).map((a) => ({
-    callId: String(a.call_id),
-    toolName: String(a.tool_name),
-    arguments: String(a.arguments),
-    agentName: String(a.agent_name),
-  }));
-
 export interface AppendArgs {
   runId: string;
   body: string;
@@ -91,11 +85,6 @@ export interface AppendArgs {
   metadata: Json | undefined;
   /** Keep only the newest N versions of the run after this save. */
   keepVersions: number | undefined;
-}
-
-/** A run's stored metadata (JSON text or NULL) with `extra` laid over it. */
-export function mergedMetadata(stored: unknown, extra: Json | undefined): Json {
-  return { ...(stored ? (JSON.parse(String(stored)) as Json) : {}), ...(extra ?? {}) };
 }
 
 export interface Backend {

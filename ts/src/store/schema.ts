@@ -1,5 +1,6 @@
 /** timestep's tables (the same revision as Python's Alembic migrations) created or checked. */
-import { ConfigurationError } from '../errors.js';
+import { createHash } from 'node:crypto';
+import { StoreSchemaError } from '../errors.js';
 import type { Sql } from './engine.js';
 
 export const DDL = [
@@ -10,7 +11,8 @@ export const DDL = [
   `CREATE TABLE timestep_run_states (run_id TEXT NOT NULL, version INTEGER NOT NULL,
     language TEXT NOT NULL, sdk_version TEXT NOT NULL, schema_version TEXT NOT NULL,
     agent_name TEXT NOT NULL, status TEXT NOT NULL, pending_approvals TEXT NOT NULL,
-    state_json TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (run_id, version),
+    state_json TEXT NOT NULL, created_at TEXT NOT NULL, state_sha256 TEXT,
+    PRIMARY KEY (run_id, version),
     FOREIGN KEY(run_id) REFERENCES timestep_runs (run_id) ON DELETE CASCADE)`,
   `CREATE TABLE timestep_approvals (id %SERIAL%, run_id TEXT NOT NULL, call_id TEXT NOT NULL,
     tool_name TEXT NOT NULL, decision TEXT NOT NULL, always BOOLEAN NOT NULL, reason TEXT,
@@ -29,8 +31,16 @@ export const DDL = [
 ];
 
 /** Alembic revisions of the shared schema this package can read and write. */
-export const KNOWN_REVISIONS = ['0001'];
-export const HEAD_REVISION = '0001';
+export const KNOWN_REVISIONS = ['0001', '0002'];
+export const HEAD_REVISION = '0002';
+/** Revision 0002: the SHA-256 of each state body (NULL for versions saved before). */
+const ADD_CHECKSUM = 'ALTER TABLE timestep_run_states ADD COLUMN state_sha256 TEXT';
+
+/** SHA-256 (hex) of a state body's UTF-8 text, as stored in `state_sha256`. */
+export function bodyChecksum(body: string): string {
+  return createHash('sha256').update(body, 'utf8').digest('hex');
+}
+
 /** Check the shared schema's revision, or create it (same revision id as Python's) if absent. */
 export function ensureSchema(sql: Sql): Promise<void> {
   return sql.transaction(async (tx) => {
@@ -42,13 +52,19 @@ export function ensureSchema(sql: Sql): Promise<void> {
         : await tx.query("SELECT to_regclass('timestep_alembic_version') AS name");
     const present = exists.length > 0 && exists[0]!.name !== null;
     if (present) {
+      if (tx.dialect === 'postgresql') await tx.query('SELECT pg_advisory_xact_lock(7201512)');
       const rows = await tx.query('SELECT version_num FROM timestep_alembic_version');
       const revision = rows[0]?.version_num;
       if (!KNOWN_REVISIONS.includes(String(revision))) {
-        throw new ConfigurationError(
-          `database schema revision ${String(revision)} is not one this package knows ` +
-            `(${KNOWN_REVISIONS.join(', ')}); upgrade @timestep-ai/timestep`,
+        throw new StoreSchemaError(
+          `database schema revision '${String(revision)}' is not one this package knows ` +
+            `(${KNOWN_REVISIONS.join(', ')}): it was migrated by a newer timestep; ` +
+            'upgrade @timestep-ai/timestep',
         );
+      }
+      if (revision === '0001') {
+        await tx.query(ADD_CHECKSUM);
+        await tx.query('UPDATE timestep_alembic_version SET version_num = $1', [HEAD_REVISION]);
       }
       return;
     }

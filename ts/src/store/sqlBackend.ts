@@ -19,18 +19,18 @@ import {
 import {
   type AppendArgs,
   type Backend,
+  type PendingApproval,
   type RunStatus,
   type RunSummary,
   type StoredState,
-  mergedMetadata,
-  pendingFromRow,
   pendingToRow,
   utcNow,
 } from './records.js';
-import { ensureSchema } from './schema.js';
+import { mergedMetadata, metadataColumn, pendingColumn, pendingFromRow } from './decode.js';
+import { bodyChecksum, ensureSchema } from './schema.js';
 
 const STATE_META = `run_id, version, language, sdk_version, schema_version, agent_name, status,
-  pending_approvals, created_at`;
+  pending_approvals, created_at, state_sha256`;
 
 /** Metadata as stored: JSON text, or NULL when empty (as Python writes it). */
 function metadataText(metadata: Json): string | null {
@@ -52,6 +52,13 @@ function parseBody(row: Row): Json {
       `run '${String(row.run_id)}' version ${String(row.version)}: stored state is not a JSON object`,
     );
   }
+  const recorded = row.state_sha256;
+  if (recorded !== null && recorded !== undefined && recorded !== bodyChecksum(String(row.state_json))) {
+    throw new CorruptStateError(
+      `run '${String(row.run_id)}' version ${String(row.version)}: the stored state does not ` +
+        'match its checksum: it was changed outside timestep or damaged',
+    );
+  }
   return doc as Json;
 }
 
@@ -64,7 +71,10 @@ function storedOf(row: Row, withBody: boolean): StoredState {
     schemaVersion: String(row.schema_version),
     agentName: String(row.agent_name),
     status: String(row.status) as RunStatus,
-    pendingApprovals: pendingFromRow(row.pending_approvals),
+    pendingApprovals: pendingFromRow(
+      row.pending_approvals,
+      `run '${String(row.run_id)}' version ${String(row.version)}: pending_approvals column`,
+    ),
     stateJson: withBody ? parseBody(row) : null,
     createdAt: String(row.created_at),
   };
@@ -85,17 +95,32 @@ function decisionOf(row: Row): DecisionRecord {
 }
 
 function summaryOf(row: Row): RunSummary {
-  return {
+  const problems: string[] = [];
+  let pendingApprovals: PendingApproval[] = [];
+  let metadata: Json = {};
+  try {
+    pendingApprovals = pendingColumn(row.pending_approvals, 'it');
+  } catch (error) {
+    problems.push(`pending_approvals column is unreadable (${(error as Error).message})`);
+  }
+  try {
+    metadata = metadataColumn(row.metadata, 'it');
+  } catch (error) {
+    problems.push(`metadata column is unreadable (${(error as Error).message})`);
+  }
+  const summary: RunSummary = {
     runId: String(row.run_id),
     agentName: String(row.agent_name),
     status: String(row.status) as RunStatus,
     latestVersion: Number(row.latest_version),
     language: String(row.language) as Language,
-    pendingApprovals: pendingFromRow(row.pending_approvals),
-    metadata: row.metadata ? (JSON.parse(String(row.metadata)) as Json) : {},
+    pendingApprovals,
+    metadata,
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
   };
+  if (problems.length > 0) summary.problem = problems.join('; ');
+  return summary;
 }
 
 /** A unique-constraint violation from either driver. */
@@ -154,10 +179,10 @@ export class SqlBackend implements Backend {
       }
       await tx.query(
         `INSERT INTO timestep_run_states (run_id, version, language, sdk_version, schema_version,
-           agent_name, status, pending_approvals, state_json, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+           agent_name, status, pending_approvals, state_json, created_at, state_sha256)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
         [args.runId, version, args.language, args.sdkVersion, args.facts.schemaVersion,
-          args.facts.agentName, args.status, pending, args.body, now],
+          args.facts.agentName, args.status, pending, args.body, now, bodyChecksum(args.body)],
       );
       if (args.keepVersions !== undefined) {
         await tx.query('DELETE FROM timestep_run_states WHERE run_id = $1 AND version <= $2', [
@@ -400,7 +425,13 @@ export class SqlBackend implements Backend {
         [row.run_id, row.latest_version],
       );
       const calls = decided.map((r) => String(r.call_id));
-      if (allDecided(pendingFromRow(row.pending_approvals), calls)) ready.push(String(row.run_id));
+      let pending: PendingApproval[];
+      try {
+        pending = pendingFromRow(row.pending_approvals);
+      } catch {
+        continue; // an unreadable row is listed with its problem, never resumed
+      }
+      if (allDecided(pending, calls)) ready.push(String(row.run_id));
     }
     return ready;
   }

@@ -8,8 +8,8 @@ not cover, raises a ``TranslationError`` subclass naming it.
 
 from __future__ import annotations
 
-from ..describe import detect_language
-from ..records import Language
+from .._describe import detect_language
+from .._records import Language
 from ._api import (
     SUPPORTED_JS_SCHEMAS,
     SUPPORTED_PYTHON_SCHEMAS,

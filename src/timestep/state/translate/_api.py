@@ -6,8 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..._errors import UnsupportedSchemaVersionError
-from ..describe import detect_language
-from ..records import Language
+from .._describe import detect_language
+from .._records import Language
 from . import py121_js122
 
 _Translator = Callable[[Mapping[str, Any]], dict[str, Any]]

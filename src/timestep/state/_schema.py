@@ -27,6 +27,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from .._errors import StoreSchemaError
+from .._versions import timestep_version
+from ._engine import display_url
+
 VERSION_TABLE = "timestep_alembic_version"
 SESSIONS_TABLE = "timestep_sessions"
 SESSION_ITEMS_TABLE = "timestep_session_items"
@@ -67,6 +71,7 @@ run_states = Table(
     Column("pending_approvals", Text, nullable=False),
     Column("state_json", Text, nullable=False),
     Column("created_at", Text, nullable=False),
+    Column("state_sha256", Text, nullable=True),
 )
 
 approvals = Table(
@@ -110,6 +115,23 @@ def _config_for_scripts() -> Config:
     return cfg
 
 
+def known_revisions() -> list[str]:
+    """Every migration revision shipped with this version of timestep, oldest first."""
+    script = ScriptDirectory.from_config(_config_for_scripts())
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
+def check_revision(engine: Engine, revision: str | None) -> None:
+    """Raise ``StoreSchemaError`` if the database was migrated by a newer timestep."""
+    known = known_revisions()
+    if revision is not None and revision not in known:
+        raise StoreSchemaError(
+            f"database {display_url(engine.url)} is at schema revision {revision!r}, which this "
+            f"timestep {timestep_version()} does not know (it knows {', '.join(known)}): the "
+            "database was migrated by a newer timestep; upgrade timestep to use it"
+        )
+
+
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or ``None`` for a database without timestep tables."""
     with engine.connect() as conn:
@@ -124,6 +146,7 @@ def upgrade(engine: Engine) -> str:
     serialised; across processes the database's own locking orders them.
     """
     with _lock:
+        check_revision(engine, current_revision(engine))
         command.upgrade(_config(engine), "head")
         _checked.add(engine.url.render_as_string(hide_password=True))
     return head_revision()
@@ -135,6 +158,8 @@ def ensure_schema(engine: Engine) -> None:
     with _lock:
         if key in _checked:
             return
-        if current_revision(engine) != head_revision():
+        revision = current_revision(engine)
+        check_revision(engine, revision)
+        if revision != head_revision():
             command.upgrade(_config(engine), "head")
         _checked.add(key)

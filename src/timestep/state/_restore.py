@@ -6,15 +6,18 @@ the document is checked against the given agent graph first, so a mismatch is re
 
 from __future__ import annotations
 
+import copy
+import traceback
 from collections.abc import Iterator
 from typing import Any
 
 from agents import Agent, Handoff, RunState
+from agents import run_state as run_state_module
 from agents.exceptions import UserError
 from agents.run_state import SUPPORTED_SCHEMA_VERSIONS
 
 from .._errors import CorruptStateError, SchemaVersionError, StateMismatchError
-from .describe import state_facts
+from ._describe import state_facts
 
 
 def walk_agents(agent: Agent[Any]) -> Iterator[Agent[Any]]:
@@ -83,7 +86,33 @@ async def restore_state(doc: dict[str, Any], agent: Agent[Any]) -> RunState[Any,
         return await RunState.from_json(agent, doc)
     except UserError as error:
         raise StateMismatchError(f"the SDK refused the state: {error}") from error
-    except (KeyError, TypeError, ValueError) as error:
-        raise CorruptStateError(
-            f"state document is malformed ({type(error).__name__}: {error})"
-        ) from error
+    except Exception as error:  # the SDK redacts most causes; find the real one
+        cause = await _real_cause(doc, agent) or f"{type(error).__name__}: {error}"
+        raise CorruptStateError(f"the SDK cannot rebuild the state: {cause}") from None
+
+
+async def _real_cause(doc: dict[str, Any], agent: Agent[Any]) -> str | None:
+    """Re-run the SDK's builder without its redaction to name why ``doc`` was rejected.
+
+    ``RunState.from_json`` replaces most errors with "Error details are redacted." (so traces do
+    not leak state data); the operator of the store needs the cause, so it is rebuilt here from
+    the SDK's internal builder (pinned SDK version), on a copy of the document.
+    """
+    build = getattr(run_state_module, "_build_run_state_from_json", None)
+    if build is None:  # pragma: no cover - only with an SDK other than the pinned one
+        return None
+    try:
+        await build(initial_agent=agent, state_json=copy.deepcopy(doc))
+    except Exception as error:
+        where = _innermost_sdk_frame(error)
+        detail = str(error).strip().replace("\n", " ")
+        if len(detail) > 300:
+            detail = detail[:300] + "..."
+        return f"{type(error).__name__}: {detail}" + (f" (in {where})" if where else "")
+    return None
+
+
+def _innermost_sdk_frame(error: BaseException) -> str | None:
+    frames = traceback.extract_tb(error.__traceback__)
+    inside = [f for f in frames if "/agents/" in f.filename.replace("\\", "/")]
+    return inside[-1].name if inside else None

@@ -7,11 +7,13 @@ from collections.abc import Hashable
 from typing import Any, NoReturn
 
 from sqlalchemy import Engine, Row, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from .._errors import CorruptStateError, RunNotFoundError, RunNotWaitingError, StaleStateError
-from . import schema
-from .decisions import (
+from . import _schema as schema
+from ._decisions import (
     DecisionKind,
     DecisionOutcome,
     DecisionRecord,
@@ -19,16 +21,11 @@ from .decisions import (
     already_decided,
     choose_call,
 )
-from .engine import database_errors, get_engine
-from .records import (
-    NewVersion,
-    PendingApproval,
-    RunStatus,
-    RunSummary,
-    StoredState,
-    load_pending,
-    utc_now,
-)
+from ._decode import json_object, merged_metadata, metadata_column, pending_column, text_of
+from ._describe import state_facts
+from ._engine import database_errors, get_engine
+from ._integrity import body_checksum, check
+from ._records import NewVersion, RunStatus, RunSummary, StoredState, utc_now
 
 _STATE_META = (
     schema.run_states.c.run_id,
@@ -40,47 +37,56 @@ _STATE_META = (
     schema.run_states.c.status,
     schema.run_states.c.pending_approvals,
     schema.run_states.c.created_at,
+    schema.run_states.c.state_sha256,
 )
 
 
-def _parse_body(row: Row[Any], body: str) -> dict[str, Any]:
-    try:
-        doc = json.loads(body)
-    except json.JSONDecodeError as error:
-        raise CorruptStateError(
-            f"run {row.run_id!r} version {row.version}: stored state is not valid JSON "
-            f"({error.msg} at line {error.lineno} column {error.colno})"
-        ) from None
-    if not isinstance(doc, dict):
-        raise CorruptStateError(
-            f"run {row.run_id!r} version {row.version}: stored state is not a JSON object"
-        )
+def _where(row: Row[Any]) -> str:
+    return f"run {row.run_id!r} version {row.version}"
+
+
+def _parse_body(row: Row[Any], raw: object) -> dict[str, Any]:
+    where = _where(row)
+    body = text_of(raw, f"{where}: stored state")
+    doc = json_object(body, f"{where}: stored state")
+    check(body_checksum(body), row.state_sha256, where)
     return doc
 
 
-def _merged_metadata(stored: str | None, new: dict[str, Any] | None) -> dict[str, Any]:
-    """A run's stored metadata (JSON text or NULL) with ``new`` laid over it."""
-    merged: dict[str, Any] = json.loads(stored) if stored else {}
-    merged.update(new or {})
-    return merged
+def _stored(row: Row[Any], raw_body: object | None) -> StoredState:
+    where = _where(row)
+    doc = _parse_body(row, raw_body) if raw_body is not None else None
+    try:
+        pending = pending_column(row.pending_approvals, f"{where}: pending_approvals column")
+    except CorruptStateError:
+        if doc is None:
+            raise
+        pending = state_facts(doc).pending_approvals  # the body is the source of truth
+    return StoredState(
+        run_id=row.run_id,
+        version=row.version,
+        language=row.language,
+        sdk_version=row.sdk_version,
+        schema_version=row.schema_version,
+        agent_name=row.agent_name,
+        status=row.status,
+        pending_approvals=pending,
+        state_json=doc,
+        created_at=row.created_at,
+    )
 
 
 def _summary(row: Row[Any]) -> RunSummary:
-    """One ``timestep_runs`` row; unreadable side columns mark the row instead of failing."""
-    problem: str | None = None
-    pending: list[PendingApproval] = []
-    metadata: dict[str, Any] = {}
+    """A run's latest facts; an unreadable side column is reported in ``problem``, not raised."""
+    problems: list[str] = []
     try:
-        pending = load_pending(row.pending_approvals)
-    except (ValueError, TypeError, KeyError, AttributeError) as error:
-        problem = f"pending_approvals column is unreadable ({type(error).__name__}: {error})"
+        pending = pending_column(row.pending_approvals, "it")
+    except CorruptStateError as error:
+        pending, problems = [], [*problems, f"pending_approvals column is unreadable ({error})"]
     try:
-        loaded = json.loads(row.metadata) if row.metadata else {}
-        if not isinstance(loaded, dict):
-            raise TypeError(f"expected a JSON object, found {type(loaded).__name__}")
-        metadata = loaded
-    except (ValueError, TypeError) as error:
-        problem = problem or f"metadata column is unreadable ({type(error).__name__}: {error})"
+        metadata = metadata_column(row.metadata, "it")
+    except CorruptStateError as error:
+        metadata, problems = {}, [*problems, f"metadata column is unreadable ({error})"]
     return RunSummary(
         run_id=row.run_id,
         agent_name=row.agent_name,
@@ -91,22 +97,7 @@ def _summary(row: Row[Any]) -> RunSummary:
         metadata=metadata,
         created_at=row.created_at,
         updated_at=row.updated_at,
-        problem=problem,
-    )
-
-
-def _stored(row: Row[Any], body: str | None) -> StoredState:
-    return StoredState(
-        run_id=row.run_id,
-        version=row.version,
-        language=row.language,
-        sdk_version=row.sdk_version,
-        schema_version=row.schema_version,
-        agent_name=row.agent_name,
-        status=row.status,
-        pending_approvals=load_pending(row.pending_approvals),
-        state_json=_parse_body(row, body) if body is not None else None,
-        created_at=row.created_at,
+        problem="; ".join(problems) or None,
     )
 
 
@@ -186,7 +177,9 @@ class SqlBackend:
         if expected is not None and expected != latest:
             raise StaleStateError(run_id, expected, latest)
         version = latest + 1
-        merged = _merged_metadata(row.metadata if row is not None else None, metadata)
+        merged = merged_metadata(
+            row.metadata if row is not None else None, metadata, f"run {run_id!r}: metadata"
+        )
         columns = new.columns()
         facts = {
             "agent_name": new.agent_name,
@@ -203,7 +196,12 @@ class SqlBackend:
             conn.execute(update(runs).where(runs.c.run_id == run_id).values(**facts))
         conn.execute(
             insert(states).values(
-                run_id=run_id, version=version, state_json=new.body, created_at=now, **columns
+                run_id=run_id,
+                version=version,
+                state_json=new.body,
+                state_sha256=body_checksum(new.body),
+                created_at=now,
+                **columns,
             )
         )
         if keep is not None:
@@ -211,6 +209,46 @@ class SqlBackend:
                 delete(states).where(states.c.run_id == run_id, states.c.version <= version - keep)
             )
         return new.stored(run_id, version, now)
+
+    def create(
+        self, run_id: str, new: NewVersion, metadata: dict[str, Any] | None
+    ) -> StoredState | None:
+        """Write version 0 of a run that has no row yet; ``None`` (and no change) if it has one."""
+        runs, states = schema.runs, schema.run_states
+        now = utc_now()
+        columns = new.columns()
+        dialect = self.engine.dialect.name
+        make_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        with database_errors(self.url), self.engine.begin() as conn:
+            created = conn.execute(
+                make_insert(runs)
+                .values(
+                    run_id=run_id,
+                    agent_name=new.agent_name,
+                    status=new.status,
+                    latest_version=0,
+                    language=new.language,
+                    pending_approvals=columns["pending_approvals"],
+                    metadata=json.dumps(metadata) if metadata else None,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=[runs.c.run_id])
+                .returning(runs.c.run_id)
+            ).first()
+            if created is None:
+                return None
+            conn.execute(
+                insert(states).values(
+                    run_id=run_id,
+                    version=0,
+                    state_json=new.body,
+                    state_sha256=body_checksum(new.body),
+                    created_at=now,
+                    **columns,
+                )
+            )
+        return new.stored(run_id, 0, now)
 
     def get(self, run_id: str, version: int | None) -> StoredState:
         """One version (the latest when ``version`` is None), with its JSON body."""
@@ -277,7 +315,8 @@ class SqlBackend:
                 raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
             values: dict[str, Any] = {"status": status, "updated_at": utc_now()}
             if metadata:
-                values["metadata"] = json.dumps(_merged_metadata(row.metadata, metadata))
+                merged = merged_metadata(row.metadata, metadata, f"run {run_id!r}: metadata")
+                values["metadata"] = json.dumps(merged)
             conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
 
     def delete(self, run_id: str) -> None:
@@ -324,7 +363,9 @@ class SqlBackend:
                         f"run {run_id!r} is {row.status}, not waiting for a decision"
                     )
                 version = int(row.latest_version)
-                pending = load_pending(row.pending_approvals)
+                pending = pending_column(
+                    row.pending_approvals, f"run {run_id!r}: pending_approvals column"
+                )
                 decided = self._decisions(conn, run_id, version)
                 entry = choose_call(run_id, pending, decided, call_id)
                 record = DecisionRecord(
@@ -393,16 +434,26 @@ class SqlBackend:
             return self._decisions(conn, run_id, version)
 
     def ready_to_resume(self) -> list[str]:
-        """Waiting runs whose every pending call has a decision."""
+        """Waiting runs whose every pending call has a decision and that Python resumes.
+
+        A run whose metadata names another ``durable_language`` (started durably by, or handed
+        to, TypeScript) is left to that language's workers.
+        """
         runs, approvals = schema.runs, schema.approvals
         with database_errors(self.url), self.engine.connect() as conn:
             waiting = conn.execute(
-                select(runs.c.run_id, runs.c.latest_version, runs.c.pending_approvals).where(
-                    runs.c.status == "waiting"
-                )
+                select(
+                    runs.c.run_id, runs.c.latest_version, runs.c.pending_approvals, runs.c.metadata
+                ).where(runs.c.status == "waiting")
             ).all()
             ready: list[str] = []
             for row in waiting:
+                try:
+                    pending = pending_column(row.pending_approvals, f"run {row.run_id!r}")
+                except CorruptStateError:
+                    continue  # an unreadable row is listed with its problem, never resumed
+                if _resume_language(row.metadata) != "python":
+                    continue  # left to that language's workers (TypeScript's worker())
                 decided = [
                     str(found.call_id)
                     for found in conn.execute(
@@ -412,7 +463,7 @@ class SqlBackend:
                         )
                     )
                 ]
-                if all_decided(load_pending(row.pending_approvals), decided):
+                if all_decided(pending, decided):
                     ready.append(str(row.run_id))
         return ready
 
@@ -425,3 +476,12 @@ class SqlBackend:
             ).one()
             last_decision = conn.execute(select(func.max(approvals.c.id))).scalar()
         return (*run_row, last_decision)
+
+
+def _resume_language(metadata: str | None) -> object:
+    """The ``durable_language`` a run's metadata names (``python`` when none, or unreadable)."""
+    try:
+        found = json.loads(metadata or "{}")
+    except ValueError:
+        return "python"
+    return found.get("durable_language", "python") if isinstance(found, dict) else "python"

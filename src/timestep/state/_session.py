@@ -8,8 +8,8 @@ from agents.extensions.memory import SQLAlchemySession
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from .._errors import ConfigurationError
-from . import schema
-from .engine import database_errors, default_url, get_engine, normalize_url
+from . import _schema as schema
+from ._engine import database_errors, default_url, get_engine, normalize_url
 
 _async_engines: dict[str, AsyncEngine] = {}
 _lock = threading.Lock()

@@ -106,8 +106,3 @@ def utc_now() -> str:
 def dump_pending(pending: list[PendingApproval]) -> str:
     """Serialise pending approvals for a JSON text column."""
     return json.dumps([p.to_dict() for p in pending], separators=(",", ":"))
-
-
-def load_pending(text: str) -> list[PendingApproval]:
-    """Parse a ``pending_approvals`` column."""
-    return [PendingApproval(**entry) for entry in json.loads(text)]

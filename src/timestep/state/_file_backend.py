@@ -23,17 +23,11 @@ from .._errors import (
     StaleStateError,
     StoreUnavailableError,
 )
-from .decisions import DecisionKind, DecisionOutcome, DecisionRecord
-from .describe import parse_state_text, state_facts
-from .records import (
-    NewVersion,
-    PendingApproval,
-    RunStatus,
-    RunSummary,
-    StoredState,
-    load_pending,
-    utc_now,
-)
+from ._decisions import DecisionKind, DecisionOutcome, DecisionRecord
+from ._decode import json_value, pending_list, text_of
+from ._describe import parse_state_text, state_facts
+from ._integrity import check, value_checksum
+from ._records import RUN_STATUSES, NewVersion, RunStatus, RunSummary, StoredState, utc_now
 
 FILE_FORMAT = "timestep.run_state_file"
 
@@ -66,22 +60,18 @@ class FileBackend:
 
     def _read(self) -> dict[str, Any] | None:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return None
         except OSError as error:
             raise StoreUnavailableError(f"state file {self.url!r}: {error.strerror}") from error
+        where = f"state file {self.url!r}"
+        text = text_of(raw, where)
         if not text.strip():
-            raise CorruptStateError(f"state file {self.url!r} is empty")
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise CorruptStateError(
-                f"state file {self.url!r} is not valid JSON: {error.msg} at line {error.lineno} "
-                f"column {error.colno}"
-            ) from None
+            raise CorruptStateError(f"{where} is empty")
+        doc = json_value(text, where)
         if isinstance(doc, dict) and doc.get("format") == FILE_FORMAT:
-            return doc
+            return _checked_wrapper(doc, where)
         state = parse_state_text(text)  # a bare SDK state: adopt it as version 1
         facts = state_facts(state)
         return {
@@ -123,6 +113,10 @@ class FileBackend:
             raise RunNotFoundError(
                 f"state file {self.url!r} holds run {doc['run_id']!r}, not {run_id!r}"
             )
+        if not doc["versions"]:
+            raise RunNotFoundError(
+                f"run {run_id!r} has no versions left in state file {self.url!r} (deleted)"
+            )
         return doc
 
     def append(
@@ -147,12 +141,14 @@ class FileBackend:
             if expected_version is not None and expected_version != latest:
                 raise StaleStateError(run_id, expected_version, latest)
             now = utc_now()
+            state = json.loads(new.body)
             entry = {
                 **new.columns(),
                 "version": latest + 1,
                 "pending_approvals": [p.to_dict() for p in new.pending_approvals],
                 "created_at": now,
-                "state": json.loads(new.body),
+                "state": state,
+                "sha256": value_checksum(state),
             }
             versions.append(entry)
             if keep_versions is not None:
@@ -170,8 +166,42 @@ class FileBackend:
             )
         return new.stored(run_id, latest + 1, now)
 
-    @staticmethod
-    def _stored(entry: dict[str, Any], run_id: str, *, with_body: bool) -> StoredState:
+    def create(
+        self, run_id: str, new: NewVersion, metadata: dict[str, Any] | None
+    ) -> StoredState | None:
+        """Write version 0 of the run into a new file; ``None`` if the file holds this run."""
+        with self._locked():
+            doc = self._read()
+            if doc is not None:
+                self._check_run(doc, run_id)
+                return None
+            now = utc_now()
+            state = json.loads(new.body)
+            entry = {
+                **new.columns(),
+                "version": 0,
+                "pending_approvals": [p.to_dict() for p in new.pending_approvals],
+                "created_at": now,
+                "state": state,
+                "sha256": value_checksum(state),
+            }
+            self._write(
+                {
+                    "format": FILE_FORMAT,
+                    "run_id": run_id,
+                    "status": new.status,
+                    "metadata": dict(metadata or {}),
+                    "created_at": now,
+                    "updated_at": now,
+                    "versions": [entry],
+                }
+            )
+        return new.stored(run_id, 0, now)
+
+    def _stored(self, entry: dict[str, Any], run_id: str, *, with_body: bool) -> StoredState:
+        where = f"run {run_id!r} version {entry['version']} in state file {self.url!r}"
+        if with_body:
+            check(value_checksum(entry["state"]), entry.get("sha256"), where)
         return StoredState(
             run_id=run_id,
             version=entry["version"],
@@ -180,7 +210,7 @@ class FileBackend:
             schema_version=entry["schema_version"],
             agent_name=entry["agent_name"],
             status=entry["status"],
-            pending_approvals=[PendingApproval(**p) for p in entry["pending_approvals"]],
+            pending_approvals=pending_list(entry["pending_approvals"], f"{where}: pending"),
             state_json=entry["state"] if with_body else None,
             created_at=entry["created_at"],
         )
@@ -205,13 +235,13 @@ class FileBackend:
     def list_runs(self, status: RunStatus | None) -> list[RunSummary]:
         """The file's run, if any (and if it matches ``status``)."""
         doc = self._read()
-        if doc is None:
+        if doc is None or not doc["versions"]:
             return []
         last = doc["versions"][-1]
         run_status = doc.get("status", last["status"])
         if status is not None and run_status != status:
             return []
-        pending = load_pending(json.dumps(last["pending_approvals"]))
+        pending = pending_list(last["pending_approvals"], f"state file {self.url!r}: pending")
         return [
             RunSummary(
                 run_id=doc["run_id"],
@@ -294,3 +324,52 @@ class FileBackend:
         except FileNotFoundError:
             return None
         return (info.st_mtime_ns, info.st_size)
+
+
+_ENTRY_TEXT_FIELDS = ("sdk_version", "schema_version", "agent_name", "created_at")
+
+
+def _checked_entry(entry: object, index: int, where: str) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise CorruptStateError(f"{where}: versions[{index}] is not an object")
+    version = entry.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise CorruptStateError(f"{where}: versions[{index}] has no integer 'version' (0 or more)")
+    here = f"{where}: version {version}"
+    if not isinstance(entry.get("state"), dict):
+        raise CorruptStateError(f"{here} has no 'state' object")
+    for name in _ENTRY_TEXT_FIELDS:
+        if not isinstance(entry.get(name), str):
+            raise CorruptStateError(f"{here} has no text field {name!r}")
+    if entry.get("language") not in ("python", "typescript"):
+        raise CorruptStateError(f"{here}: 'language' is not 'python' or 'typescript'")
+    if entry.get("status") not in RUN_STATUSES:
+        raise CorruptStateError(f"{here}: 'status' is not one of {', '.join(RUN_STATUSES)}")
+    if not isinstance(entry.get("sha256", ""), str):
+        raise CorruptStateError(f"{here}: 'sha256' is not text")
+    pending_list(entry.get("pending_approvals"), f"{here}: pending_approvals")
+    return entry
+
+
+def _checked_wrapper(doc: dict[str, Any], where: str) -> dict[str, Any]:
+    """The file's wrapper, or ``CorruptStateError`` naming the first field of the wrong shape."""
+    run_id = doc.get("run_id")
+    if not isinstance(run_id, str) or not run_id:
+        raise CorruptStateError(f"{where} names no run ('run_id' is missing or not text)")
+    versions = doc.get("versions")
+    if not isinstance(versions, list):
+        raise CorruptStateError(f"{where}: 'versions' is not a list")
+    entries = [_checked_entry(entry, index, where) for index, entry in enumerate(versions)]
+    numbers = [entry["version"] for entry in entries]
+    if numbers != sorted(set(numbers)):
+        raise CorruptStateError(f"{where}: version numbers are not increasing ({numbers})")
+    if not isinstance(doc.get("metadata", {}), dict):
+        raise CorruptStateError(f"{where}: 'metadata' is not an object")
+    if "status" in doc and doc["status"] not in RUN_STATUSES:
+        raise CorruptStateError(f"{where}: 'status' is not one of {', '.join(RUN_STATUSES)}")
+    for name in ("created_at", "updated_at"):
+        if name in doc and not isinstance(doc[name], str):
+            raise CorruptStateError(f"{where}: {name!r} is not text")
+    if "created_at" not in doc:
+        raise CorruptStateError(f"{where} has no 'created_at'")
+    return doc

@@ -13,17 +13,17 @@ from typing import Any, Literal
 from agents import Agent, RunState
 from agents.result import RunResult, RunResultBase, RunResultStreaming
 
-from .._errors import ConfigurationError, RunNotFoundError
+from .._errors import ConfigurationError, CorruptStateError, RunNotFoundError, TimestepError
 from .._versions import python_sdk_version
-from .backend import Backend
-from .decisions import DECISIONS, DecisionKind, DecisionOutcome, DecisionRecord
-from .describe import state_facts
-from .engine import default_url, display_url
-from .file_backend import FileBackend
-from .origins import Origin, origin_of, remember
-from .records import RUN_STATUSES, Language, NewVersion, RunStatus, RunSummary, StoredState
-from .restore import restore_state
-from .sql_backend import SqlBackend
+from ._backend import Backend
+from ._decisions import DECISIONS, DecisionKind, DecisionOutcome, DecisionRecord
+from ._describe import state_facts
+from ._engine import default_url, display_url
+from ._file_backend import FileBackend
+from ._origins import Origin, origin_of, remember
+from ._records import RUN_STATUSES, Language, NewVersion, RunStatus, RunSummary, StoredState
+from ._restore import restore_state
+from ._sql_backend import SqlBackend
 from .translate import to_python
 
 StoreKind = Literal["file", "sqlite", "postgresql"]
@@ -46,7 +46,36 @@ def _to_python_json(stored: StoredState) -> dict[str, Any]:
     assert stored.state_json is not None
     if stored.language == "python":
         return stored.state_json
-    return to_python(stored.state_json)
+    try:
+        return to_python(stored.state_json)
+    except TimestepError:
+        raise
+    except Exception as error:  # a damaged state the translator does not expect
+        raise CorruptStateError(
+            f"run {stored.run_id!r} version {stored.version}: the {stored.language} state cannot "
+            f"be translated ({type(error).__name__}: {error})"
+        ) from error
+
+
+def _new_version(
+    state_json: dict[str, Any],
+    language: Language | None,
+    sdk_version: str,
+    status: RunStatus | None,
+) -> NewVersion:
+    facts = state_facts(state_json)
+    final_status = status or facts.status
+    if final_status not in RUN_STATUSES:
+        raise ConfigurationError(f"unknown status {final_status!r}; use one of {RUN_STATUSES}")
+    return NewVersion(
+        body=json.dumps(state_json, separators=(",", ":")),
+        language=language or facts.language,
+        sdk_version=sdk_version,
+        schema_version=facts.schema_version,
+        agent_name=facts.agent_name,
+        status=final_status,
+        pending_approvals=facts.pending_approvals,
+    )
 
 
 class RunStateStore:
@@ -190,20 +219,8 @@ class RunStateStore:
         metadata: dict[str, Any] | None = None,
     ) -> StoredState:
         """Store a state document as it is (any language); facts are read from the document."""
-        facts = state_facts(state_json)
-        final_status = status or facts.status
-        if final_status not in RUN_STATUSES:
-            raise ConfigurationError(f"unknown status {final_status!r}; use one of {RUN_STATUSES}")
+        new = _new_version(state_json, language, sdk_version, status)
         backend = await self._backend_async()
-        new = NewVersion(
-            body=json.dumps(state_json, separators=(",", ":")),
-            language=language or facts.language,
-            sdk_version=sdk_version,
-            schema_version=facts.schema_version,
-            agent_name=facts.agent_name,
-            status=final_status,
-            pending_approvals=facts.pending_approvals,
-        )
         return await asyncio.to_thread(
             backend.append,
             run_id,
@@ -212,6 +229,27 @@ class RunStateStore:
             metadata=metadata,
             keep_versions=self.keep_versions,
         )
+
+    async def create_run(
+        self,
+        state: RunState[Any, Any],
+        *,
+        run_id: str,
+        status: RunStatus = "running",
+        metadata: dict[str, Any] | None = None,
+    ) -> StoredState | None:
+        """Give a new run its first row: ``state`` (its start) as version 0, ``running``.
+
+        Durable runs call this when their first segment starts, so a run is listed, shown,
+        cancelled and forked from its first step. Returns ``None`` and changes nothing when the
+        run already exists (a repeated start, or a racing writer).
+        """
+        new = _new_version(state.to_json(), "python", python_sdk_version(), status)
+        backend = await self._backend_async()
+        stored = await asyncio.to_thread(backend.create, run_id, new, metadata)
+        if stored is not None:
+            remember(state, Origin(self._target, run_id, 0))
+        return stored
 
     async def get(self, run_id: str | None = None, *, version: int | None = None) -> StoredState:
         """The stored row (latest version unless ``version``), with its JSON, untranslated."""

@@ -13,7 +13,7 @@ from typing import Any
 from agents import RunState
 
 from .._errors import CorruptStateError
-from .records import Language, PendingApproval, RunStatus
+from ._records import Language, PendingApproval, RunStatus
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,11 @@ def _pending(doc: dict[str, Any]) -> list[PendingApproval]:
     step = _get(doc, "current_step", "currentStep")
     if not isinstance(step, dict) or step.get("type") != "next_step_interruption":
         return []
-    data = step.get("data") or {}
+    interruptions = _get(step.get("data"), "interruptions") or []
+    if not isinstance(interruptions, list):
+        raise CorruptStateError("not a RunState document: its interruptions are not a list")
     result: list[PendingApproval] = []
-    for item in data.get("interruptions") or []:
+    for item in interruptions:
         raw = _get(item, "raw_item", "rawItem") or {}
         agent = _get(item, "agent") or {}
         result.append(

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from .._errors import ConfigurationError, StoreUnavailableError
+from .._errors import ConfigurationError, CorruptStateError, StoreUnavailableError
 
 DEFAULT_URL = "sqlite:///timestep.db"
 _engines: dict[str, Engine] = {}
@@ -113,6 +113,10 @@ def database_errors(url: URL | str) -> Iterator[None]:
         yield
     except DBAPIError as error:
         detail = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        if "could not decode to utf-8" in detail.lower():
+            raise CorruptStateError(
+                f"database {display_url(url)}: a stored text value is not UTF-8 ({detail[:200]})"
+            ) from None
         if "locked" in detail:
             detail += f" (waited {busy_timeout_ms() / 1000:.1f} s for another process)"
         raise StoreUnavailableError(f"database {display_url(url)}: {detail}") from error

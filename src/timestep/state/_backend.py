@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any, Protocol
 
-from .decisions import DecisionKind, DecisionOutcome, DecisionRecord
-from .records import NewVersion, RunStatus, RunSummary, StoredState
+from ._decisions import DecisionKind, DecisionOutcome, DecisionRecord
+from ._records import NewVersion, RunStatus, RunSummary, StoredState
 
 
 class Backend(Protocol):
@@ -29,6 +29,12 @@ class Backend(Protocol):
         keep_versions: int | None,
     ) -> StoredState:
         """Add the next version of ``run_id``; a stale ``expected_version`` raises."""
+        ...
+
+    def create(
+        self, run_id: str, new: NewVersion, metadata: dict[str, Any] | None
+    ) -> StoredState | None:
+        """Write version 0 of a run that has no row yet; ``None`` (no change) when it has one."""
         ...
 
     def get(self, run_id: str, version: int | None) -> StoredState:

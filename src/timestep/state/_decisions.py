@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from .._errors import ApprovalAlreadyDecidedError, ApprovalError, UnknownCallError
-from .records import PendingApproval, RunSummary, StoredState
+from ._records import PendingApproval, RunSummary, StoredState
 
 DecisionKind = Literal["approve", "reject"]
 DECISIONS: tuple[DecisionKind, ...] = ("approve", "reject")

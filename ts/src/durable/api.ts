@@ -1,0 +1,372 @@
+/**
+ * Public entry points of durable TypeScript runs: run, approve/reject, resume, worker. The twins of
+ * Python's `timestep.durable` (`run_durable`, `approve`, `reject`, `resume`, `worker`).
+ */
+import { DBOS, DBOSClient } from '@dbos-inc/dbos-sdk';
+import { RunState } from '@openai/agents';
+import type { Agent, AgentInputItem, ModelProvider } from '@openai/agents';
+import { ConfigurationError, RunCancelledError, RunNotFoundError, RunNotWaitingError } from '../errors.js';
+import type { RunRequest } from '../run.js';
+import { RunStateStore, type RunStatus } from '../store/index.js';
+import * as approvals from './approvals.js';
+import {
+  APPLICATION_VERSION,
+  ensureLaunched,
+  QUEUE_NAME,
+  SERIALIZER_NAME,
+  systemDatabaseFor,
+  APPLICATION_NAME,
+} from './config.js';
+import * as names from './names.js';
+import { trackSave } from './saves.js';
+import {
+  localRuns,
+  recordEnd,
+  registerAgent,
+  segmentWorkflow,
+  startState,
+  workerSettings,
+  type AnyResult,
+  type LocalRun,
+  type SegmentSpec,
+} from './segment.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyAgent = Agent<any, any>;
+
+export interface DurableRunOptions {
+  /** The run's id: its segments are the DBOS workflows `<runId>@<version>`. */
+  runId: string;
+  /** Where the run's states go (default: `$TIMESTEP_DB` or `sqlite:///timestep.db`). */
+  store?: RunStateStore;
+  stream?: boolean;
+  maxTurns?: number;
+  /** The run context; a JSON object is also given back to segments recovered elsewhere. */
+  context?: unknown;
+  /** Routes model names (default: `MultiModelProvider`); every model it returns is made durable. */
+  modelProvider?: ModelProvider;
+  /** A model name for agents without one, persisted with the run. */
+  model?: string;
+  /** Cancel the segment after this many milliseconds (`RunCancelledError`; the run is `cancelled`). */
+  timeoutMs?: number;
+}
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  try {
+    JSON.stringify(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function runRow(
+  store: RunStateStore,
+  runId: string,
+): Promise<{ version: number; status: RunStatus | ''; metadata: Record<string, unknown> }> {
+  try {
+    const row = await store.run(runId);
+    return { version: row.latestVersion, status: row.status, metadata: row.metadata as Record<string, unknown> };
+  } catch (error) {
+    if (error instanceof RunNotFoundError) return { version: 0, status: '', metadata: {} };
+    throw error;
+  }
+}
+
+function baseSpec(agentName: string, store: RunStateStore, options: Partial<DurableRunOptions>): SegmentSpec {
+  const spec: SegmentSpec = {
+    agent: agentName,
+    store: store.url,
+    max_turns: options.maxTurns ?? 10,
+    stream: options.stream ?? false,
+    language: 'typescript',
+  };
+  if (options.model !== undefined) spec.model = options.model;
+  if (isJsonObject(options.context)) spec.context = options.context;
+  return spec;
+}
+
+function isCancellation(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name ?? '';
+  return /WorkflowCancelled/.test(name);
+}
+
+async function start(
+  runId: string,
+  base: number,
+  spec: SegmentSpec,
+  local: LocalRun,
+  timeoutMs: number | undefined,
+): Promise<AnyResult> {
+  const workflowId = names.segmentId(runId, base);
+  let markSaved!: () => void;
+  local.saved = new Promise<void>((done) => {
+    markSaved = done;
+  });
+  local.markSaved = markSaved;
+  let started: Promise<AnyResult> | undefined;
+  if (spec.stream) {
+    started = new Promise<AnyResult>((resolveStarted) => {
+      local.started = resolveStarted;
+    });
+  }
+  localRuns.set(workflowId, local);
+  try {
+    const handle = await DBOS.startWorkflow(segmentWorkflow, {
+      workflowID: workflowId,
+      ...(timeoutMs !== undefined ? { timeoutMS: timeoutMs } : {}),
+    })(runId, base, spec);
+    const outcome = handle.getResult();
+    if (started) {
+      const first = await Promise.race([started, outcome.then(() => undefined)]);
+      if (first) {
+        trackSave(first, local.saved.then(() => outcome.then(() => undefined)));
+        outcome.catch(() => undefined);
+        return first;
+      }
+      throw new RunNotWaitingError(`segment '${workflowId}' had already run`);
+    }
+    await outcome;
+    if (!local.result) throw new RunNotWaitingError(`segment '${workflowId}' had already run`);
+    return local.result;
+  } catch (error) {
+    if (!isCancellation(error)) throw error;
+    const message =
+      timeoutMs !== undefined
+        ? `run '${runId}' was cancelled or exceeded its timeout (${timeoutMs} ms)`
+        : `run '${runId}' was cancelled`;
+    const first = base === 0 && spec.input !== undefined ? startState(local.agent, spec.input, spec.max_turns) : undefined;
+    await recordEnd(local.store, runId, 'cancelled', message, first, local.agent.name);
+    throw new RunCancelledError(message, { cause: error });
+  } finally {
+    if (!spec.stream) localRuns.delete(workflowId);
+  }
+}
+
+/**
+ * Run `agent` as the durable run `options.runId`: one DBOS workflow per uninterrupted segment,
+ * every model call, function-tool call and handoff a checkpointed step. The segment ends when the
+ * run finishes (state saved as `done`) or pauses for approval (`waiting`, with its pending
+ * approvals). `input` may be a RunState loaded from the store of a waiting run with decisions
+ * applied in memory; prefer `approve`/`reject` + `resume`, which keep an audit trail.
+ */
+export async function runDurable(
+  agent: AnyAgent,
+  input: string | AgentInputItem[] | RunState<unknown, AnyAgent>,
+  options: DurableRunOptions,
+): Promise<AnyResult> {
+  const store = options.store ?? new RunStateStore();
+  registerAgent(agent);
+  await ensureLaunched(store.url);
+  const spec = baseSpec(agent.name, store, options);
+  const { version, status } = await runRow(store, options.runId);
+  let base = 0;
+  if (input instanceof RunState) {
+    // `resume` (../decisions.ts) claims the run before it calls runAgent: a run already
+    // `running` at this version continues here (its segment id makes DBOS run it once).
+    if (status !== 'waiting' && status !== 'running') {
+      throw new RunNotWaitingError(`run '${options.runId}' is ${status || 'not stored'}, not waiting`);
+    }
+    if (status === 'waiting' && !(await store.claim(options.runId, version))) {
+      throw new RunNotWaitingError(`run '${options.runId}' was resumed by another process`);
+    }
+    spec.state = input.toJSON();
+    base = version;
+  } else {
+    if (version > 0) {
+      throw new ConfigurationError(
+        `run '${options.runId}' already exists (${status}); resume it or choose a new run id`,
+      );
+    }
+    spec.input = input;
+  }
+  const local: LocalRun = {
+    agent,
+    store,
+    modelProvider: options.modelProvider,
+    context: options.context,
+  };
+  return start(options.runId, base, spec, local, options.timeoutMs);
+}
+
+/**
+ * Run a normalized `runAgent` request durably (`runAgent(..., { runId, durable: true })`, or every
+ * request with a `runId` after `enableDurableRuns()`). Sessions are not supported yet in
+ * durable TypeScript runs (a typed `ConfigurationError`).
+ */
+export function runRequestDurably(request: RunRequest): Promise<AnyResult> {
+  const { options } = request;
+  if (options.runId === undefined) throw new ConfigurationError('durable runs need a runId');
+  if (request.session !== undefined) {
+    throw new ConfigurationError('durable TypeScript runs do not take a session yet; run without one');
+  }
+  if (options.runner !== undefined) {
+    throw new ConfigurationError('durable runs take a modelProvider, not a runner');
+  }
+  return runDurable(request.agent, request.input, {
+    runId: options.runId,
+    stream: request.stream,
+    ...(options.store ? { store: options.store } : {}),
+    ...(options.maxTurns !== undefined ? { maxTurns: options.maxTurns } : {}),
+    ...(options.context !== undefined ? { context: options.context } : {}),
+    ...(options.modelProvider ? { modelProvider: options.modelProvider } : {}),
+  });
+}
+
+export interface ResumeOptions extends Partial<Omit<DurableRunOptions, 'runId'>> {
+  /** Run the next segment here with this agent; without, a worker resumes it. */
+  agent?: AnyAgent;
+}
+
+/**
+ * Start the next segment of a waiting run, applying its recorded decisions. With `agent` it runs
+ * in this process and its result is returned; without, it is left to a TypeScript worker (queued
+ * on a Postgres store; on a SQLite store the worker finds it) and `undefined` is returned. Of
+ * several callers racing to resume one run, exactly one succeeds; the others get
+ * `RunNotWaitingError`.
+ */
+export async function resume(runId: string, options: ResumeOptions = {}): Promise<AnyResult | undefined> {
+  const store = options.store ?? new RunStateStore();
+  const { version, status, metadata } = await runRow(store, runId);
+  if (!status) throw new RunNotFoundError(`no run '${runId}' in ${store.url}`);
+  if (status !== 'waiting') throw new RunNotWaitingError(`run '${runId}' is ${status}, not waiting`);
+  const agentName = options.agent?.name ?? (metadata.durable_agent as string | undefined);
+  if (agentName === undefined) {
+    throw new ConfigurationError(`run '${runId}' was not started durably; pass agent`);
+  }
+  const spec = baseSpec(agentName, store, options);
+  const system = systemDatabaseFor(store.url);
+  if (!options.agent && system.kind === 'pglite') return undefined; // the worker's poll resumes it
+  if (!(await store.claim(runId, version))) {
+    throw new RunNotWaitingError(`run '${runId}' was resumed by another process`);
+  }
+  if (!options.agent) {
+    await enqueue(store, runId, version, spec);
+    return undefined;
+  }
+  registerAgent(options.agent);
+  await ensureLaunched(store.url);
+  const local: LocalRun = {
+    agent: options.agent,
+    store,
+    modelProvider: options.modelProvider,
+    context: options.context,
+  };
+  return start(runId, version, spec, local, options.timeoutMs);
+}
+
+async function enqueue(store: RunStateStore, runId: string, version: number, spec: SegmentSpec): Promise<void> {
+  const system = systemDatabaseFor(store.url);
+  if (system.kind !== 'postgres') return;
+  const client = await DBOSClient.create({
+    systemDatabaseUrl: system.url,
+    applicationName: APPLICATION_NAME,
+    serializer: {
+      name: () => SERIALIZER_NAME,
+      stringify: (value: unknown) => JSON.stringify(value === undefined ? null : value),
+      parse: (text: string) => JSON.parse(text) as unknown,
+    },
+  });
+  try {
+    await client.enqueue(
+      {
+        queueName: QUEUE_NAME,
+        workflowName: names.SEGMENT_WORKFLOW,
+        workflowID: names.segmentId(runId, version),
+        appVersion: APPLICATION_VERSION,
+      },
+      runId,
+      version,
+      spec,
+    );
+  } finally {
+    await client.destroy();
+  }
+}
+
+/**
+ * Hand a run to one language's workers: they resume it once every pending call is decided
+ * (recorded in its metadata as `durable_language`; a durable run starts with its own language's).
+ */
+export async function setResumeLanguage(
+  runId: string,
+  language: 'python' | 'typescript',
+  options: { store?: RunStateStore } = {},
+): Promise<void> {
+  const store = options.store ?? new RunStateStore();
+  const run = await store.run(runId);
+  await store.setStatus(runId, run.status, { metadata: { durable_language: language } });
+}
+
+export interface WorkerOptions {
+  store?: RunStateStore;
+  /** At most this many queued segments at once in this worker. */
+  concurrency?: number;
+  /** DBOS executor id (Postgres: a restarted worker with the same id recovers its segments). */
+  executorId?: string;
+  /** Also resume waiting TypeScript runs whose pending calls are all decided (default true). */
+  resumeApproved?: boolean;
+  /** Milliseconds between polls for decided runs (default 1000). */
+  pollIntervalMs?: number;
+  /** Model provider of the segments this worker recovers, dequeues or resumes. */
+  modelProvider?: ModelProvider;
+  /** Stops the worker. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Run a TypeScript worker until `signal` aborts: DBOS recovers this executor's pending segments on
+ * launch, the worker drains the `timestep-ts` queue and resumes waiting runs (recorded as
+ * TypeScript's, `durable_language`) whose pending calls have all been decided.
+ */
+export async function worker(agentList: AnyAgent[], options: WorkerOptions = {}): Promise<void> {
+  const store = options.store ?? new RunStateStore();
+  for (const agent of agentList) registerAgent(agent);
+  workerSettings.modelProvider = options.modelProvider;
+  await ensureLaunched(store.url, {
+    worker: true,
+    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+    ...(options.executorId !== undefined ? { executorId: options.executorId } : {}),
+  });
+  const byName = new Map(agentList.map((a) => [a.name, a]));
+  const interval = options.pollIntervalMs ?? 1000;
+  const running = new Set<Promise<unknown>>();
+  while (!options.signal?.aborted) {
+    if (options.resumeApproved ?? true) {
+      for (const runId of await approvals.readyForTypeScript(store)) {
+        const { metadata } = await runRow(store, runId);
+        const agent = byName.get(String(metadata.durable_agent ?? ''));
+        if (!agent) continue;
+        const task = resume(runId, {
+          store,
+          agent,
+          ...(options.modelProvider ? { modelProvider: options.modelProvider } : {}),
+        }).catch((error: unknown) => {
+          if (!(error instanceof RunNotWaitingError)) {
+            process.stderr.write(`timestep: resuming run '${runId}' failed: ${String(error)}\n`);
+          }
+        });
+        running.add(task);
+        void task.finally(() => running.delete(task));
+      }
+    }
+    await new Promise<void>((wake) => {
+      const timer = setTimeout(wake, interval);
+      options.signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        wake();
+      });
+    });
+  }
+  await Promise.allSettled([...running]);
+}
+
+/**
+ * Make every `runAgent` call with a `runId` in this process durable (as Python's `run_agent`
+ * with `run_id`); without it only calls with `durable: true` are.
+ */
+export async function enableDurableRuns(): Promise<void> {
+  const { setDurableRunner } = await import('../run.js');
+  setDurableRunner(runRequestDurably);
+}

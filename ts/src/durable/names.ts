@@ -1,0 +1,28 @@
+/**
+ * Persisted names of timestep's DBOS workflows and steps: the same strings as Python's
+ * `timestep.durable._names`. They are stored in the DBOS system database and compared on replay and
+ * recovery, so they are compatibility data (pinned by `test/durable-names.test.ts`).
+ */
+
+/** The workflow that runs one uninterrupted stretch of a run. */
+export const SEGMENT_WORKFLOW = 'timestep.segment';
+/** A non-streamed model call. */
+export const MODEL_STEP = 'timestep.model.get_response';
+/** A streamed model call (its checkpoint is the completed response). */
+export const MODEL_STREAM_STEP = 'timestep.model.stream_response';
+/** Reads the approval decisions a resumed segment applies. */
+export const DECISIONS_STEP = 'timestep.approvals.read';
+/** Writes the RunState at the end of a segment. */
+export const SAVE_STEP = 'timestep.state.save';
+
+/** Step name of a function-tool call. */
+export const toolStep = (toolName: string): string => `timestep.tool:${toolName}`;
+
+/** Step name of a handoff invocation. */
+export const handoffStep = (toolName: string): string => `timestep.handoff:${toolName}`;
+
+/**
+ * Workflow id of the segment that continues `runId` from stored version `baseVersion` (0: the
+ * run's first segment). Two processes resuming the same waiting run name the same workflow.
+ */
+export const segmentId = (runId: string, baseVersion: number): string => `${runId}@${baseVersion}`;

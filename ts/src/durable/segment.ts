@@ -1,0 +1,262 @@
+/**
+ * The segment workflow (`timestep.segment`): one uninterrupted stretch of a run as a DBOS workflow.
+ * It starts from the run's input (version 0) or from a stored waiting state plus the decisions
+ * recorded for it, runs the agent until it finishes or pauses, and ends by saving the RunState
+ * (`done` or `waiting`) as the next version, inside a step. The same workflow and step names,
+ * workflow ids and store rows as Python's `timestep.durable._segment`.
+ */
+import { DBOS } from '@dbos-inc/dbos-sdk';
+import { RunContext, Runner, RunState } from '@openai/agents';
+import type {
+  Agent,
+  AgentInputItem,
+  ModelProvider,
+  RunResult,
+  StreamedRunResult,
+} from '@openai/agents';
+import { RunNotFoundError, StaleStateError } from '../errors.js';
+import { MultiModelProvider } from '../models/index.js';
+import { RunStateStore as Store, type RunStateStore, type RunStatus } from '../store/index.js';
+import * as approvals from './approvals.js';
+import * as names from './names.js';
+import { currentSegment, DurableModelProvider, wrapAgent } from './steps.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyAgent = Agent<any, any>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyResult = RunResult<any, any> | StreamedRunResult<any, any>;
+
+/** What a segment records about itself (plain JSON, the workflow's input; no credentials beyond the store URL). */
+export interface SegmentSpec {
+  agent: string;
+  store: string;
+  max_turns: number;
+  stream: boolean;
+  input?: string | AgentInputItem[];
+  /** A RunState (JSON) given by the caller, with decisions applied in memory. */
+  state?: unknown;
+  model?: string;
+  context?: Record<string, unknown>;
+  language: 'typescript';
+}
+
+/** What a segment returns (its workflow output, JSON). */
+export interface SegmentOutcome {
+  status: RunStatus;
+  version: number;
+  final_output: string | null;
+}
+
+/** In-process extras of a segment started here (lost on a crash). */
+export interface LocalRun {
+  agent: AnyAgent;
+  store: RunStateStore;
+  modelProvider: ModelProvider | undefined;
+  context: unknown;
+  result?: AnyResult;
+  /** Resolved with the streamed result as soon as the segment starts it. */
+  started?: (result: AnyResult) => void;
+  /** Resolved when the segment saved its state (or failed). */
+  saved?: Promise<void>;
+  markSaved?: () => void;
+}
+
+export const localRuns = new Map<string, LocalRun>();
+const agents = new Map<string, AnyAgent>();
+const waiters = new Map<string, (() => void)[]>();
+const stores = new Map<string, RunStateStore>();
+
+/** Model provider of segments recovered or dequeued here (set by `worker({ modelProvider })`). */
+export const workerSettings: { modelProvider: ModelProvider | undefined } = { modelProvider: undefined };
+
+/** Make `agent` (by name) available to segments recovered or dequeued in this process. */
+export function registerAgent(agent: AnyAgent): void {
+  agents.set(agent.name, agent);
+  for (const wake of waiters.get(agent.name) ?? []) wake();
+  waiters.delete(agent.name);
+}
+
+/** A process-wide store object for `target`. */
+export function storeFor(target: string): RunStateStore {
+  let store = stores.get(target);
+  if (!store) {
+    store = new Store(target);
+    stores.set(target, store);
+  }
+  return store;
+}
+
+async function resolve(runId: string, spec: SegmentSpec): Promise<[LocalRun | undefined, AnyAgent, RunStateStore]> {
+  const local = localRuns.get(DBOS.workflowID ?? '');
+  if (local) return [local, local.agent, local.store];
+  if (!agents.has(spec.agent)) {
+    // Recovered in a process that does not know this agent: stay PENDING until it is registered.
+    process.stderr.write(
+      `timestep: durable run '${runId}' needs agent '${spec.agent}', not registered in this ` +
+        'process; it waits until registerAgent() or a worker with that agent picks it up\n',
+    );
+    await new Promise<void>((wake) => {
+      waiters.set(spec.agent, [...(waiters.get(spec.agent) ?? []), wake]);
+    });
+  }
+  return [undefined, agents.get(spec.agent)!, storeFor(spec.store)];
+}
+
+/** The error as recorded in a run's metadata (type and message, bounded). */
+export function describeError(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.length <= 2000 ? text : `${text.slice(0, 1997)}...`;
+}
+
+/** A RunState at the start of a run: what a run that ended in its first segment keeps. */
+export function startState(agent: AnyAgent, input: string | AgentInputItem[], maxTurns: number): RunState<unknown, AnyAgent> {
+  return new RunState<unknown, AnyAgent>(new RunContext<unknown>(undefined), input, agent, maxTurns);
+}
+
+/**
+ * Mark `runId` `failed`/`cancelled` with `reason` in its metadata. A run that never saved a
+ * version gets `first`, its start state, as version 1, so it is listed with its input and error.
+ */
+export async function recordEnd(
+  store: RunStateStore,
+  runId: string,
+  status: RunStatus,
+  reason: string,
+  first: RunState<unknown, AnyAgent> | undefined,
+  agentName: string,
+): Promise<string> {
+  const metadata = { error: reason };
+  if (first) {
+    try {
+      await store.save(first, {
+        runId,
+        status,
+        expectedVersion: 0,
+        metadata: { ...metadata, durable_agent: agentName, durable_language: 'typescript' },
+      });
+      return reason;
+    } catch (error) {
+      if (!(error instanceof StaleStateError)) throw error;
+    }
+  }
+  try {
+    await store.setStatus(runId, status, { metadata });
+  } catch (error) {
+    if (!(error instanceof RunNotFoundError)) throw error;
+  }
+  return reason;
+}
+
+async function latestVersion(store: RunStateStore, runId: string): Promise<number> {
+  try {
+    return (await store.get(runId)).version;
+  } catch (error) {
+    if (error instanceof RunNotFoundError) return 0;
+    throw error;
+  }
+}
+
+/** Write the segment's final state; a repeat after a crash finds its own version. */
+async function save(
+  store: RunStateStore,
+  runId: string,
+  baseVersion: number | undefined,
+  result: AnyResult,
+  status: RunStatus,
+  metadata: Record<string, unknown>,
+): Promise<number> {
+  const expected = baseVersion ?? (await latestVersion(store, runId));
+  try {
+    const stored = await store.save(result.state, {
+      runId,
+      status,
+      expectedVersion: expected,
+      metadata: metadata as never,
+    });
+    return stored.version;
+  } catch (error) {
+    if (error instanceof StaleStateError && error.actual === expected + 1) return error.actual;
+    throw error;
+  }
+}
+
+async function segmentBody(runId: string, baseVersion: number, spec: SegmentSpec): Promise<SegmentOutcome> {
+  const workflowId = DBOS.workflowID ?? names.segmentId(runId, baseVersion);
+  // A fork runs under a new workflow id "<new run>@<version>" and writes under the new run id.
+  const targetRun = workflowId.slice(0, workflowId.lastIndexOf('@'));
+  const forked = targetRun !== runId;
+  const [local, agent, store] = await resolve(runId, spec);
+  const root = wrapAgent(agent);
+  return currentSegment.run({ runId: targetRun, workflowId }, async () => {
+    try {
+      let input: string | AgentInputItem[] | RunState<unknown, AnyAgent>;
+      if (spec.state !== undefined && spec.state !== null) {
+        input = await RunState.fromString(root, JSON.stringify(spec.state));
+      } else if (baseVersion > 0) {
+        const state = await store.load(runId, root, { version: baseVersion });
+        const decisions = await DBOS.runStep(() => approvals.claimAndRead(store, runId, baseVersion), {
+          name: names.DECISIONS_STEP,
+        });
+        approvals.apply(state, decisions);
+        input = state;
+      } else {
+        input = spec.input ?? '';
+      }
+      const inner = local ? local.modelProvider : workerSettings.modelProvider;
+      const runner = new Runner({
+        modelProvider: new DurableModelProvider(inner ?? new MultiModelProvider()),
+        ...(spec.model !== undefined && !local ? { model: spec.model } : {}),
+      });
+      const context = local ? local.context : spec.context;
+      const options = { maxTurns: spec.max_turns, ...(context !== undefined ? { context } : {}) };
+      let result: AnyResult;
+      try {
+        if (spec.stream) {
+          const streamed = (await runner.run(root, input as string, { ...options, stream: true })) as StreamedRunResult<
+            unknown,
+            AnyAgent
+          >;
+          if (local?.started) local.started(streamed);
+          else {
+            for await (const _event of streamed) {
+              // drained: nobody here reads this segment's events
+            }
+          }
+          await streamed.completed;
+          if (streamed.error) throw streamed.error;
+          result = streamed;
+        } else {
+          result = (await runner.run(root, input as string, options)) as RunResult<unknown, AnyAgent>;
+        }
+      } catch (error) {
+        const first =
+          baseVersion > 0 || forked || typeof input === 'object' && input instanceof RunState
+            ? undefined
+            : startState(root, input as string | AgentInputItem[], spec.max_turns);
+        await DBOS.runStep(
+          () => recordEnd(store, targetRun, 'failed', describeError(error), first, agent.name),
+          { name: names.SAVE_STEP },
+        );
+        throw error;
+      }
+      const status: RunStatus = result.interruptions.length > 0 ? 'waiting' : 'done';
+      const metadata = { durable_agent: agent.name, durable_language: 'typescript' };
+      const version = await DBOS.runStep(
+        () => save(store, targetRun, forked ? undefined : baseVersion, result, status, metadata),
+        { name: names.SAVE_STEP },
+      );
+      if (local) local.result = result;
+      const final = result.finalOutput;
+      return { status, version, final_output: typeof final === 'string' ? final : null };
+    } finally {
+      localRuns.delete(workflowId);
+      local?.markSaved?.();
+    }
+  });
+}
+
+/** The registered segment workflow. */
+export const segmentWorkflow = DBOS.registerWorkflow(segmentBody, {
+  name: names.SEGMENT_WORKFLOW,
+  maxRecoveryAttempts: 50,
+});

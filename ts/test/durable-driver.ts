@@ -1,0 +1,197 @@
+/**
+ * A Node process running durable TypeScript runs, for the crash and cross-language tests
+ * (tests/test_durable_ts.py and test/durable.test.ts kill it with SIGKILL at injected points).
+ *
+ *   node durable-driver.js start   <store> <run id> [crash point]   run `charge`, or `refund` (approval)
+ *   node durable-driver.js recover <store> <run id>                  launch (DBOS recovers), wait for the run
+ *   node durable-driver.js approve <store> <run id> [python|typescript]
+ *   node durable-driver.js worker  <store> <run id>                  a worker until the run is done
+ *
+ * The model is a deterministic script keyed by how many tool results the request holds (so a
+ * replayed process asks it the same question). Every real model call and tool call appends a line
+ * to $TIMESTEP_TEST_LOG: `model <n>`, `tool <name> <idempotency key>`. Crash points (each fires
+ * once, remembered by a marker file beside the log): `tool` (inside the tool, after its side
+ * effect, before its checkpoint), `between` (after the tool's checkpoint, before the next model
+ * call), `waiting` (after the run paused for approval: the process then idles until killed).
+ * The last stdout line is a JSON object of facts.
+ */
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { DBOS } from '@dbos-inc/dbos-sdk';
+import { Agent, setTracingDisabled, tool, Usage } from '@openai/agents';
+import type { Model, ModelProvider, ModelRequest, ModelResponse, StreamEvent } from '@openai/agents';
+import { z } from 'zod';
+import { RunStateStore } from '../src/store/index.js';
+import { approve } from '../src/decisions.js';
+import { consumeResult } from '../src/run.js';
+import { idempotencyKey, runDurable, setResumeLanguage, shutdownDurable as shutdown, worker } from '../src/durable/index.js';
+
+setTracingDisabled(true);
+
+const [action = '', storeUrl = '', runId = '', extra = ''] = process.argv.slice(2);
+const LOG = process.env.TIMESTEP_TEST_LOG ?? '/dev/null';
+const log = (line: string): void => appendFileSync(LOG, `${line}\n`);
+
+function crashOnce(point: string): void {
+  if (process.env.TIMESTEP_TEST_CRASH !== point) return;
+  const marker = `${LOG}.${point}.crashed`;
+  if (existsSync(marker)) return;
+  writeFileSync(marker, 'x');
+  process.kill(process.pid, 'SIGKILL');
+}
+
+const charge = tool({
+  name: 'charge',
+  description: 'Charge an order.',
+  parameters: z.object({ order_id: z.string() }),
+  execute: async ({ order_id }, _context, details) => {
+    log(`tool charge ${idempotencyKey(details)}`);
+    crashOnce('tool');
+    return `charged ${order_id}`;
+  },
+});
+
+const refund = tool({
+  name: 'refund',
+  description: 'Refund an order.',
+  parameters: z.object({ order_id: z.string(), amount: z.number().int() }),
+  needsApproval: true,
+  execute: async ({ order_id, amount }, _context, details) => {
+    log(`tool refund ${idempotencyKey(details)}`);
+    return `refunded ${order_id} ${amount}`;
+  },
+});
+
+function call(name: string, args: unknown, callId: string) {
+  return {
+    type: 'function_call' as const,
+    name,
+    callId,
+    status: 'completed' as const,
+    arguments: JSON.stringify(args),
+  };
+}
+
+function message(text: string) {
+  return {
+    type: 'message' as const,
+    role: 'assistant' as const,
+    status: 'completed' as const,
+    content: [{ type: 'output_text' as const, text }],
+  };
+}
+
+/** Answers by the number of tool results in the request: a tool call first, then text. */
+class ScriptModel implements Model {
+  constructor(private readonly toolName: string) {}
+
+  async getResponse(request: ModelRequest): Promise<ModelResponse> {
+    const items = Array.isArray(request.input) ? request.input : [];
+    const results = items.filter((i) => (i as { type?: string }).type === 'function_call_result').length;
+    if (results > 0) crashOnce('between');
+    log(`model ${results}`);
+    const output =
+      results === 0
+        ? this.toolName === 'refund'
+          ? [call('refund', { order_id: '42', amount: 5 }, 'call_1')]
+          : [call('charge', { order_id: '42' }, 'call_1')]
+        : [message(`done after ${results} tool result(s)`)];
+    return { output, usage: new Usage({ requests: 1, inputTokens: 1, outputTokens: 1, totalTokens: 2 }) };
+  }
+
+  async *getStreamedResponse(request: ModelRequest): AsyncIterable<StreamEvent> {
+    const response = await this.getResponse(request);
+    yield { type: 'response_started' } as StreamEvent;
+    yield {
+      type: 'response_done',
+      response: {
+        id: 'resp',
+        usage: { requests: 1, inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+        output: response.output,
+      },
+    } as unknown as StreamEvent;
+  }
+}
+
+const provider: ModelProvider = { getModel: () => new ScriptModel(process.env.TIMESTEP_TEST_TOOL ?? 'charge') };
+const agentFor = (toolName: string) =>
+  new Agent({
+    name: toolName === 'refund' ? 'support' : 'biller',
+    instructions: 'Help.',
+    tools: toolName === 'refund' ? [refund] : [charge],
+  });
+const AGENTS = [agentFor('charge'), agentFor('refund')];
+const agent = AGENTS[(process.env.TIMESTEP_TEST_TOOL ?? 'charge') === 'refund' ? 1 : 0]!;
+
+async function facts(store: RunStateStore): Promise<Record<string, unknown>> {
+  const runs = await store.listRuns();
+  const row = runs.find((r) => r.runId === runId);
+  return {
+    status: row?.status ?? null,
+    version: row?.latestVersion ?? null,
+    language: row?.language ?? null,
+    metadata: row?.metadata ?? null,
+    pending: row?.pendingApprovals.map((p) => p.callId) ?? [],
+    key: idempotencyKey('call_1'),
+  };
+}
+
+async function waitFor(store: RunStateStore, statuses: string[], timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const row = (await store.listRuns()).find((r) => r.runId === runId);
+    if (row && statuses.includes(row.status)) return;
+    if (Date.now() > deadline) throw new Error(`run ${runId} did not reach ${statuses.join('/')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // and its segment's workflow has returned (the save is its last step)
+  for (;;) {
+    const pending = await DBOS.listWorkflows({ workflow_id_prefix: `${runId}@`, status: 'PENDING' });
+    if (pending.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`run ${runId}'s segment is still PENDING`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function main(): Promise<void> {
+  const store = new RunStateStore(storeUrl);
+  let out: Record<string, unknown> = {};
+  if (action === 'start') {
+    const stream = process.env.TIMESTEP_TEST_STREAM === '1';
+    const result = await consumeResult(
+      await runDurable(agent, 'Charge order 42', { runId, store, modelProvider: provider, stream }),
+    );
+    out = { finalOutput: result.finalOutput ?? null, interruptions: result.interruptions.length, stream };
+    if (extra === 'waiting' || process.env.TIMESTEP_TEST_CRASH === 'waiting') {
+      log('waiting');
+      process.stdout.write(`${JSON.stringify({ ...out, ...(await facts(store)) })}\n`);
+      await new Promise(() => undefined); // idle until killed
+    }
+  } else if (action === 'recover') {
+    const controller = new AbortController();
+    const running = worker(AGENTS, { store, modelProvider: provider, signal: controller.signal, pollIntervalMs: 200 });
+    await waitFor(store, ['done', 'waiting', 'failed']);
+    controller.abort();
+    await running;
+  } else if (action === 'approve') {
+    const decided = await approve(runId, { store });
+    if (extra === 'python' || extra === 'typescript') await setResumeLanguage(runId, extra, { store });
+    out = { decided: decided.callId, version: decided.stateVersion };
+  } else if (action === 'worker') {
+    const controller = new AbortController();
+    const running = worker(AGENTS, { store, modelProvider: provider, signal: controller.signal, pollIntervalMs: 200 });
+    await waitFor(store, ['done', 'failed']);
+    controller.abort();
+    await running;
+  } else {
+    throw new Error(`unknown action ${action}`);
+  }
+  process.stdout.write(`${JSON.stringify({ ...out, ...(await facts(store)) })}\n`);
+  await shutdown();
+  await store.close();
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? `${error.name}: ${error.message}\n${error.stack}` : String(error)}\n`);
+  process.exit(1);
+});
