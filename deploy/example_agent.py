@@ -29,8 +29,8 @@ def _next_step(call: ModelCall) -> ModelStep:
     ]
     if outputs:
         return ModelStep(output=[assistant_message(f"Done. {outputs[-1]}")])
-    call = function_call("refund", {"order_id": "42", "amount": 25}, call_id="call_refund_42")
-    return ModelStep(output=[call])
+    ask = function_call("refund", {"order_id": "42", "amount": 25}, call_id="call_refund_42")
+    return ModelStep(output=[ask])
 
 
 def _model(name: str) -> str | Model:
