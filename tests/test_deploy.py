@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -139,7 +140,8 @@ def test_local_deployment_approves_through_tls_and_a_worker_finishes() -> None:
 
         asyncio.run(queue_and_wait())
         cert = tmp_path / "deploy" / "tls" / "cert.pem"
-        with httpx.Client(base_url=origin, verify=str(cert), timeout=60) as client:
+        tls = ssl.create_default_context(cafile=str(cert))
+        with httpx.Client(base_url=origin, verify=tls, timeout=60) as client:
             auth = {"Authorization": f"Bearer {token}"}
             assert client.get("/api/approvals").status_code == 401
             pending = client.get("/api/approvals", headers=auth).json()
