@@ -370,3 +370,22 @@ def test_log_file_location_is_documented_in_help(capsys: pytest.CaptureFixture[s
     assert "$TIMESTEP_LOG_FILE" in flat and "--version" in flat
     assert "--install-completion" in flat
     assert os.environ["TIMESTEP_LOG_FILE"].endswith("cli.log")
+
+
+def test_the_demo_prints_the_command_that_lists_its_runs(tmp_path: Path) -> None:
+    env = {k: v for k, v in cli_env("").items() if k != "TIMESTEP_DB"}
+    env["TIMESTEP_LOG_FILE"] = str(tmp_path / "cli.log")
+    demo = subprocess.run(
+        [sys.executable, "-m", "timestep.cli", "demo", "--model", "scripted", "--run-id", "d-1"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    [listing] = [line for line in demo.stdout.splitlines() if line.startswith("List runs:")]
+    command = listing.removeprefix("List runs:").split()
+    assert command[:3] == ["timestep", "--db", "sqlite:///timestep-demo/timestep.db"]
+    listed = subprocess.run(
+        [sys.executable, "-m", "timestep.cli", *command[1:]],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert "d-1" in listed.stdout and "done" in listed.stdout

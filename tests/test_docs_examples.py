@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from harness.fake_ollama import FakeOllama
 from harness.fake_search import FakeSearch, Hit, fake_search_server
+from harness.ts_examples import compile_examples
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -283,30 +284,85 @@ def node() -> str:
     return binary
 
 
-def test_python_to_typescript_handoff(tmp_path: Path, node: str) -> None:
-    modules = tmp_path / "node_modules"
-    (modules / "@timestep-ai").mkdir(parents=True)
-    (modules / "@timestep-ai" / "timestep").symlink_to(TS)  # as if installed from npm
-    (modules / "@openai").symlink_to(TS / "node_modules" / "@openai")
-    (modules / "zod").symlink_to(TS / "node_modules" / "zod")
-    shutil.copy(EXAMPLES / "handoff_resume.mjs", tmp_path)
-    (tmp_path / "driver.mjs").write_text(
-        textwrap.dedent(
-            """
-            import {
-              ScriptedModel, assistantMessage, modelResponder,
-            } from '@openai/agents-core/testing';
-            import { main } from './handoff_resume.mjs';
-            const echo = modelResponder((call) => {
-              const outputs = call.request.input
-                .filter((item) => item.type === 'function_call_result')
-                .map((item) => item.output.text);
-              return [assistantMessage(`Done: ${outputs.join(' | ')}`)];
-            });
-            await main(new ScriptedModel([echo]), 'sqlite:///runs.db');
-            """
-        )
+def run_node(code: str, cwd: Path, node: str) -> list[str]:
+    """Run the ES module ``code`` with node in ``cwd`` (next to the compiled TS examples)."""
+    (cwd / "driver.mjs").write_text(textwrap.dedent(code))
+    done = subprocess.run(
+        [node, "driver.mjs"], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=120
     )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.splitlines()
+
+
+TS_ECHO = """
+    import { ScriptedModel, assistantMessage, functionCall, modelResponder }
+      from '@openai/agents-core/testing';
+    // Calls the given tool once, then answers with the tool outputs (as calls_then_echo).
+    export function callsThenEcho(name, args) {
+      const respond = modelResponder((call) => {
+        const outputs = call.request.input
+          .filter((item) => item.type === 'function_call_result')
+          .map((item) => item.output.text);
+        return outputs.length === 0
+          ? [functionCall(name, args, { callId: `call_${name}_0` })]
+          : [assistantMessage(`Done: ${outputs.join(' | ')}`)];
+      });
+      return new ScriptedModel([respond, respond, respond]);
+    }
+"""
+
+
+@pytest.fixture
+def ts_examples(tmp_path: Path, node: str) -> Path:
+    """docs/examples/*.ts type-checked with ``strict`` and compiled into ``tmp_path``."""
+    compile_examples(tmp_path, node)
+    (tmp_path / "ts_helpers.mjs").write_text(textwrap.dedent(TS_ECHO))
+    return tmp_path
+
+
+def test_seed_in_python_and_typescript(tmp_path: Path, ts_examples: Path, node: str) -> None:
+    """The seed usage (docs: Python and TypeScript side by side) prints the same in both."""
+    assert (ts_examples / "seed.ts").exists()  # compiled: seed.js
+    python = run_python(
+        """
+        import seed
+        model = calls_then_echo(("refund", {"order_id": "42", "amount": 5}))
+        asyncio.run(seed.main(model, "py_state.json", "sqlite:///py.db"))
+        """,
+        tmp_path,
+    )
+    typescript = run_node(
+        """
+        import { callsThenEcho } from './ts_helpers.mjs';
+        import { main } from './seed.js';
+        await main(callsThenEcho('refund', { order_id: '42', amount: 5 }), 'ts_state.json',
+          'sqlite:///ts.db');
+        """,
+        ts_examples,
+        node,
+    )
+    expected = ["paused: refund", "answer: Done: refunded $5 on order 42"]
+    assert python == expected
+    assert typescript == expected
+    show = run_python(
+        """
+        from timestep import RunStateStore
+        async def show():
+            for name in ("py_state", "ts_state"):
+                versions = await RunStateStore(name + ".json").versions()
+                print(name, [(v.version, v.status, v.language) for v in versions])
+        asyncio.run(show())
+        """,
+        tmp_path,
+    )
+    assert show == [
+        "py_state [(1, 'waiting', 'python'), (2, 'done', 'python')]",
+        "ts_state [(1, 'waiting', 'typescript'), (2, 'done', 'typescript')]",
+    ]
+
+
+def test_python_to_typescript_handoff(tmp_path: Path, ts_examples: Path, node: str) -> None:
+    assert (ts_examples / "handoff_resume.ts").exists()  # compiled: handoff_resume.js
     start = run_python(
         """
         import handoff_start
@@ -316,16 +372,23 @@ def test_python_to_typescript_handoff(tmp_path: Path, node: str) -> None:
         tmp_path,
     )
     assert start == ["ticket-7: waiting, pending ['refund']"]
-    done = subprocess.run(
-        [node, "driver.mjs"],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done = run_node(
+        """
+        import { ScriptedModel, assistantMessage, modelResponder }
+          from '@openai/agents-core/testing';
+        import { main } from './handoff_resume.js';
+        const echo = modelResponder((call) => {
+          const outputs = call.request.input
+            .filter((item) => item.type === 'function_call_result')
+            .map((item) => item.output.text);
+          return [assistantMessage(`Done: ${outputs.join(' | ')}`)];
+        });
+        await main(new ScriptedModel([echo]), 'sqlite:///runs.db');
+        """,
+        ts_examples,
+        node,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.splitlines() == [
+    assert done == [
         'approving refund {"order_id":"7","amount":5}',
         "answer: Done: refunded $5 on order 7 (from Node)",
     ]

@@ -314,3 +314,36 @@ def test_fork_and_retry_validate_their_input(client: TestClient) -> None:
     _is_documented_error(
         client.post("/api/runs/nope/fork", headers=AUTH, json={"step": 1}), 404, "not_found"
     )
+
+
+BROKEN = '''
+
+def broken() -> Agent:
+    """Its model has nothing scripted: the first model call fails."""
+    return Agent(name="broken", model=ScriptedModel([]))
+'''
+
+
+def test_retry_and_fork_a_failed_durable_run(tmp_path: Path, agents: Any) -> None:
+    with (tmp_path / "timestep_test_agents.py").open("a") as source:
+        source.write(BROKEN)
+    db_url = f"sqlite:///{tmp_path / 'durable.db'}"
+    failed = subprocess.run(
+        [sys.executable, "-m", "timestep.cli", "run", "timestep_test_agents:broken", "hi",
+         "--run-id", "t/fail"],
+        cwd=tmp_path, env=cli_env(db_url), capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert failed.returncode == 1, failed.stderr
+    store = RunStateStore(db_url)
+    with TestClient(create_app(store, token=TOKEN), raise_server_exceptions=False) as client:
+        detail = client.get("/api/runs/t%2Ffail", headers=AUTH).json()
+        assert detail["status"] == "failed"
+        assert detail["durable_steps"], detail
+        retried = client.post("/api/runs/t%2Ffail/retry", headers=AUTH)
+        assert retried.status_code == 200, retried.text
+        body = retried.json()
+        assert body["new_run_id"].startswith("t/fail-retry-")
+        assert body["segment"] == f"{body['new_run_id']}@0"
+        forked = client.post("/api/runs/t%2Ffail/fork", headers=AUTH, json={"step": 0})
+        assert forked.status_code == 200, forked.text
+        assert forked.json()["new_run_id"].startswith("t/fail-fork-")

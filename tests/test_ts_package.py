@@ -39,7 +39,9 @@ def test_tarball_has_license_and_build_only(node: str) -> None:
 
 def test_sdk_and_drivers_are_peer_dependencies() -> None:
     package = json.loads((TS / "package.json").read_text())
-    assert "dependencies" not in package  # one copy of the SDK: the app's
+    dependencies = package.get("dependencies", {})
+    for name in ("@openai/agents", "better-sqlite3", "pg"):
+        assert name not in dependencies  # one copy of the SDK: the app's; drivers optional
     assert package["peerDependencies"]["@openai/agents"] == "0.20.0"
     assert package["peerDependenciesMeta"] == {
         "better-sqlite3": {"optional": True},
@@ -56,6 +58,10 @@ def test_missing_driver_is_a_configuration_error(tmp_path: Path, node: str) -> N
     shutil.copytree(TS / "dist", package / "dist")
     shutil.copy(TS / "package.json", package / "package.json")
     (tmp_path / "node_modules" / "@openai").symlink_to(TS / "node_modules" / "@openai")
+    for name in json.loads((TS / "package.json").read_text()).get("dependencies", {}):
+        scope = name.split("/")[0]  # the package's own dependencies, as npm would install them
+        if not (tmp_path / "node_modules" / scope).exists():
+            (tmp_path / "node_modules" / scope).symlink_to(TS / "node_modules" / scope)
     (tmp_path / "main.mjs").write_text(
         """
         import { ConfigurationError, RunStateStore } from '@timestep-ai/timestep';

@@ -1,7 +1,7 @@
 """Python half of a hand-off: start a durable run that pauses; TypeScript finishes it.
 
 ``python handoff_start.py start`` runs until the refund needs approval; then
-``node handoff_resume.mjs`` (TypeScript) approves and resumes it from the same database, and
+``handoff_resume.ts`` (TypeScript, compiled with tsc) approves and resumes it from the same database, and
 ``python handoff_start.py show`` prints the stored history.
 """
 

@@ -24,8 +24,8 @@ import { openSession } from './session.js';
 import {
   inheritStoredVersion,
   originOf,
+  isFinished,
   RunStateStore,
-  stateFacts,
   type StoredState,
 } from './store/index.js';
 import type { Json } from './translate/index.js';
@@ -243,7 +243,7 @@ export async function runAgent(
   stream?: boolean,
   options?: RunAgentOptions,
 ): Promise<AnyResult> {
-  if (input instanceof RunState && stateFacts(input.toJSON() as unknown as Json).status === 'done') {
+  if (input instanceof RunState && isFinished(input)) {
     const origin = originOf(input);
     const where = origin ? ` (run '${origin.runId}', version ${origin.version})` : '';
     throw new RunFinishedError(

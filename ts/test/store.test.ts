@@ -109,6 +109,32 @@ for (const [kind, makeTarget] of targets) {
       }
     });
 
+    it('creates a run\'s first row (version 0, running) once', async () => {
+      const store = new RunStateStore(makeTarget());
+      const runId = `first-${kind}-${Date.now()}`;
+      try {
+        const agent = supportAgent(scripted([refundCall('call_1')]));
+        const result = await runner.run(agent, 'Refund order 42');
+        const created = await store.createRun(result.state, { runId, metadata: { durable_agent: 'support' } });
+        assert.equal(created?.version, 0);
+        assert.equal(created?.status, 'running');
+        assert.equal(await store.createRun(result.state, { runId }), undefined);
+        const [run] = (await store.listRuns({ status: 'running' })).filter((r) => r.runId === runId);
+        assert.ok(run, 'the running run is listed');
+        assert.equal(run.latestVersion, 0);
+        assert.deepEqual(run.metadata, { durable_agent: 'support' });
+        await assert.rejects(store.save(result, { runId, expectedVersion: 1 }), StaleStateError);
+        const saved = await store.save(result, { runId, expectedVersion: 0 });
+        assert.equal(saved.version, 1);
+        assert.deepEqual(
+          (await store.versions(runId)).map((v) => [v.version, v.status]),
+          [[0, 'running'], [1, 'waiting']],
+        );
+      } finally {
+        await store.close();
+      }
+    });
+
     it('translates a Python row to the JS format on load', async () => {
       const store = new RunStateStore(makeTarget());
       const runId = `py-${kind}-${Date.now()}`;
@@ -216,7 +242,7 @@ describe('RunStateStore errors and facts', () => {
     const check = new Database(path);
     const [revision] = check.prepare('SELECT version_num FROM timestep_alembic_version').all();
     check.close();
-    assert.equal(revision?.version_num, '0002');
+    assert.equal(revision?.version_num, '0003');
   });
 
   it('records the installed @openai/agents version', () => {

@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .._errors import RunNotFoundError, RunNotStreamedError
+from .._errors import ConfigurationError, RunNotFoundError, RunNotStreamedError
 
 _metadata = sa.MetaData()
 events = sa.Table(
@@ -58,8 +58,6 @@ def unbind() -> None:
 
 def _require() -> sa.Engine:
     if _engine is None:
-        from .._errors import ConfigurationError
-
         raise ConfigurationError("durable execution is not started in this process")
     return _engine
 

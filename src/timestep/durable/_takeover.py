@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from .._errors import ConfigurationError
+from ._config import APPLICATION_VERSION, QUEUE_NAME
 
 logger = logging.getLogger("timestep.durable")
 
@@ -171,8 +172,6 @@ def requeue_pending(executor: str) -> int:
     """Put ``executor``'s PENDING segments back on the ``timestep`` queue; how many were."""
     from dbos._dbos import _get_dbos_instance
     from dbos._shard_keys import bind_shard_keys
-
-    from ._config import APPLICATION_VERSION, QUEUE_NAME
 
     sys_db = _get_dbos_instance()._sys_db
     count = 0

@@ -64,10 +64,14 @@ async def list_summaries(
 
 
 async def pending_approvals(store: RunStateStore) -> list[dict[str, Any]]:
-    """Undecided approvals across all waiting runs, oldest first (``PendingApproval`` schema)."""
-    decisions = await store.decisions()
+    """Undecided approvals across all waiting runs, oldest first (``PendingApproval`` schema).
+
+    Reads the waiting runs and the decisions of each one's latest version only, so the cost
+    follows the runs waiting now, not the history of decided runs.
+    """
     items: list[dict[str, Any]] = []
     for run in await store.list_runs(status="waiting"):
+        decisions = await store.decisions(run.run_id, version=run.latest_version)
         for pending in undecided(run, decisions):
             items.append(
                 {

@@ -51,6 +51,8 @@ runs = Table(
     Column("created_at", Text, nullable=False),
     Column("updated_at", Text, nullable=False),
     Index("ix_timestep_runs_status", "status"),
+    Index("ix_timestep_runs_updated", "updated_at"),
+    Index("ix_timestep_runs_status_updated", "status", "updated_at"),
 )
 
 run_states = Table(

@@ -3,7 +3,7 @@ import { CorruptStateError } from '../errors.js';
 import { type Json, type Language, detectLanguage } from '../translate/index.js';
 import type { PendingApproval, RunStatus } from './records.js';
 
-export interface Facts {
+export interface StateFacts {
   language: Language;
   schemaVersion: string;
   agentName: string;
@@ -20,7 +20,7 @@ export function get(obj: unknown, ...keys: string[]): unknown {
 }
 
 /** What a state document says about itself (either SDK's format). */
-export function stateFacts(doc: Json): Facts {
+export function stateFacts(doc: Json): StateFacts {
   const schemaVersion = doc.$schemaVersion;
   if (typeof schemaVersion !== 'string') {
     throw new CorruptStateError("not a RunState document: it has no string '$schemaVersion' field");
@@ -49,4 +49,26 @@ export function stateFacts(doc: Json): Facts {
   else if (step && step.type === 'next_step_final_output') status = 'done';
   else if ((step === null || step === undefined) && responses.length > 0) status = 'done';
   return { language: detectLanguage(doc), schemaVersion, agentName, pendingApprovals, status };
+}
+
+/** Parse state JSON text into an object, naming the cause of a syntax error. */
+export function parseStateText(text: string): Json {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (error) {
+    throw new CorruptStateError(`state is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new CorruptStateError('state is not a JSON object');
+  }
+  return doc as Json;
+}
+
+/** True when `state` (a RunState or its JSON) already produced its final output. */
+export function isFinished(state: { toJSON(): unknown } | Json): boolean {
+  const doc = (typeof (state as { toJSON?: unknown }).toJSON === 'function'
+    ? (state as { toJSON(): unknown }).toJSON()
+    : state) as Json;
+  return stateFacts(doc).status === 'done';
 }

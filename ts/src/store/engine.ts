@@ -105,6 +105,16 @@ export class PgSql implements Sql {
 
 export const POSTGRES_URL = /^postgres(ql)?(\+\w+)?:\/\//;
 
+/** The default store: `$TIMESTEP_DB`, else `sqlite:///timestep.db` (in the working directory). */
+export function defaultUrl(): string {
+  return process.env.TIMESTEP_DB || 'sqlite:///timestep.db';
+}
+
+/** The URL with any password hidden, for messages. */
+export function displayUrl(url: string): string {
+  return url.replace(/^(postgres(?:ql)?(?:\+\w+)?:\/\/[^:/@]*):[^@/]*@/, '$1:***@');
+}
+
 /** True for the database URLs `openSql` accepts (`sqlite:///...`, `postgresql://...`). */
 export function isSqlUrl(url: string): boolean {
   return url.startsWith('sqlite:') || POSTGRES_URL.test(url);

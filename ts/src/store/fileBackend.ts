@@ -150,6 +150,36 @@ export class FileBackend implements Backend {
     return this.stored(entry, args.runId, false);
   }
 
+  async create(args: AppendArgs): Promise<StoredState | undefined> {
+    const doc = this.read();
+    if (doc) {
+      this.check(doc, args.runId);
+      return undefined;
+    }
+    const now = utcNow();
+    const entry: FileVersion = {
+      version: 0,
+      language: args.language,
+      sdk_version: args.sdkVersion,
+      schema_version: args.facts.schemaVersion,
+      agent_name: args.facts.agentName,
+      status: args.status,
+      pending_approvals: JSON.parse(pendingToRow(args.facts.pendingApprovals)) as Json[],
+      created_at: now,
+      state: JSON.parse(args.body) as Json,
+    };
+    this.write({
+      format: FILE_FORMAT,
+      run_id: args.runId,
+      status: args.status,
+      metadata: { ...(args.metadata ?? {}) },
+      created_at: now,
+      updated_at: now,
+      versions: [entry],
+    });
+    return this.stored(entry, args.runId, false);
+  }
+
   async get(runId: string, version: number | undefined): Promise<StoredState> {
     const doc = this.check(this.read(), runId);
     const entry =

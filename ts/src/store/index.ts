@@ -4,12 +4,13 @@
  * (pg). States are stored in the writing SDK's own format with `language = 'typescript'`; rows
  * written by Python are translated on load.
  */
-export { stateFacts } from './describe.js';
-export { isSqlUrl, openSql, type Row, type Sql } from './engine.js';
+export { isFinished, parseStateText, stateFacts, type StateFacts } from './describe.js';
+export { defaultUrl, displayUrl, isSqlUrl, openSql, type Row, type Sql } from './engine.js';
 export {
   jsSdkVersion,
   RUN_STATUSES,
   utcNow,
+  type Backend,
   type PendingApproval,
   type RunStatus,
   type RunSummary,

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Json, Language } from '../translate/index.js';
 import type { DecideArgs, DecisionOutcome, DecisionRecord } from './decisions.js';
-import type { Facts } from './describe.js';
+import type { StateFacts } from './describe.js';
 
 export type RunStatus = 'running' | 'waiting' | 'done' | 'failed' | 'cancelled';
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'waiting', 'done', 'failed', 'cancelled'];
@@ -79,7 +79,7 @@ export interface AppendArgs {
   body: string;
   language: Language;
   sdkVersion: string;
-  facts: Facts;
+  facts: StateFacts;
   status: RunStatus;
   expectedVersion: number | undefined;
   metadata: Json | undefined;
@@ -89,6 +89,8 @@ export interface AppendArgs {
 
 export interface Backend {
   append(args: AppendArgs): Promise<StoredState>;
+  /** Version 0 of a run without a row (expectedVersion/keepVersions unused); undefined if it has one. */
+  create(args: AppendArgs): Promise<StoredState | undefined>;
   get(runId: string, version: number | undefined): Promise<StoredState>;
   /** Kept versions of a run, oldest first, without bodies. */
   versions(runId: string): Promise<StoredState[]>;

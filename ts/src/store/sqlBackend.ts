@@ -205,6 +205,42 @@ export class SqlBackend implements Backend {
     });
   }
 
+  async create(args: AppendArgs): Promise<StoredState | undefined> {
+    await this.ensureSchema();
+    return this.sql.transaction(async (tx) => {
+      const now = utcNow();
+      const pending = pendingToRow(args.facts.pendingApprovals);
+      const created = await tx.query(
+        `INSERT INTO timestep_runs (run_id, agent_name, status, latest_version, language,
+           pending_approvals, metadata, created_at, updated_at)
+         VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8)
+         ON CONFLICT (run_id) DO NOTHING RETURNING run_id`,
+        [args.runId, args.facts.agentName, args.status, args.language, pending,
+          metadataText(args.metadata ?? {}), now, now],
+      );
+      if (created.length === 0) return undefined;
+      await tx.query(
+        `INSERT INTO timestep_run_states (run_id, version, language, sdk_version, schema_version,
+           agent_name, status, pending_approvals, state_json, created_at, state_sha256)
+         VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [args.runId, args.language, args.sdkVersion, args.facts.schemaVersion,
+          args.facts.agentName, args.status, pending, args.body, now, bodyChecksum(args.body)],
+      );
+      return {
+        runId: args.runId,
+        version: 0,
+        language: args.language,
+        sdkVersion: args.sdkVersion,
+        schemaVersion: args.facts.schemaVersion,
+        agentName: args.facts.agentName,
+        status: args.status,
+        pendingApprovals: args.facts.pendingApprovals,
+        stateJson: null,
+        createdAt: now,
+      };
+    });
+  }
+
   async get(runId: string, version: number | undefined): Promise<StoredState> {
     await this.ensureSchema();
     const rows =

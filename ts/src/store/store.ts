@@ -10,7 +10,7 @@ import {
   type DecisionRecord,
 } from './decisions.js';
 import { stateFacts } from './describe.js';
-import { POSTGRES_URL, openSql } from './engine.js';
+import { defaultUrl, displayUrl, POSTGRES_URL, openSql } from './engine.js';
 import { FileBackend } from './fileBackend.js';
 import {
   type Backend,
@@ -64,9 +64,6 @@ function isAgent(value: unknown): value is AnyAgent {
   );
 }
 
-function hidePassword(url: string): string {
-  return url.replace(/^(postgres(?:ql)?(?:\+\w+)?:\/\/[^:/@]*):[^@/]*@/, '$1:***@');
-}
 
 /**
  * Persists RunStates as versioned rows shared with timestep's Python package.
@@ -91,7 +88,7 @@ export class RunStateStore {
     agentOrOptions?: AnyAgent | RunStateStoreOptions,
     options: RunStateStoreOptions = {},
   ) {
-    const resolved = target ?? process.env.TIMESTEP_DB ?? 'sqlite:///timestep.db';
+    const resolved = target ?? defaultUrl();
     const opts = isAgent(agentOrOptions) ? options : { ...(agentOrOptions ?? {}), ...options };
     this.agent = isAgent(agentOrOptions) ? agentOrOptions : undefined;
     if (opts.keepVersions !== undefined && !(opts.keepVersions >= 1)) {
@@ -103,7 +100,7 @@ export class RunStateStore {
     if (resolved.startsWith('sqlite:') || POSTGRES_URL.test(resolved)) {
       const sql = openSql(resolved);
       this.kind = sql.dialect;
-      this.backend = new SqlBackend(sql, hidePassword(resolved));
+      this.backend = new SqlBackend(sql, displayUrl(resolved));
     } else if (resolved.includes('://')) {
       throw new ConfigurationError(
         `unsupported store target '${resolved}': use a .json file path, sqlite:///path.db or ` +
@@ -119,7 +116,7 @@ export class RunStateStore {
 
   /** The store's target with any password hidden. */
   get url(): string {
-    return this.kind === 'file' ? this.target : hidePassword(this.target);
+    return this.kind === 'file' ? this.target : displayUrl(this.target);
   }
 
   private origin(obj: object | undefined): Origin | undefined {
@@ -198,6 +195,34 @@ export class RunStateStore {
       metadata: options.metadata,
       keepVersions: this.keepVersions,
     });
+  }
+
+  /**
+   * Give a new run its first row: `state` (its start) as version 0, `running` unless `status`.
+   * Durable runs write it when their first segment starts, so a run is listed, shown, cancelled
+   * and forked from its first step. Returns undefined and changes nothing when the run exists.
+   */
+  async createRun(
+    state: AnyRunState,
+    options: { runId: string; status?: RunStatus; metadata?: Json },
+  ): Promise<StoredState | undefined> {
+    const json = state.toJSON() as unknown as Json;
+    const facts = stateFacts(json);
+    const status = options.status ?? 'running';
+    checkStatus(status);
+    const stored = await this.backend.create({
+      runId: options.runId,
+      body: JSON.stringify(json),
+      language: 'typescript',
+      sdkVersion: jsSdkVersion(),
+      facts,
+      status,
+      expectedVersion: undefined,
+      metadata: options.metadata,
+      keepVersions: undefined,
+    });
+    if (stored) origins.set(state, { target: this.target, runId: options.runId, version: 0 });
+    return stored;
   }
 
   /** The stored row (latest version unless `version`), with its JSON, untranslated. */

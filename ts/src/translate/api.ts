@@ -1,5 +1,5 @@
 /** Entry points of the translation: language detection, whole states and item lists. */
-import { CorruptStateError, TranslationError, UnsupportedSchemaVersionError } from '../errors.js';
+import { ConfigurationError, CorruptStateError, TranslationError, UnsupportedSchemaVersionError } from '../errors.js';
 import { JS, JS_SCHEMA, type Json, type Language, PY, PYTHON_SCHEMA, isObj } from './common.js';
 import { rawToJs, rawToPy } from './items.js';
 import { ToJs } from './toJs.js';
@@ -71,4 +71,13 @@ export function itemsToTypeScript(items: unknown[]): Json[] {
 /** Translate conversation items (e.g. a session's history) from JS to Python format. */
 export function itemsToPython(items: unknown[]): Json[] {
   return items.map((raw) => guard(() => rawToPy(raw), JS));
+}
+
+/** Translate a RunState JSON into `language`'s format (`timestep export --lang`). */
+export function toLanguage(state: Json, language: Language): Json {
+  if (language === 'python') return toPython(state);
+  if (language === 'typescript') return toTypeScript(state);
+  throw new ConfigurationError(
+    `unknown language '${String(language)}'; expected 'python' or 'typescript'`,
+  );
 }

@@ -18,6 +18,7 @@ export {
   itemsToTypeScript,
   SUPPORTED_JS_SCHEMAS,
   SUPPORTED_PYTHON_SCHEMAS,
+  toLanguage,
   toPython,
   toTypeScript,
 } from './api.js';

@@ -1,6 +1,5 @@
 // TypeScript half of a hand-off: load a run that Python paused, approve, resume, save.
-// (Plain ES module JavaScript; the same code type-checks as TypeScript.)
-import { Agent, tool } from '@openai/agents';
+import { Agent, tool, type Model } from '@openai/agents';
 import { z } from 'zod';
 import { RunStateStore, runAgent } from '@timestep-ai/timestep';
 
@@ -15,11 +14,14 @@ const refund = tool({
   execute: async ({ order_id, amount }) => `refunded $${amount} on order ${order_id} (from Node)`,
 });
 
-export function buildAgent(model) {
+export function buildAgent(model: string | Model): Agent {
   return new Agent({ name: 'support', instructions: 'Refund damaged orders.', model, tools: [refund] });
 }
 
-export async function main(model = 'gpt-4.1', db = 'sqlite:///timestep.db') {
+export async function main(
+  model: string | Model = 'gpt-4.1',
+  db = 'sqlite:///timestep.db',
+): Promise<void> {
   const store = new RunStateStore(db);
   const agent = buildAgent(model);
   const state = await store.load(RUN_ID, agent); // a Python state is translated on load
@@ -27,8 +29,8 @@ export async function main(model = 'gpt-4.1', db = 'sqlite:///timestep.db') {
     console.log(`approving ${item.name} ${item.arguments}`);
     state.approve(item);
   }
-  const result = await runAgent(agent, state, { runId: RUN_ID, store }); // saves version 2
-  console.log(`answer: ${result.finalOutput}`);
+  const result = await runAgent(agent, state, null, false, { runId: RUN_ID, store }); // saves v2
+  console.log(`answer: ${String(result.finalOutput)}`);
   await store.close();
 }
 
