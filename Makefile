@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NPM    ?= npm
 
-.PHONY: demo test lint typecheck pytest ts-test local-model docs clean chromium
+.PHONY: demo test lint typecheck pytest ts-test local-model docs clean system-deps deploy-local
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -22,14 +22,18 @@ demo: $(STAMP)
 test: lint typecheck ts-test local-model pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench deploy
+	$(VENV)/bin/ruff format --check src tests bench deploy
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 ts/node_modules/.package-lock.json: ts/package-lock.json
 	$(NPM) --prefix ts ci --no-audit --no-fund
+	@# better-sqlite3 (a dev/optional peer dependency) must have its native binding for the tests;
+	@# build it when npm ci left it without one (no prebuilt binary: ~2-5 min from source).
+	@test -f ts/node_modules/better-sqlite3/build/Release/better_sqlite3.node || \
+		$(NPM) --prefix ts rebuild better-sqlite3
 	@touch $@
 
 ts-test: ts/node_modules/.package-lock.json
@@ -40,19 +44,29 @@ ts-test: ts/node_modules/.package-lock.json
 local-model: $(STAMP)
 	$(PY) -m timestep.models.local setup
 
-pytest: $(STAMP) chromium
+pytest: $(STAMP) system-deps
 	$(PY) -m pytest
 
-## The browser test drives Debian's chromium: installed here when missing (as root), else a clear error.
-chromium:
-	@if [ -x /usr/bin/chromium ]; then :; \
+## Debian packages the tests use (PostgreSQL server, chromium for the browser test, nginx and
+## openssl for the deployment test): installed here when missing (as root), else a clear error.
+SYSTEM_DEPS := /usr/lib/postgresql/15/bin/initdb:postgresql /usr/bin/chromium:chromium \
+	/usr/sbin/nginx:nginx-light /usr/bin/openssl:openssl
+system-deps:
+	@missing=""; for dep in $(SYSTEM_DEPS); do \
+		[ -x "$${dep%%:*}" ] || missing="$$missing $${dep#*:}"; done; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "installing chromium for the browser test (apt-get)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		echo "installing Debian packages for the tests:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing >/dev/null; \
+		if command -v pg_ctlcluster >/dev/null 2>&1; then pg_ctlcluster 15 main stop 2>/dev/null || true; fi; \
 	else \
-		echo "the browser test needs /usr/bin/chromium: run 'sudo apt-get install -y chromium'"; \
-		exit 1; \
+		echo "the tests need:$$missing — run 'sudo apt-get install -y$$missing'"; exit 1; \
 	fi
+
+## The deployment recipe (deploy/compose.yaml) as local processes: Postgres, 2 workers, inbox behind TLS.
+deploy-local: $(STAMP) system-deps
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) deploy/run_local.py --workers 2
 
 ## The documentation site, built strictly (broken links and references fail).
 docs: $(STAMP)

@@ -77,7 +77,7 @@ def worker(
     if processes > 1:
         from ._processes import child_args, run_processes
 
-        err.print(f"{processes} workers on {_db(db)} (Ctrl+C to stop)", markup=False)
+        err.print(f"{processes} workers on {_shown(_db(db))} (Ctrl+C to stop)", markup=False)
         code = run_processes(
             _db(db),
             [
