@@ -30,6 +30,10 @@ typecheck: $(STAMP)
 
 ts/node_modules/.package-lock.json: ts/package-lock.json
 	$(NPM) --prefix ts ci --no-audit --no-fund
+	@# better-sqlite3 (a dev/optional peer dependency) must have its native binding for the tests;
+	@# build it when npm ci left it without one (no prebuilt binary: ~2-5 min from source).
+	@test -f ts/node_modules/better-sqlite3/build/Release/better_sqlite3.node || \
+		$(NPM) --prefix ts rebuild better-sqlite3
 	@touch $@
 
 ts-test: ts/node_modules/.package-lock.json
