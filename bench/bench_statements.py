@@ -47,16 +47,16 @@ class Counter:
                 verb = text.lstrip().split(None, 1)[0].upper()
                 self.sites[f"{_site()} {verb}"] += 1
 
-        def begin(_conn: Any) -> None:
-            if self.active:
+        def begin(conn: Any) -> None:
+            if self.active and not _autocommit(conn):
                 self.counts["begin"] += 1
 
-        def commit(_conn: Any) -> None:
-            if self.active:
+        def commit(conn: Any) -> None:
+            if self.active and not _autocommit(conn):
                 self.counts["commit"] += 1
 
-        def rollback(_conn: Any) -> None:
-            if self.active:
+        def rollback(conn: Any) -> None:
+            if self.active and not _autocommit(conn):
                 self.counts["rollback"] += 1
 
         def checkout(*_a: Any) -> None:
@@ -68,6 +68,12 @@ class Counter:
         event.listen(Engine, "commit", commit)
         event.listen(Engine, "rollback", rollback)
         event.listen(Pool, "checkout", checkout)
+
+
+def _autocommit(conn: Any) -> bool:
+    """Whether the driver connection is in autocommit (psycopg sends no BEGIN, COMMIT, ROLLBACK)."""
+    driver = conn.connection.driver_connection
+    return getattr(driver, "autocommit", False) is True
 
 
 def _site() -> str:

@@ -20,7 +20,15 @@ import pytest
 from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message
 
 from harness.node import built_node
-from timestep.durable import approve, recorded_steps, resume, run_durable, shutdown
+from timestep.durable import (
+    StreamText,
+    approve,
+    attach_stream,
+    recorded_steps,
+    resume,
+    run_durable,
+    shutdown,
+)
 from timestep.state import RunStateStore
 from vectors.scenarios import REFUND_EXECUTIONS, refund_call, support_agent
 
@@ -138,6 +146,89 @@ def test_streamed_run_finishes_and_recovers_from_a_kill_mid_tool(driver: Driver)
         f"tool charge {key('streamed-kill')}",
         "model 1",
     ]
+
+
+async def _read_log(store_url: str, run_id: str, after: int = 0) -> list[dict[str, Any]]:
+    store = RunStateStore(store_url)
+    try:
+        return [e async for e in attach_stream(run_id, store=store, after=after, timeout=30)]
+    finally:
+        await store.close()
+
+
+def _text(events: list[dict[str, Any]]) -> str:
+    reader = StreamText()
+    for event in events:
+        reader.add(event)
+    return reader.text
+
+
+async def test_ts_stream_log_is_read_by_python(
+    node: str, postgres_db_url: str, tmp_path: Path, pglite_dir: Path
+) -> None:
+    """A streamed TS run on Postgres writes the durable stream log Python's reader replays."""
+    driver = Driver(node, postgres_db_url, tmp_path / "calls.log", pglite_dir)
+    code, facts = driver.run("start", "ts-log", stream=True)
+    assert (code, facts["finalOutput"]) == (0, "done after 1 tool result(s)")
+    events = await _read_log(postgres_db_url, "ts-log")
+    assert [e["type"] for e in events if e["type"] != "model_event"] == [
+        "attempt_started",
+        "tool_output",
+        "attempt_started",
+        "segment_end",
+    ]
+    assert events[-1]["status"] == "done" and events[-1]["segment"] == "ts-log@0"
+    first = events[0]
+    assert (first["key"], first["attempt"]) == (f"m{first['step']}.1:start", 1)
+    tool = next(e for e in events if e["type"] == "tool_output")
+    assert (tool["call_id"], tool["output"]) == ("call_1", {"text": "charged 42"})
+    assert _text(events) == facts["finalOutput"]
+    deltas = [e for e in events if e.get("event", {}).get("type") == "response.output_text.delta"]
+    assert len(deltas) == len(facts["finalOutput"].split(" "))
+
+
+async def test_ts_retry_after_a_kill_mid_delta_is_rebuilt_by_python(
+    node: str, postgres_db_url: str, tmp_path: Path, pglite_dir: Path
+) -> None:
+    """Killed two deltas into its answer, the TS run's retry writes other text: the log marks
+    the first attempt abandoned and Python's StreamText rebuilds exactly the final output."""
+    driver = Driver(node, postgres_db_url, tmp_path / "calls.log", pglite_dir)
+    code, _ = driver.run("start", "ts-delta", crash="delta", stream=True)
+    assert code == -9
+    cut = await _read_log_until_idle(postgres_db_url, "ts-delta")
+    assert _text(cut) == "an abandoned"  # what a live reader had seen at the crash
+    code, facts = driver.run("recover", "ts-delta", crash="delta")  # fires once: not again
+    assert (code, facts["status"]) == (0, "done")
+    final = facts["finalOutput"]
+    assert final == "retried: done after 1 tool result(s)"
+    events = await _read_log(postgres_db_url, "ts-delta")
+    assert _text(events) == final
+    step = cut[-1]["step"]
+    kinds = [(e["type"], e.get("attempt")) for e in events if e.get("step") == step]
+    first_retry = kinds.index(("attempt_started", 2))
+    assert kinds[first_retry - 1] == ("attempt_abandoned", 1)
+    # re-attached from a cursor after the dead attempt's deltas: the same final text
+    after = cut[-1]["id"]
+    tail = await _read_log(postgres_db_url, "ts-delta", after=after)
+    reader = StreamText()
+    for event in cut + tail:
+        reader.add(event)
+    assert reader.text == final
+    assert [a for _s, _i, a in reader.abandoned] == [1]
+
+
+async def _read_log_until_idle(store_url: str, run_id: str) -> list[dict[str, Any]]:
+    """The events logged so far of a run whose process died (the reader would wait for more)."""
+    store = RunStateStore(store_url)
+    seen: list[dict[str, Any]] = []
+    try:
+        async for event in attach_stream(run_id, store=store, timeout=2):
+            seen.append(event)
+    except TimeoutError:
+        pass
+    finally:
+        await store.close()
+    return seen
 
 
 async def test_killed_between_steps_repeats_nothing(driver: Driver) -> None:

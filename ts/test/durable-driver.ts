@@ -12,7 +12,8 @@
  * to $TIMESTEP_TEST_LOG: `model <n>`, `tool <name> <idempotency key>`. Crash points (each fires
  * once, remembered by a marker file beside the log): `tool` (inside the tool, after its side
  * effect, before its checkpoint), `between` (after the tool's checkpoint, before the next model
- * call), `waiting` (after the run paused for approval: the process then idles until killed).
+ * call), `delta` (streamed: two deltas into the final answer, whose retry writes other text),
+ * `waiting` (after the run paused for approval: the process then idles until killed).
  * The last stdout line is a JSON object of facts.
  */
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
@@ -101,6 +102,26 @@ class ScriptModel implements Model {
   async *getStreamedResponse(request: ModelRequest): AsyncIterable<StreamEvent> {
     const response = await this.getResponse(request);
     yield { type: 'response_started' } as StreamEvent;
+    const reply = response.output.find((item) => item.type === 'message') as
+      | { content: { type: string; text: string }[] }
+      | undefined;
+    if (reply && reply.content[0]?.type === 'output_text') {
+      // crash point `delta`: the first attempt streams other words and dies after two deltas;
+      // the retry (marker present) writes different text, as a real model may
+      const retried = existsSync(`${LOG}.delta.crashed`);
+      const text =
+        process.env.TIMESTEP_TEST_CRASH !== 'delta'
+          ? reply.content[0]!.text
+          : retried
+            ? `retried: ${reply.content[0]!.text}`
+            : 'an abandoned first attempt that the crash cuts off';
+      reply.content[0]!.text = text;
+      const words = text.split(/(?= )/);
+      for (const [i, word] of words.entries()) {
+        yield { type: 'output_text_delta', delta: word } as StreamEvent;
+        if (i === 1) crashOnce('delta');
+      }
+    }
     yield {
       type: 'response_done',
       response: {
@@ -170,6 +191,8 @@ async function main(): Promise<void> {
     const controller = new AbortController();
     const running = worker(AGENTS, { store, modelProvider: provider, signal: controller.signal, pollIntervalMs: 200 });
     await waitFor(store, ['done', 'waiting', 'failed']);
+    const outcome = (await DBOS.retrieveWorkflow(`${runId}@0`).getResult()) as { final_output?: string | null };
+    out = { finalOutput: outcome.final_output ?? null };
     controller.abort();
     await running;
   } else if (action === 'approve') {

@@ -269,5 +269,6 @@ export async function shutdown(): Promise<void> {
   if (!current) return;
   launched = undefined;
   await DBOS.shutdown();
+  await (await import('./streamLog.js')).closeStreamLogs();
   await current.embedded?.close();
 }

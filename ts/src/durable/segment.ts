@@ -20,6 +20,7 @@ import { RunStateStore as Store, type RunStateStore, type RunStatus } from '../s
 import * as approvals from './approvals.js';
 import * as names from './names.js';
 import { currentSegment, DurableModelProvider, wrapAgent } from './steps.js';
+import { streamLog } from './streamLog.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyAgent = Agent<any, any>;
@@ -187,7 +188,8 @@ async function segmentBody(runId: string, baseVersion: number, spec: SegmentSpec
   const forked = targetRun !== runId;
   const [local, agent, store] = await resolve(runId, spec);
   const root = wrapAgent(agent);
-  return currentSegment.run({ runId: targetRun, workflowId }, async () => {
+  const log = spec.stream ? await streamLog(spec.store, targetRun, workflowId) : undefined;
+  return currentSegment.run({ runId: targetRun, workflowId, log }, async () => {
     try {
       let input: string | AgentInputItem[] | RunState<unknown, AnyAgent>;
       if (spec.state !== undefined && spec.state !== null) {
@@ -237,6 +239,7 @@ async function segmentBody(runId: string, baseVersion: number, spec: SegmentSpec
           () => recordEnd(store, targetRun, 'failed', describeError(error), first, agent.name),
           { name: names.SAVE_STEP },
         );
+        await log?.emit({ key: 'end', type: 'segment_end', status: 'failed', error: String(error instanceof Error ? error.message : error) });
         throw error;
       }
       const status: RunStatus = result.interruptions.length > 0 ? 'waiting' : 'done';
@@ -246,6 +249,7 @@ async function segmentBody(runId: string, baseVersion: number, spec: SegmentSpec
         { name: names.SAVE_STEP },
       );
       if (local) local.result = result;
+      await log?.emit({ key: 'end', type: 'segment_end', status, version });
       const final = result.finalOutput;
       return { status, version, final_output: typeof final === 'string' ? final : null };
     } finally {

@@ -21,11 +21,14 @@ import type {
   StreamEvent,
 } from '@openai/agents';
 import * as names from './names.js';
+import { abandoned, modelEvent, type StreamLog } from './streamLog.js';
 
 /** What the wrappers know about the segment they run in. */
 export interface SegmentContext {
   runId: string;
   workflowId: string;
+  /** The run's durable stream event log (streamed segments on a Postgres system database). */
+  log?: StreamLog | undefined;
 }
 
 /** The segment whose workflow is running in this async context (undefined outside one). */
@@ -105,10 +108,12 @@ export class DurableModel implements Model {
   }
 
   async *getStreamedResponse(request: ModelRequest): AsyncIterable<StreamEvent> {
-    if (!active()) {
+    const seg = active();
+    if (!seg) {
       yield* this.model.getStreamedResponse(request);
       return;
     }
+    const log = seg.log;
     const live: (StreamEvent | null)[] = [];
     let wake: (() => void) | undefined;
     const push = (event: StreamEvent | null): void => {
@@ -119,15 +124,25 @@ export class DurableModel implements Model {
     const step = DBOS.runStep(
       async () => {
         let final: Json | undefined;
+        const stepId = DBOS.stepID ?? 0;
+        const attempt = log ? await log.beginAttempt(stepId) : 0;
+        let index = 0;
         try {
           for await (const event of this.model.getStreamedResponse(request)) {
+            const logged = log ? modelEvent(stepId, attempt, index, event) : undefined;
+            if (logged) await log!.emit(logged); // logged before anyone sees it
+            index += 1;
             push(event);
             if (event.type === 'response_done') final = event.response as unknown as Json;
           }
+          if (!final) throw new Error('the model stream ended without response_done');
+        } catch (error) {
+          const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+          if (log) await log.emit(abandoned(stepId, attempt, 'failed', text));
+          throw error;
         } finally {
           push(null);
         }
-        if (!final) throw new Error('the model stream ended without response_done');
         return JSON.parse(JSON.stringify(final)) as Json;
       },
       { name: names.MODEL_STREAM_STEP },
@@ -188,11 +203,16 @@ function wrapTool(tool: AnyTool): AnyTool {
   const original = tool.invoke;
   const stepName = names.toolStep(tool.name);
   const invoke: AnyTool['invoke'] = async (runContext, input, details) => {
-    if (!active()) return original(runContext, input, details);
+    const seg = active();
+    if (!seg) return original(runContext, input, details);
     const data = await DBOS.runStep(
       async () => dumpToolOutput(await original(runContext, input, details)),
       { name: stepName },
     );
+    const callId = details?.toolCall?.callId;
+    if (seg.log && callId) {
+      await seg.log.emit({ key: `t${callId}`, type: 'tool_output', call_id: callId, tool: tool.name, output: data });
+    }
     return loadToolOutput(data);
   };
   return { ...tool, invoke };
