@@ -148,6 +148,24 @@ def test_streamed_run_finishes_and_recovers_from_a_kill_mid_tool(driver: Driver)
     ]
 
 
+async def test_ts_run_killed_in_its_first_segment_is_listed_running(
+    driver: Driver, store_url: str
+) -> None:
+    """The first TS segment stores version 0 (`running`) before any step, as Python's does."""
+    code, _ = driver.run("start", "first-row", crash="tool")
+    assert code == -9
+    store = RunStateStore(store_url)
+    try:
+        rows = {r.run_id: r for r in await store.list_runs()}
+        row = rows["first-row"]
+        assert (row.status, row.latest_version, row.language) == ("running", 0, "typescript")
+        assert row.metadata["durable_agent"] == "biller"
+    finally:
+        await store.close()
+    code, facts = driver.run("recover", "first-row")
+    assert (code, facts["status"], facts["version"]) == (0, "done", 1)
+
+
 async def _read_log(store_url: str, run_id: str, after: int = 0) -> list[dict[str, Any]]:
     store = RunStateStore(store_url)
     try:
