@@ -10,6 +10,7 @@ in the other direction: no code block in a page that is not an included, tested 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -284,11 +285,11 @@ def node() -> str:
     return binary
 
 
-def run_node(code: str, cwd: Path, node: str) -> list[str]:
+def run_node(code: str, cwd: Path, node: str, timeout: float = 120) -> list[str]:
     """Run the ES module ``code`` with node in ``cwd`` (next to the compiled TS examples)."""
     (cwd / "driver.mjs").write_text(textwrap.dedent(code))
     done = subprocess.run(
-        [node, "driver.mjs"], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=120
+        [node, "driver.mjs"], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout.splitlines()
@@ -358,6 +359,91 @@ def test_seed_in_python_and_typescript(tmp_path: Path, ts_examples: Path, node: 
     assert show == [
         "py_state [(1, 'waiting', 'python'), (2, 'done', 'python')]",
         "ts_state [(1, 'waiting', 'typescript'), (2, 'done', 'typescript')]",
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_durable_typescript_run_and_worker_recipe(
+    tmp_path: Path, ts_examples: Path, node: str
+) -> None:
+    """docs/durable-typescript.md (durable_ts.ts): a durable TS run pauses, is approved and
+    continues durably (on the embedded PGlite beside a SQLite store); the recipe's worker
+    finishes a second run."""
+    run = run_node(
+        """
+        import { callsThenEcho } from './ts_helpers.mjs';
+        import { main } from './durable_ts.js';
+        await main(callsThenEcho('refund', { order_id: '42', amount: 25 }), 'sqlite:///durable.db',
+          'ticket-1');
+        """,
+        ts_examples,
+        node,
+        timeout=600,
+    )
+    # The idempotency key is Python's formula: sha256("<run_id>:<call_id>").
+    key = hashlib.sha256(b"ticket-1:call_refund_0").hexdigest()[:12]
+    assert run == [
+        "ticket-1: waiting on refund",
+        f"answer: Done: refunded $25 on order 42 (key {key})",
+    ]
+    paused = run_node(
+        """
+        import { RunStateStore, approve, runAgent, shutdownDurable } from '@timestep-ai/timestep';
+        import { callsThenEcho } from './ts_helpers.mjs';
+        import { buildAgent } from './durable_ts.js';
+        const agent = buildAgent(callsThenEcho('refund', { order_id: '7', amount: 5 }));
+        const store = new RunStateStore('sqlite:///durable.db');
+        await runAgent(agent, 'Refund $5 on order 7', { runId: 'ticket-2', store, durable: true });
+        await approve('ticket-2', { store, by: 'bob' });
+        console.log(`ticket-2: ${(await store.run('ticket-2')).status}`);
+        await shutdownDurable();
+        """,
+        ts_examples,
+        node,
+        timeout=600,
+    )
+    assert paused == ["ticket-2: waiting"]
+    # The recipe's worker runs in another process, as a deployed worker would.
+    recipe = run_node(
+        """
+        import { RunStateStore, shutdownDurable } from '@timestep-ai/timestep';
+        import { callsThenEcho } from './ts_helpers.mjs';
+        import { buildAgent, serveInTypeScript } from './durable_ts.js';
+        const agent = buildAgent(callsThenEcho('refund', { order_id: '7', amount: 5 }));
+        const store = new RunStateStore('sqlite:///durable.db');
+        const controller = new AbortController();
+        const finished = (async () => {
+          while ((await store.run('ticket-2')).status !== 'done') {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+          }
+          controller.abort();
+        })();
+        await serveInTypeScript('ticket-2', agent, store, controller.signal);
+        await finished;
+        console.log(`ticket-2: ${(await store.run('ticket-2')).status}`);
+        await shutdownDurable();
+        """,
+        ts_examples,
+        node,
+        timeout=600,
+    )
+    assert recipe == ["ticket-2: done"]
+    audit = run_python(
+        """
+        from timestep import RunStateStore
+        async def show():
+            store = RunStateStore("sqlite:///durable.db")
+            for run in sorted(await store.list_runs(), key=lambda run: run.run_id):
+                deciders = [d.decided_by for d in await store.decisions(run.run_id)]
+                print(run.run_id, run.status, run.language, deciders)
+        asyncio.run(show())
+        """,
+        tmp_path,
+    )
+    assert audit == [
+        "ticket-1 done typescript ['alice']",
+        "ticket-2 done typescript ['bob']",
     ]
 
 
@@ -444,6 +530,48 @@ def test_local_model_example(tmp_path: Path) -> None:
         tmp_path,
     )
     assert out == ["answer: Done: blue mug: $12", "answer: Done: red mug: $12"]
+
+
+def test_stream_reader_follows_a_streamed_durable_run(tmp_path: Path) -> None:
+    """stream_reader.py (docs: Streaming) rebuilds the final output; after the end, nothing."""
+    out = run_python(
+        """
+        from agents import Agent
+        from agents.testing import ScriptedModel, assistant_message
+        from timestep import RunStateStore, consume_result, run_agent
+        import stream_reader
+        async def go():
+            store = RunStateStore("sqlite:///stream.db")
+            model = ScriptedModel([[assistant_message("Once upon a time, a run survived.")]])
+            agent = Agent(name="writer", model=model)
+            streamed = await run_agent(agent, "A story", stream=True, run_id="story-1", store=store)
+            result = await consume_result(streamed)
+            text, cursor = await stream_reader.follow("story-1", store)
+            print("rebuilt:", text == result.final_output, repr(text), cursor > 0)
+            rest, end = await stream_reader.follow("story-1", store, cursor)
+            print("after the cursor:", repr(rest), end == cursor)
+        asyncio.run(go())
+        """,
+        tmp_path,
+    )
+    assert out == [
+        "Once upon a time, a run survived.",  # printed as it streamed
+        "rebuilt: True 'Once upon a time, a run survived.' True",
+        "",  # nothing after the end cursor
+        "after the cursor: '' True",
+    ]
+
+
+def test_deploy_commands_are_valid_shell_and_name_real_files() -> None:
+    """deploy.sh (docs: Deployment) parses, and the files it names are in the repository.
+
+    The compose file's services are brought up for real by tests/test_deploy.py."""
+    script = EXAMPLES / "deploy.sh"
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    text = script.read_text()
+    assert "deploy/compose.yaml" in text and (ROOT / "deploy" / "compose.yaml").is_file()
+    for unit in ("timestep-migrate", "timestep-inbox", "timestep-worker@"):
+        assert unit in text and (ROOT / "deploy" / "systemd" / f"{unit}.service").is_file()
 
 
 def test_local_model_setup_commands_are_valid_shell() -> None:
