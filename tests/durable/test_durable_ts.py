@@ -8,6 +8,7 @@ creating one takes 15-30 s. On Postgres both languages share the test's database
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -20,6 +21,7 @@ import pytest
 from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message
 
 from harness.node import built_node
+from timestep.cli import main
 from timestep.durable import (
     StreamText,
     approve,
@@ -148,6 +150,24 @@ def test_streamed_run_finishes_and_recovers_from_a_kill_mid_tool(driver: Driver)
     ]
 
 
+async def test_ts_run_killed_in_its_first_segment_is_listed_running(
+    driver: Driver, store_url: str
+) -> None:
+    """The first TS segment stores version 0 (`running`) before any step, as Python's does."""
+    code, _ = driver.run("start", "first-row", crash="tool")
+    assert code == -9
+    store = RunStateStore(store_url)
+    try:
+        rows = {r.run_id: r for r in await store.list_runs()}
+        row = rows["first-row"]
+        assert (row.status, row.latest_version, row.language) == ("running", 0, "typescript")
+        assert row.metadata["durable_agent"] == "biller"
+    finally:
+        await store.close()
+    code, facts = driver.run("recover", "first-row")
+    assert (code, facts["status"], facts["version"]) == (0, "done", 1)
+
+
 async def _read_log(store_url: str, run_id: str, after: int = 0) -> list[dict[str, Any]]:
     store = RunStateStore(store_url)
     try:
@@ -188,7 +208,11 @@ async def test_ts_stream_log_is_read_by_python(
 
 
 async def test_ts_retry_after_a_kill_mid_delta_is_rebuilt_by_python(
-    node: str, postgres_db_url: str, tmp_path: Path, pglite_dir: Path
+    node: str,
+    postgres_db_url: str,
+    tmp_path: Path,
+    pglite_dir: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Killed two deltas into its answer, the TS run's retry writes other text: the log marks
     the first attempt abandoned and Python's StreamText rebuilds exactly the final output."""
@@ -215,6 +239,20 @@ async def test_ts_retry_after_a_kill_mid_delta_is_rebuilt_by_python(
         reader.add(event)
     assert reader.text == final
     assert [a for _s, _i, a in reader.abandoned] == [1]
+    # `timestep runs stream` replays the TS run: the cut-off attempt flagged, the answer ends it
+    code, out, err = await asyncio.to_thread(
+        _cli, capsys, postgres_db_url, "runs", "stream", "ts-delta"
+    )
+    assert code == 0, err
+    assert out.splitlines() == ["an abandoned", final]
+    assert "attempt 1 was cut off" in err and "[run done]" in err
+
+
+def _cli(capsys: pytest.CaptureFixture[str], db: str, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["--db", db, *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 async def _read_log_until_idle(store_url: str, run_id: str) -> list[dict[str, Any]]:

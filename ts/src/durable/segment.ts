@@ -204,6 +204,16 @@ async function segmentBody(runId: string, baseVersion: number, spec: SegmentSpec
       } else {
         input = spec.input ?? '';
       }
+      if (baseVersion === 0 || forked) {
+        // the run is stored (version 0, `running`) before any step, as in Python: listed,
+        // cancellable and forkable while its first segment runs and after its process died
+        // there. Not a step: a replayed segment finds the row and writes nothing.
+        const first = input instanceof RunState ? input : startState(root, input, spec.max_turns);
+        await store.createRun(first, {
+          runId: targetRun,
+          metadata: { durable_agent: agent.name, durable_language: 'typescript' },
+        });
+      }
       const inner = local ? local.modelProvider : workerSettings.modelProvider;
       const runner = new Runner({
         modelProvider: new DurableModelProvider(inner ?? new MultiModelProvider()),
