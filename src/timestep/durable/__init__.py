@@ -20,7 +20,7 @@ from ._config import APPLICATION_VERSION, system_database_url
 from ._history import DurableStep, recorded_steps
 from ._runtime import prepare_system_database, register_agent, shutdown
 from ._steps import idempotency_key
-from ._stream import attach_stream
+from ._stream_reader import attach_stream
 from ._stream_text import StreamText, TextChange, stream_text
 
 __all__ = [
