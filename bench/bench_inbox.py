@@ -163,8 +163,9 @@ def report(result: LoadResult, runs: int) -> str:
             f"{max(result.latencies_ms):.1f} | {total / result.wall_s:.0f} |",
             "",
             "Every request is answered (no errors); latency grows with the queue of concurrent "
-            "requests on one process (each list reads every run row). `tests/test_inbox_load.py` "
-            "runs the same load (50 clients) in the suite and fails on any error.",
+            "requests on one process (each list reads every run row). "
+            "`tests/server/test_inbox_load.py` runs the same load (50 clients) in the suite and "
+            "fails on any error.",
         ]
     )
 

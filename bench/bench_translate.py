@@ -3,7 +3,7 @@
 The state comes from the real Python SDK (openai-agents, scripted model): one model turn calls the
 non-approval ``lookup`` tool 499 times, the next calls the approval-gated ``refund`` tool, so the
 paused state holds 1,000 generated items (499 calls + 499 outputs + 1 call + 1 approval request).
-The JS document is its translation (the JS SDK loads it; see tests/test_translate.py).
+The JS document is its translation (the JS SDK loads it; see tests/crosslang/test_translate.py).
 Reports the median of ``--repeat`` timings of ``to_typescript`` and ``to_python`` (pure functions on
 parsed JSON; parsing/serialising the text is reported separately) and the document sizes.
 

@@ -1,7 +1,7 @@
 /**
  * Every error timestep raises on purpose, under one `TimestepError` root: the same names and
  * parents as Python's `timestep._errors` (where Python lists two bases, the TypeScript class
- * extends the first; `tests/test_crosslang_parity.py` checks the tree against Python's).
+ * extends the first; `tests/crosslang/test_crosslang_parity.py` checks the tree against Python's).
  */
 
 /** Base class of every error timestep raises on purpose. */

@@ -1,5 +1,5 @@
 /**
- * The Node half of the cross-language round trips (driven by tests/test_crosslang.py):
+ * The Node half of the cross-language round trips (driven by tests/crosslang/test_crosslang.py):
  *
  *   node dist-test/test/crosslang-driver.js start  <store> <runId> <graph> <steps>
  *   node dist-test/test/crosslang-driver.js resume <store> <runId> <graph> <steps> <decision>

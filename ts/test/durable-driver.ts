@@ -1,6 +1,6 @@
 /**
  * A Node process running durable TypeScript runs, for the crash and cross-language tests
- * (tests/test_durable_ts.py and test/durable.test.ts kill it with SIGKILL at injected points).
+ * (tests/durable/test_durable_ts.py and test/durable.test.ts kill it with SIGKILL at injected points).
  *
  *   node durable-driver.js start   <store> <run id> [crash point]   run `charge`, or `refund` (approval)
  *   node durable-driver.js recover <store> <run id>                  launch (DBOS recovers), wait for the run

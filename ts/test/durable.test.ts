@@ -2,7 +2,7 @@
  * Durable TypeScript runs, in-process parts: pinned persisted names, where the system database
  * lives, and the typed errors of the embedded PGlite (locked by another live process, corrupt,
  * not a data directory), none of which may hang. The crash and cross-language tests spawn
- * test/durable-driver.ts from tests/test_durable_ts.py.
+ * test/durable-driver.ts from tests/durable/test_durable_ts.py.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * The Node half of the cross-language session tests (driven by tests/test_crosslang_sessions.py):
+ * The Node half of the cross-language session tests (driven by tests/crosslang/test_crosslang_sessions.py):
  *
  *   node dist-test/test/session-driver.js write <db> <sessionId> <jsItemsJson>
  *   node dist-test/test/session-driver.js read  <db> <sessionId>

@@ -2,7 +2,7 @@
  * TimestepSession: the JS SDK's Session over timestep's session tables (SQLite, and Postgres when
  * TIMESTEP_TEST_POSTGRES_URL names a server). Rows hold Python-format items; reads give JS items;
  * an agent continues its conversation across runs. (The Python side is checked by
- * tests/test_crosslang_sessions.py through test/session-driver.ts.)
+ * tests/crosslang/test_crosslang_sessions.py through test/session-driver.ts.)
  */
 process.env.OPENAI_AGENTS_DISABLE_TRACING = '1';
 

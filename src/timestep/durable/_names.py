@@ -2,8 +2,8 @@
 
 These strings are stored in the DBOS system database and compared on replay and recovery: renaming
 one makes recorded segments unrecoverable. They are compatibility data, pinned by
-``tests/test_durable_run.py``, ``test_durable_mcp.py`` and ``test_durable_sessions.py``; change
-them only together with ``APPLICATION_VERSION``.
+``tests/durable/test_durable_run.py``, ``test_durable_mcp.py`` and ``test_durable_sessions.py``;
+change them only together with ``APPLICATION_VERSION``.
 """
 
 from __future__ import annotations

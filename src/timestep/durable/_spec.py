@@ -2,7 +2,7 @@
 
 :class:`SegmentSpec` is compatibility data like the step names in ``_names``: a segment left
 PENDING is recovered from its stored JSON, so the field names (pinned by
-``tests/test_durable_spec.py``) change only together with ``APPLICATION_VERSION``.
+``tests/durable/test_durable_spec.py``) change only together with ``APPLICATION_VERSION``.
 
 No credential is persisted: :func:`public_target` removes the password from a database URL, and
 :func:`resolve_target` puts it back at run time from a URL this process knows (the stores it was

@@ -1,0 +1,232 @@
+"""Crash recovery with real processes killed by SIGKILL at injected points (SQLite system DB).
+
+Each test runs the durable test agent (tests/durable/test_durable_app.py) in a subprocess that
+kills itself at one point, then starts a worker process that recovers the run, and checks from the
+log of model calls and tool executions that the run finished, that completed steps did not run
+again, and that an in-flight tool ran at most twice with the same idempotency key."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from timestep.durable import approve
+from timestep.state import RunStateStore
+
+pytestmark = pytest.mark.slow
+
+APP = str(Path(__file__).with_name("test_durable_app.py"))
+
+
+class Harness:
+    """Subprocesses of the test app sharing one store and one log."""
+
+    def __init__(self, tmp: Path, scenario: str = "charges") -> None:
+        self.store_url = f"sqlite:///{tmp / 'runs.db'}"
+        self.log = str(tmp / "events.jsonl")
+        self.scenario = scenario
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def env(self, crash: str | None) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            TIMESTEP_TEST_LOG=self.log,
+            TIMESTEP_TEST_SCENARIO=self.scenario,
+            TIMESTEP_TEST_TURNS="3",
+        )
+        env.pop("TIMESTEP_CRASH", None)
+        if crash:
+            env["TIMESTEP_CRASH"] = crash
+        return env
+
+    def run(self, run_id: str, crash: str | None, *extra: str) -> int:
+        """Run the agent in a process until it exits; return its exit code."""
+        proc = subprocess.run(
+            [sys.executable, APP, "run", self.store_url, run_id, *extra],
+            env=self.env(crash),
+            capture_output=True,
+            timeout=120,
+        )
+        return proc.returncode
+
+    def start_worker(self, crash: str | None = None) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, APP, "worker", self.store_url],
+            env=self.env(crash),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.procs.append(proc)
+        return proc
+
+    def events(self) -> list[dict[str, Any]]:
+        from test_durable_app import read_log
+
+        return read_log(self.log)
+
+    async def wait_status(self, run_id: str, status: str, timeout: float = 90) -> None:
+        store = RunStateStore(self.store_url)
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            runs = {r.run_id: r.status for r in await store.list_runs()}
+            last = runs.get(run_id)
+            if last == status:
+                return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"run {run_id} is {last!r}, expected {status!r}")
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=10)
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[Harness]:
+    h = Harness(tmp_path)
+    yield h
+    h.stop()
+
+
+def _counts(events: list[dict[str, Any]]) -> tuple[Counter[int], Counter[str], dict[str, set[str]]]:
+    models: Counter[int] = Counter(e["turn"] for e in events if e["kind"] == "model")
+    tools: Counter[str] = Counter(e["call_id"] for e in events if e["kind"] == "tool")
+    keys: dict[str, set[str]] = {}
+    for e in events:
+        if e["kind"] == "tool":
+            keys.setdefault(e["call_id"], set()).add(e["key"])
+    return models, tools, keys
+
+
+async def test_kill_before_model_step_commits(harness: Harness) -> None:
+    assert harness.run("r-model", "model:1") == -signal.SIGKILL
+    harness.start_worker()
+    await harness.wait_status("r-model", "done")
+    models, tools, _keys = _counts(harness.events())
+    assert models == Counter({0: 1, 1: 2, 2: 1, 3: 1})  # only the in-flight model call repeats
+    assert tools == Counter({"call_0": 1, "call_1": 1, "call_2": 1})
+    assert len({e["pid"] for e in harness.events() if e["kind"] == "model"}) == 2
+
+
+async def test_kill_after_tool_side_effect_before_checkpoint(harness: Harness) -> None:
+    assert harness.run("r-tool", "tool:call_1") == -signal.SIGKILL
+    harness.start_worker()
+    await harness.wait_status("r-tool", "done")
+    models, tools, keys = _counts(harness.events())
+    assert models == Counter({0: 1, 1: 1, 2: 1, 3: 1})
+    assert tools == Counter({"call_0": 1, "call_1": 2, "call_2": 1})
+    assert len(keys["call_1"]) == 1  # both attempts saw the same idempotency key
+    assert len(set().union(*keys.values())) == 3
+
+
+async def test_kill_while_saving_interruption_state(tmp_path: Path) -> None:
+    h = Harness(tmp_path, scenario="approval")
+    try:
+        assert h.run("r-save", "save") == -signal.SIGKILL
+        h.start_worker()
+        await h.wait_status("r-save", "waiting")
+        store = RunStateStore(h.store_url)
+        # the recovered save step found the committed version instead of writing another
+        await asyncio.sleep(1.0)
+        assert [v.version for v in await store.versions("r-save")] == [0, 1]  # start, waiting
+        await approve("r-save", "call_refund", by="alice", store=store)
+        await h.wait_status("r-save", "done")
+        models, tools, _keys = _counts(h.events())
+        assert models == Counter({0: 1, 1: 1})
+        assert tools == Counter({"call_refund": 1})
+        assert [v.status for v in await store.versions("r-save")] == ["running", "waiting", "done"]
+    finally:
+        h.stop()
+
+
+async def test_kill_while_waiting_for_approval(tmp_path: Path) -> None:
+    h = Harness(tmp_path, scenario="approval")
+    try:
+        assert h.run("r-wait", "waiting") == -signal.SIGKILL
+        store = RunStateStore(h.store_url)
+        await h.wait_status("r-wait", "waiting", timeout=5)
+        decision = await approve("r-wait", by="bob", store=store)
+        assert decision.call_id == "call_refund" and decision.all_decided
+        h.start_worker()
+        await h.wait_status("r-wait", "done")
+        models, tools, keys = _counts(h.events())
+        assert models == Counter({0: 1, 1: 1})
+        assert tools == Counter({"call_refund": 1})
+        assert len(keys["call_refund"]) == 1
+    finally:
+        h.stop()
+
+
+async def test_stream_reattach_after_kill(harness: Harness) -> None:
+    from timestep.durable import attach_stream
+
+    assert harness.run("r-stream", "tool:call_1", "--stream") == -signal.SIGKILL
+    store = RunStateStore(harness.store_url)
+    before: list[dict[str, Any]] = []
+    with pytest.raises(TimeoutError):  # the process died mid-run: the log stops, no end yet
+        async for event in attach_stream("r-stream", store=store, timeout=2):
+            before.append(event)
+    assert [e["call_id"] for e in before if e["type"] == "tool_output"] == ["call_0"]
+    harness.start_worker()
+    after = [e async for e in attach_stream("r-stream", store=store, after=before[-1]["id"])]
+    assert after[-1]["type"] == "segment_end" and after[-1]["status"] == "done"
+    events = before + after
+    keys = [e["key"] for e in events]
+    assert len(keys) == len(set(keys))  # replayed steps did not duplicate events
+    assert [e["call_id"] for e in events if e["type"] == "tool_output"] == [
+        "call_0",
+        "call_1",
+        "call_2",
+    ]
+    assert sum(1 for k in keys if k.endswith(":completed")) == 4  # one per model step
+    models, tools, keys_by_call = _counts(harness.events())
+    assert models == Counter({0: 1, 1: 1, 2: 1, 3: 1})  # completed model steps were replayed
+    assert tools == Counter({"call_0": 1, "call_1": 2, "call_2": 1})
+    assert len(keys_by_call["call_1"]) == 1
+
+
+def _tool_outputs(doc: Any) -> dict[str, str]:
+    """call_id -> output of every function_call_output item anywhere in a state document."""
+    found: dict[str, str] = {}
+    if isinstance(doc, dict):
+        if doc.get("type") == "function_call_output" and isinstance(doc.get("output"), str):
+            found[str(doc.get("call_id"))] = doc["output"]
+        for value in doc.values():
+            found.update(_tool_outputs(value))
+    elif isinstance(doc, list):
+        for value in doc:
+            found.update(_tool_outputs(value))
+    return found
+
+
+async def test_parallel_tools_replay_onto_their_own_calls_after_kill(tmp_path: Path) -> None:
+    h = Harness(tmp_path, scenario="parallel")
+    try:
+        assert h.run("r-par", "tool:call_p1") == -signal.SIGKILL
+        h.start_worker()
+        await h.wait_status("r-par", "done")
+        models, tools, keys = _counts(h.events())
+        assert models == Counter({0: 1, 3: 1})
+        assert tools["call_p1"] == 2 and tools["call_p0"] in (1, 2) and tools["call_p2"] in (1, 2)
+        assert all(len(k) == 1 for k in keys.values())
+        stored = await RunStateStore(h.store_url).get("r-par")
+        # each call got its own output back, whether recorded before the kill or run again
+        assert _tool_outputs(stored.state_json) == {
+            "call_p0": "charged 0",
+            "call_p1": "charged 1",
+            "call_p2": "charged 2",
+        }
+    finally:
+        h.stop()

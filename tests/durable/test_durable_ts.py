@@ -1,0 +1,353 @@
+"""Durable TypeScript runs, driven from here: real Node processes killed with SIGKILL, and runs
+that cross languages durably (paused in one language, resumed by the other's durable engine).
+
+The Node half is ``ts/test/durable-driver.ts``. On a SQLite store the TypeScript system database is
+an embedded PGlite; the tests share one PGlite directory (``TIMESTEP_TS_DBOS_URL``) because
+creating one takes 15-30 s. On Postgres both languages share the test's database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message
+
+from harness.node import built_node
+from timestep.cli import main
+from timestep.durable import (
+    StreamText,
+    approve,
+    attach_stream,
+    recorded_steps,
+    resume,
+    run_durable,
+    shutdown,
+)
+from timestep.state import RunStateStore
+from vectors.scenarios import REFUND_EXECUTIONS, refund_call, support_agent
+
+pytestmark = pytest.mark.slow
+
+TS = Path(__file__).resolve().parents[2] / "ts"
+DRIVER = TS / "dist-test" / "test" / "durable-driver.js"
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    return built_node(DRIVER)
+
+
+@pytest.fixture(scope="module")
+def pglite_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One embedded system database for the module (each test uses its own store and run ids)."""
+    return tmp_path_factory.mktemp("pglite") / "system.dbos.pglite"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'runs.db'}"
+    else:
+        yield str(request.getfixturevalue("postgres_db_url"))
+    shutdown()  # the Python side's DBOS, when a test launched it
+
+
+class Driver:
+    """Runs the Node driver with a log of every real model and tool call."""
+
+    def __init__(self, node: str, store_url: str, log: Path, pglite_dir: Path) -> None:
+        self.node, self.store_url, self.log = node, store_url, log
+        self.env = {**os.environ, "TIMESTEP_TEST_LOG": str(log)}
+        self.env.pop("TIMESTEP_TS_DBOS_URL", None)
+        if store_url.startswith("sqlite"):
+            self.env["TIMESTEP_TS_DBOS_URL"] = str(pglite_dir)
+
+    def run(
+        self,
+        action: str,
+        run_id: str,
+        *extra: str,
+        crash: str = "",
+        tool: str = "charge",
+        stream: bool = False,
+    ) -> tuple[int, dict[str, Any]]:
+        env = {**self.env, "TIMESTEP_TEST_CRASH": crash, "TIMESTEP_TEST_TOOL": tool}
+        env["TIMESTEP_TEST_STREAM"] = "1" if stream else "0"
+        args = [self.node, str(DRIVER), action, self.store_url, run_id, *extra]
+        done = subprocess.run(args, cwd=TS, env=env, capture_output=True, text=True, timeout=240)
+        lines = done.stdout.strip().splitlines()
+        if done.returncode not in (0, -9):
+            raise AssertionError(f"node {action} failed ({done.returncode}):\n{done.stderr}")
+        return done.returncode, (json.loads(lines[-1]) if lines and done.returncode == 0 else {})
+
+    def start_killed_while_waiting(self, run_id: str) -> dict[str, Any]:
+        """Start a refund run, wait for its pause, then SIGKILL the idle process."""
+        env = {**self.env, "TIMESTEP_TEST_TOOL": "refund", "TIMESTEP_TEST_CRASH": ""}
+        args = [self.node, str(DRIVER), "start", self.store_url, run_id, "waiting"]
+        proc = subprocess.Popen(args, cwd=TS, env=env, stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        proc.kill()
+        proc.wait(timeout=30)
+        assert proc.returncode == -9
+        return dict(json.loads(line))
+
+    def calls(self) -> list[str]:
+        return self.log.read_text().splitlines() if self.log.exists() else []
+
+
+@pytest.fixture
+def driver(node: str, store_url: str, tmp_path: Path, pglite_dir: Path) -> Driver:
+    return Driver(node, store_url, tmp_path / "calls.log", pglite_dir)
+
+
+def key(run_id: str, call_id: str = "call_1") -> str:
+    return hashlib.sha256(f"{run_id}:{call_id}".encode()).hexdigest()
+
+
+def test_killed_mid_tool_repeats_the_tool_once_with_the_same_key(driver: Driver) -> None:
+    code, _ = driver.run("start", "mid-tool", crash="tool")
+    assert code == -9
+    assert driver.calls() == ["model 0", f"tool charge {key('mid-tool')}"]
+
+    code, facts = driver.run("recover", "mid-tool")
+    assert code == 0
+    assert (facts["status"], facts["version"], facts["language"]) == ("done", 1, "typescript")
+    # the completed model step is not re-run; the tool (killed before its checkpoint) runs
+    # exactly once more, with the same idempotency key
+    assert driver.calls() == [
+        "model 0",
+        f"tool charge {key('mid-tool')}",
+        f"tool charge {key('mid-tool')}",
+        "model 1",
+    ]
+
+
+def test_streamed_run_finishes_and_recovers_from_a_kill_mid_tool(driver: Driver) -> None:
+    code, facts = driver.run("start", "streamed", stream=True)
+    assert code == 0
+    assert (facts["stream"], facts["finalOutput"]) == (True, "done after 1 tool result(s)")
+    assert (facts["status"], facts["version"]) == ("done", 1)
+    assert driver.calls() == ["model 0", f"tool charge {key('streamed')}", "model 1"]
+
+    code, _ = driver.run("start", "streamed-kill", crash="tool", stream=True)
+    assert code == -9
+    code, facts = driver.run("recover", "streamed-kill")
+    assert facts["status"] == "done"
+    assert driver.calls()[3:] == [
+        "model 0",
+        f"tool charge {key('streamed-kill')}",
+        f"tool charge {key('streamed-kill')}",
+        "model 1",
+    ]
+
+
+async def test_ts_run_killed_in_its_first_segment_is_listed_running(
+    driver: Driver, store_url: str
+) -> None:
+    """The first TS segment stores version 0 (`running`) before any step, as Python's does."""
+    code, _ = driver.run("start", "first-row", crash="tool")
+    assert code == -9
+    store = RunStateStore(store_url)
+    try:
+        rows = {r.run_id: r for r in await store.list_runs()}
+        row = rows["first-row"]
+        assert (row.status, row.latest_version, row.language) == ("running", 0, "typescript")
+        assert row.metadata["durable_agent"] == "biller"
+    finally:
+        await store.close()
+    code, facts = driver.run("recover", "first-row")
+    assert (code, facts["status"], facts["version"]) == (0, "done", 1)
+
+
+async def _read_log(store_url: str, run_id: str, after: int = 0) -> list[dict[str, Any]]:
+    store = RunStateStore(store_url)
+    try:
+        return [e async for e in attach_stream(run_id, store=store, after=after, timeout=30)]
+    finally:
+        await store.close()
+
+
+def _text(events: list[dict[str, Any]]) -> str:
+    reader = StreamText()
+    for event in events:
+        reader.add(event)
+    return reader.text
+
+
+async def test_ts_stream_log_is_read_by_python(driver: Driver, store_url: str) -> None:
+    """A streamed TS run writes the durable stream log Python's reader replays (on SQLite in
+    Python's system database file beside the store, on Postgres in the shared database)."""
+    code, facts = driver.run("start", "ts-log", stream=True)
+    assert (code, facts["finalOutput"]) == (0, "done after 1 tool result(s)")
+    events = await _read_log(store_url, "ts-log")
+    assert [e["type"] for e in events if e["type"] != "model_event"] == [
+        "attempt_started",
+        "tool_output",
+        "attempt_started",
+        "segment_end",
+    ]
+    assert events[-1]["status"] == "done" and events[-1]["segment"] == "ts-log@0"
+    first = events[0]
+    assert (first["key"], first["attempt"]) == (f"m{first['step']}.1:start", 1)
+    tool = next(e for e in events if e["type"] == "tool_output")
+    assert (tool["call_id"], tool["output"]) == ("call_1", {"text": "charged 42"})
+    assert _text(events) == facts["finalOutput"]
+    deltas = [e for e in events if e.get("event", {}).get("type") == "response.output_text.delta"]
+    assert len(deltas) == len(facts["finalOutput"].split(" "))
+
+
+async def test_ts_retry_after_a_kill_mid_delta_is_rebuilt_by_python(
+    driver: Driver, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Killed two deltas into its answer, the TS run's retry writes other text: the log marks
+    the first attempt abandoned and Python's StreamText rebuilds exactly the final output. While
+    the run is dead a reader waits (it does not end) on SQLite too, where TypeScript's segments
+    live in its own PGlite."""
+    code, _ = driver.run("start", "ts-delta", crash="delta", stream=True)
+    assert code == -9
+    cut = await _read_log_until_idle(store_url, "ts-delta")
+    assert _text(cut) == "an abandoned"  # what a live reader had seen at the crash
+    code, facts = driver.run("recover", "ts-delta", crash="delta")  # fires once: not again
+    assert (code, facts["status"]) == (0, "done")
+    final = facts["finalOutput"]
+    assert final == "retried: done after 1 tool result(s)"
+    events = await _read_log(store_url, "ts-delta")
+    assert _text(events) == final
+    step = cut[-1]["step"]
+    kinds = [(e["type"], e.get("attempt")) for e in events if e.get("step") == step]
+    first_retry = kinds.index(("attempt_started", 2))
+    assert kinds[first_retry - 1] == ("attempt_abandoned", 1)
+    # re-attached from a cursor after the dead attempt's deltas: the same final text
+    after = cut[-1]["id"]
+    tail = await _read_log(store_url, "ts-delta", after=after)
+    reader = StreamText()
+    for event in cut + tail:
+        reader.add(event)
+    assert reader.text == final
+    assert [a for _s, _i, a in reader.abandoned] == [1]
+    # `timestep runs stream` replays the TS run: the cut-off attempt flagged, the answer ends it
+    code, out, err = await asyncio.to_thread(_cli, capsys, store_url, "runs", "stream", "ts-delta")
+    assert code == 0, err
+    assert out.splitlines() == ["an abandoned", final]
+    assert "attempt 1 was cut off" in err and "[run done]" in err
+
+
+def _cli(capsys: pytest.CaptureFixture[str], db: str, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["--db", db, *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+async def _read_log_until_idle(store_url: str, run_id: str) -> list[dict[str, Any]]:
+    """The events logged so far of a run whose process died (the reader would wait for more)."""
+    store = RunStateStore(store_url)
+    seen: list[dict[str, Any]] = []
+    try:
+        async for event in attach_stream(run_id, store=store, timeout=2):
+            seen.append(event)
+    except TimeoutError:
+        return seen  # the reader waits for the run's recovery
+    finally:
+        await store.close()
+    raise AssertionError(f"the reader ended while the run was dead: {seen}")
+
+
+async def test_killed_between_steps_repeats_nothing(driver: Driver) -> None:
+    code, _ = driver.run("start", "between", crash="between")
+    assert code == -9
+    assert driver.calls() == ["model 0", f"tool charge {key('between')}"]
+
+    code, facts = driver.run("recover", "between")
+    assert code == 0
+    assert facts["status"] == "done"
+    assert driver.calls() == ["model 0", f"tool charge {key('between')}", "model 1"]
+
+    if driver.store_url.startswith("postgres"):  # Python reads TypeScript's steps (shared DBOS)
+        steps = await recorded_steps("between", store=RunStateStore(driver.store_url))
+        assert [(s.segment, s.name) for s in steps] == [
+            ("between@0", "timestep.model.get_response"),
+            ("between@0", "timestep.tool:charge"),
+            ("between@0", "timestep.model.get_response"),
+            ("between@0", "timestep.state.save"),
+        ]
+
+
+async def test_killed_while_waiting_then_approved_from_python_resumes_once(
+    driver: Driver, store_url: str
+) -> None:
+    facts = driver.start_killed_while_waiting("wait")
+    assert (facts["status"], facts["pending"]) == ("waiting", ["call_1"])
+    assert facts["metadata"] == {"durable_agent": "support", "durable_language": "typescript"}
+    assert driver.calls() == ["model 0", "waiting"]
+
+    # Python (the CLI's and the inbox's code path) lists the TS run and records the decision
+    async with RunStateStore(store_url) as store:
+        listed = {r.run_id: r.status for r in await store.list_runs()}
+        assert listed["wait"] == "waiting"
+        decision = await approve("wait", by="alice", store=store)
+    assert (decision.call_id, decision.all_decided, decision.resumed) == ("call_1", True, False)
+
+    code, facts = driver.run("worker", "wait", tool="refund")
+    assert code == 0
+    assert (facts["status"], facts["version"]) == ("done", 2)
+    assert driver.calls() == ["model 0", "waiting", f"tool refund {key('wait')}", "model 1"]
+
+
+def _respond(call: ModelCall) -> Any:
+    items = call.input if isinstance(call.input, list) else []
+    if any(isinstance(i, dict) and i.get("type") == "function_call_output" for i in items):
+        return [assistant_message("Python finished.")]
+    return [refund_call("call_1")]
+
+
+def _python_agent() -> Any:
+    return support_agent(ScriptedModel([ModelStep.respond(_respond) for _ in range(10)]))
+
+
+async def test_python_paused_run_is_resumed_durably_by_a_typescript_worker(
+    driver: Driver, store_url: str
+) -> None:
+    REFUND_EXECUTIONS.clear()
+    store = RunStateStore(store_url)
+    result = await run_durable(_python_agent(), "Refund order 42", run_id="py-ts", store=store)
+    assert [i.name for i in result.interruptions] == ["refund"]
+
+    # approved from TypeScript, handing the run to TypeScript's workers
+    code, facts = driver.run("approve", "py-ts", "typescript", tool="refund")
+    assert code == 0
+    assert facts["metadata"]["durable_language"] == "typescript"
+    code, facts = driver.run("worker", "py-ts", tool="refund")
+    assert code == 0
+    assert (facts["status"], facts["version"], facts["language"]) == ("done", 2, "typescript")
+    assert driver.calls() == [f"tool refund {key('py-ts')}", "model 1"]
+    assert REFUND_EXECUTIONS == []
+    stored = await store.get("py-ts")
+    assert stored.status == "done"
+
+
+async def test_typescript_paused_run_is_resumed_durably_by_python(
+    driver: Driver, store_url: str
+) -> None:
+    REFUND_EXECUTIONS.clear()
+    code, facts = driver.run("start", "ts-py", tool="refund")
+    assert code == 0
+    assert (facts["status"], facts["pending"]) == ("waiting", ["call_1"])
+
+    store = RunStateStore(store_url)
+    await approve("ts-py", store=store)
+    done = await resume("ts-py", store=store, agent=_python_agent())
+    assert done is not None and done.final_output == "Python finished."
+    assert REFUND_EXECUTIONS == ["42/5"]
+    stored = await store.get("ts-py")
+    assert (stored.status, stored.version, stored.language) == ("done", 2, "python")
+    assert driver.calls() == ["model 0"]
