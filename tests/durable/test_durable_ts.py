@@ -183,14 +183,12 @@ def _text(events: list[dict[str, Any]]) -> str:
     return reader.text
 
 
-async def test_ts_stream_log_is_read_by_python(
-    node: str, postgres_db_url: str, tmp_path: Path, pglite_dir: Path
-) -> None:
-    """A streamed TS run on Postgres writes the durable stream log Python's reader replays."""
-    driver = Driver(node, postgres_db_url, tmp_path / "calls.log", pglite_dir)
+async def test_ts_stream_log_is_read_by_python(driver: Driver, store_url: str) -> None:
+    """A streamed TS run writes the durable stream log Python's reader replays (on SQLite in
+    Python's system database file beside the store, on Postgres in the shared database)."""
     code, facts = driver.run("start", "ts-log", stream=True)
     assert (code, facts["finalOutput"]) == (0, "done after 1 tool result(s)")
-    events = await _read_log(postgres_db_url, "ts-log")
+    events = await _read_log(store_url, "ts-log")
     assert [e["type"] for e in events if e["type"] != "model_event"] == [
         "attempt_started",
         "tool_output",
@@ -208,24 +206,21 @@ async def test_ts_stream_log_is_read_by_python(
 
 
 async def test_ts_retry_after_a_kill_mid_delta_is_rebuilt_by_python(
-    node: str,
-    postgres_db_url: str,
-    tmp_path: Path,
-    pglite_dir: Path,
-    capsys: pytest.CaptureFixture[str],
+    driver: Driver, store_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Killed two deltas into its answer, the TS run's retry writes other text: the log marks
-    the first attempt abandoned and Python's StreamText rebuilds exactly the final output."""
-    driver = Driver(node, postgres_db_url, tmp_path / "calls.log", pglite_dir)
+    the first attempt abandoned and Python's StreamText rebuilds exactly the final output. While
+    the run is dead a reader waits (it does not end) on SQLite too, where TypeScript's segments
+    live in its own PGlite."""
     code, _ = driver.run("start", "ts-delta", crash="delta", stream=True)
     assert code == -9
-    cut = await _read_log_until_idle(postgres_db_url, "ts-delta")
+    cut = await _read_log_until_idle(store_url, "ts-delta")
     assert _text(cut) == "an abandoned"  # what a live reader had seen at the crash
     code, facts = driver.run("recover", "ts-delta", crash="delta")  # fires once: not again
     assert (code, facts["status"]) == (0, "done")
     final = facts["finalOutput"]
     assert final == "retried: done after 1 tool result(s)"
-    events = await _read_log(postgres_db_url, "ts-delta")
+    events = await _read_log(store_url, "ts-delta")
     assert _text(events) == final
     step = cut[-1]["step"]
     kinds = [(e["type"], e.get("attempt")) for e in events if e.get("step") == step]
@@ -233,16 +228,14 @@ async def test_ts_retry_after_a_kill_mid_delta_is_rebuilt_by_python(
     assert kinds[first_retry - 1] == ("attempt_abandoned", 1)
     # re-attached from a cursor after the dead attempt's deltas: the same final text
     after = cut[-1]["id"]
-    tail = await _read_log(postgres_db_url, "ts-delta", after=after)
+    tail = await _read_log(store_url, "ts-delta", after=after)
     reader = StreamText()
     for event in cut + tail:
         reader.add(event)
     assert reader.text == final
     assert [a for _s, _i, a in reader.abandoned] == [1]
     # `timestep runs stream` replays the TS run: the cut-off attempt flagged, the answer ends it
-    code, out, err = await asyncio.to_thread(
-        _cli, capsys, postgres_db_url, "runs", "stream", "ts-delta"
-    )
+    code, out, err = await asyncio.to_thread(_cli, capsys, store_url, "runs", "stream", "ts-delta")
     assert code == 0, err
     assert out.splitlines() == ["an abandoned", final]
     assert "attempt 1 was cut off" in err and "[run done]" in err
@@ -263,10 +256,10 @@ async def _read_log_until_idle(store_url: str, run_id: str) -> list[dict[str, An
         async for event in attach_stream(run_id, store=store, timeout=2):
             seen.append(event)
     except TimeoutError:
-        pass
+        return seen  # the reader waits for the run's recovery
     finally:
         await store.close()
-    return seen
+    raise AssertionError(f"the reader ended while the run was dead: {seen}")
 
 
 async def test_killed_between_steps_repeats_nothing(driver: Driver) -> None:

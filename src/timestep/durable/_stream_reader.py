@@ -86,6 +86,18 @@ def _streamed(inputs: str | None) -> bool | None:
         return None
 
 
+async def _ts_running(store: Any, run_id: str) -> bool:
+    """Whether the run is a ``running`` TypeScript run: its segments live in TypeScript's own
+    DBOS database (the embedded PGlite of a SQLite store), which this process cannot see."""
+    if store is None:
+        return False
+    try:
+        row = await store.run(run_id)
+    except RunNotFoundError:
+        return False
+    return bool(row.status == "running" and row.language == "typescript")
+
+
 async def _has_run(store: Any, run_id: str) -> bool:
     if store is None:
         return False
@@ -108,6 +120,8 @@ async def _idle(engine: sa.Engine, store: Any, run_id: str, after: int) -> bool:
     if latest is None:
         if any(streamed is not False for _wid, _status, streamed in active):
             return False  # a streamed segment is queued or starting: its first event will come
+        if not segments and await _ts_running(store, run_id):
+            return False  # a TypeScript segment is running (or will be recovered)
         if active:
             raise RunNotStreamedError(
                 f"run {run_id!r} is running without stream=True: it writes no stream events"
@@ -117,7 +131,7 @@ async def _idle(engine: sa.Engine, store: Any, run_id: str, after: int) -> bool:
                 f"run {run_id!r} wrote no stream events (it was not run with stream=True)"
             )
         raise RunNotFoundError(f"no run {run_id!r}: no durable segment and no stream events")
-    if active:
+    if active or (not segments and await _ts_running(store, run_id)):
         return False
     if (
         latest.get("type") == "segment_end"
@@ -148,7 +162,9 @@ async def attach_stream(
     Reading ends at a ``segment_end`` event whose status is in ``until`` (by default any end: done,
     failed, or waiting for approval), or when no segment of the run is running or queued and
     every event was read (e.g. a cancelled run). A run whose process died keeps the reader waiting
-    until a worker resumes it; so does one paused for approval once its ``segment_end`` was read.
+    until a worker resumes it; so does one paused for approval once its ``segment_end`` was read,
+    and a ``running`` TypeScript run whose segments this process cannot see (in TypeScript's
+    embedded PGlite).
     Each event carries its log id as ``"id"``; pass the last one as ``after`` to continue later.
     ``timeout`` bounds the wait for each new event (``TimeoutError``). ``store`` (a
     RunStateStore) locates the system database when this process runs no durable work.

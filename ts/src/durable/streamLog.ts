@@ -2,27 +2,42 @@
  * The durable event log of streamed runs (`timestep_stream_events`), written by a streamed TS
  * segment in the same rows and format as Python's `timestep.durable._stream` (contract:
  * docs/dev/contracts.md, "Durable stream events"), so Python's `attach_stream` and `timestep runs
- * stream` read a TS run. Written only when the system database is Postgres (shared with Python);
- * the embedded PGlite serves one connection (DBOS's) and Python cannot open it, so TS runs on a
- * SQLite store log nothing.
+ * stream` read a TS run. The log lives where Python looks for it: in Python's DBOS system
+ * database of the store (`$TIMESTEP_DBOS_URL`, else the Postgres store's database, else the SQLite
+ * file beside the store, `timestep.db` -> `timestep.dbos.sqlite`), not in TS's embedded PGlite,
+ * which serves DBOS's single connection and which Python cannot open.
  */
-import { openSql, type Sql } from '../store/engine.js';
-import { systemDatabaseFor } from './config.js';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ConfigurationError } from '../errors.js';
+import { openSql, POSTGRES_URL, type Sql } from '../store/engine.js';
 
 type Json = Record<string, unknown>;
 
-const DDL = [
-  'CREATE TABLE IF NOT EXISTS timestep_stream_events (id SERIAL PRIMARY KEY, run_id TEXT NOT NULL, ' +
-    'segment TEXT NOT NULL, key TEXT NOT NULL, payload TEXT NOT NULL, ' +
+const ddl = (dialect: Sql['dialect']): string[] => [
+  `CREATE TABLE IF NOT EXISTS timestep_stream_events (id ${dialect === 'postgresql' ? 'SERIAL' : 'INTEGER NOT NULL'} ` +
+    'PRIMARY KEY, run_id TEXT NOT NULL, segment TEXT NOT NULL, key TEXT NOT NULL, payload TEXT NOT NULL, ' +
     'CONSTRAINT uq_timestep_stream_event UNIQUE (run_id, segment, key))',
   'CREATE INDEX IF NOT EXISTS ix_timestep_stream_events_run ON timestep_stream_events (run_id, id)',
 ];
+
+/** Python's DBOS system database URL of a store (its `system_database_url`): where the log lives. */
+export function logDatabaseUrl(storeUrl: string): string {
+  const override = process.env.TIMESTEP_DBOS_URL;
+  if (override) return override;
+  if (POSTGRES_URL.test(storeUrl)) return storeUrl;
+  const path = storeUrl.startsWith('sqlite:') ? storeUrl.replace(/^sqlite:\/\/\/?/, '') : storeUrl;
+  if (path === '' || path === ':memory:') {
+    throw new ConfigurationError('durable runs need a file-backed store; an in-memory SQLite store cannot hold their log');
+  }
+  const full = resolve(path);
+  return `sqlite:///${join(dirname(full), `${basename(full).replace(/\.[^.]*$/, '')}.dbos.sqlite`)}`;
+}
 
 const pools = new Map<string, Promise<Sql>>();
 
 async function prepared(url: string): Promise<Sql> {
   const sql = openSql(url);
-  for (const statement of DDL) {
+  for (const statement of ddl(sql.dialect)) {
     try {
       await sql.query(statement);
     } catch (error) {
@@ -68,6 +83,7 @@ export class StreamLog {
   }
 
   async #lock(tx: Sql): Promise<void> {
+    if (tx.dialect !== 'postgresql') return; // a SQLite write transaction is already exclusive
     await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`timestep_stream_events:${this.runId}`]);
   }
 
@@ -97,15 +113,14 @@ export class StreamLog {
   }
 }
 
-/** The log writer of a streamed segment on `storeUrl`'s system database (undefined on PGlite). */
-export async function streamLog(storeUrl: string, runId: string, segment: string): Promise<StreamLog | undefined> {
-  const db = systemDatabaseFor(storeUrl);
-  if (db.kind !== 'postgres') return undefined;
-  let pool = pools.get(db.url);
+/** The log writer of a streamed segment of a run on `storeUrl` (see `logDatabaseUrl`). */
+export async function streamLog(storeUrl: string, runId: string, segment: string): Promise<StreamLog> {
+  const url = logDatabaseUrl(storeUrl);
+  let pool = pools.get(url);
   if (!pool) {
-    pool = prepared(db.url);
-    pools.set(db.url, pool);
-    pool.catch(() => pools.delete(db.url));
+    pool = prepared(url);
+    pools.set(url, pool);
+    pool.catch(() => pools.delete(url));
   }
   return new StreamLog(await pool, runId, segment);
 }
