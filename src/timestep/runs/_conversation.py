@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from ..state import DecisionRecord
+from ._timeline import _get
 
 Role = Literal["user", "assistant", "tool_call", "tool_output", "handoff", "other"]
 CallStatus = Literal["done", "pending_approval", "approved", "rejected", "not_run"]
@@ -34,15 +35,6 @@ class ConversationItem:
     def to_dict(self) -> dict[str, Any]:
         """JSON form (the API's ``ConversationItem`` schema)."""
         return asdict(self)
-
-
-def _get(obj: Any, *keys: str) -> Any:
-    if not isinstance(obj, dict):
-        return None
-    for key in keys:
-        if key in obj:
-            return obj[key]
-    return None
 
 
 def _text(value: Any) -> str:
