@@ -180,6 +180,61 @@ def test_reject_then_resume_gives_the_model_the_reason(cli: Cli) -> None:
     assert "refunded" not in refund["output"]
 
 
+def test_approve_with_edited_arguments_runs_the_tool_with_them(cli: Cli) -> None:
+    for bad, says in (("{nope", "not valid JSON"), ("[1]", "must be a JSON object, not list")):
+        code, _, err = cli("approve", "ticket-42", "--arguments", bad)
+        assert code == 1 and says in err and len(err.strip().splitlines()) == 1
+    assert cli.json("runs", "show", "ticket-42")["decisions"] == []
+    code, out, _ = cli(
+        "approve", "ticket-42", "--arguments", '{"order_id": "42", "amount": 2}', "--by", "alice"
+    )
+    assert code == 0
+    assert 'with edited arguments {"order_id":"42","amount":2}' in out
+    assert '(the model\'s: {"order_id":"42","amount":5})' in out
+    code, _, err = cli("resume", "ticket-42", "--agent", f"{AGENTS_MODULE}:finish")
+    assert code == 0, err
+    detail = cli.json("runs", "show", "ticket-42")
+    refund = next(s for s in detail["timeline"] if s["name"] == "refund")
+    assert refund["output"] == "refunded 2 on order 42"
+    [decision] = detail["decisions"]
+    assert (decision["arguments"], decision["original_arguments"]) == (
+        '{"order_id":"42","amount":2}',
+        '{"order_id":"42","amount":5}',
+    )
+    call = next(c for c in detail["conversation"] if c["name"] == "refund")
+    assert call["edited_arguments"] == '{"order_id":"42","amount":2}'
+    code, out, _ = cli("runs", "show", "ticket-42")
+    assert code == 0
+    flat = "".join(out.split())  # the tables wrap at the terminal's width
+    assert "approve(edited)" in flat
+    assert 'argumentsedited:{"order_id":"42","amount":5}->{"order_id":"42","amount":2}' in flat, out
+
+
+def test_answer_gives_the_model_the_text_and_skips_the_tool(cli: Cli) -> None:
+    code, _, err = cli("answer", "ticket-42")
+    assert code == 2 and "--output" in err
+    code, out, _ = cli("answer", "ticket-42", "--output", "refunded by phone", "--by", "carol")
+    assert code == 0
+    assert "answered refund (call-refund) in run ticket-42" in out
+    code, _, err = cli("approve", "ticket-42", "call-refund")
+    assert code == 1 and "already answered by carol" in err
+    code, _, err = cli("resume", "ticket-42", "--agent", f"{AGENTS_MODULE}:finish")
+    assert code == 0, err
+    detail = cli.json("runs", "show", "ticket-42")
+    refund = next(s for s in detail["timeline"] if s["name"] == "refund")
+    assert refund["output"] == "refunded by phone"
+    output = next(
+        c
+        for c in detail["conversation"]
+        if c["role"] == "tool_output" and c["call_id"] == "call-refund"
+    )
+    assert (output["status"], output["text"]) == ("answered", "refunded by phone")
+    code, out, _ = cli("runs", "show", "ticket-42")
+    flat = "".join(out.split())
+    assert "notrun;themodelwasgiven:refundedbyphone" in flat
+    assert "answered,themodelwasgiven:refundedbyphone" in flat
+
+
 def test_cancel_marks_the_run_and_refuses_twice(cli: Cli) -> None:
     code, out, _ = cli("cancel", "ticket-42")
     assert code == 0

@@ -102,9 +102,13 @@ def respond(call: ModelCall) -> Any:
         if turn == 0:
             return [function_call("charge", {"amount": 1}, call_id="call_once")]
         return [assistant_message(RETRY_TEXTS[min(_attempt(turn), len(RETRY_TEXTS)) - 1])]
-    if SCENARIO == "approval":
+    if SCENARIO in ("approval", "approval_echo"):
         if turn == 0:
             return [function_call("refund", {"order": 42}, call_id="call_refund")]
+        if SCENARIO == "approval_echo":  # say what the tool call gave the model
+            items = call.input if isinstance(call.input, list) else []
+            outputs = [i.get("output") for i in items if isinstance(i, dict) and "output" in i]
+            return [assistant_message(f"refund handled: {outputs[-1]}")]
         return [assistant_message("refund handled")]
     if SCENARIO == "mcp":
         if turn == 0:

@@ -13,22 +13,33 @@ from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_messag
 from agents.tool_context import ToolContext
 
 from timestep import RunNotFoundError
-from timestep._errors import ApprovalAlreadyDecidedError, RunNotWaitingError, UnknownCallError
-from timestep.durable import approve, reject, resume, run_durable, shutdown
+from timestep._errors import (
+    ApprovalAlreadyDecidedError,
+    ConfigurationError,
+    RunNotWaitingError,
+    UnknownCallError,
+)
+from timestep.durable import answer, approve, reject, resume, run_durable, shutdown
 from timestep.state import RunStateStore
 
 executed: list[str] = []
+#: (call id, the order argument, ctx.tool_arguments) of every refund that ran
+received: list[tuple[str, int, str]] = []
+#: the input of every model call (to check what the model was shown)
+model_inputs: list[list[Any]] = []
 
 
 @function_tool(needs_approval=True)
 async def refund(ctx: ToolContext[Any], order: int) -> str:
     """Refund an order."""
     executed.append(ctx.tool_call_id)
+    received.append((ctx.tool_call_id, order, ctx.tool_arguments))
     return f"refunded {order}"
 
 
 def _respond(call: ModelCall) -> Any:
     items = call.input if isinstance(call.input, list) else []
+    model_inputs.append(list(items))
     outputs = [i for i in items if isinstance(i, dict) and i.get("type") == "function_call_output"]
     if not outputs:
         return [function_call("refund", {"order": 42}, call_id="call_r")]
@@ -143,3 +154,102 @@ async def test_racing_resumes_exactly_one_wins(store: RunStateStore) -> None:
     assert sum(1 for o in outcomes if isinstance(o, RunNotWaitingError)) == 1
     assert executed == ["call_r"]
     assert (await store.get("rr-1")).status == "done"
+
+
+def _edits(store: RunStateStore, run_id: str) -> list[tuple[Any, ...]]:
+    with sa.create_engine(store.target).connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT decision, arguments, original_arguments, output "
+                "FROM timestep_approvals WHERE run_id = :r ORDER BY id"
+            ),
+            {"r": run_id},
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+def _calls_and_outputs(items: list[Any]) -> list[tuple[Any, Any]]:
+    return [
+        (i["type"], i.get("arguments") or i.get("output"))
+        for i in items
+        if isinstance(i, dict) and i.get("type") in ("function_call", "function_call_output")
+    ]
+
+
+async def test_approve_with_edited_arguments_runs_the_tool_with_them(
+    store: RunStateStore,
+) -> None:
+    received.clear()
+    await _paused(store, "ed-1")
+    decision = await approve(
+        "ed-1", "call_r", arguments={"order": 7}, by="alice", reason="wrong order", store=store
+    )
+    assert decision.arguments == '{"order":7}' and decision.decision == "approve"
+    assert _edits(store, "ed-1") == [("approve", '{"order":7}', '{"order":42}', None)]
+    model_inputs.clear()
+    result = await resume("ed-1", store=store, agent=_agent())
+    assert result is not None and result.final_output == "tool said: refunded 7"
+    # the tool got the edited arguments (parsed, and as ctx.tool_arguments), once
+    assert received == [("call_r", 7, '{"order":7}')]
+    # the model's history keeps its own call, followed by the edited call's output
+    assert _calls_and_outputs(model_inputs[-1]) == [
+        ("function_call", '{"order":42}'),
+        ("function_call_output", "refunded 7"),
+    ]
+
+
+async def test_answer_gives_the_model_the_text_and_never_runs_the_tool(
+    store: RunStateStore,
+) -> None:
+    received.clear()
+    await _paused(store, "an-1")
+    decision = await answer(
+        "an-1", output="order 42 was refunded by phone", by="carol", store=store
+    )
+    assert (decision.decision, decision.output) == ("answer", "order 42 was refunded by phone")
+    with pytest.raises(ApprovalAlreadyDecidedError, match="already answered by carol"):
+        await approve("an-1", "call_r", store=store)
+    assert _decisions(store, "an-1") == [("call_r", "answer", None, "carol", 1)]
+    assert _edits(store, "an-1") == [("answer", None, None, "order 42 was refunded by phone")]
+    model_inputs.clear()
+    result = await resume("an-1", store=store, agent=_agent())
+    assert result is not None
+    assert result.final_output == "tool said: order 42 was refunded by phone"
+    assert received == []
+    assert _calls_and_outputs(model_inputs[-1])[-1] == (
+        "function_call_output",
+        "order 42 was refunded by phone",
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "match"),
+    [
+        ("not json", "not valid JSON"),
+        ("[1, 2]", "must be a JSON object, not list"),
+        ([1], "must be a JSON object, not list"),
+        ("42", "must be a JSON object, not int"),
+    ],
+)
+async def test_edited_arguments_must_be_a_json_object(
+    store: RunStateStore, arguments: Any, match: str
+) -> None:
+    run_id = f"bad-{abs(hash(str(arguments))) % 10_000}"
+    await _paused(store, run_id)
+    with pytest.raises(ConfigurationError, match=match):
+        await approve(run_id, arguments=arguments, store=store)
+    with pytest.raises(ConfigurationError, match="cannot be combined with always"):
+        await approve(run_id, arguments={"order": 1}, always=True, store=store)
+    assert _decisions(store, run_id) == []
+    # the JSON text of an object is accepted as well as a dict
+    decided = await approve(run_id, arguments='{"order": 5}', store=store)
+    assert decided.arguments == '{"order":5}'
+
+
+async def test_answer_needs_text(store: RunStateStore) -> None:
+    await _paused(store, "an-2")
+    with pytest.raises(ConfigurationError, match="needs output"):
+        await answer("an-2", output=None, store=store)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="unknown decision"):
+        await store.decide("an-2", None, "ignore")  # type: ignore[arg-type]
+    assert _decisions(store, "an-2") == []

@@ -8,6 +8,7 @@ again, and that an in-flight tool ran at most twice with the same idempotency ke
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from timestep.durable import approve
+from timestep.durable import answer, approve
 from timestep.state import RunStateStore
 
 pytestmark = pytest.mark.slow
@@ -165,6 +166,37 @@ async def test_kill_while_waiting_for_approval(tmp_path: Path) -> None:
         assert models == Counter({0: 1, 1: 1})
         assert tools == Counter({"call_refund": 1})
         assert len(keys["call_refund"]) == 1
+    finally:
+        h.stop()
+
+
+async def test_edited_approval_and_answer_apply_once_across_a_kill(tmp_path: Path) -> None:
+    """A worker killed inside the model call after the decided call (its step recorded), then
+    restarted: the edited call ran once, with the edited arguments; the answered call's tool
+    never ran; the model got the edited call's output and the answer's text."""
+    h = Harness(tmp_path, scenario="approval_echo")
+    try:
+        store = RunStateStore(h.store_url)
+        for run_id in ("r-edit", "r-answer"):
+            assert h.run(run_id, "waiting") == -signal.SIGKILL
+        for run_id in ("r-edit", "r-answer"):
+            if run_id == "r-edit":
+                await approve(run_id, arguments={"order": 7}, by="bob", store=store)
+            else:
+                await answer(run_id, output="refunded by phone", by="bob", store=store)
+            first = h.start_worker(crash="model:1")
+            assert first.wait(timeout=90) == -signal.SIGKILL
+            h.start_worker()
+            await h.wait_status(run_id, "done")
+            h.stop()
+        events = h.events()
+        assert [(e["run"], e["order"]) for e in events if e["kind"] == "tool"] == [("r-edit", 7)]
+        assert sum(1 for e in events if e["kind"] == "crash") == 4  # 2 while waiting, 2 workers
+        texts = {r: json.dumps((await store.get(r)).state_json) for r in ("r-edit", "r-answer")}
+        assert "refund handled: refunded 7" in texts["r-edit"]
+        assert "refund handled: refunded by phone" in texts["r-answer"]
+        assert [d.decision for d in await store.decisions("r-edit")] == ["approve"]
+        assert [d.decision for d in await store.decisions("r-answer")] == ["answer"]
     finally:
         h.stop()
 

@@ -24,6 +24,7 @@ from harness.node import built_node
 from timestep.cli import main
 from timestep.durable import (
     StreamText,
+    answer,
     approve,
     attach_stream,
     recorded_steps,
@@ -78,8 +79,10 @@ class Driver:
         crash: str = "",
         tool: str = "charge",
         stream: bool = False,
+        env_extra: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         env = {**self.env, "TIMESTEP_TEST_CRASH": crash, "TIMESTEP_TEST_TOOL": tool}
+        env.update(env_extra or {})
         env["TIMESTEP_TEST_STREAM"] = "1" if stream else "0"
         args = [self.node, str(DRIVER), action, self.store_url, run_id, *extra]
         done = subprocess.run(args, cwd=TS, env=env, capture_output=True, text=True, timeout=240)
@@ -351,3 +354,62 @@ async def test_typescript_paused_run_is_resumed_durably_by_python(
     stored = await store.get("ts-py")
     assert (stored.status, stored.version, stored.language) == ("done", 2, "python")
     assert driver.calls() == ["model 0"]
+
+
+async def test_edit_and_answer_decided_in_python_are_applied_by_a_typescript_worker(
+    driver: Driver, store_url: str
+) -> None:
+    echo = {"TIMESTEP_TEST_ECHO": "1"}
+    store = RunStateStore(store_url)
+    for run_id in ("edit-ts", "answer-ts"):
+        code, facts = driver.run("start", run_id, tool="refund", env_extra=echo)
+        assert (code, facts["pending"]) == (0, ["call_1"])
+    await approve("edit-ts", arguments={"order_id": "42", "amount": 3}, by="alice", store=store)
+    await answer("answer-ts", output="refunded by phone", by="alice", store=store)
+    for run_id in ("edit-ts", "answer-ts"):
+        code, facts = driver.run("worker", run_id, tool="refund", env_extra=echo)
+        assert (code, facts["status"], facts["language"]) == (0, "done", "typescript")
+    # one worker may resume both runs: their lines interleave
+    assert sorted(driver.calls()) == [
+        "model 0",
+        "model 0",
+        "model 1 saw refunded 42 3",
+        "model 1 saw refunded by phone",
+        f"tool refund {key('edit-ts')} 42/3",
+    ]
+
+
+def _echo(call: ModelCall) -> Any:
+    items = call.input if isinstance(call.input, list) else []
+    outputs = [i["output"] for i in items if isinstance(i, dict) and "output" in i]
+    return [assistant_message(f"saw {outputs[-1]}")] if outputs else [refund_call("call_1")]
+
+
+async def test_edit_and_answer_decided_in_typescript_are_applied_by_python(
+    driver: Driver, store_url: str
+) -> None:
+    REFUND_EXECUTIONS.clear()
+    store = RunStateStore(store_url)
+    decisions = {
+        "edit-py": {"arguments": {"order_id": "42", "amount": 3}},
+        "answer-py": {"output": "refunded by phone"},
+    }
+    finals = {}
+    for run_id, how in decisions.items():
+        agent = support_agent(ScriptedModel([ModelStep.respond(_echo) for _ in range(4)]))
+        paused = await run_durable(agent, "Refund order 42", run_id=run_id, store=store)
+        assert [i.name for i in paused.interruptions] == ["refund"]
+        env = {"TIMESTEP_TEST_DECISION": json.dumps(how)}
+        code, facts = driver.run("approve", run_id, tool="refund", env_extra=env)
+        assert code == 0 and facts["decided"] == "call_1"
+        done = await resume(run_id, store=store, agent=agent)
+        assert done is not None
+        finals[run_id] = done.final_output
+    assert finals == {"edit-py": "saw refunded 42 3", "answer-py": "saw refunded by phone"}
+    assert REFUND_EXECUTIONS == ["42/3"]
+    records = {r: (await store.decisions(r))[0] for r in decisions}
+    assert (records["edit-py"].arguments, records["edit-py"].original_arguments) == (
+        '{"order_id":"42","amount":3}',
+        '{"order_id":"42","amount":5}',
+    )
+    assert (records["answer-py"].decision, records["answer-py"].decided_by) == ("answer", "ts-user")

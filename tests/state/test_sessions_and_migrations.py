@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from agents import Agent
 from agents.testing import ScriptedModel, assistant_message
 from sqlalchemy import event
@@ -55,7 +56,7 @@ async def test_session_id_string_uses_the_default_database(
 async def test_fresh_database_is_migrated_to_head(db_url: str) -> None:
     await RunStateStore(db_url).list_runs()
     engine = get_engine(db_url)
-    assert schema.current_revision(engine) == schema.head_revision() == "0003"
+    assert schema.current_revision(engine) == schema.head_revision() == "0004"
 
 
 async def test_reopening_runs_no_ddl(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,9 +80,9 @@ async def test_reopening_runs_no_ddl(db_url: str, monkeypatch: pytest.MonkeyPatc
 def test_upgrade_is_idempotent(tmp_path: Path) -> None:
     engine = get_engine(f"sqlite:///{tmp_path / 'up.db'}")
     assert schema.current_revision(engine) is None
-    assert schema.upgrade(engine) == "0003"
-    assert schema.upgrade(engine) == "0003"
-    assert schema.current_revision(engine) == "0003"
+    assert schema.upgrade(engine) == "0004"
+    assert schema.upgrade(engine) == "0004"
+    assert schema.current_revision(engine) == "0004"
 
 
 async def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
@@ -90,4 +91,31 @@ async def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
     stores = [RunStateStore(url) for _ in range(8)]
     results = await asyncio.gather(*(store.list_runs() for store in stores))
     assert results == [[]] * 8
-    assert schema.current_revision(get_engine(url)) == "0003"
+    assert schema.current_revision(get_engine(url)) == "0004"
+
+
+async def test_revision_0003_database_gains_the_decision_edit_columns(tmp_path: Path) -> None:
+    """0004 adds the edited-arguments and answer columns; decisions recorded before read as
+    plain approvals (NULL extras)."""
+    from alembic import command
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = get_engine(url)
+    command.upgrade(schema._config(engine), "0003")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO timestep_approvals (run_id, call_id, tool_name, decision, always, "
+                "decided_at, state_version) VALUES ('old', 'c1', 'refund', 'approve', false, "
+                "'2026-01-01T00:00:00Z', 1)"
+            )
+        )
+    schema._checked.discard(engine.url.render_as_string(hide_password=True))
+    [old] = await RunStateStore(url).decisions("old")
+    assert (old.decision, old.arguments, old.original_arguments, old.output) == (
+        "approve",
+        None,
+        None,
+        None,
+    )
+    assert schema.current_revision(engine) == "0004"

@@ -1,11 +1,12 @@
 /**
- * approve / reject: human decisions on a waiting run's pending tool calls, recorded in the same
- * audit table as Python's `timestep.durable.approve` / `reject` (`timestep_approvals`: who, when,
- * why), with the same rules and typed errors, so `timestep runs show` and the inbox list them.
+ * approve / reject / answer: human decisions on a waiting run's pending tool calls, recorded in
+ * the same audit table as Python's `timestep.durable.approve` / `reject` / `answer`
+ * (`timestep_approvals`: who, when, why; edited arguments next to the model's; an answer's text),
+ * with the same rules and typed errors, so `timestep runs show` and the inbox list them.
  * `resume` (or `resume: true` once every call is decided) applies the recorded decisions to the
  * stored state and continues the run with `runAgent`.
  */
-import { RunState } from '@openai/agents';
+import { Agent, type FunctionTool, RunState } from '@openai/agents';
 import { ConfigurationError } from './errors.js';
 import { consumeResult, runAgent, type AnyAgent, type AnyResult, type RunAgentOptions } from './run.js';
 import { RunStateStore, type DecisionKind, type DecisionRecord } from './store/index.js';
@@ -20,6 +21,10 @@ export interface Decision {
   allDecided: boolean;
   /** The run was resumed (`resume: true` and every call decided). */
   resumed: boolean;
+  /** The edited arguments (compact JSON object text) of an approval that changed them. */
+  arguments: string | null;
+  /** An answer's text, given to the model as the call's output. */
+  output: string | null;
 }
 
 export interface DecideOptions {
@@ -38,6 +43,20 @@ export interface DecideOptions {
   runOptions?: RunAgentOptions;
 }
 
+export interface ApproveOptions extends DecideOptions {
+  /**
+   * Edit the call: the tool runs with these arguments (an object, or a JSON object's text)
+   * instead of the model's; the record keeps both. The model's history keeps the call as the
+   * model made it, followed by the output of the edited call. Not with `always`.
+   */
+  arguments?: Record<string, unknown> | string;
+}
+
+export interface AnswerOptions extends Omit<DecideOptions, 'always'> {
+  /** The text the model gets as the tool's output (the tool does not run). */
+  output: string;
+}
+
 export interface ResumeOptions {
   store?: RunStateStore;
   agent?: AnyAgent;
@@ -45,7 +64,12 @@ export interface ResumeOptions {
   runOptions?: RunAgentOptions;
 }
 
-/** Apply recorded decisions to a loaded state; return the approved call ids in order. */
+/**
+ * Apply recorded decisions to a loaded state; return the approved call ids in order. An answer
+ * is the SDK's rejection with the answer's text as the message (the model gets it verbatim as the
+ * call's output; the tool does not run). Edited arguments are applied by the tools of
+ * `withEditedArguments`.
+ */
 export function applyDecisions(
   state: RunState<unknown, AnyAgent>,
   decisions: readonly DecisionRecord[],
@@ -60,6 +84,8 @@ export function applyDecisions(
     if (decision.decision === 'approve') {
       state.approve(item, { alwaysApprove: decision.always });
       approved.push(callId);
+    } else if (decision.decision === 'answer') {
+      state.reject(item, { message: decision.output ?? '' });
     } else {
       const options: { alwaysReject: boolean; message?: string } = { alwaysReject: decision.always };
       if (decision.reason !== null) options.message = decision.reason;
@@ -69,19 +95,57 @@ export function applyDecisions(
   return approved;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyTool = FunctionTool<any, any, any>;
+
+/**
+ * Clones of `agent` and the agents it hands off to whose function tools run a call named in
+ * `edits` (call id -> edited arguments JSON, filled in later) with the edited arguments.
+ */
+export function withEditedArguments(agent: AnyAgent, edits: Map<string, string>): AnyAgent {
+  const clones = new Map<AnyAgent, AnyAgent>();
+  const cloneOf = (original: AnyAgent): AnyAgent => {
+    const known = clones.get(original);
+    if (known) return known;
+    const tools = original.tools.map((t) => {
+      if (t.type !== 'function') return t;
+      const tool = t as AnyTool;
+      const invoke: AnyTool['invoke'] = (runContext, input, details) => {
+        const callId = details?.toolCall?.callId;
+        const edited = callId === undefined ? undefined : edits.get(callId);
+        if (edited === undefined) return tool.invoke(runContext, input, details);
+        const toolCall = details?.toolCall ? { ...details.toolCall, arguments: edited } : undefined;
+        return tool.invoke(runContext, edited, toolCall ? { ...details, toolCall } : details);
+      };
+      return { ...tool, invoke };
+    });
+    const clone = original.clone({ tools }) as AnyAgent;
+    clones.set(original, clone);
+    clone.handoffs = original.handoffs.map((h) => (h instanceof Agent ? cloneOf(h as AnyAgent) : h));
+    return clone;
+  };
+  return cloneOf(agent);
+}
+
 /**
  * Continue a waiting run whose pending calls are all decided: load its latest state, apply the
  * recorded decisions, mark it running, and run it with `runAgent` under the same run id.
  */
 export async function resume(runId: string, options: ResumeOptions = {}): Promise<AnyResult> {
   const store = options.store ?? new RunStateStore();
-  const agent = options.agent ?? store.agent;
-  if (agent === undefined) {
+  const given = options.agent ?? store.agent;
+  if (given === undefined) {
     throw new ConfigurationError('resume() needs the agent: pass { agent } or give it to the store');
   }
+  const edits = new Map<string, string>();
+  const agent = withEditedArguments(given, edits);
   const latest = await store.get(runId);
   const state = await store.load(runId, agent, { version: latest.version });
-  applyDecisions(state, await store.claimDecisions(runId, latest.version));
+  const decisions = await store.claimDecisions(runId, latest.version);
+  for (const d of decisions) {
+    if (d.decision === 'approve' && d.arguments !== null) edits.set(d.callId, d.arguments);
+  }
+  applyDecisions(state, decisions);
   return runAgent(agent, state, null, options.stream ?? false, {
     ...options.runOptions,
     runId,
@@ -93,13 +157,15 @@ async function decide(
   decision: DecisionKind,
   runId: string,
   callId: string | undefined,
-  options: DecideOptions,
+  options: DecideOptions & { arguments?: Record<string, unknown> | string; output?: string },
 ): Promise<Decision> {
   const store = options.store ?? new RunStateStore();
   const { record, allDecided } = await store.decide(runId, callId, decision, {
     always: options.always ?? false,
     reason: options.reason ?? null,
     decidedBy: options.by ?? null,
+    arguments: options.arguments ?? null,
+    output: options.output ?? null,
   });
   let resumed = false;
   if (options.resume && allDecided) {
@@ -116,19 +182,22 @@ async function decide(
     decision,
     allDecided,
     resumed,
+    arguments: record.arguments,
+    output: record.output,
   };
 }
 
 /**
  * Approve a pending tool call of a waiting run (the only undecided one when `callId` is omitted:
- * `approve(runId, { by, reason })`).
+ * `approve(runId, { by, reason })`). `arguments` edits the call (see `ApproveOptions`).
  * Throws `RunNotFoundError`, `RunNotWaitingError`, `UnknownCallError`, `ApprovalError` (several
- * undecided calls and none named) or `ApprovalAlreadyDecidedError`, changing nothing.
+ * undecided calls and none named) or `ApprovalAlreadyDecidedError`, changing nothing; edited
+ * arguments that are not a JSON object, or with `always`: `ConfigurationError`.
  */
 export function approve(
   runId: string,
-  callId?: string | DecideOptions,
-  options: DecideOptions = {},
+  callId?: string | ApproveOptions,
+  options: ApproveOptions = {},
 ): Promise<Decision> {
   return typeof callId === 'object'
     ? decide('approve', runId, undefined, callId)
@@ -144,4 +213,20 @@ export function reject(
   return typeof callId === 'object'
     ? decide('reject', runId, undefined, callId)
     : decide('reject', runId, callId, options);
+}
+
+/**
+ * Answer a pending tool call instead of running the tool: the model gets `output` as the tool's
+ * result, exactly; `reason` is kept in the audit trail only. See `approve`.
+ */
+export async function answer(
+  runId: string,
+  callId: string | AnswerOptions | undefined,
+  options?: AnswerOptions,
+): Promise<Decision> {
+  const [call, opts] = typeof callId === 'object' ? [undefined, callId] : [callId, options];
+  if (opts === undefined) {
+    throw new ConfigurationError('an answer needs output: the text the model gets');
+  }
+  return decide('answer', runId, call, { ...opts, always: false });
 }

@@ -1,9 +1,12 @@
 /** @timestep-ai/timestep: durable, resumable, cross-language OpenAI Agents SDK runs. */
 export { runAgent, consumeResult, DEFAULT_MAX_TURNS, type RunAgentOptions } from './run.js';
 export {
+  answer,
   approve,
   reject,
   resume,
+  type AnswerOptions,
+  type ApproveOptions,
   type Decision,
   type DecideOptions,
   type ResumeOptions,

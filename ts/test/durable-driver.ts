@@ -5,6 +5,8 @@
  *   node durable-driver.js start   <store> <run id> [crash point]   run `charge`, or `refund` (approval)
  *   node durable-driver.js recover <store> <run id>                  launch (DBOS recovers), wait for the run
  *   node durable-driver.js approve <store> <run id> [python|typescript]
+ *                          ($TIMESTEP_TEST_DECISION: `{"arguments": {...}}` edits the call,
+ *                           `{"output": "..."}` answers it instead)
  *   node durable-driver.js worker  <store> <run id>                  a worker until the run is done
  *
  * The model is a deterministic script keyed by how many tool results the request holds (so a
@@ -14,6 +16,8 @@
  * effect, before its checkpoint), `between` (after the tool's checkpoint, before the next model
  * call), `delta` (streamed: two deltas into the final answer, whose retry writes other text),
  * `waiting` (after the run paused for approval: the process then idles until killed).
+ * With $TIMESTEP_TEST_ECHO=1 `refund` logs its arguments (`tool refund <key> <order>/<amount>`)
+ * and the model logs the last tool output it was given (`model <n> saw <output>`).
  * The last stdout line is a JSON object of facts.
  */
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
@@ -22,7 +26,7 @@ import { Agent, setTracingDisabled, tool, Usage } from '@openai/agents';
 import type { Model, ModelProvider, ModelRequest, ModelResponse, StreamEvent } from '@openai/agents';
 import { z } from 'zod';
 import { RunStateStore } from '../src/store/index.js';
-import { approve } from '../src/decisions.js';
+import { answer, approve } from '../src/decisions.js';
 import { consumeResult } from '../src/run.js';
 import { idempotencyKey, runDurable, setResumeLanguage, shutdownDurable as shutdown, worker } from '../src/durable/index.js';
 
@@ -57,7 +61,8 @@ const refund = tool({
   parameters: z.object({ order_id: z.string(), amount: z.number().int() }),
   needsApproval: true,
   execute: async ({ order_id, amount }, _context, details) => {
-    log(`tool refund ${idempotencyKey(details)}`);
+    const echo = process.env.TIMESTEP_TEST_ECHO === '1' ? ` ${order_id}/${amount}` : '';
+    log(`tool refund ${idempotencyKey(details)}${echo}`);
     return `refunded ${order_id} ${amount}`;
   },
 });
@@ -89,7 +94,11 @@ class ScriptModel implements Model {
     const items = Array.isArray(request.input) ? request.input : [];
     const results = items.filter((i) => (i as { type?: string }).type === 'function_call_result').length;
     if (results > 0) crashOnce('between');
-    log(`model ${results}`);
+    const last = items.filter((i) => (i as { type?: string }).type === 'function_call_result').at(-1) as
+      | { output?: { text?: string } | string }
+      | undefined;
+    const seen = typeof last?.output === 'string' ? last.output : last?.output?.text;
+    log(process.env.TIMESTEP_TEST_ECHO === '1' && last ? `model ${results} saw ${seen}` : `model ${results}`);
     const output =
       results === 0
         ? this.toolName === 'refund'
@@ -196,7 +205,14 @@ async function main(): Promise<void> {
     controller.abort();
     await running;
   } else if (action === 'approve') {
-    const decided = await approve(runId, { store });
+    const how = JSON.parse(process.env.TIMESTEP_TEST_DECISION || '{}') as {
+      arguments?: Record<string, unknown>;
+      output?: string;
+    };
+    const decided =
+      how.output !== undefined
+        ? await answer(runId, { store, output: how.output, by: 'ts-user' })
+        : await approve(runId, { store, by: 'ts-user', ...(how.arguments ? { arguments: how.arguments } : {}) });
     if (extra === 'python' || extra === 'typescript') await setResumeLanguage(runId, extra, { store });
     out = { decided: decided.callId, version: decided.stateVersion };
   } else if (action === 'worker') {

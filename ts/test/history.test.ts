@@ -19,6 +19,7 @@ import {
   RunNotWaitingError,
   RunStateStore,
   UnknownCallError,
+  answer,
   approve,
   reject,
   runAgent,
@@ -99,6 +100,8 @@ for (const [kind, makeTarget] of dbTargets) {
           decision: 'approve',
           allDecided: true,
           resumed: true,
+          arguments: null,
+          output: null,
         });
         assert.deepEqual(refundExecutions.slice(before), ['7/3']);
         const [record] = await store.decisions(runId);
@@ -162,6 +165,95 @@ for (const [kind, makeTarget] of dbTargets) {
         );
         await store.delete(runId);
         assert.deepEqual(await store.decisions(runId), []);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
+
+for (const [kind, makeTarget] of dbTargets) {
+  describe(`edited and answered decisions (${kind})`, () => {
+    const toolItems = (input: unknown) =>
+      (Array.isArray(input) ? input : [])
+        .filter((i: { type?: string }) => i.type === 'function_call' || i.type === 'function_call_result')
+        .map((i: { type: string; arguments?: string; output?: { text?: string } }) =>
+          i.type === 'function_call' ? [i.type, i.arguments] : [i.type, i.output?.text],
+        );
+
+    it('runs the tool with the edited arguments and records both', async () => {
+      const store = new RunStateStore(makeTarget());
+      const runId = unique('edit');
+      try {
+        const model = scripted([refundCall('call_1', '7', 300)], [text('Refunded.')]);
+        const agent = supportAgent(model);
+        await runAgent(agent, 'Refund order 7', null, false, { runId, store, runner });
+        const before = refundExecutions.length;
+        for (const bad of ['not json', '[1]', '3']) {
+          await assert.rejects(
+            approve(runId, { store, arguments: bad }),
+            (e: unknown) => e instanceof ConfigurationError && /JSON/.test(e.message),
+          );
+        }
+        await assert.rejects(
+          approve(runId, { store, arguments: { amount: 1 }, always: true }),
+          /cannot be combined with always/,
+        );
+        assert.deepEqual(await store.decisions(runId), []);
+        const decision = await approve(runId, {
+          by: 'alice',
+          arguments: { order_id: '7', amount: 30 },
+          store,
+          agent,
+          resume: true,
+          runOptions: { runner },
+        });
+        assert.equal(decision.arguments, '{"order_id":"7","amount":30}');
+        assert.deepEqual(refundExecutions.slice(before), ['7/30']);
+        const [record] = await store.decisions(runId);
+        assert.deepEqual(
+          [record?.decision, record?.arguments, record?.originalArguments, record?.output],
+          ['approve', '{"order_id":"7","amount":30}', '{"order_id":"7","amount":300}', null],
+        );
+        // the model's history keeps its own call, followed by the edited call's output
+        assert.deepEqual(toolItems(model.calls.at(-1)?.request.input), [
+          ['function_call', '{"order_id":"7","amount":300}'],
+          ['function_call_result', 'refunded 7 30'],
+        ]);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('answers the model instead of running the tool', async () => {
+      const store = new RunStateStore(makeTarget());
+      const runId = unique('answer');
+      try {
+        const model = scripted([refundCall('call_1', '8', 5)], [text('Noted.')]);
+        const agent = supportAgent(model);
+        await runAgent(agent, 'Refund order 8', null, false, { runId, store, runner });
+        const before = refundExecutions.length;
+        await assert.rejects(answer(runId, { store } as never), /needs output/);
+        const decision = await answer(runId, {
+          output: 'refunded by phone',
+          by: 'carol',
+          store,
+          agent,
+          resume: true,
+          runOptions: { runner },
+        });
+        assert.deepEqual([decision.decision, decision.output], ['answer', 'refunded by phone']);
+        assert.deepEqual(refundExecutions.slice(before), []);
+        assert.deepEqual(toolItems(model.calls.at(-1)?.request.input).at(-1), [
+          'function_call_result',
+          'refunded by phone',
+        ]);
+        const [record] = await store.decisions(runId);
+        assert.deepEqual([record?.decision, record?.output, record?.decidedBy], [
+          'answer',
+          'refunded by phone',
+          'carol',
+        ]);
       } finally {
         await store.close();
       }

@@ -229,20 +229,30 @@ describe('RunStateStore errors and facts', () => {
       CREATE TABLE timestep_run_states (run_id TEXT NOT NULL, version INTEGER NOT NULL,
         language TEXT NOT NULL, sdk_version TEXT NOT NULL, schema_version TEXT NOT NULL,
         agent_name TEXT NOT NULL, status TEXT NOT NULL, pending_approvals TEXT NOT NULL,
-        state_json TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (run_id, version));`);
+        state_json TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (run_id, version));
+      CREATE TABLE timestep_approvals (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL,
+        call_id TEXT NOT NULL, tool_name TEXT NOT NULL, decision TEXT NOT NULL,
+        always BOOLEAN NOT NULL, reason TEXT, decided_by TEXT, decided_at TEXT NOT NULL,
+        state_version INTEGER NOT NULL);
+      INSERT INTO timestep_approvals (run_id, call_id, tool_name, decision, always, decided_at,
+        state_version) VALUES ('old', 'c1', 'refund', 'approve', 0, '2026-01-01T00:00:00Z', 1);`);
     db.close();
     const store = new RunStateStore(`sqlite:///${path}`);
     try {
       const doc = JSON.parse(readFileSync(join(VECTORS, 'single_approval', 'typescript.json'), 'utf8')) as Json;
       assert.equal((await store.saveJson('r1', doc)).version, 1);
       assert.equal((await store.get('r1')).agentName, 'support');
+      const [old] = await store.decisions('old');
+      assert.deepEqual([old?.decision, old?.arguments, old?.originalArguments, old?.output], ['approve', null, null, null]);
     } finally {
       await store.close();
     }
     const check = new Database(path);
     const [revision] = check.prepare('SELECT version_num FROM timestep_alembic_version').all();
+    const columns = check.prepare('PRAGMA table_info(timestep_approvals)').all().map((c) => c.name);
     check.close();
-    assert.equal(revision?.version_num, '0003');
+    assert.equal(revision?.version_num, '0004');
+    assert.deepEqual(columns.slice(-3), ['arguments', 'original_arguments', 'output']);
   });
 
   it('records the installed @openai/agents version', () => {

@@ -1,4 +1,4 @@
-"""Commands that change a run: approve, reject, resume, cancel, fork, export and import."""
+"""Commands that change a run: approve, reject, answer, resume, cancel, fork, export, import."""
 
 from __future__ import annotations
 
@@ -29,13 +29,15 @@ ByOption = Annotated[
 
 
 def _decide(
-    decision: Literal["approve", "reject"],
+    decision: Literal["approve", "reject", "answer"],
     run_id: str,
     call_id: str | None,
     reason: str | None,
     by: str | None,
     always: bool,
     db: str | None,
+    arguments: str | None = None,
+    output: str | None = None,
 ) -> None:
     async def record() -> Any:
         async with _existing_store(db, f"no run {run_id!r}") as store:
@@ -46,13 +48,20 @@ def _decide(
                 reason=reason,
                 decided_by=by or getpass.getuser(),
                 always=always,
+                arguments=arguments,
+                output=output,
             )
             return outcome
 
-    verb = "approved" if decision == "approve" else "rejected"
+    verb = {"approve": "approved", "reject": "rejected", "answer": "answered"}[decision]
     outcome = _run(record())
     done = outcome.record
-    out.print(f"{verb} {done.tool_name} ({done.call_id}) in run {run_id}", markup=False)
+    line = f"{verb} {done.tool_name} ({done.call_id}) in run {run_id}"
+    if done.arguments is not None:
+        line += f" with edited arguments {done.arguments} (the model's: {done.original_arguments})"
+    elif done.output is not None:
+        line += f"; the tool does not run, the model gets: {done.output}"
+    out.print(line, markup=False)
     if not outcome.all_decided:
         err.print(
             f"the run has more pending calls; decide them too (timestep runs show {run_id})",
@@ -66,25 +75,38 @@ def _decide(
     )
 
 
+CallIdArgument = Annotated[str | None, typer.Argument(help="Default: the only undecided call.")]
+
+
 @app.command()
 def approve(
     run_id: Annotated[str, typer.Argument()],
-    call_id: Annotated[str | None, typer.Argument(help="Default: the only undecided call.")] = None,
+    call_id: CallIdArgument = None,
     reason: Annotated[str | None, typer.Option("--reason", help="Why (recorded).")] = None,
     by: ByOption = None,
     always: Annotated[
         bool, typer.Option("--always", help="Approve this tool for the run.")
     ] = False,
+    arguments: Annotated[
+        str | None,
+        typer.Option(
+            "--arguments",
+            "--edit",
+            metavar="JSON",
+            help="Run the tool with these arguments (a JSON object) instead of the model's.",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Approve a pending tool call (recorded with who and when)."""
-    _decide("approve", run_id, call_id, reason, by, always, db)
+    """Approve a pending tool call (recorded with who and when), as called or with edited
+    arguments."""
+    _decide("approve", run_id, call_id, reason, by, always, db, arguments=arguments)
 
 
 @app.command()
 def reject(
     run_id: Annotated[str, typer.Argument()],
-    call_id: Annotated[str | None, typer.Argument(help="Default: the only undecided call.")] = None,
+    call_id: CallIdArgument = None,
     reason: Annotated[str, typer.Option("--reason", help="Message given to the model.")] = ...,  # type: ignore[assignment]
     by: ByOption = None,
     always: Annotated[bool, typer.Option("--always", help="Reject this tool for the run.")] = False,
@@ -94,6 +116,25 @@ def reject(
     if not reason.strip():
         raise typer.BadParameter("the reason must not be empty", param_hint="--reason")
     _decide("reject", run_id, call_id, reason, by, always, db)
+
+
+@app.command()
+def answer(
+    run_id: Annotated[str, typer.Argument()],
+    call_id: CallIdArgument = None,
+    output: Annotated[
+        str,
+        typer.Option("--output", metavar="TEXT", help="The tool's output the model gets."),
+    ] = ...,  # type: ignore[assignment]
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (recorded; not sent).")
+    ] = None,
+    by: ByOption = None,
+    db: DbOption = None,
+) -> None:
+    """Answer a pending tool call instead of running the tool: the model gets --output as the
+    tool's output."""
+    _decide("answer", run_id, call_id, reason, by, False, db, output=output)
 
 
 @app.command()

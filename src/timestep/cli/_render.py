@@ -138,13 +138,16 @@ def run_view(detail: dict[str, Any]) -> Group:
                     str(record["state_version"]),
                     record["call_id"],
                     record["tool_name"],
-                    record["decision"],
+                    decision_label(record),
                     record["decided_by"] or "",
                     record["decided_at"],
                     record["reason"] or "",
                 )
             )
         parts.append(decisions)
+        for record in detail["decisions"]:
+            if decision_detail(record):
+                parts.append(Text(f"  {record['call_id']} {decision_detail(record)}"))
     if detail["durable_steps"]:
         steps = Table(title="durable steps", title_justify="left", box=None, pad_edge=False)
         for column in ("SEGMENT", "ID", "STEP", "TIME", "ERROR"):
@@ -195,19 +198,42 @@ def conversation_view(items: list[dict[str, Any]]) -> Table:
         style = _ROLE_STYLE.get(role, "")
         if role in ("tool_call", "handoff"):
             text = f"{item['name']}({item['arguments'] or ''})"
+            by = item["decided_by"] or "?"
+            edited = item.get("edited_arguments")
+            with_edit = f" with edited arguments {edited}" if edited else ""
             note = {
                 "pending_approval": "  [waiting for approval]",
-                "approved": f"  [approved by {item['decided_by'] or '?'}; runs on resume]",
-                "rejected": f"  [rejected by {item['decided_by'] or '?'}]",
+                "approved": f"  [approved by {by}{with_edit}; runs on resume]",
+                "rejected": f"  [rejected by {by}]",
+                "answered": f"  [answered by {by}; the tool did not run]",
             }.get(item["status"] or "", "")
             if item["status"] == "done" and item.get("decided_by"):
-                note = f"  [approved by {item['decided_by']}]"
+                note = f"  [approved by {item['decided_by']}{with_edit}]"
             text += note
         elif role == "tool_output" and item["status"] == "rejected":
             who, style = "rejected", "red"
             text = f"not run; the model was told: {text}"
+        elif role == "tool_output" and item["status"] == "answered":
+            who, style = "answered", "yellow"
+            text = f"not run; the model was given: {text}"
         table.add_row(Text(who, style=style), Text(text))
     return table
+
+
+def decision_label(record: dict[str, Any]) -> str:
+    """A decision as a word: approve, approve (edited), reject, answer."""
+    if record["decision"] == "approve" and record.get("arguments") is not None:
+        return "approve (edited)"
+    return str(record["decision"])
+
+
+def decision_detail(record: dict[str, Any]) -> str:
+    """What an edited approval changed (model's -> edited), or the answer given to the model."""
+    if record.get("arguments") is not None:
+        return f"arguments edited: {record.get('original_arguments')} -> {record['arguments']}"
+    if record.get("output") is not None:
+        return f"answered, the model was given: {record['output']}"
+    return ""
 
 
 def _ms(value: int | None) -> str:
@@ -224,7 +250,8 @@ def print_pending(console: Console, run_id: str, pending: list[Any]) -> None:
     for item in pending:
         console.print(f"  {item.call_id}  {item.tool_name}({item.arguments})", markup=False)
     console.print(
-        f"decide with: timestep approve {run_id} CALL_ID  |  "
-        f"timestep reject {run_id} CALL_ID --reason TEXT",
+        f"decide with: timestep approve {run_id} CALL_ID [--arguments JSON]  |  "
+        f"timestep reject {run_id} CALL_ID --reason TEXT  |  "
+        f"timestep answer {run_id} CALL_ID --output TEXT",
         markup=False,
     )

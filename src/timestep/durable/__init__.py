@@ -5,18 +5,16 @@ See ``docs`` and the module docstrings of ``_config`` (system database, applicat
 """
 
 from ._api import (
-    Decision,
-    approve,
     cancel_run,
     enqueue_run,
     fork_run,
     list_runs,
-    reject,
     resume,
     run_durable,
     worker,
 )
 from ._config import APPLICATION_VERSION, system_database_url
+from ._decide import Decision, answer, approve, reject
 from ._history import DurableStep, recorded_steps
 from ._runtime import prepare_system_database, register_agent, shutdown
 from ._steps import idempotency_key
@@ -29,6 +27,7 @@ __all__ = [
     "DurableStep",
     "StreamText",
     "TextChange",
+    "answer",
     "approve",
     "attach_stream",
     "cancel_run",

@@ -1,4 +1,7 @@
-"""Public entry points of durable execution: run, approve/reject, resume, workers, run control."""
+"""Public entry points of durable execution: run, resume, workers, run control.
+
+Decisions (approve, reject, answer) are in ``_decide``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from agents import Agent, RunConfig, RunResult, RunResultStreaming, RunState
@@ -22,24 +24,12 @@ from .._errors import (
     TimestepError,
 )
 from ..models import DEFAULT_MAX_TURNS
-from ..state import DecisionKind, RunStateStore, RunSummary, utc_now
+from ..state import RunStateStore, RunSummary, utc_now
 from . import _config, _names, _segment, _takeover
 from ._runtime import RUNTIME, LocalRun
 from ._spec import SegmentSpec
 
 logger = logging.getLogger("timestep.durable")
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What ``approve``/``reject`` recorded."""
-
-    run_id: str
-    call_id: str
-    state_version: int
-    decision: str
-    all_decided: bool
-    resumed: bool
 
 
 def _store(store: RunStateStore | None) -> RunStateStore:
@@ -282,88 +272,6 @@ async def enqueue_run(
         **_segment.config_spec(run_config, context),
     )
     await asyncio.to_thread(_enqueue, store.target, run_id, 0, spec)
-
-
-async def _decide(
-    run_id: str,
-    call_id: str | None,
-    *,
-    decision: DecisionKind,
-    always: bool,
-    reason: str | None,
-    by: str | None,
-    resume_now: bool,
-    store: RunStateStore | None,
-    agent: Agent[Any] | None,
-) -> Decision:
-    store = _store(store)
-    outcome = await store.decide(
-        run_id, call_id, decision, always=always, reason=reason, decided_by=by
-    )
-    resumed = False
-    if resume_now and outcome.all_decided:
-        await resume(run_id, store=store, agent=agent)
-        resumed = True
-    record = outcome.record
-    return Decision(
-        run_id, record.call_id, record.state_version, decision, outcome.all_decided, resumed
-    )
-
-
-async def approve(
-    run_id: str,
-    call_id: str | None = None,
-    *,
-    reason: str | None = None,
-    by: str | None = None,
-    always: bool = False,
-    resume: bool = False,
-    store: RunStateStore | None = None,
-    agent: Agent[Any] | None = None,
-) -> Decision:
-    """Approve a pending tool call of a waiting run (the only one when ``call_id`` is None).
-
-    The decision is stored with who, when and an optional ``reason`` (kept in the audit trail;
-    not sent to the model). ``resume=True`` starts the next segment once every
-    pending call is decided (in this process with ``agent``, else on a worker). Unknown call,
-    already decided call, or a run that is not waiting: a typed ``ApprovalError`` and no change.
-    """
-    return await _decide(
-        run_id,
-        call_id,
-        decision="approve",
-        always=always,
-        reason=reason,
-        by=by,
-        resume_now=resume,
-        store=store,
-        agent=agent,
-    )
-
-
-async def reject(
-    run_id: str,
-    call_id: str | None = None,
-    *,
-    reason: str | None = None,
-    by: str | None = None,
-    always: bool = False,
-    resume: bool = False,
-    store: RunStateStore | None = None,
-    agent: Agent[Any] | None = None,
-) -> Decision:
-    """Reject a pending tool call; ``reason`` is sent to the model. See :func:`approve`."""
-    return await _decide(
-        run_id,
-        call_id,
-        decision="reject",
-        always=always,
-        reason=reason,
-        by=by,
-        resume_now=resume,
-        store=store,
-        agent=agent,
-    )
 
 
 async def worker(

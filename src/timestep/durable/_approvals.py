@@ -4,6 +4,12 @@
 them atomically against the waiting version. The segment that resumes the run flips its status
 from ``waiting`` to ``running`` and reads the decisions in one transaction (the DBOS step
 ``timestep.approvals.read``), so a decision either makes it into the resumed segment or fails.
+
+An ``answer`` is applied as the SDK's rejection with the answer's text as the message, which the
+SDK gives the model verbatim as the call's output (the tool does not run). An approval with edited
+arguments is applied as an approval; the segment's tool step then invokes the tool with the edited
+arguments (:func:`edits`) instead of the model's. The model's history keeps the call as the model
+made it, followed by the output the tool produced from the edited arguments.
 """
 
 from __future__ import annotations
@@ -27,7 +33,14 @@ async def claim_and_read(store: RunStateStore, run_id: str, version: int) -> lis
     The returned JSON is the step's checkpoint (persisted): keep its keys stable.
     """
     return [
-        {"call_id": d.call_id, "decision": d.decision, "always": d.always, "reason": d.reason}
+        {
+            "call_id": d.call_id,
+            "decision": d.decision,
+            "always": d.always,
+            "reason": d.reason,
+            "arguments": d.arguments,
+            "output": d.output,
+        }
         for d in await store.claim_decisions(run_id, version)
     ]
 
@@ -44,6 +57,18 @@ def apply(state: RunState[Any, Any], decisions: list[dict[str, Any]]) -> list[st
         if d["decision"] == "approve":
             state.approve(item, always_approve=d["always"])
             approved.append(call_id)
+        elif d["decision"] == "answer":
+            # the SDK sends a rejection message to the model verbatim as the call's output
+            state.reject(item, rejection_message=d.get("output") or "")
         else:
             state.reject(item, always_reject=d["always"], rejection_message=d["reason"])
     return approved
+
+
+def edits(decisions: list[dict[str, Any]]) -> dict[str, str]:
+    """Edited arguments (JSON text) by call id, for the segment's tool steps."""
+    return {
+        d["call_id"]: d["arguments"]
+        for d in decisions
+        if d["decision"] == "approve" and isinstance(d.get("arguments"), str)
+    }

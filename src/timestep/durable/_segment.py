@@ -366,6 +366,7 @@ async def _load_input(
         base_version,
     )
     seg.reserve_calls(_approvals.apply(state, decisions))
+    seg.edited_arguments.update(_approvals.edits(decisions))
     return state
 
 

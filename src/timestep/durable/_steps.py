@@ -56,6 +56,8 @@ class SegmentContext:
     workflow_id: str
     reservations: dict[str, StepReservation] = field(default_factory=dict)
     emit: StreamWriter | None = None
+    edited_arguments: dict[str, str] = field(default_factory=dict)
+    """Arguments a human edited when approving, by call id: the tool step runs with these."""
 
     def reserve_calls(self, call_ids: list[str]) -> None:
         """Draw step ids now for tool calls that will run later (possibly in parallel)."""
@@ -275,6 +277,11 @@ def _wrap_tool(tool: FunctionTool, step_name: str | None = None) -> FunctionTool
         if seg is None:
             return await original(ctx, arguments)
         call_id = ctx.tool_call_id
+        edited = seg.edited_arguments.get(call_id)
+        if edited is not None:  # a human edited them when approving: the tool gets these
+            arguments = edited
+            ctx.tool_arguments = edited
+            ctx._function_tool_arguments = None  # the SDK prepared the model's arguments
 
         async def body() -> dict[str, Any]:
             return _dump_tool_output(await original(ctx, arguments))

@@ -15,7 +15,7 @@ from ..state import DecisionRecord
 from ._timeline import _get
 
 Role = Literal["user", "assistant", "tool_call", "tool_output", "handoff", "other"]
-CallStatus = Literal["done", "pending_approval", "approved", "rejected", "not_run"]
+CallStatus = Literal["done", "pending_approval", "approved", "rejected", "answered", "not_run"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,9 @@ class ConversationItem:
     status: CallStatus | None = None
     decided_by: str | None = None
     reason: str | None = None
+    edited_arguments: str | None = None
+    """A tool call a human approved with edited arguments: the arguments the tool ran with
+    (``arguments`` stays the model's)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (the API's ``ConversationItem`` schema)."""
@@ -85,7 +88,9 @@ def build_conversation(
     """The conversation recorded in one RunState document, in order.
 
     ``decisions`` (the run's recorded approvals and rejections) mark refused calls as
-    ``rejected`` (their output is the message the model was given) and name who decided.
+    ``rejected`` (their output is the message the model was given), answered calls as
+    ``answered`` (their output is the human's answer; the tool did not run), give an edited
+    approval's arguments, and name who decided.
     """
     decided = {d.call_id: d for d in decisions}
     pending = _pending_ids(doc)
@@ -102,12 +107,13 @@ def build_conversation(
         call_id = _get(raw, "call_id", "callId")
         decision = decided.get(call_id) if isinstance(call_id, str) else None
         who = (decision.decided_by, decision.reason) if decision else (None, None)
+        refused = decision.decision if decision and decision.decision != "approve" else None
         if kind == "message_output_item":
             items.append(ConversationItem("assistant", _text(raw.get("content")), agent_name))
         elif kind in ("tool_call_item", "handoff_call_item"):
             status: CallStatus = "not_run"
-            if decision is not None and decision.decision == "reject":
-                status = "rejected"
+            if refused is not None:
+                status = "rejected" if refused == "reject" else "answered"
             elif call_id in pending:
                 status = "approved" if decision is not None else "pending_approval"
             items.append(
@@ -121,10 +127,10 @@ def build_conversation(
                     status=status,
                     decided_by=who[0],
                     reason=who[1],
+                    edited_arguments=decision.arguments if decision else None,
                 )
             )
         elif kind in ("tool_call_output_item", "handoff_output_item"):
-            rejected = decision is not None and decision.decision == "reject"
             if isinstance(call_id, str):
                 outputs.add(call_id)
             items.append(
@@ -133,7 +139,11 @@ def build_conversation(
                     _text(_get(raw, "output")),
                     agent_name,
                     call_id=call_id if isinstance(call_id, str) else None,
-                    status="rejected" if rejected else "done",
+                    status="rejected"
+                    if refused == "reject"
+                    else "answered"
+                    if refused == "answer"
+                    else "done",
                     decided_by=who[0],
                     reason=who[1],
                 )

@@ -255,6 +255,12 @@ class _Inbox:
             return _error(400, "bad_request", "'always' must be a boolean")
         if decision == "reject" and not (reason and reason.strip()):
             return _error(400, "bad_request", "a rejection needs a non-empty 'reason'")
+        arguments = body.get("arguments") if decision == "approve" else None
+        output = body.get("output") if decision == "answer" else None
+        if not isinstance(arguments, dict | str | None):
+            return _error(400, "bad_request", "'arguments' must be a JSON object (or its text)")
+        if decision == "answer" and not isinstance(output, str):
+            return _error(400, "bad_request", "an answer needs 'output': the text the model gets")
         user = _user(request)
         who = user.name if user.named else (decided_by or user.name)
         try:
@@ -265,7 +271,11 @@ class _Inbox:
                 reason=reason,
                 decided_by=who,
                 always=always,
+                arguments=arguments,
+                output=output,
             )
+        except ConfigurationError as error:  # edited arguments that are not a JSON object
+            return _error(400, "bad_request", str(error))
         except (RunNotFoundError, UnknownCallError) as error:
             return _error(404, "not_found", str(error))
         except ApprovalAlreadyDecidedError as error:
@@ -281,6 +291,9 @@ class _Inbox:
 
     async def reject(self, request: Request) -> Response:
         return await self._decide(request, "reject")
+
+    async def answer(self, request: Request) -> Response:
+        return await self._decide(request, "answer")
 
     async def cancel(self, request: Request) -> Response:
         from ..durable import cancel_run
@@ -503,6 +516,7 @@ def create_app(
         Route("/api/runs", inbox.runs, methods=["GET"]),
         Route(f"{run}/approvals/{{call_id}}/approve", inbox.approve, methods=["POST"]),
         Route(f"{run}/approvals/{{call_id}}/reject", inbox.reject, methods=["POST"]),
+        Route(f"{run}/approvals/{{call_id}}/answer", inbox.answer, methods=["POST"]),
         Route(f"{run}/cancel", inbox.cancel, methods=["POST"]),
         Route(f"{run}/fork", inbox.fork, methods=["POST"]),
         Route(f"{run}/retry", inbox.retry, methods=["POST"]),

@@ -110,11 +110,25 @@ _SCHEMAS: dict[str, Any] = {
             "arguments": _NSTR,
             "status": {
                 "type": ["string", "null"],
-                "enum": ["done", "pending_approval", "approved", "rejected", "not_run", None],
-                "description": "approved: decided, not run yet (the run resumes)",
+                "enum": [
+                    "done",
+                    "pending_approval",
+                    "approved",
+                    "rejected",
+                    "answered",
+                    "not_run",
+                    None,
+                ],
+                "description": "approved: decided, not run yet (the run resumes); answered: "
+                "the tool did not run, a person's answer is its output",
             },
             "decided_by": _NSTR,
             "reason": _NSTR,
+            "edited_arguments": {
+                "type": ["string", "null"],
+                "description": "a call approved with edited arguments: the arguments the tool "
+                "ran with ('arguments' stays the model's)",
+            },
         }
     ),
     "Decision": _obj(
@@ -122,12 +136,25 @@ _SCHEMAS: dict[str, Any] = {
             "run_id": _STR,
             "call_id": _STR,
             "tool_name": _STR,
-            "decision": {"type": "string", "enum": ["approve", "reject"]},
+            "decision": {"type": "string", "enum": ["approve", "reject", "answer"]},
             "always": {"type": "boolean"},
             "reason": _NSTR,
             "decided_by": _NSTR,
             "decided_at": _TIME,
             "state_version": _INT,
+            "arguments": {
+                "type": ["string", "null"],
+                "description": "an approval with edited arguments: what the tool ran with "
+                "(a JSON object's text)",
+            },
+            "original_arguments": {
+                "type": ["string", "null"],
+                "description": "an approval with edited arguments: the model's arguments",
+            },
+            "output": {
+                "type": ["string", "null"],
+                "description": "an answer: the text the model got as the tool's output",
+            },
         }
     ),
     "DurableStep": _obj(
@@ -207,6 +234,15 @@ _SCHEMAS: dict[str, Any] = {
             "reason": {"type": ["string", "null"], "description": "required to reject"},
             "decided_by": {"type": ["string", "null"], "description": "who decides (audit)"},
             "always": {"type": "boolean", "default": False},
+            "arguments": {
+                "oneOf": [{"type": "object"}, {"type": "string"}, {"type": "null"}],
+                "description": "approve only: run the tool with these arguments (a JSON object, "
+                "or its text) instead of the model's; not with 'always'",
+            },
+            "output": {
+                "type": ["string", "null"],
+                "description": "answer only (required there): the tool's output the model gets",
+            },
         },
         "required": [],
     },
@@ -497,5 +533,6 @@ def openapi_schema() -> dict[str, Any]:
             },
             "/api/runs/{run_id}/approvals/{call_id}/approve": _decision_op("approve"),
             "/api/runs/{run_id}/approvals/{call_id}/reject": _decision_op("reject"),
+            "/api/runs/{run_id}/approvals/{call_id}/answer": _decision_op("answer"),
         },
     }

@@ -72,6 +72,8 @@ class Backend(Protocol):
         always: bool,
         reason: str | None,
         decided_by: str | None,
+        arguments: str | None = None,
+        output: str | None = None,
     ) -> DecisionOutcome:
         """Record a decision on a pending call of a waiting run, checked atomically."""
         ...

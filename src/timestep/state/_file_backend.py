@@ -297,6 +297,8 @@ class FileBackend:
         always: bool,
         reason: str | None,
         decided_by: str | None,
+        arguments: str | None = None,
+        output: str | None = None,
     ) -> DecisionOutcome:
         """Refused: a file store keeps no decisions."""
         raise self._no_decisions()

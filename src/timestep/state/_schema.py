@@ -89,6 +89,9 @@ approvals = Table(
     Column("decided_by", Text, nullable=True),
     Column("decided_at", Text, nullable=False),
     Column("state_version", Integer, nullable=False),
+    Column("arguments", Text, nullable=True),
+    Column("original_arguments", Text, nullable=True),
+    Column("output", Text, nullable=True),
     UniqueConstraint("run_id", "call_id", "state_version", name="uq_timestep_approvals_decision"),
     Index("ix_timestep_approvals_run", "run_id"),
 )

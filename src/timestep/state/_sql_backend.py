@@ -20,6 +20,7 @@ from ._decisions import (
     all_decided,
     already_decided,
     choose_call,
+    new_record,
 )
 from ._decode import json_object, merged_metadata, metadata_column, pending_column, text_of
 from ._describe import state_facts
@@ -116,6 +117,9 @@ def _decision(row: Row[Any]) -> DecisionRecord:
         decided_by=row.decided_by,
         decided_at=row.decided_at,
         state_version=row.state_version,
+        arguments=row.arguments,
+        original_arguments=row.original_arguments,
+        output=row.output,
     )
 
 
@@ -357,6 +361,8 @@ class SqlBackend:
         always: bool,
         reason: str | None,
         decided_by: str | None,
+        arguments: str | None = None,
+        output: str | None = None,
     ) -> DecisionOutcome:
         """Record a decision under the run row's write lock; the rules of ``choose_call`` apply."""
         runs, approvals = schema.runs, schema.approvals
@@ -379,16 +385,17 @@ class SqlBackend:
                 )
                 decided = self._decisions(conn, run_id, version)
                 entry = choose_call(run_id, pending, decided, call_id)
-                record = DecisionRecord(
-                    run_id=run_id,
-                    call_id=entry.call_id,
-                    tool_name=entry.tool_name,
-                    decision=decision,
+                record = new_record(
+                    entry,
+                    run_id,
+                    decision,
                     always=always,
                     reason=reason,
                     decided_by=decided_by,
                     decided_at=utc_now(),
                     state_version=version,
+                    arguments=arguments,
+                    output=output,
                 )
                 conn.execute(
                     update(runs).where(runs.c.run_id == run_id).values(updated_at=utc_now())

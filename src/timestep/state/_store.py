@@ -16,7 +16,13 @@ from agents.result import RunResult, RunResultBase, RunResultStreaming
 from .._errors import ConfigurationError, CorruptStateError, RunNotFoundError, TimestepError
 from .._versions import python_sdk_version
 from ._backend import Backend
-from ._decisions import DECISIONS, DecisionKind, DecisionOutcome, DecisionRecord
+from ._decisions import (
+    DecisionKind,
+    DecisionOutcome,
+    DecisionRecord,
+    check_decision,
+    edit_arguments,
+)
 from ._describe import state_facts
 from ._engine import default_url, display_url
 from ._file_backend import FileBackend
@@ -317,16 +323,22 @@ class RunStateStore:
         always: bool = False,
         reason: str | None = None,
         decided_by: str | None = None,
+        arguments: dict[str, Any] | str | None = None,
+        output: str | None = None,
     ) -> DecisionOutcome:
         """Record a decision on a pending call of a waiting run (who, when, why).
 
-        ``call_id`` None names the run's only undecided call. Checked and written atomically:
-        ``RunNotFoundError``, ``RunNotWaitingError``, ``UnknownCallError``, ``ApprovalError``
-        (several undecided calls, none named) or ``ApprovalAlreadyDecidedError`` (saying who
-        decided and when) leave the store unchanged. File stores keep no decisions.
+        ``call_id`` None names the run's only undecided call. ``arguments`` (an ``approve``
+        only): the edited arguments the tool runs with, a dict or a JSON object's text
+        (``ConfigurationError`` otherwise); the record keeps them and the model's. ``output``
+        (an ``answer`` only, required there): the text the model gets as the tool's output.
+        Checked and written atomically: ``RunNotFoundError``, ``RunNotWaitingError``,
+        ``UnknownCallError``, ``ApprovalError`` (several undecided calls, none named) or
+        ``ApprovalAlreadyDecidedError`` (saying who decided and when) leave the store
+        unchanged. File stores keep no decisions.
         """
-        if decision not in DECISIONS:
-            raise ConfigurationError(f"unknown decision {decision!r}; use approve or reject")
+        edited = edit_arguments(arguments) if arguments is not None else None
+        check_decision(decision, always=always, arguments=edited, output=output)
         backend = await self._backend_async()
         return await asyncio.to_thread(
             backend.decide,
@@ -336,6 +348,8 @@ class RunStateStore:
             always=always,
             reason=reason,
             decided_by=decided_by,
+            arguments=edited,
+            output=output,
         )
 
     async def decisions(

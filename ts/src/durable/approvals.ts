@@ -10,9 +10,13 @@ import type { RunStateStore } from '../store/index.js';
 /** A recorded decision as the resuming segment checkpoints it (Python's keys: keep them stable). */
 export interface RecordedDecision {
   call_id: string;
-  decision: 'approve' | 'reject';
+  decision: 'approve' | 'reject' | 'answer';
   always: boolean;
   reason: string | null;
+  /** Edited arguments of an approval (absent in checkpoints written before revision 0004). */
+  arguments?: string | null;
+  /** An answer's text. */
+  output?: string | null;
 }
 
 /** Mark the run running (if still waiting at `version`) and return its decisions for `version`. */
@@ -26,10 +30,16 @@ export async function claimAndRead(
     decision: d.decision,
     always: d.always,
     reason: d.reason,
+    arguments: d.arguments,
+    output: d.output,
   }));
 }
 
-/** Apply recorded decisions to `state`. */
+/**
+ * Apply recorded decisions to `state`. An answer is the SDK's rejection with the answer's text as
+ * the message, which the model gets verbatim as the call's output (the tool does not run); an
+ * approval with edited arguments is an approval whose tool step runs with them (`edits`).
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function apply(state: RunState<any, any>, decisions: RecordedDecision[]): void {
   const byCall = new Map(decisions.map((d) => [d.call_id, d]));
@@ -38,6 +48,7 @@ export function apply(state: RunState<any, any>, decisions: RecordedDecision[]):
     const decision = byCall.get(raw.callId ?? '');
     if (!decision) continue;
     if (decision.decision === 'approve') state.approve(item, { alwaysApprove: decision.always });
+    else if (decision.decision === 'answer') state.reject(item, { message: decision.output ?? '' });
     else {
       state.reject(item, {
         alwaysReject: decision.always,
@@ -45,6 +56,15 @@ export function apply(state: RunState<any, any>, decisions: RecordedDecision[]):
       });
     }
   }
+}
+
+/** Edited arguments (JSON text) by call id, for the segment's tool steps. */
+export function edits(decisions: readonly RecordedDecision[]): Map<string, string> {
+  const edited = new Map<string, string>();
+  for (const d of decisions) {
+    if (d.decision === 'approve' && typeof d.arguments === 'string') edited.set(d.call_id, d.arguments);
+  }
+  return edited;
 }
 
 /** The language whose workers resume a run (its metadata's `durable_language`; Python by default). */

@@ -200,6 +200,8 @@ async function segmentBody(runId: string, baseVersion: number, spec: SegmentSpec
           name: names.DECISIONS_STEP,
         });
         approvals.apply(state, decisions);
+        const seg = currentSegment.getStore();
+        if (seg) seg.editedArguments = approvals.edits(decisions);
         input = state;
       } else {
         input = spec.input ?? '';

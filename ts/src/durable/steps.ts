@@ -29,6 +29,8 @@ export interface SegmentContext {
   workflowId: string;
   /** The run's durable stream event log (streamed segments on a Postgres system database). */
   log?: StreamLog | undefined;
+  /** Arguments a human edited when approving, by call id: the tool step runs with these. */
+  editedArguments?: Map<string, string>;
 }
 
 /** The segment whose workflow is running in this async context (undefined outside one). */
@@ -205,11 +207,17 @@ function wrapTool(tool: AnyTool): AnyTool {
   const invoke: AnyTool['invoke'] = async (runContext, input, details) => {
     const seg = active();
     if (!seg) return original(runContext, input, details);
+    const callId = details?.toolCall?.callId;
+    const edited = callId === undefined ? undefined : seg.editedArguments?.get(callId);
+    if (edited !== undefined) {
+      // a human edited them when approving: the tool gets these (and sees them in its details)
+      input = edited;
+      if (details?.toolCall) details = { ...details, toolCall: { ...details.toolCall, arguments: edited } };
+    }
     const data = await DBOS.runStep(
       async () => dumpToolOutput(await original(runContext, input, details)),
       { name: stepName },
     );
-    const callId = details?.toolCall?.callId;
     if (seg.log && callId) {
       await seg.log.emit({ key: `t${callId}`, type: 'tool_output', call_id: callId, tool: tool.name, output: data });
     }

@@ -3,11 +3,21 @@
  * twin of Python's `timestep.state.decisions` (same rules, same errors, same messages). A
  * decision is one audit record (who, when, why) for the waiting version of a run.
  */
-import { ApprovalAlreadyDecidedError, ApprovalError, UnknownCallError } from '../errors.js';
+import {
+  ApprovalAlreadyDecidedError,
+  ApprovalError,
+  ConfigurationError,
+  UnknownCallError,
+} from '../errors.js';
 import type { PendingApproval, RunSummary, StoredState } from './records.js';
 
-export type DecisionKind = 'approve' | 'reject';
-export const DECISIONS: readonly DecisionKind[] = ['approve', 'reject'];
+/**
+ * `approve` (the tool runs; with `arguments`, with the human's edited arguments instead of the
+ * model's), `reject` (the tool does not run; the reason goes to the model) or `answer` (the tool
+ * does not run; the human's `output` is the tool's output the model gets).
+ */
+export type DecisionKind = 'approve' | 'reject' | 'answer';
+export const DECISIONS: readonly DecisionKind[] = ['approve', 'reject', 'answer'];
 
 /** One recorded decision (a row of `timestep_approvals`, shared with Python). */
 export interface DecisionRecord {
@@ -20,6 +30,12 @@ export interface DecisionRecord {
   decidedBy: string | null;
   decidedAt: string;
   stateVersion: number;
+  /** The edited arguments (JSON object text) an approval runs the tool with, else null. */
+  arguments: string | null;
+  /** The model's arguments of an edited approval (the audit trail's "before"). */
+  originalArguments: string | null;
+  /** An answer's text, given to the model as the tool's output (the tool does not run). */
+  output: string | null;
 }
 
 /** What recording a decision did: the record, and whether every pending call is now decided. */
@@ -36,6 +52,71 @@ export interface DecideArgs {
   always: boolean;
   reason: string | null;
   decidedBy: string | null;
+  /** Edited arguments as stored (see `editArguments`), for an approval. */
+  arguments: string | null;
+  /** An answer's text. */
+  output: string | null;
+}
+
+/**
+ * Edited arguments as stored: a JSON object's compact text (the same in both languages).
+ * `value` is an object, or the text of a JSON object (as typed in the CLI or the inbox).
+ */
+export function editArguments(value: unknown): string {
+  let parsed = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value);
+    } catch (error) {
+      throw new ConfigurationError(
+        `edited arguments are not valid JSON (${(error as Error).message}): give a JSON ` +
+          'object, e.g. {"amount": 10}',
+      );
+    }
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    const kind = Array.isArray(parsed) ? 'list' : parsed === null ? 'NoneType' : jsonKind(parsed);
+    throw new ConfigurationError(
+      `edited arguments must be a JSON object, not ${kind}: e.g. {"amount": 10}`,
+    );
+  }
+  return JSON.stringify(parsed);
+}
+
+/** Python's type names for a JSON value (the error messages are the twins of Python's). */
+function jsonKind(value: unknown): string {
+  if (typeof value === 'string') return 'str';
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  return typeof value;
+}
+
+/** The rules for a decision's extra fields (checked before anything is written). */
+export function checkDecision(
+  decision: string,
+  always: boolean,
+  args: string | null,
+  output: string | null,
+): void {
+  if (!DECISIONS.includes(decision as DecisionKind)) {
+    throw new ConfigurationError(`unknown decision '${decision}'; use approve, reject or answer`);
+  }
+  if (args !== null && decision !== 'approve') {
+    throw new ConfigurationError(`edited arguments go with an approval, not a ${decision}`);
+  }
+  if (args !== null && always) {
+    throw new ConfigurationError(
+      'edited arguments apply to one call: they cannot be combined with always',
+    );
+  }
+  if (decision === 'answer') {
+    if (typeof output !== 'string') {
+      throw new ConfigurationError('an answer needs output: the text the model gets');
+    }
+    if (always) throw new ConfigurationError('an answer applies to one call: it cannot be always');
+  } else if (output !== null) {
+    throw new ConfigurationError(`output goes with an answer, not a ${decision}`);
+  }
 }
 
 /**
@@ -80,7 +161,12 @@ export function chooseCall(
 /** The error for a second decision on `record`'s call, saying who decided and when. */
 export function alreadyDecided(record: DecisionRecord): ApprovalAlreadyDecidedError {
   const by = record.decidedBy ? ` by ${record.decidedBy}` : '';
-  const verb = record.decision === 'approve' ? 'approved' : 'rejected';
+  const verbs: Record<string, string> = {
+    approve: 'approved',
+    reject: 'rejected',
+    answer: 'answered',
+  };
+  const verb = verbs[record.decision] ?? record.decision;
   return new ApprovalAlreadyDecidedError(
     `call '${record.callId}' of run '${record.runId}' was already ${verb}${by} at ` +
       `${record.decidedAt} (version ${record.stateVersion})`,

@@ -17,6 +17,7 @@ export const DDL = [
   `CREATE TABLE timestep_approvals (id %SERIAL%, run_id TEXT NOT NULL, call_id TEXT NOT NULL,
     tool_name TEXT NOT NULL, decision TEXT NOT NULL, always BOOLEAN NOT NULL, reason TEXT,
     decided_by TEXT, decided_at TEXT NOT NULL, state_version INTEGER NOT NULL,
+    arguments TEXT, original_arguments TEXT, output TEXT,
     CONSTRAINT uq_timestep_approvals_decision UNIQUE (run_id, call_id, state_version))`,
   `CREATE INDEX ix_timestep_approvals_run ON timestep_approvals (run_id)`,
   `CREATE TABLE timestep_sessions (session_id VARCHAR NOT NULL,
@@ -31,14 +32,21 @@ export const DDL = [
 ];
 
 /** Alembic revisions of the shared schema this package can read and write. */
-export const KNOWN_REVISIONS = ['0001', '0002', '0003'];
-export const HEAD_REVISION = '0003';
+export const KNOWN_REVISIONS = ['0001', '0002', '0003', '0004'];
+export const HEAD_REVISION = '0004';
 /** Revision 0002: the SHA-256 of each state body (NULL for versions saved before). */
 const ADD_CHECKSUM = 'ALTER TABLE timestep_run_states ADD COLUMN state_sha256 TEXT';
 /** Revision 0003: runs by update time (all, and within a status), so lists do not sort the table. */
 const HISTORY_INDEXES = [
   'CREATE INDEX ix_timestep_runs_updated ON timestep_runs (updated_at)',
   'CREATE INDEX ix_timestep_runs_status_updated ON timestep_runs (status, updated_at)',
+];
+
+/** Revision 0004: an edited approval's arguments (and the model's), an answer's output. */
+const DECISION_EDITS = [
+  'ALTER TABLE timestep_approvals ADD COLUMN arguments TEXT',
+  'ALTER TABLE timestep_approvals ADD COLUMN original_arguments TEXT',
+  'ALTER TABLE timestep_approvals ADD COLUMN output TEXT',
 ];
 
 /** SHA-256 (hex) of a state body's UTF-8 text, as stored in `state_sha256`. */
@@ -70,6 +78,9 @@ export function ensureSchema(sql: Sql): Promise<void> {
       if (revision === '0001') await tx.query(ADD_CHECKSUM);
       if (revision === '0001' || revision === '0002') {
         for (const statement of HISTORY_INDEXES) await tx.query(statement);
+      }
+      if (revision !== HEAD_REVISION) {
+        for (const statement of DECISION_EDITS) await tx.query(statement);
         await tx.query('UPDATE timestep_alembic_version SET version_num = $1', [HEAD_REVISION]);
       }
       return;

@@ -91,8 +91,14 @@ function decisionOf(row: Row): DecisionRecord {
     decidedBy: row.decided_by === null || row.decided_by === undefined ? null : String(row.decided_by),
     decidedAt: String(row.decided_at),
     stateVersion: Number(row.state_version),
+    arguments: textOrNull(row.arguments),
+    originalArguments: textOrNull(row.original_arguments),
+    output: textOrNull(row.output),
   };
 }
+
+const textOrNull = (value: unknown): string | null =>
+  value === null || value === undefined ? null : String(value);
 
 function summaryOf(row: Row): RunSummary {
   const problems: string[] = [];
@@ -370,6 +376,9 @@ export class SqlBackend implements Backend {
           decidedBy: args.decidedBy,
           decidedAt: utcNow(),
           stateVersion: version,
+          arguments: args.arguments,
+          originalArguments: args.arguments !== null ? entry.arguments : null,
+          output: args.output,
         };
         await tx.query('UPDATE timestep_runs SET updated_at = $1 WHERE run_id = $2', [
           utcNow(),
@@ -378,10 +387,11 @@ export class SqlBackend implements Backend {
         try {
           await tx.query(
             `INSERT INTO timestep_approvals (run_id, call_id, tool_name, decision, always,
-               reason, decided_by, decided_at, state_version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+               reason, decided_by, decided_at, state_version, arguments, original_arguments, output)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
             [runId, record.callId, record.toolName, record.decision, record.always,
-              record.reason, record.decidedBy, record.decidedAt, version],
+              record.reason, record.decidedBy, record.decidedAt, version, record.arguments,
+              record.originalArguments, record.output],
           );
         } catch (error) {
           if (isUniqueViolation(error)) raced = { callId: record.callId, version };

@@ -4,7 +4,8 @@ import { Agent, RunState } from '@openai/agents';
 import { ConfigurationError, RunNotFoundError } from '../errors.js';
 import { type Json, type Language, toTypeScript } from '../translate/index.js';
 import {
-  DECISIONS,
+  checkDecision,
+  editArguments,
   type DecisionKind,
   type DecisionOutcome,
   type DecisionRecord,
@@ -282,7 +283,10 @@ export class RunStateStore {
 
   /**
    * Record a decision on a pending call of a waiting run (who, when, why); `callId` undefined
-   * names the run's only undecided call. Checked and written atomically: `RunNotFoundError`,
+   * names the run's only undecided call. `arguments` (an `approve` only): the edited arguments
+   * the tool runs with, an object or a JSON object's text (`ConfigurationError` otherwise); the
+   * record keeps them and the model's. `output` (an `answer` only, required there): the text the
+   * model gets as the tool's output. Checked and written atomically: `RunNotFoundError`,
    * `RunNotWaitingError`, `UnknownCallError`, `ApprovalError` (several undecided calls, none
    * named) or `ApprovalAlreadyDecidedError` (saying who decided and when) leave the store
    * unchanged. File stores keep no decisions (`ConfigurationError`).
@@ -291,18 +295,30 @@ export class RunStateStore {
     runId: string,
     callId: string | undefined,
     decision: DecisionKind,
-    options: { always?: boolean; reason?: string | null; decidedBy?: string | null } = {},
+    options: {
+      always?: boolean;
+      reason?: string | null;
+      decidedBy?: string | null;
+      arguments?: Record<string, unknown> | string | null;
+      output?: string | null;
+    } = {},
   ): Promise<DecisionOutcome> {
-    if (!DECISIONS.includes(decision)) {
-      throw new ConfigurationError(`unknown decision '${String(decision)}'; use approve or reject`);
-    }
+    const always = options.always ?? false;
+    const edited =
+      options.arguments === undefined || options.arguments === null
+        ? null
+        : editArguments(options.arguments);
+    const output = options.output ?? null;
+    checkDecision(decision, always, edited, output);
     return this.backend.decide({
       runId,
       callId,
       decision,
-      always: options.always ?? false,
+      always,
       reason: options.reason ?? null,
       decidedBy: options.decidedBy ?? null,
+      arguments: edited,
+      output,
     });
   }
 
