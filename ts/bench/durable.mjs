@@ -8,6 +8,7 @@
 //        --concurrent 1000 --latency 0.05 [--store URL]
 //   node ts/bench/durable.mjs --mode durable --store URL --runs 50 --profile /tmp/durable.cpuprofile
 //   node ts/bench/cpuprof-top.mjs /tmp/durable.cpuprofile        (where the durable run's CPU goes)
+//   node ts/bench/durable.mjs --mode statements --store URL --runs 5     (SQL statements per run)
 //
 // Workload as bench/bench_durable.py: 5 tool-call turns = 11 model+tool calls per run, scripted
 // model (instant, or `--latency` seconds per call). `steps` alternates a stock run (the SDK's
@@ -168,8 +169,51 @@ async function durableOnly() {
   return { perRun, cpuPerRun, runs: RUNS };
 }
 
-const modes = { steps, concurrent, durable: durableOnly };
-if (!modes[MODE]) throw new Error(`unknown --mode ${MODE} (steps, concurrent, durable)`);
+// SQL statements sent to Postgres (DBOS's system database and, on Postgres, the store) per run:
+// timestep durable vs DBOS TS alone doing 11 empty steps; each is one round trip (load-independent).
+async function statements() {
+  const pg = (await import('pg')).default;
+  const counts = new Map();
+  const original = pg.Client.prototype.query;
+  let counting = false;
+  pg.Client.prototype.query = function query(config, ...rest) {
+    if (counting) {
+      const text = typeof config === 'string' ? config : (config?.text ?? '');
+      // by first keyword, or by statement text with BENCH_SQL_DETAIL=1 (where the extra ones come from)
+      const sql = text.trim().replace(/\s+/g, ' ');
+      const word = process.env.BENCH_SQL_DETAIL ? sql.slice(0, 90) : sql.split(' ')[0].toUpperCase() || '?';
+      counts.set(word, (counts.get(word) ?? 0) + 1);
+    }
+    return original.call(this, config, ...rest);
+  };
+  const empty = DBOS.registerWorkflow(
+    async () => {
+      for (let i = 0; i < STEPS; i += 1) await DBOS.runStep(async () => i, { name: 'empty' });
+    },
+    { name: 'bench.empty_steps' },
+  );
+  const store = new RunStateStore(STORE);
+  await ensureLaunched(STORE);
+  const measure = async (one) => {
+    for (let i = -2; i < 0; i += 1) await one(`w${i}`);
+    counts.clear();
+    counting = true;
+    for (let i = 0; i < RUNS; i += 1) await one(`${i}`);
+    counting = false;
+    const perRun = Object.fromEntries([...counts].map(([k, v]) => [k, v / RUNS]));
+    return { total: [...counts.values()].reduce((a, b) => a + b, 0) / RUNS, perRun };
+  };
+  const timestep = await measure((i) => durableOne(store, `st-${tag}-${i}`));
+  const dbos = await measure(async (i) => {
+    await (await DBOS.startWorkflow(empty, { workflowID: `st-empty-${tag}-${i}` })()).getResult();
+  });
+  await shutdownDurable();
+  await store.close();
+  return { timestep, dbos };
+}
+
+const modes = { steps, concurrent, durable: durableOnly, statements };
+if (!modes[MODE]) throw new Error(`unknown --mode ${MODE} (steps, concurrent, durable, statements)`);
 const result = await modes[MODE]();
 console.log(JSON.stringify(result));
 process.exit(0);
