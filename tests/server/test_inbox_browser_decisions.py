@@ -39,7 +39,7 @@ async def _pause(db_url: str, directory: Path) -> None:
 def _open_card(page: Page, base: str, run_id: str) -> None:
     page.goto(f"{base}/runs/{run_id}")
     expect(page.get_by_test_id("run-page-status")).to_have_text("waiting")
-    page.get_by_test_id("decide-other-toggle").click()
+    page.get_by_test_id("run-pending").get_by_test_id("decide-other-toggle").click()
 
 
 def test_run_page_approves_with_edited_arguments_and_answers_instead(
@@ -63,21 +63,23 @@ def test_run_page_approves_with_edited_arguments_and_answers_instead(
 
             # edit the arguments: the textarea starts with the model's, bad JSON is refused
             _open_card(page, base, "edit-me")
-            edited = page.get_by_test_id("edit-arguments")
+            edited = page.get_by_test_id("run-pending").get_by_test_id("edit-arguments")
             expect(edited).to_have_value('{\n  "order_id": "42",\n  "amount": 5\n}')
             edited.fill('{"order_id": "42", "amount": ')
-            page.get_by_test_id("approve-edited").click()
-            expect(page.get_by_test_id("message")).to_contain_text("not valid JSON")
+            page.get_by_test_id("run-pending").get_by_test_id("approve-edited").click()
+            expect(page.locator("#message")).to_contain_text("not valid JSON")
             edited.fill("[2]")
-            page.get_by_test_id("approve-edited").click()
-            expect(page.get_by_test_id("message")).to_have_text(
+            page.get_by_test_id("run-pending").get_by_test_id("approve-edited").click()
+            expect(page.locator("#message")).to_have_text(
                 "The edited arguments must be a JSON object."
             )
             edited.fill('{"order_id": "42", "amount": 2}')
-            page.get_by_test_id("reason").fill("only the damaged item")
+            page.get_by_test_id("run-pending").get_by_test_id("reason").fill(
+                "only the damaged item"
+            )
             _shot(page, "desktop-run-edit-arguments")
-            page.get_by_test_id("approve-edited").click()
-            expect(page.get_by_test_id("message")).to_have_text(
+            page.get_by_test_id("run-pending").get_by_test_id("approve-edited").click()
+            expect(page.locator("#message")).to_have_text(
                 "Approved refund with edited arguments in edit-me"
             )
             expect(page.get_by_test_id("run-page-status")).to_have_text("done", timeout=120_000)
@@ -100,14 +102,16 @@ def test_run_page_approves_with_edited_arguments_and_answers_instead(
 
             # answer instead of running the tool
             _open_card(page, base, "answer-me")
-            page.get_by_test_id("answer").click()
-            expect(page.get_by_test_id("message")).to_have_text("Write the answer the model gets.")
-            page.get_by_test_id("answer-output").fill("Refunded by phone; nothing left to do.")
+            page.get_by_test_id("run-pending").get_by_test_id("answer").click()
+            expect(page.locator("#message")).to_have_text("Write the answer the model gets.")
+            page.get_by_test_id("run-pending").get_by_test_id("answer-output").fill(
+                "Refunded by phone; nothing left to do."
+            )
             page.set_viewport_size({"width": 375, "height": 812})
             _no_horizontal_scroll(page)
             _shot(page, "mobile-run-answer")
-            page.get_by_test_id("answer").click()
-            expect(page.get_by_test_id("message")).to_have_text("Answered refund in answer-me")
+            page.get_by_test_id("run-pending").get_by_test_id("answer").click()
+            expect(page.locator("#message")).to_have_text("Answered refund in answer-me")
             expect(page.get_by_test_id("run-page-status")).to_have_text("done", timeout=120_000)
             answered = page.locator('[data-role="tool_output"][data-status="answered"]')
             expect(answered).to_have_text(
