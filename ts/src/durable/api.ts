@@ -353,6 +353,7 @@ export interface WorkerOptions {
  */
 export async function worker(agentList: AnyAgent[], options: WorkerOptions = {}): Promise<void> {
   const store = options.store ?? new RunStateStore();
+  rememberTarget(store.target); // reopens the sessions (and stores) of recovered runs
   for (const agent of agentList) registerAgent(agent);
   workerSettings.modelProvider = options.modelProvider;
   await ensureLaunched(store.url, {
