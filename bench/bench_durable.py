@@ -441,6 +441,12 @@ def orchestrate(args: argparse.Namespace) -> str:
     if args.ts and args.build:
         _build_ts()
     server, pg = _postgres()
+    if pg is None:
+        print(
+            "no Postgres (set $TIMESTEP_BENCH_POSTGRES_URL or install Debian's postgresql): "
+            "measuring the SQLite and PGlite rows only",
+            file=sys.stderr,
+        )
     conc: list[Conc] = []
     try:
         rows = _per_step(args, tmp, pg)
