@@ -3,8 +3,10 @@
  * the same audit table as Python's `timestep.durable.approve` / `reject` / `answer`
  * (`timestep_approvals`: who, when, why; edited arguments next to the model's; an answer's text),
  * with the same rules and typed errors, so `timestep runs show` and the inbox list them.
- * `resume` (or `resume: true` once every call is decided) applies the recorded decisions to the
- * stored state and continues the run with `runAgent`.
+ * `resume` (or `resume: true` once every call is decided) continues the run durably, as Python's
+ * `timestep.durable.resume`: its next segment claims the recorded decisions in a step and runs
+ * with every model and tool call checkpointed (`runOptions.durable: false`: continued with the
+ * stock Runner and saved, not checkpointed).
  */
 import { Agent, type FunctionTool, RunState } from '@openai/agents';
 import { ConfigurationError } from './errors.js';
@@ -39,7 +41,7 @@ export interface DecideOptions {
   /** Default: `new RunStateStore()` (`$TIMESTEP_DB`, else `sqlite:///timestep.db`). */
   store?: RunStateStore;
   agent?: AnyAgent;
-  /** Options for the resumed run (runner, model provider, maxTurns, ...). */
+  /** Options for the resumed run (model provider, runner, maxTurns, `durable: false`, ...). */
   runOptions?: RunAgentOptions;
 }
 
@@ -128,8 +130,13 @@ export function withEditedArguments(agent: AnyAgent, edits: Map<string, string>)
 }
 
 /**
- * Continue a waiting run whose pending calls are all decided: load its latest state, apply the
- * recorded decisions, mark it running, and run it with `runAgent` under the same run id.
+ * Continue a waiting run whose pending calls are all decided, durably in this process (the twin
+ * of Python's `timestep.durable.resume(run_id, agent=...)`): its next segment `<runId>@<version>`
+ * applies the recorded decisions and runs the agent with every model and tool call a checkpointed
+ * step; a run started with a session keeps writing to it. Of several callers racing to resume
+ * one run exactly one succeeds; the others get `RunNotWaitingError`. With
+ * `runOptions.durable: false` the run is continued with the stock Runner under the same run id
+ * (saved at its end, not checkpointed).
  */
 export async function resume(runId: string, options: ResumeOptions = {}): Promise<AnyResult> {
   const store = options.store ?? new RunStateStore();
@@ -137,6 +144,21 @@ export async function resume(runId: string, options: ResumeOptions = {}): Promis
   if (given === undefined) {
     throw new ConfigurationError('resume() needs the agent: pass { agent } or give it to the store');
   }
+  const runOptions = options.runOptions ?? {};
+  if (runOptions.durable !== false) {
+    const { resume: resumeDurable } = await import('./durable/api.js');
+    const result = await resumeDurable(runId, {
+      store,
+      agent: given,
+      stream: options.stream ?? runOptions.stream ?? false,
+      ...(runOptions.maxTurns !== undefined ? { maxTurns: runOptions.maxTurns } : {}),
+      ...(runOptions.context !== undefined ? { context: runOptions.context } : {}),
+      ...(runOptions.modelProvider ? { modelProvider: runOptions.modelProvider } : {}),
+      ...(runOptions.runner ? { runner: runOptions.runner } : {}),
+    });
+    return result!; // with an agent the segment runs here and returns its result
+  }
+  // not durable: the agent's tools run an edited call with its edited arguments
   const edits = new Map<string, string>();
   const agent = withEditedArguments(given, edits);
   const latest = await store.get(runId);
@@ -147,9 +169,10 @@ export async function resume(runId: string, options: ResumeOptions = {}): Promis
   }
   applyDecisions(state, decisions);
   return runAgent(agent, state, null, options.stream ?? false, {
-    ...options.runOptions,
+    ...runOptions,
     runId,
     store,
+    durable: false,
   });
 }
 

@@ -12,6 +12,10 @@ export const MODEL_STEP = 'timestep.model.get_response';
 export const MODEL_STREAM_STEP = 'timestep.model.stream_response';
 /** Reads the approval decisions a resumed segment applies. */
 export const DECISIONS_STEP = 'timestep.approvals.read';
+/** Reads a session's history at the start of a run (its checkpoint is the history used). */
+export const SESSION_READ_STEP = 'timestep.session.read';
+/** Appends a finished run's new items to its session (idempotent). */
+export const SESSION_WRITE_STEP = 'timestep.session.write';
 /** Writes the RunState at the end of a segment. */
 export const SAVE_STEP = 'timestep.state.save';
 
@@ -26,3 +30,12 @@ export const handoffStep = (toolName: string): string => `timestep.handoff:${too
  * run's first segment). Two processes resuming the same waiting run name the same workflow.
  */
 export const segmentId = (runId: string, baseVersion: number): string => `${runId}@${baseVersion}`;
+
+/** Step name of a call to a tool of one of the agent's MCP servers (its public tool name). */
+export const mcpStep = (toolName: string): string => `timestep.mcp:${toolName}`;
+
+/** Step name of listing the tools of one of the agent's MCP servers (once per turn). */
+export const mcpListStep = (serverName: string): string => `timestep.mcp.list:${serverName}`;
+
+/** Key under which an MCP tool call's idempotency key is sent in the request's `_meta`. */
+export const MCP_IDEMPOTENCY_META_KEY = 'timestep/idempotency-key';
