@@ -187,7 +187,7 @@ for (const [kind, makeTarget] of dbTargets) {
       try {
         const model = scripted([refundCall('call_1', '7', 300)], [text('Refunded.')]);
         const agent = supportAgent(model);
-        await runAgent(agent, 'Refund order 7', null, false, { runId, store, runner });
+        await runAgent(agent, 'Refund order 7', null, false, { runId, store, runner, durable: false });
         const before = refundExecutions.length;
         for (const bad of ['not json', '[1]', '3']) {
           await assert.rejects(
@@ -206,7 +206,7 @@ for (const [kind, makeTarget] of dbTargets) {
           store,
           agent,
           resume: true,
-          runOptions: { runner },
+          runOptions: { runner, durable: false },
         });
         assert.equal(decision.arguments, '{"order_id":"7","amount":30}');
         assert.deepEqual(refundExecutions.slice(before), ['7/30']);
@@ -231,7 +231,7 @@ for (const [kind, makeTarget] of dbTargets) {
       try {
         const model = scripted([refundCall('call_1', '8', 5)], [text('Noted.')]);
         const agent = supportAgent(model);
-        await runAgent(agent, 'Refund order 8', null, false, { runId, store, runner });
+        await runAgent(agent, 'Refund order 8', null, false, { runId, store, runner, durable: false });
         const before = refundExecutions.length;
         await assert.rejects(answer(runId, { store } as never), /needs output/);
         const decision = await answer(runId, {
@@ -240,7 +240,7 @@ for (const [kind, makeTarget] of dbTargets) {
           store,
           agent,
           resume: true,
-          runOptions: { runner },
+          runOptions: { runner, durable: false },
         });
         assert.deepEqual([decision.decision, decision.output], ['answer', 'refunded by phone']);
         assert.deepEqual(refundExecutions.slice(before), []);
