@@ -7,9 +7,7 @@ See ``docs`` and the module docstrings of ``_config`` (system database, applicat
 from ._api import (
     Decision,
     approve,
-    cancel_run,
     enqueue_run,
-    fork_run,
     list_runs,
     reject,
     resume,
@@ -17,6 +15,7 @@ from ._api import (
     worker,
 )
 from ._config import APPLICATION_VERSION, system_database_url
+from ._control import cancel_run, fork_run
 from ._history import DurableStep, recorded_steps
 from ._runtime import prepare_system_database, register_agent, shutdown
 from ._steps import idempotency_key

@@ -88,8 +88,10 @@ function baseSpec(agentName: string, store: RunStateStore, options: Partial<Dura
 }
 
 function isCancellation(error: unknown): boolean {
-  const name = (error as { name?: string } | null)?.name ?? '';
-  return /WorkflowCancelled/.test(name);
+  // DBOS's errors keep the name `Error`: their class and code say what they are
+  const code = (error as { dbosErrorCode?: number } | null)?.dbosErrorCode;
+  const type = (error as object | null)?.constructor?.name ?? '';
+  return code === 24 || code === 27 || /WorkflowCancelled/.test(type);
 }
 
 async function start(
@@ -136,8 +138,12 @@ async function start(
       timeoutMs !== undefined
         ? `run '${runId}' was cancelled or exceeded its timeout (${timeoutMs} ms)`
         : `run '${runId}' was cancelled`;
-    const first = base === 0 && spec.input !== undefined ? startState(local.agent, spec.input, spec.max_turns) : undefined;
-    await recordEnd(local.store, runId, 'cancelled', message, first, local.agent.name);
+    const { status } = await runRow(local.store, runId);
+    if (status !== 'cancelled') {
+      // else cancelRun (either language) recorded who cancelled it and when
+      const first = base === 0 && spec.input !== undefined ? startState(local.agent, spec.input, spec.max_turns) : undefined;
+      await recordEnd(local.store, runId, 'cancelled', message, first, local.agent.name);
+    }
     throw new RunCancelledError(message, { cause: error });
   } finally {
     if (!spec.stream) localRuns.delete(workflowId);
