@@ -194,7 +194,7 @@ async function refuseApprovedReruns(
   const approved = new Set(
     (await store.decisions(runId, { version: base })).filter((d) => d.decision === 'approve').map((d) => d.toolName),
   );
-  const stepNames = new Set([...approved].flatMap((t) => [names.toolStep(t), `timestep.mcp:${t}`]));
+  const stepNames = new Set([...approved].flatMap((t) => [names.toolStep(t), names.mcpStep(t)]));
   const again = steps
     .filter((s) => s.functionID >= fromStep && stepNames.has(s.name))
     .map((s) => `${s.name} (step ${s.functionID})`);
