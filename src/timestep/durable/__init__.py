@@ -16,6 +16,7 @@ from ._api import (
 )
 from ._config import APPLICATION_VERSION, system_database_url
 from ._control import cancel_run, fork_run
+from ._executors import ActiveSegment, Executor, list_activity
 from ._history import DurableStep, recorded_steps
 from ._runtime import prepare_system_database, register_agent, shutdown
 from ._steps import idempotency_key
@@ -24,8 +25,10 @@ from ._stream_text import StreamText, TextChange, stream_text
 
 __all__ = [
     "APPLICATION_VERSION",
+    "ActiveSegment",
     "Decision",
     "DurableStep",
+    "Executor",
     "StreamText",
     "TextChange",
     "approve",
@@ -34,6 +37,7 @@ __all__ = [
     "enqueue_run",
     "fork_run",
     "idempotency_key",
+    "list_activity",
     "list_runs",
     "prepare_system_database",
     "recorded_steps",
