@@ -1,8 +1,9 @@
-// TypeScript half of a hand-off: load a run that Python paused, approve, resume, save.
+// TypeScript half of a hand-off: load a run that Python paused, approve, and continue it durably
+// in Node (runAgent with a runId is durable, as run_agent with run_id is in Python).
 //   node handoff_resume.js RUN_ID [--model NAME] [--db URL]    (RUN_ID: what handoff_start.py printed)
 import { Agent, tool, type Model } from '@openai/agents';
 import { z } from 'zod';
-import { RunStateStore, runAgent } from '@timestep-ai/timestep';
+import { RunStateStore, runAgent, shutdownDurable } from '@timestep-ai/timestep';
 
 // Same agent name and tool name as the Python side (handoff_start.py).
 const refund = tool({
@@ -27,6 +28,7 @@ export async function main(runId: string, model: string | Model, db = 'sqlite://
   }
   const result = await runAgent(agent, state, null, false, { runId, store }); // saves v2
   console.log(`answer: ${String(result.finalOutput)}`);
+  await shutdownDurable(); // DBOS keeps a process that ran durable runs alive until shut down
   await store.close();
 }
 
