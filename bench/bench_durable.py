@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -441,6 +442,12 @@ def orchestrate(args: argparse.Namespace) -> str:
     if args.ts and args.build:
         _build_ts()
     server, pg = _postgres()
+    if pg is None:
+        print(
+            "no Postgres (set $TIMESTEP_BENCH_POSTGRES_URL or install Debian's postgresql): "
+            "measuring the SQLite and PGlite rows only",
+            file=sys.stderr,
+        )
     conc: list[Conc] = []
     try:
         rows = _per_step(args, tmp, pg)
@@ -449,6 +456,7 @@ def orchestrate(args: argparse.Namespace) -> str:
     finally:
         if server is not None:
             server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # SQLite files and PGlite directories (~40 MB each)
     return _markdown(args, rows, conc, time.monotonic() - started)
 
 

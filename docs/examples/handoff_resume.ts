@@ -1,7 +1,8 @@
-// TypeScript half of a hand-off: load a run that Python paused, approve, resume, save.
+// TypeScript half of a hand-off: load a run that Python paused, approve, and continue it durably
+// in Node (runAgent with a runId is durable, as run_agent with run_id is in Python).
 import { Agent, tool, type Model } from '@openai/agents';
 import { z } from 'zod';
-import { RunStateStore, runAgent } from '@timestep-ai/timestep';
+import { RunStateStore, runAgent, shutdownDurable } from '@timestep-ai/timestep';
 
 const RUN_ID = 'ticket-7';
 
@@ -31,6 +32,7 @@ export async function main(
   }
   const result = await runAgent(agent, state, null, false, { runId: RUN_ID, store }); // saves v2
   console.log(`answer: ${String(result.finalOutput)}`);
+  await shutdownDurable(); // DBOS keeps a process that ran durable runs alive until shut down
   await store.close();
 }
 

@@ -394,7 +394,7 @@ def test_durable_typescript_run_and_worker_recipe(
         import { buildAgent } from './durable_ts.js';
         const agent = buildAgent(callsThenEcho('refund', { order_id: '7', amount: 5 }));
         const store = new RunStateStore('sqlite:///durable.db');
-        await runAgent(agent, 'Refund $5 on order 7', { runId: 'ticket-2', store, durable: true });
+        await runAgent(agent, 'Refund $5 on order 7', { runId: 'ticket-2', store });
         await approve('ticket-2', { store, by: 'bob' });
         console.log(`ticket-2: ${(await store.run('ticket-2')).status}`);
         await shutdownDurable();
@@ -473,6 +473,7 @@ def test_python_to_typescript_handoff(tmp_path: Path, ts_examples: Path, node: s
         """,
         ts_examples,
         node,
+        timeout=600,  # the durable continuation creates the embedded PGlite (15-30 s)
     )
     assert done == [
         'approving refund {"order_id":"7","amount":5}',
