@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -810,3 +811,160 @@ def test_python_reference_covers_the_public_names() -> None:
     modules = ["timestep", "timestep.durable", "timestep.models", "timestep.tools"]
     for module in [*modules, "timestep.models.local", "timestep.state.translate"]:
         assert re.search(rf"^::: {re.escape(module)}$", pages, re.M), f"no reference for {module}"
+
+
+# ------------------------------------------------------------------------ the CLI reference
+
+# docs/cli.md shows one of these per command; the test runs them in this order in one directory,
+# on one store, against ``myapp/agents.py`` (the ``support`` agent on a scripted model).
+CLI_EXAMPLES = [
+    "cli_db_upgrade.sh",
+    "cli_run.sh",
+    "cli_approve.sh",
+    "cli_reject.sh",
+    "cli_resume.sh",
+    "cli_cancel.sh",
+    "cli_fork.sh",
+    "cli_worker.sh",
+    "cli_workers.sh",
+    "cli_export.sh",
+    "cli_import.sh",
+    "cli_runs_list.sh",
+    "cli_runs_show.sh",
+    "cli_runs_stream.sh",
+    "cli_runs_delete.sh",
+    "cli_runs_prune.sh",
+    "cli_serve.sh",
+    "cli_demo.sh",
+]
+
+CLI_AGENTS = '''
+"""The ``support`` agent of the CLI reference's examples, on a scripted model (no LLM)."""
+
+import re
+
+from agents import Agent, function_tool, set_tracing_disabled
+from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message, function_call
+
+set_tracing_disabled(True)
+
+
+@function_tool(needs_approval=True)
+def refund(order_id: str, amount: int) -> str:
+    """Refund part of an order."""
+    return f"refunded ${amount} on order {order_id}"
+
+
+def _respond(call: ModelCall) -> ModelStep:
+    items = call.input if isinstance(call.input, list) else [{"content": call.input}]
+    items = [item for item in items if isinstance(item, dict)]
+    outputs = [str(i.get("output")) for i in items if i.get("type") == "function_call_output"]
+    if outputs:
+        return ModelStep(output=[assistant_message("Done: " + " | ".join(outputs))])
+    order = re.search(r"Refund order (\\d+)", " ".join(str(i.get("content")) for i in items))
+    if order:
+        arguments = {"order_id": order[1], "amount": 25}
+        return ModelStep(output=[function_call("refund", arguments, call_id=f"call_{order[1]}")])
+    return ModelStep(output=[assistant_message("Order 7 ships on Monday.")])
+
+
+support = Agent(
+    name="support",
+    instructions="Refund damaged orders.",
+    tools=[refund],
+    model=ScriptedModel([ModelStep.respond(_respond) for _ in range(200)]),
+)
+'''
+
+# A long-running command (its line says "until Ctrl+C") runs until these lines appeared in its
+# output, then gets SIGINT, as a user would press Ctrl+C.
+UNTIL = {
+    "cli_worker.sh": [
+        "worker ready on",
+        r"segment ticket-43@1: run ticket-43, agent support, done",
+        r"segment ticket-44@1: run ticket-44, agent support, done",
+        r"segment ticket-42-fork-\w+@1: run ticket-42-fork-\w+, agent support, done",
+    ],
+    "cli_serve.sh": ["timestep inbox on http://127.0.0.1:"],
+    "cli_runs_list.sh": [r"\d+ run\(s\) in sqlite:///timestep.db"],
+}
+
+UNTIL_SCRIPT = """
+import re, signal, subprocess, sys, time
+patterns, command = sys.argv[1].split("\\\\n"), sys.argv[2]
+proc = subprocess.Popen(["bash", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                        text=True, start_new_session=True)
+seen, deadline = "", time.monotonic() + 300
+import os, selectors
+selector = selectors.DefaultSelector()
+selector.register(proc.stdout, selectors.EVENT_READ)
+while not all(re.search(p, seen) for p in patterns):
+    if time.monotonic() > deadline or proc.poll() is not None and not selector.select(0):
+        print(seen + "\\nnever printed: " + repr(patterns), file=sys.stderr)
+        os.killpg(proc.pid, signal.SIGKILL)
+        sys.exit(1)
+    if selector.select(0.2):
+        line = proc.stdout.readline()
+        seen += line
+        sys.stdout.write(line)
+os.killpg(proc.pid, signal.SIGINT)
+rest = proc.communicate(timeout=60)[0]
+sys.stdout.write(rest)
+sys.exit(0 if proc.returncode in (0, 130, -2) else proc.returncode)
+"""
+
+
+def _cli_script(name: str) -> str:
+    """The example as the test runs it: long-running lines wrapped in the Ctrl+C helper."""
+    lines = []
+    for line in (EXAMPLES / name).read_text().splitlines():
+        if "until Ctrl+C" in line:
+            command = line.split("#", 1)[0].strip()
+            patterns = "\\n".join(UNTIL[name])
+            line = f"python until_ready.py {shlex.quote(patterns)} {shlex.quote(command)}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.timeout(1800)
+def test_cli_reference_examples_run(tmp_path: Path) -> None:
+    (tmp_path / "myapp").mkdir()
+    (tmp_path / "myapp" / "__init__.py").write_text("")
+    (tmp_path / "myapp" / "agents.py").write_text(CLI_AGENTS)
+    (tmp_path / "until_ready.py").write_text(UNTIL_SCRIPT)
+    (tmp_path / "alice.token").write_text("alice-token-0123456789\n")
+    (tmp_path / "bob.token").write_text("bob-token-0123456789abc\n")
+    env = _env({"TIMESTEP_DB": "sqlite:///timestep.db", "COLUMNS": "200"})
+    env["TIMESTEP_LOG_FILE"] = str(tmp_path / "cli.log")
+    out: dict[str, str] = {}
+    for name in CLI_EXAMPLES:
+        done = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", _cli_script(name)],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        out[name] = done.stdout + done.stderr
+        assert done.returncode == 0, f"{name} failed ({done.returncode}):\n{out[name]}"
+    flat = {name: " ".join(text.split()) for name, text in out.items()}
+    assert "run ticket-42 is waiting for 1 approval(s)" in flat["cli_run.sh"]
+    assert "Order 7 ships on Monday." in flat["cli_run.sh"]
+    assert "approved refund (call_42) in run ticket-42" in flat["cli_approve.sh"]
+    assert "approved refund (call_43) in run ticket-43" in flat["cli_approve.sh"]
+    assert "rejected refund (call_44) in run ticket-44" in flat["cli_reject.sh"]
+    assert "Done: refunded $25 on order 42" in flat["cli_resume.sh"]
+    assert "run ticket-44 is queued for a 'timestep worker'" in flat["cli_resume.sh"]
+    assert "cancelled run ticket-45" in flat["cli_cancel.sh"]
+    assert "forked run ticket-42 at step 3 as ticket-42-fork-" in flat["cli_fork.sh"]
+    assert "forked run ticket-42 at version 1 as ticket-42-b" in flat["cli_fork.sh"]
+    assert "known in sqlite:///timestep.db" in flat["cli_workers.sh"]
+    exported = json.loads((tmp_path / "ticket-42.json").read_text())
+    assert exported["$schemaVersion"] == "1.22" and "currentAgent" in exported
+    assert "ticket-42-from-js" in flat["cli_import.sh"]
+    assert (
+        '"ticket-43"' in flat["cli_runs_list.sh"] and '"tenant/ticket-7"' in out["cli_runs_list.sh"]
+    )
+    assert "final output: Done: refunded $25 on order 42" in flat["cli_runs_show.sh"]
+    assert '"Order 7 ships on Monday."' in flat["cli_runs_show.sh"]
+    assert "Order 7 ships on Monday." in flat["cli_runs_stream.sh"]
+    assert "deleted run ticket-42-b" in flat["cli_runs_delete.sh"]
+    assert "timestep inbox on http://127.0.0.1:" in flat["cli_serve.sh"]
+    assert "run is 'done' at version 2 (3 saved: 0, 1, 2)" in flat["cli_demo.sh"]
