@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NPM    ?= npm
 
-.PHONY: demo test lint typecheck pytest ts-test local-model docs clean system-deps deploy-local
+.PHONY: demo test lint typecheck pytest ts-test local-model docs clean system-deps deploy-local bench bench-scaleout
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -67,6 +67,17 @@ system-deps:
 ## The deployment recipe (deploy/compose.yaml) as local processes: Postgres, 2 workers, inbox behind TLS.
 deploy-local: $(STAMP) system-deps
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) deploy/run_local.py --workers 2
+
+## Durable-execution benchmark, Python and TypeScript side by side in one run (~10 min on a quiet
+## machine; writes bench/README.md's "Durable execution" section). Quick check: BENCH_ARGS="--runs 5
+## --concurrent 50 --no-readme".
+bench: $(STAMP) ts/node_modules/.package-lock.json
+	$(PY) -m pip install -q -r bench/requirements.txt
+	$(PY) bench/bench_durable.py $(BENCH_ARGS)
+
+## Scale-out curve: runs/s of `timestep worker --processes 1, 2, 4` on SQLite and Postgres.
+bench-scaleout: $(STAMP)
+	$(PY) bench/bench_scaleout.py $(BENCH_ARGS)
 
 ## The documentation site, built strictly (broken links and references fail).
 docs: $(STAMP)

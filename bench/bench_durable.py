@@ -1,17 +1,25 @@
-"""Durable-execution overhead: stock SDK vs timestep durable vs dbos-openai-agents vs LangGraph.
+"""Durable-execution overhead, Python and TypeScript side by side in one run.
+
+Python: stock SDK vs timestep durable vs dbos-openai-agents vs LangGraph vs DBOS alone.
+TypeScript (``ts/bench/durable.mjs``, one Node process per mode): stock JS SDK vs timestep's
+durable TS runs vs DBOS TS alone, on the embedded PGlite (SQLite store) and on Postgres.
 
 Workload: 5 tool-call turns (6 model calls + 5 tool calls = 11 steps) against an instant scripted
-model, run sequentially; the median wall time per run minus the stock SDK's median, divided by 11,
-is the durable overhead per step. Each framework runs in its own process on a fresh database in a
-temporary directory (a SQLite file, or a fresh database on a throwaway Postgres server).
-A second workload runs 1,000 runs concurrently against a scripted model with 50 ms latency and
-compares the wall time with the latency-bound ideal (6 model calls x 50 ms).
+model, run sequentially; the median wall time per run minus the stock SDK's median (of the same
+language), divided by 11, is the durable overhead per step. Each framework runs in its own process
+on a fresh database in one temporary directory (a SQLite file, or a fresh database on one
+throwaway Postgres server). A second workload runs 1,000 runs concurrently against a scripted
+model with 50 ms latency and compares the wall time with the latency-bound ideal (6 model calls x
+50 ms) and with the stock SDK of the same language.
 
+    make bench                                    # = the next line (builds ts/ first)
     python bench/bench_durable.py                 # everything, writes bench/README.md section
-    python bench/bench_durable.py --runs 20 --concurrent 200 --no-readme
+    python bench/bench_durable.py --runs 5 --concurrent 50 --no-readme   # quick check
+    python bench/bench_durable.py --no-ts         # Python only
 
-Needs ``pip install -r bench/requirements.txt``. Postgres: ``$TIMESTEP_BENCH_POSTGRES_URL`` or
-Debian's PostgreSQL 15 binaries (started like the tests' fixture).
+Needs ``pip install -r bench/requirements.txt`` and, for TypeScript, Node 20 with ``ts/``'s
+node_modules (``npm --prefix ts ci``). Postgres: ``$TIMESTEP_BENCH_POSTGRES_URL`` or Debian's
+PostgreSQL 15 binaries (started like the tests' fixture).
 """
 
 from __future__ import annotations
@@ -261,15 +269,38 @@ MODES = {
 
 def _spawn(mode: str, target: str, **extra: Any) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--mode", mode, "--target", target]
+    return _run_child(mode, cmd + _flags(extra))
+
+
+def _spawn_ts(mode: str, store: str, **extra: Any) -> dict[str, Any]:
+    """One Node process of ``ts/bench/durable.mjs`` (TypeScript: stock JS SDK, timestep, DBOS)."""
+    cmd = ["node", str(ROOT / "ts" / "bench" / "durable.mjs"), "--mode", mode, "--store", store]
+    return _run_child(f"ts {mode} {extra.get('variant', '')}", cmd + _flags(extra))
+
+
+def _flags(extra: dict[str, Any]) -> list[str]:
+    out: list[str] = []
     for key, value in extra.items():
         if value is True:
-            cmd.append(f"--{key}")
+            out.append(f"--{key}")
         elif value not in (None, False):
-            cmd += [f"--{key}", str(value)]
-    env = dict(os.environ, TIMESTEP_DBOS_LOG_LEVEL="ERROR", OPENAI_AGENTS_DISABLE_TRACING="1")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500)
+            out += [f"--{key}", str(value)]
+    return out
+
+
+def _run_child(name: str, cmd: list[str]) -> dict[str, Any]:
+    env = dict(
+        os.environ,
+        TIMESTEP_DBOS_LOG_LEVEL="ERROR",
+        OPENAI_AGENTS_DISABLE_TRACING="1",
+        NODE_NO_WARNINGS="1",
+    )
+    env.pop("TIMESTEP_TS_DBOS_URL", None)
+    started = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500, cwd=ROOT)
     if proc.returncode != 0:
-        raise RuntimeError(f"{mode} failed:\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"{name} failed:\n{proc.stderr[-3000:]}")
+    print(f"  {name}: {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
@@ -300,96 +331,192 @@ def _ms(times: list[float]) -> float:
     return statistics.median(times) * 1000
 
 
-Row = tuple[str, str, float, float, float]
+Row = tuple[str, str, str, float, float, float]
+Conc = tuple[str, str, dict[str, Any]]
 SDK_CLONED = "OpenAI Agents SDK, no durability, one Agent clone per run"
+SDK_JS = "OpenAI Agents SDK JS, no durability"
+PGLITE = "PGlite (embedded, 1 connection) + SQLite store"
 
 
-def _row(name: str, db: str, result: dict[str, Any]) -> Row:
+def _row(lang: str, name: str, db: str, result: dict[str, Any]) -> Row:
     base, durable = result["base"], result["durable"]
     per_step = statistics.median(d - b for b, d in zip(base, durable, strict=True)) * 1000 / STEPS
-    return name, db, _ms(base), _ms(durable), per_step
+    return lang, name, db, _ms(base), _ms(durable), per_step
+
+
+def _build_ts() -> None:
+    """Compile ts/ (the bench imports ts/dist) so the figures are those of the checked-out code."""
+    if not (ROOT / "ts" / "node_modules").is_dir():
+        raise SystemExit("ts/node_modules is missing: run `npm --prefix ts ci` (or pass --no-ts)")
+    tsc = ROOT / "ts" / "node_modules" / ".bin" / "tsc"
+    subprocess.run([str(tsc), "-p", str(ROOT / "ts" / "tsconfig.json")], check=True, cwd=ROOT)
+
+
+def _per_step(args: argparse.Namespace, tmp: Path, pg: str | None) -> list[Row]:
+    rows: list[Row] = []
+    targets = [("SQLite file", lambda n: f"sqlite:///{tmp / n}.db")]
+    if pg:
+        targets.append(("Postgres", lambda _n: _fresh_pg(pg)))
+    for label, make in targets:
+        result = _spawn("dbos-steps", make("empty"), runs=args.runs)
+        rows.append(
+            _row("Python", "DBOS 3.4 alone: 11 empty steps (base: 11 awaits)", label, result)
+        )
+        result = _spawn("timestep", make("ts"), runs=args.runs)
+        rows.append(_row("Python", "timestep durable (11 steps/run)", label, result))
+        result = _spawn("dbos-openai-agents", make("doa"), runs=args.runs)
+        rows.append(_row("Python", "dbos-openai-agents 0.3.0 (6 model steps/run)", label, result))
+    result = _spawn("langgraph", str(tmp / "lg.sqlite"), runs=args.runs)
+    rows.append(
+        _row("Python", "LangGraph 1.2 + SqliteSaver (base: no checkpointer)", "SQLite file", result)
+    )
+    if args.ts:
+        ts_targets = [(PGLITE, f"sqlite:///{tmp / 'tsjs'}.db")]
+        if pg:
+            ts_targets.append(("Postgres", _fresh_pg(pg)))
+        for label, store in ts_targets:
+            result = _spawn_ts("steps", store, runs=args.runs)
+            name = "DBOS TS 5.3 alone: 11 empty steps (base: 11 awaits)"
+            rows.append(_row("TypeScript", name, label, result["dbos"]))
+            name = "timestep TS durable (11 steps/run)"
+            rows.append(_row("TypeScript", name, label, result["timestep"]))
+    return rows
+
+
+def _repeat(args: argparse.Namespace, spawn: Any) -> dict[str, Any]:
+    """Median wall time over ``--repeats`` processes (each on a fresh database)."""
+    try:
+        results = [spawn(i) for i in range(args.repeats)]
+    except (RuntimeError, subprocess.TimeoutExpired) as error:
+        return {"error": str(error).strip().splitlines()[-1][:200]}
+    walls = [r["wall"] for r in results]
+    return {**results[0], "wall": statistics.median(walls), "walls": walls}
+
+
+def _concurrency(args: argparse.Namespace, tmp: Path, pg: str | None) -> list[Conc]:
+    common = {"concurrent": args.concurrent, "latency": args.latency}
+
+    def py(mode: str, target: Any, **extra: Any) -> Any:
+        return lambda i: _spawn(mode, target(i), **common, **extra)
+
+    def ts(variant: str, store: Any) -> Any:
+        return lambda i: _spawn_ts("concurrent", store(i), variant=variant, **common)
+
+    def no_db(_i: int) -> str:
+        return "-"
+
+    def fresh_pg(_i: int) -> str:
+        return _fresh_pg(str(pg))
+
+    plans: list[tuple[str, str, Any]] = [
+        ("Python", "OpenAI Agents SDK, no durability, one shared Agent", py("stock", no_db)),
+        ("Python", SDK_CLONED, py("stock", no_db, clone=True)),
+        (
+            "Python",
+            "timestep durable, SQLite file",
+            py("timestep", lambda i: f"sqlite:///{tmp}/c{i}.db"),
+        ),
+    ]
+    if pg:
+        plans.append(("Python", "timestep durable, Postgres", py("timestep", fresh_pg)))
+    if args.ts:
+        unused = f"sqlite:///{tmp}/unused.db"
+        plans += [
+            ("TypeScript", f"{SDK_JS}, one shared Agent", ts("shared", lambda _i: unused)),
+            ("TypeScript", f"{SDK_JS}, one Agent clone per run", ts("clone", lambda _i: unused)),
+            (
+                "TypeScript",
+                f"timestep TS durable, {PGLITE}",
+                ts("durable", lambda i: f"sqlite:///{tmp}/tc{i}.db"),
+            ),
+        ]
+        if pg:
+            plans.append(("TypeScript", "timestep TS durable, Postgres", ts("durable", fresh_pg)))
+    return [(lang, name, _repeat(args, spawn)) for lang, name, spawn in plans]
 
 
 def orchestrate(args: argparse.Namespace) -> str:
-    rows: list[Row] = []
+    started = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="bench-durable-"))
+    if args.ts and args.build:
+        _build_ts()
     server, pg = _postgres()
-    conc: list[tuple[str, dict[str, Any]]] = []
-    try:
-        targets = [("SQLite file", lambda n: f"sqlite:///{tmp / n}.db")]
-        if pg:
-            targets.append(("Postgres", lambda _n: _fresh_pg(pg)))
-        for label, make in targets:
-            result = _spawn("dbos-steps", make("empty"), runs=args.runs)
-            rows.append(_row("DBOS 3.4 alone: 11 empty steps (base: 11 awaits)", label, result))
-            result = _spawn("timestep", make("ts"), runs=args.runs)
-            rows.append(_row("timestep durable (11 steps/run)", label, result))
-            result = _spawn("dbos-openai-agents", make("doa"), runs=args.runs)
-            rows.append(_row("dbos-openai-agents 0.3.0 (6 model steps/run)", label, result))
-        result = _spawn("langgraph", str(tmp / "lg.sqlite"), runs=args.runs)
-        rows.append(
-            _row("LangGraph 1.2 + SqliteSaver (base: no checkpointer)", "SQLite file", result)
+    if pg is None:
+        print(
+            "no Postgres (set $TIMESTEP_BENCH_POSTGRES_URL or install Debian's postgresql): "
+            "measuring the SQLite and PGlite rows only",
+            file=sys.stderr,
         )
+    conc: list[Conc] = []
+    try:
+        rows = _per_step(args, tmp, pg)
         if args.concurrent:
-            common = {"concurrent": args.concurrent, "latency": args.latency}
-            plans: list[tuple[str, str, str, dict[str, Any]]] = [
-                ("OpenAI Agents SDK, no durability, one shared Agent", "stock", "-", {}),
-                (SDK_CLONED, "stock", "-", {"clone": True}),
-                ("timestep durable, SQLite file", "timestep", f"sqlite:///{tmp / 'conc'}.db", {}),
-            ]
-            if pg:
-                plans.append(("timestep durable, Postgres", "timestep", _fresh_pg(pg), {}))
-            for name, mode, target, extra in plans:
-                try:
-                    conc.append((name, _spawn(mode, target, **common, **extra)))
-                except (RuntimeError, subprocess.TimeoutExpired) as error:
-                    conc.append((name, {"error": str(error).splitlines()[-1][:200]}))
+            conc = _concurrency(args, tmp, pg)
     finally:
         if server is not None:
             server.stop()
-    return _markdown(args, rows, conc)
+    return _markdown(args, rows, conc, time.monotonic() - started)
 
 
-def _markdown(
-    args: argparse.Namespace, rows: list[Row], conc: list[tuple[str, dict[str, Any]]]
-) -> str:
+def _markdown(args: argparse.Namespace, rows: list[Row], conc: list[Conc], took: float) -> str:
+    command = f"python bench/bench_durable.py --runs {args.runs}"
+    if args.concurrent != 1000 or args.repeats != 1:
+        command += f" --concurrent {args.concurrent} --repeats {args.repeats}"
+    if not args.ts:
+        command += " --no-ts"
     lines = [
         "## Durable execution",
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on this machine "
         f"({os.cpu_count()} cores shared with other jobs, load average "
-        f"{os.getloadavg()[0]:.1f}: figures are noisy) by `python bench/bench_durable.py "
-        f"--runs {args.runs}`. Workload: {TURNS} tool-call turns = {STEPS} model+tool calls per "
+        f"{os.getloadavg()[0]:.1f} at the end: figures are noisy) by `{command}` "
+        f"({took / 60:.1f} min). Workload: {TURNS} tool-call turns = {STEPS} model+tool calls per "
         "run, instant scripted model. Each framework runs in its own process on a fresh database "
-        "and alternates one run without durability (the stock OpenAI Agents SDK; for LangGraph "
-        "the same graph without a checkpointer) with one durable run, so both see the same load. "
-        "Overhead per step = median over pairs of (durable - base) / 11.",
+        "(one temporary directory, one Postgres server for all) and alternates one run without "
+        "durability (base: the stock OpenAI Agents SDK of the same language, Python "
+        "openai-agents 0.24 or JS @openai/agents 0.20; for LangGraph the same graph without a "
+        "checkpointer; for DBOS alone 11 plain awaits) with one durable run, so both see the same "
+        f"load. Medians over {args.runs} pairs; ratio = durable / base; overhead per step = "
+        "median over pairs of (durable - base) / 11.",
         "",
-        "| framework | database | base median ms/run | durable median ms/run | ratio | "
-        "overhead ms/step |",
-        "|---|---|---:|---:|---:|---:|",
+        "| language | framework | database | base median ms/run | durable median ms/run | "
+        "ratio | overhead ms/step |",
+        "|---|---|---|---:|---:|---:|---:|",
     ]
-    for name, db, base, durable, per_step in rows:
+    for lang, name, db, base, durable, per_step in rows:
         ratio = f"{durable / base:.2f}x" if base >= 1.0 else "-"
-        lines.append(f"| {name} | {db} | {base:.1f} | {durable:.1f} | {ratio} | {per_step:.2f} |")
+        lines.append(
+            f"| {lang} | {name} | {db} | {base:.1f} | {durable:.1f} | {ratio} | {per_step:.2f} |"
+        )
     if conc:
         lines += [
             "",
             f"{args.concurrent} concurrent runs, scripted model with {args.latency * 1000:.0f} ms "
-            f"latency per call (ideal = {TURNS + 1} calls x latency):",
+            f"latency per call (ideal = {TURNS + 1} calls x latency); wall = median over "
+            f"{args.repeats} process(es), each on a fresh database; last column: against the "
+            "stock SDK of the same language with one Agent clone per run:",
             "",
-            "| framework | wall s | ideal s | ratio to ideal | ratio to SDK (clone per run) |",
-            "|---|---:|---:|---:|---:|",
+            "| language | framework | wall s | ideal s | ratio to ideal "
+            "| ratio to SDK (clone per run) |",
+            "|---|---|---:|---:|---:|---:|",
         ]
-        sdk = dict(conc).get(SDK_CLONED, {}).get("wall")
-        for name, c in conc:
+        sdk = {
+            lang: c.get("wall")
+            for lang, name, c in conc
+            if name.endswith("one Agent clone per run") and "wall" in c
+        }
+        for lang, name, c in conc:
             if "error" in c:
-                lines.append(f"| {name} | failed: {c['error']} | | | |")
+                lines.append(f"| {lang} | {name} | failed: {c['error']} | | | |")
                 continue
-            vs_sdk = f"{c['wall'] / sdk:.2f}x" if sdk else "-"
+            base = sdk.get(lang)
+            vs_sdk = f"{c['wall'] / base:.2f}x" if base else "-"
+            spread = ""
+            if len(c.get("walls", [])) > 1:
+                spread = f" ({min(c['walls']):.2f}-{max(c['walls']):.2f})"
             lines.append(
-                f"| {name} | {c['wall']:.2f} | {c['ideal']:.2f} | {c['wall'] / c['ideal']:.1f}x "
-                f"| {vs_sdk} |"
+                f"| {lang} | {name} | {c['wall']:.2f}{spread} | {c['ideal']:.2f} | "
+                f"{c['wall'] / c['ideal']:.1f}x | {vs_sdk} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -417,8 +544,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--concurrent", type=int, default=None)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--repeats", type=int, default=1, help="concurrent runs: processes each")
     parser.add_argument("--checkpoint", action="store_true")
     parser.add_argument("--clone", action="store_true", help="stock mode: clone the Agent per run")
+    parser.add_argument("--no-ts", dest="ts", action="store_false", help="Python figures only")
+    parser.add_argument("--no-build", dest="build", action="store_false", help="use ts/dist as is")
     parser.add_argument("--no-readme", action="store_true")
     args = parser.parse_args()
     if args.mode == "langgraph":

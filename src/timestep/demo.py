@@ -123,7 +123,10 @@ async def _resume(model_name: str, db: str, run_id: str) -> int:
     result = await resume(run_id, store=store, agent=agent)
     assert result is not None
     stored = await store.get(run_id)
-    _say("4/4", f"run is {stored.status!r} after {stored.version} saved versions")
+    saved = sorted(v.version for v in await store.versions(run_id))
+    listed = ", ".join(str(v) for v in saved)
+    where = f"at version {stored.version} ({len(saved)} saved: {listed})"
+    _say("4/4", f"run is {stored.status!r} {where}")
     print(f"\nAnswer: {result.final_output}", flush=True)
     print(
         f"\nInspect it: timestep --db {db} runs show {run_id}\n"

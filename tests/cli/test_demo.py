@@ -36,7 +36,7 @@ def test_demo_pauses_approves_and_resumes_in_a_new_process(tmp_path: Path) -> No
     first_pid = os.getpid()
     resumed = re.search(r"process (\d+) resumes run", out)
     assert resumed and int(resumed.group(1)) != first_pid
-    assert "run is 'done' after 2 saved versions" in out
+    assert "run is 'done' at version 2 (3 saved: 0, 1, 2)" in out
     assert "Answer: Done. Refund of $25 issued for order 42; confirmation R-42-25." in out
     assert (tmp_path / "timestep-demo" / "timestep.db").exists()
 
@@ -78,6 +78,6 @@ def test_demo_runs_on_the_local_model_by_default(tmp_path: Path) -> None:
     assert done.returncode == 0, out + done.stderr
     assert "model: local/qwen2.5-0.5b" in out
     assert re.search(r"- refund\(\{\"order_id\": \"42\", \"amount\": 25\}\)", out), out
-    assert "run is 'done' after 2 saved versions" in out
+    assert "run is 'done' at version 2 (3 saved: 0, 1, 2)" in out
     answer = out.split("Answer:", 1)[1]
     assert "25" in answer or "42" in answer, answer

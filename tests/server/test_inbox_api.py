@@ -77,6 +77,7 @@ ENDPOINTS = [
     ("GET", "/api/me"),
     ("GET", "/api/approvals"),
     ("GET", "/api/events"),
+    ("GET", "/api/activity"),
     ("GET", "/api/runs"),
     ("GET", "/api/runs/ticket-42"),
     ("POST", APPROVE),

@@ -31,6 +31,9 @@ test('persisted workflow and step names are the same strings as Python', () => {
   assert.equal(durableNames.toolStep('refund'), 'timestep.tool:refund');
   assert.equal(durableNames.handoffStep('transfer_to_support'), 'timestep.handoff:transfer_to_support');
   assert.equal(durableNames.segmentId('ticket-42', 3), 'ticket-42@3');
+  assert.equal(durableNames.mcpStep('add'), 'timestep.mcp:add');
+  assert.equal(durableNames.mcpListStep('counter'), 'timestep.mcp.list:counter');
+  assert.equal(durableNames.MCP_IDEMPOTENCY_META_KEY, 'timestep/idempotency-key');
 });
 
 test('idempotency keys outside a run use the same formula as Python', () => {

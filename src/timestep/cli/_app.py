@@ -157,4 +157,9 @@ async def _run_agent(
 
 
 # The commands by area: importing a module registers its commands on ``app``.
-from . import _control_commands, _runs_commands, _service_commands  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    _control_commands,
+    _runs_commands,
+    _service_commands,
+    _workers_commands,
+)

@@ -17,6 +17,7 @@ from ._api import (
     worker,
 )
 from ._config import APPLICATION_VERSION, system_database_url
+from ._executors import ActiveSegment, Executor, list_activity
 from ._history import DurableStep, recorded_steps
 from ._runtime import prepare_system_database, register_agent, shutdown
 from ._steps import idempotency_key
@@ -25,8 +26,10 @@ from ._stream_text import StreamText, TextChange, stream_text
 
 __all__ = [
     "APPLICATION_VERSION",
+    "ActiveSegment",
     "Decision",
     "DurableStep",
+    "Executor",
     "StreamText",
     "TextChange",
     "approve",
@@ -35,6 +38,7 @@ __all__ = [
     "enqueue_run",
     "fork_run",
     "idempotency_key",
+    "list_activity",
     "list_runs",
     "prepare_system_database",
     "recorded_steps",

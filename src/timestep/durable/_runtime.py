@@ -273,13 +273,15 @@ class DurableRuntime:
                 on_conflict="always_update" if worker else "never_update",
             )
             _stream.bind(engine if engine is not None else self._client_engine(url))
-            if not url.startswith("sqlite"):
-                _takeover.start(
-                    self._client_engine(url),
-                    DBOS.executor_id,
-                    lease or _takeover.LeaseSettings.resolve(),
-                    takes_over=worker,
-                )
+            # every process keeps a heartbeat row (the live-worker view); on Postgres it is
+            # also the lease that live workers take over from (``_takeover``)
+            _takeover.start(
+                engine if engine is not None else self._client_engine(url),
+                DBOS.executor_id,
+                lease or _takeover.LeaseSettings.resolve(),
+                takes_over=worker,
+                worker=worker,
+            )
             self._launched = _Launched(url, engine, worker)
             return url
 

@@ -19,6 +19,12 @@ polling (0.1 s), 20 + 5 s with the defaults, provided a live worker that knows t
 a free slot. The settings come from ``worker(lease=..., heartbeat=...)`` or the environment
 (``TIMESTEP_EXECUTOR_LEASE``, ``TIMESTEP_EXECUTOR_HEARTBEAT``, seconds).
 
+On a SQLite system database the same table (``timestep_executors``, no schema) holds each
+process's heartbeat too, for the operators' view of live workers (``list_executors``); there a
+dead process is found by its process id instead (``_config.recover_dead_executors``), and rows
+whose heartbeat stopped an hour ago are dropped. TypeScript workers write their own rows
+(language ``typescript``; ``ts/src/durable/lease.ts``).
+
 A process cut off from the database for longer than its lease is taken for dead: its segments
 then run elsewhere while it may still be inside one. Completed steps are not repeated; an
 in-flight step may run twice (with the same idempotency key), as after a crash.
@@ -54,15 +60,52 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     pid INTEGER NOT NULL,
     started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     taken_by TEXT,
-    taken_at TIMESTAMPTZ
+    taken_at TIMESTAMPTZ,
+    language TEXT NOT NULL DEFAULT 'python',
+    worker BOOLEAN NOT NULL DEFAULT false
 )"""
 
+#: Columns added after the table first shipped (added to an older table on start).
+_ADDED_COLUMNS = {
+    "language": "TEXT NOT NULL DEFAULT 'python'",
+    "worker": "BOOLEAN NOT NULL DEFAULT false",
+}
+
 _BEAT = f"""
-INSERT INTO {TABLE} (executor_id, lease_seconds, host, pid)
-VALUES (:me, :lease, :host, :pid)
+INSERT INTO {TABLE} (executor_id, lease_seconds, host, pid, worker)
+VALUES (:me, :lease, :host, :pid, :worker)
 ON CONFLICT (executor_id) DO UPDATE SET
     heartbeat_at = now(), lease_seconds = EXCLUDED.lease_seconds, host = EXCLUDED.host,
-    pid = EXCLUDED.pid, taken_by = NULL, taken_at = NULL"""
+    pid = EXCLUDED.pid, worker = EXCLUDED.worker, taken_by = NULL, taken_at = NULL"""
+
+#: The table on a SQLite system database: times are seconds since the epoch (the database's clock).
+SQLITE_TABLE = "timestep_executors"
+SQLITE_NOW = "((julianday('now') - 2440587.5) * 86400.0)"
+#: Rows of processes silent for this long are dropped from a SQLite system database (seconds).
+SQLITE_FORGET_AFTER = 3600.0
+
+_CREATE_SQLITE = f"""
+CREATE TABLE IF NOT EXISTS {SQLITE_TABLE} (
+    executor_id TEXT PRIMARY KEY,
+    heartbeat_at REAL NOT NULL,
+    lease_seconds REAL NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at REAL NOT NULL,
+    taken_by TEXT,
+    taken_at REAL,
+    language TEXT NOT NULL DEFAULT 'python',
+    worker INTEGER NOT NULL DEFAULT 0
+)"""
+
+_BEAT_SQLITE = f"""
+INSERT INTO {SQLITE_TABLE} (executor_id, heartbeat_at, lease_seconds, host, pid, started_at, worker)
+VALUES (:me, {SQLITE_NOW}, :lease, :host, :pid, {SQLITE_NOW}, :worker)
+ON CONFLICT (executor_id) DO UPDATE SET
+    heartbeat_at = EXCLUDED.heartbeat_at, lease_seconds = EXCLUDED.lease_seconds,
+    host = EXCLUDED.host, pid = EXCLUDED.pid, worker = EXCLUDED.worker"""
+
+_FORGET_SQLITE = f"DELETE FROM {SQLITE_TABLE} WHERE heartbeat_at < {SQLITE_NOW} - :forget"
 
 _FIND_DEAD = f"""
 SELECT executor_id FROM {TABLE}
@@ -131,25 +174,52 @@ def new_executor_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
+def _sqlite(engine: sa.Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
 def ensure_table(engine: sa.Engine) -> None:
     """Create the lease table if missing (concurrent first workers serialise on a lock)."""
+    if _sqlite(engine):
+        with engine.begin() as conn:
+            conn.execute(sa.text(_CREATE_SQLITE))
+        return
     with engine.begin() as conn:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": TABLE})
         conn.execute(sa.text(_CREATE))
-
-
-def beat(engine: sa.Engine, executor_id: str, settings: LeaseSettings) -> None:
-    """Renew (or take out) this executor's lease."""
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(_BEAT),
-            {
-                "me": executor_id,
-                "lease": settings.lease,
-                "host": socket.gethostname(),
-                "pid": os.getpid(),
-            },
+        present: set[str] = set(
+            conn.execute(
+                sa.text(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_schema = 'dbos' AND table_name = 'timestep_executors'"
+                )
+            ).scalars()
         )
+        for column, kind in _ADDED_COLUMNS.items():
+            if column not in present:
+                conn.execute(sa.text(f"ALTER TABLE {TABLE} ADD COLUMN {column} {kind}"))
+
+
+def beat(
+    engine: sa.Engine, executor_id: str, settings: LeaseSettings, *, worker: bool = False
+) -> None:
+    """Renew (or take out) this executor's lease (``worker``: it dequeues segments)."""
+    values = {
+        "me": executor_id,
+        "lease": settings.lease,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "worker": worker,
+    }
+    with engine.begin() as conn:
+        if _sqlite(engine):
+            conn.execute(sa.text(_BEAT_SQLITE), values)
+            conn.execute(
+                sa.text(_FORGET_SQLITE),
+                {"forget": max(SQLITE_FORGET_AFTER, 10 * settings.lease)},
+            )
+        else:
+            conn.execute(sa.text(_BEAT), values)
 
 
 def claim_dead(engine: sa.Engine, executor_id: str, settings: LeaseSettings) -> list[str]:
@@ -201,12 +271,19 @@ class LeaseKeeper:
     """The background thread that renews this executor's lease and, on workers, takes over."""
 
     def __init__(
-        self, engine: sa.Engine, executor_id: str, settings: LeaseSettings, *, takes_over: bool
+        self,
+        engine: sa.Engine,
+        executor_id: str,
+        settings: LeaseSettings,
+        *,
+        takes_over: bool,
+        worker: bool | None = None,
     ) -> None:
         self.engine = engine
         self.executor_id = executor_id
         self.settings = settings
-        self.takes_over = takes_over
+        self.takes_over = takes_over and not _sqlite(engine)
+        self.worker = takes_over if worker is None else worker
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="timestep-lease", daemon=True)
         self._last_beat = 0.0
@@ -214,12 +291,12 @@ class LeaseKeeper:
     def start(self) -> None:
         """Take out the lease now (creating the table if needed), then renew it in a thread."""
         ensure_table(self.engine)
-        beat(self.engine, self.executor_id, self.settings)
+        beat(self.engine, self.executor_id, self.settings, worker=self.worker)
         self._last_beat = time.monotonic()
         self._thread.start()
 
     def _tick(self) -> None:
-        beat(self.engine, self.executor_id, self.settings)
+        beat(self.engine, self.executor_id, self.settings, worker=self.worker)
         now = time.monotonic()
         if now - self._last_beat > self.settings.lease:
             logger.warning(
@@ -241,10 +318,22 @@ class LeaseKeeper:
                 logger.warning("executor lease renewal failed (%s); retrying", error)
 
     def stop(self) -> None:
-        """Stop renewing; the lease expires and any segment left PENDING is taken over."""
+        """Stop renewing; the lease expires and any segment left PENDING is taken over.
+
+        On SQLite, where no lease is taken over, the row of a cleanly stopped process goes.
+        """
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+        if _sqlite(self.engine):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        sa.text(f"DELETE FROM {SQLITE_TABLE} WHERE executor_id = :me"),
+                        {"me": self.executor_id},
+                    )
+            except sa.exc.SQLAlchemyError as error:
+                logger.info("could not remove executor %r's row: %s", self.executor_id, error)
 
 
 _keeper: LeaseKeeper | None = None
@@ -252,14 +341,19 @@ _keeper_lock = threading.Lock()
 
 
 def start(
-    engine: sa.Engine, executor_id: str, settings: LeaseSettings, *, takes_over: bool
+    engine: sa.Engine,
+    executor_id: str,
+    settings: LeaseSettings,
+    *,
+    takes_over: bool,
+    worker: bool | None = None,
 ) -> None:
-    """Start this process's lease keeper (one per process)."""
+    """Start this process's lease keeper (one per process; on SQLite it only beats)."""
     global _keeper
     with _keeper_lock:
         if _keeper is not None:
             return
-        keeper = LeaseKeeper(engine, executor_id, settings, takes_over=takes_over)
+        keeper = LeaseKeeper(engine, executor_id, settings, takes_over=takes_over, worker=worker)
         try:
             keeper.start()
         except sa.exc.SQLAlchemyError as error:

@@ -4,6 +4,7 @@ Reads go through the store (``RunStateStore``) and, for durable runs, DBOS's rec
 (``timestep.durable.recorded_steps``); nothing here writes.
 """
 
+from ._activity import activity
 from ._agents import AgentRegistry, agent_names, load_agent, resume_run
 from ._conversation import ConversationItem, build_conversation
 from ._detail import (
@@ -22,6 +23,7 @@ __all__ = [
     "ConversationItem",
     "TimelineStep",
     "abbreviate",
+    "activity",
     "agent_names",
     "build_conversation",
     "build_timeline",

@@ -36,7 +36,14 @@ from .._errors import (
     TimestepError,
     UnknownCallError,
 )
-from ..runs import AgentRegistry, list_summaries, pending_approvals, resume_run, run_detail
+from ..runs import (
+    AgentRegistry,
+    activity,
+    list_summaries,
+    pending_approvals,
+    resume_run,
+    run_detail,
+)
 from ..state import RUN_STATUSES, DecisionKind, undecided
 from ._auth import COOKIE_NAME, TokenAuthMiddleware, User, Users, csrf_token
 from ._openapi import openapi_schema
@@ -199,6 +206,9 @@ class _Inbox:
 
     async def approvals(self, request: Request) -> Response:
         return JSONResponse({"approvals": await pending_approvals(self.store)})
+
+    async def activity(self, request: Request) -> Response:
+        return JSONResponse(await activity(self.store))
 
     async def runs(self, request: Request) -> Response:
         status = request.query_params.get("status") or None
@@ -500,6 +510,7 @@ def create_app(
         Route("/api/me", inbox.me, methods=["GET"]),
         Route("/api/approvals", inbox.approvals, methods=["GET"]),
         Route("/api/events", inbox.events, methods=["GET"]),
+        Route("/api/activity", inbox.activity, methods=["GET"]),
         Route("/api/runs", inbox.runs, methods=["GET"]),
         Route(f"{run}/approvals/{{call_id}}/approve", inbox.approve, methods=["POST"]),
         Route(f"{run}/approvals/{{call_id}}/reject", inbox.reject, methods=["POST"]),

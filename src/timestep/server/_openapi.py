@@ -130,6 +130,54 @@ _SCHEMAS: dict[str, Any] = {
             "state_version": _INT,
         }
     ),
+    "Worker": _obj(
+        {
+            "executor_id": _STR,
+            "language": {"type": "string", "enum": ["python", "typescript"]},
+            "worker": {
+                "type": "boolean",
+                "description": "dequeues segments (else a process "
+                "that runs only the segments it starts)",
+            },
+            "host": _STR,
+            "pid": _INT,
+            "started_at": _TIME,
+            "heartbeat_at": _TIME,
+            "seconds_since_heartbeat": {"type": "number"},
+            "lease_seconds": {"type": "number"},
+            "alive": {
+                "type": "boolean",
+                "description": "heartbeat within its lease (and, on "
+                "SQLite, its process still runs)",
+            },
+            "taken_over_by": {
+                "type": ["string", "null"],
+                "description": "the worker that took over its segments",
+            },
+            "segments": {"type": "integer", "description": "segments PENDING on it"},
+        }
+    ),
+    "QueuedSegment": _obj(
+        {
+            "segment": _STR,
+            "run_id": _STR,
+            "version": _INT,
+            "status": {"type": "string", "enum": ["queued"]},
+            "language": {"type": "string", "enum": ["python", "typescript"]},
+            "agent_name": _NSTR,
+            "queue": {"type": ["string", "null"], "description": "timestep or timestep-ts"},
+            "executor_id": {"type": "null"},
+            "created_at": {"type": ["string", "null"], "format": "date-time"},
+            "dequeued_at": {"type": ["string", "null"], "format": "date-time"},
+        }
+    ),
+    "Activity": _obj(
+        {
+            "running": {"type": "array", "items": _ref("RunningRun")},
+            "queued": {"type": "array", "items": _ref("QueuedSegment")},
+            "workers": {"type": "array", "items": _ref("Worker")},
+        }
+    ),
     "DurableStep": _obj(
         {
             "segment": {"type": "string", "description": "DBOS workflow id, run_id@version"},
@@ -241,6 +289,17 @@ _POST_ERRORS = {
         "run approved tool calls again ('invalid_fork')",
     ),
 }
+_SCHEMAS["RunningRun"] = _obj(
+    {
+        **_SCHEMAS["RunSummary"]["properties"],
+        "segment": {"type": ["string", "null"], "description": "the segment running it"},
+        "executor_id": _NSTR,
+        "executor_alive": {
+            "type": ["boolean", "null"],
+            "description": "false: its process died; a live worker takes it over",
+        },
+    }
+)
 _RUN_ID = {
     "name": "run_id",
     "in": "path",
@@ -391,6 +450,17 @@ def openapi_schema() -> dict[str, Any]:
                         "200": _json(_list_of("approvals", "PendingApproval"), "pending approvals"),
                         **_ERRORS,
                     },
+                }
+            },
+            "/api/activity": {
+                "get": {
+                    "operationId": "activity",
+                    "summary": (
+                        "Running runs (with the segment and executor holding each), segments "
+                        "queued for the Python and TypeScript workers, and the executors with "
+                        "their last heartbeat and whether they are alive"
+                    ),
+                    "responses": {"200": _json(_ref("Activity"), "what runs now"), **_ERRORS},
                 }
             },
             "/api/events": {

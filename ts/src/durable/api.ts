@@ -17,6 +17,7 @@ import {
   systemDatabaseFor,
   APPLICATION_NAME,
 } from './config.js';
+import { startLease } from './lease.js';
 import * as names from './names.js';
 import { trackSave } from './saves.js';
 import {
@@ -329,6 +330,7 @@ export async function worker(agentList: AnyAgent[], options: WorkerOptions = {})
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     ...(options.executorId !== undefined ? { executorId: options.executorId } : {}),
   });
+  const stopLease = await startLease(store.url, DBOS.executorID); // the operators' view
   const byName = new Map(agentList.map((a) => [a.name, a]));
   const interval = options.pollIntervalMs ?? 1000;
   const running = new Set<Promise<unknown>>();
@@ -360,6 +362,7 @@ export async function worker(agentList: AnyAgent[], options: WorkerOptions = {})
     });
   }
   await Promise.allSettled([...running]);
+  await stopLease();
 }
 
 /**

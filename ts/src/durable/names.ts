@@ -26,3 +26,12 @@ export const handoffStep = (toolName: string): string => `timestep.handoff:${too
  * run's first segment). Two processes resuming the same waiting run name the same workflow.
  */
 export const segmentId = (runId: string, baseVersion: number): string => `${runId}@${baseVersion}`;
+
+/** Step name of a call to a tool of one of the agent's MCP servers (its public tool name). */
+export const mcpStep = (toolName: string): string => `timestep.mcp:${toolName}`;
+
+/** Step name of listing the tools of one of the agent's MCP servers (once per turn). */
+export const mcpListStep = (serverName: string): string => `timestep.mcp.list:${serverName}`;
+
+/** Key under which an MCP tool call's idempotency key is sent in the request's `_meta`. */
+export const MCP_IDEMPOTENCY_META_KEY = 'timestep/idempotency-key';

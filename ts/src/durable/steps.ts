@@ -1,15 +1,14 @@
 /**
- * Model calls, function-tool calls and handoffs of a segment as DBOS steps, without touching user
- * code: the segment's agent graph is cloned, each model wrapped in a `DurableModel` (also the
- * Runner's model provider), each function tool's `invoke` and each handoff's `onInvokeHandoff`
- * replaced by a wrapper that runs the original inside a DBOS step. Step outputs are JSON in the
- * same shapes as Python's (`{"text": ...}` / `{"json": ...}` for tools).
+ * Model calls, function-tool calls, MCP tool calls and handoffs of a segment as DBOS steps, without
+ * touching user code: the segment's agent graph is cloned, each model wrapped in a `DurableModel`
+ * (also the Runner's model provider), each function tool's `invoke` and each handoff's
+ * `onInvokeHandoff` replaced by a wrapper that runs the original inside a DBOS step, each MCP
+ * server wrapped as in ./mcp.ts. Step outputs are JSON in the same shapes as Python's
+ * (`{"text": ...}` / `{"json": ...}` for tools).
  *
  * DBOS numbers steps in the order they start; the SDK starts the tool calls of one model response
  * in response order, so parallel tools replay onto the same step ids.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { createHash } from 'node:crypto';
 import { DBOS } from '@dbos-inc/dbos-sdk';
 import { Agent, Handoff, Usage } from '@openai/agents';
 import type {
@@ -20,37 +19,12 @@ import type {
   ModelResponse,
   StreamEvent,
 } from '@openai/agents';
+import { active, currentCall } from './context.js';
+import { durableMcpServer, wrapMcpTools } from './mcp.js';
 import * as names from './names.js';
-import { abandoned, modelEvent, type StreamLog } from './streamLog.js';
+import { abandoned, modelEvent } from './streamLog.js';
 
-/** What the wrappers know about the segment they run in. */
-export interface SegmentContext {
-  runId: string;
-  workflowId: string;
-  /** The run's durable stream event log (streamed segments on a Postgres system database). */
-  log?: StreamLog | undefined;
-}
-
-/** The segment whose workflow is running in this async context (undefined outside one). */
-export const currentSegment = new AsyncLocalStorage<SegmentContext>();
-
-function active(): SegmentContext | undefined {
-  const seg = currentSegment.getStore();
-  if (!seg || DBOS.workflowID !== seg.workflowId || DBOS.isInStep()) return undefined;
-  return seg;
-}
-
-/**
- * A key for de-duplicating a tool's side effect, identical across retries of the same call:
- * `sha256("<run id>:<call id>")` inside a durable run, `sha256(":<call id>")` outside one (the same
- * formula as Python's `idempotency_key`). Pass the tool's call id, or the `details` argument a
- * tool's `execute(input, context, details)` receives.
- */
-export function idempotencyKey(call: string | { toolCall?: { callId?: string } } | undefined): string {
-  const callId = typeof call === 'string' ? call : (call?.toolCall?.callId ?? '');
-  const runId = currentSegment.getStore()?.runId ?? '';
-  return createHash('sha256').update(`${runId}:${callId}`).digest('hex');
-}
+export { currentSegment, idempotencyKey, type SegmentContext } from './context.js';
 
 // ---- JSON forms of step outputs -----------------------------------------------------------------
 
@@ -199,17 +173,21 @@ type AnyAgent = Agent<any, any>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyTool = FunctionTool<any, any, any>;
 
-function wrapTool(tool: AnyTool): AnyTool {
+/**
+ * `tool` with its `invoke` run as a DBOS step (named `stepName`, by default `timestep.tool:<name>`)
+ * inside a segment, under the call's id (`currentCall`, read by the MCP `_meta` resolver).
+ */
+export function wrapTool(tool: AnyTool, stepName: string = names.toolStep(tool.name)): AnyTool {
   const original = tool.invoke;
-  const stepName = names.toolStep(tool.name);
   const invoke: AnyTool['invoke'] = async (runContext, input, details) => {
     const seg = active();
     if (!seg) return original(runContext, input, details);
+    const callId = details?.toolCall?.callId;
+    const call = async (): Promise<unknown> => original(runContext, input, details);
     const data = await DBOS.runStep(
-      async () => dumpToolOutput(await original(runContext, input, details)),
+      async () => dumpToolOutput(await (callId ? currentCall.run(callId, call) : call())),
       { name: stepName },
     );
-    const callId = details?.toolCall?.callId;
     if (seg.log && callId) {
       await seg.log.emit({ key: `t${callId}`, type: 'tool_output', call_id: callId, tool: tool.name, output: data });
     }
@@ -234,7 +212,9 @@ export class AgentGraph {
     if (typeof agent.model === 'object' && !(agent.model instanceof DurableModel)) {
       changes.model = new DurableModel(agent.model);
     }
+    if (agent.mcpServers.length > 0) changes.mcpServers = agent.mcpServers.map(durableMcpServer);
     const clone = agent.clone(changes) as AnyAgent;
+    if (clone.mcpServers.length > 0) wrapMcpTools(clone, wrapTool);
     this.#byAgent.set(agent, clone);
     this.#clones.add(clone);
     if (!this.byName.has(agent.name)) this.byName.set(agent.name, clone);

@@ -35,8 +35,8 @@ export function logDatabaseUrl(storeUrl: string): string {
 
 const pools = new Map<string, Promise<Sql>>();
 
-async function prepared(url: string): Promise<Sql> {
-  const sql = openSql(url);
+/** Create the log's table (and index) in `sql` if missing; a concurrent creator is fine. */
+export async function createLogTable(sql: Sql): Promise<void> {
   for (const statement of ddl(sql.dialect)) {
     try {
       await sql.query(statement);
@@ -45,6 +45,11 @@ async function prepared(url: string): Promise<Sql> {
       if ((error as { code?: string }).code !== '23505' && (error as { code?: string }).code !== '42P07') throw error;
     }
   }
+}
+
+async function prepared(url: string): Promise<Sql> {
+  const sql = openSql(url);
+  await createLogTable(sql);
   return sql;
 }
 
