@@ -152,7 +152,15 @@ def test_first_run_can_be_run_again(tmp_path: Path) -> None:
 
 
 def test_examples_take_a_model_option_defaulting_to_the_local_model() -> None:
-    for name in ("first_run", "first_approval", "crash_safe", "store_explicit", "local_model"):
+    for name in (
+        "first_run",
+        "first_approval",
+        "crash_safe",
+        "handoff_start",
+        "workers",
+        "store_explicit",
+        "local_model",
+    ):
         text = (EXAMPLES / f"{name}.py").read_text()
         assert 'add_argument("--model", default="local/qwen2.5-0.5b"' in text, name
         assert '"gpt-4.1"' not in text.split("__main__")[0].split("def build_agent")[-1], name
@@ -221,33 +229,41 @@ def test_cli_tour(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------- guarantees
 
 
+@pytest.mark.timeout(900)
 def test_crash_safe_run_recovers_without_paying_twice(tmp_path: Path) -> None:
+    """Run (killed mid-tool) and recover, twice in one directory: each time a new run."""
     invoices = [{"invoice": f"A-{n}"} for n in (1, 2, 3)]
     model = f"one_call_per_turn('pay_invoice', {invoices!r})"
-    crashed = subprocess.run(
-        _driver(
+    started = []
+    for _ in range(2):
+        crashed = subprocess.run(
+            _driver(
+                tmp_path,
+                f"import crash_safe\nasyncio.run(crash_safe.main('run', {model}, "
+                "'sqlite:///runs.db'))",
+            ),
+            cwd=tmp_path,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+        started.append(crashed.stdout.strip())
+        out = run_python(
+            f"""
+            import crash_safe
+            asyncio.run(crash_safe.main("recover", {model}, "sqlite:///runs.db"))
+            """,
             tmp_path,
-            f"import crash_safe\nasyncio.run(crash_safe.main('run', {model}, 'sqlite:///runs.db'))",
-        ),
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
-    out = run_python(
-        f"""
-        import crash_safe
-        asyncio.run(crash_safe.main("recover", {model}, "sqlite:///runs.db"))
-        """,
-        tmp_path,
-    )
-    # A-2's tool call was in flight at the crash: it ran twice, with one key, and paid once.
-    assert out == [
-        "attempts: {'A-1': 1, 'A-2': 2, 'A-3': 1}",
-        "charges:  {'A-1': 1, 'A-2': 1, 'A-3': 1}",
-    ]
+        )
+        # A-2's tool call was in flight at the crash: it ran twice, with one key, and paid once.
+        assert out == [
+            "attempts: {'A-1': 1, 'A-2': 2, 'A-3': 1}",
+            "charges:  {'A-1': 1, 'A-2': 1, 'A-3': 1}",
+        ]
+    assert all(re.fullmatch(r"run month-end-[0-9a-f]{6}", line) for line in started), started
+    assert started[0] != started[1]
 
 
 # ----------------------------------------------------------------------------------- use cases
@@ -394,7 +410,7 @@ def test_durable_typescript_run_and_worker_recipe(
         import { buildAgent } from './durable_ts.js';
         const agent = buildAgent(callsThenEcho('refund', { order_id: '7', amount: 5 }));
         const store = new RunStateStore('sqlite:///durable.db');
-        await runAgent(agent, 'Refund $5 on order 7', { runId: 'ticket-2', store, durable: true });
+        await runAgent(agent, 'Refund $5 on order 7', { runId: 'ticket-2', store });
         await approve('ticket-2', { store, by: 'bob' });
         console.log(`ticket-2: ${(await store.run('ticket-2')).status}`);
         await shutdownDurable();
@@ -447,45 +463,56 @@ def test_durable_typescript_run_and_worker_recipe(
     ]
 
 
+@pytest.mark.timeout(900)
 def test_python_to_typescript_handoff(tmp_path: Path, ts_examples: Path, node: str) -> None:
+    """Python starts, TypeScript finishes, Python shows the history: twice, each a new run."""
     assert (ts_examples / "handoff_resume.ts").exists()  # compiled: handoff_resume.js
-    start = run_python(
-        """
-        import handoff_start
-        model = calls_then_echo(("refund", {"order_id": "7", "amount": 5}))
-        asyncio.run(handoff_start.start(model, "sqlite:///runs.db"))
-        """,
-        tmp_path,
-    )
-    assert start == ["ticket-7: waiting, pending ['refund']"]
-    done = run_node(
-        """
-        import { ScriptedModel, assistantMessage, modelResponder }
-          from '@openai/agents-core/testing';
-        import { main } from './handoff_resume.js';
-        const echo = modelResponder((call) => {
-          const outputs = call.request.input
-            .filter((item) => item.type === 'function_call_result')
-            .map((item) => item.output.text);
-          return [assistantMessage(`Done: ${outputs.join(' | ')}`)];
-        });
-        await main(new ScriptedModel([echo]), 'sqlite:///runs.db');
-        """,
-        ts_examples,
-        node,
-    )
-    assert done == [
-        'approving refund {"order_id":"7","amount":5}',
-        "answer: Done: refunded $5 on order 7 (from Node)",
-    ]
-    show = run_python(
-        'import handoff_start\nasyncio.run(handoff_start.show("sqlite:///runs.db"))', tmp_path
-    )
-    assert show == [
-        "v0: running  written by python (SDK 0.24.0, state schema 1.21)",
-        "v1: waiting  written by python (SDK 0.24.0, state schema 1.21)",
-        "v2: done     written by typescript (SDK 0.20.0, state schema 1.22)",
-    ]
+    run_ids = []
+    for _ in range(2):
+        start = run_python(
+            """
+            import handoff_start
+            model = calls_then_echo(("refund", {"order_id": "7", "amount": 5}))
+            asyncio.run(handoff_start.start(model, "sqlite:///runs.db"))
+            """,
+            tmp_path,
+        )
+        assert len(start) == 1 and start[0].endswith(": waiting, pending ['refund']"), start
+        run_id = start[0].split(":")[0]
+        assert re.fullmatch(r"ticket-7-[0-9a-f]{6}", run_id)
+        run_ids.append(run_id)
+        done = run_node(
+            f"""
+            import {{ ScriptedModel, assistantMessage, modelResponder }}
+              from '@openai/agents-core/testing';
+            import {{ main }} from './handoff_resume.js';
+            const echo = modelResponder((call) => {{
+              const outputs = call.request.input
+                .filter((item) => item.type === 'function_call_result')
+                .map((item) => item.output.text);
+              return [assistantMessage(`Done: ${{outputs.join(' | ')}}`)];
+            }});
+            await main({run_id!r}, new ScriptedModel([echo]), 'sqlite:///runs.db');
+            """,
+            ts_examples,
+            node,
+            timeout=600,  # the durable continuation creates the embedded PGlite (15-30 s)
+        )
+        assert done == [
+            'approving refund {"order_id":"7","amount":5}',
+            "answer: Done: refunded $5 on order 7 (from Node)",
+        ]
+        show = run_python(
+            "import handoff_start\n"
+            f'asyncio.run(handoff_start.show("sqlite:///runs.db", {run_id!r}))',
+            tmp_path,
+        )
+        assert show == [
+            "v0: running  written by python (SDK 0.24.0, state schema 1.21)",
+            "v1: waiting  written by python (SDK 0.24.0, state schema 1.21)",
+            "v2: done     written by typescript (SDK 0.20.0, state schema 1.22)",
+        ]
+    assert run_ids[0] != run_ids[1]
 
 
 def test_models_routes_and_ollama(tmp_path: Path) -> None:
@@ -678,6 +705,7 @@ def test_inbox_client(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.timeout(900)
 @pytest.mark.postgres
 def test_workers_on_postgres(tmp_path: Path, postgres_db_url: str) -> None:
     model = 'calls_then_echo(("word_count", {"text": "a b c"}))'
@@ -703,16 +731,26 @@ def test_workers_on_postgres(tmp_path: Path, postgres_db_url: str) -> None:
             assert time.monotonic() < deadline, "the workers did not launch"
             time.sleep(0.5)
             engine.dispose()
-        out = run_python(
-            f"import workers\nasyncio.run(workers.submit(6, {postgres_db_url!r}))",
-            tmp_path,
-            timeout=600,
-        )
+        batches = [
+            run_python(
+                f"import workers\nasyncio.run(workers.submit(3, {postgres_db_url!r}))",
+                tmp_path,
+                timeout=600,
+            )
+            for _ in range(2)  # each submit queues new runs
+        ]
     finally:
         for proc in workers:
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
-    assert out == [f"job-{n}: done in 1 version(s)" for n in range(6)]
+    prefixes = set()
+    for out in batches:
+        assert len(out) == 3, out
+        for n, line in enumerate(out):
+            found = re.fullmatch(rf"(job-[0-9a-f]{{6}}-){n}: done in 1 version\(s\)", line)
+            assert found, out
+            prefixes.add(found.group(1))
+    assert len(prefixes) == 2
 
 
 # ------------------------------------------------------------------ the docs use these files
