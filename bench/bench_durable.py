@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -455,6 +456,7 @@ def orchestrate(args: argparse.Namespace) -> str:
     finally:
         if server is not None:
             server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # SQLite files and PGlite directories (~40 MB each)
     return _markdown(args, rows, conc, time.monotonic() - started)
 
 

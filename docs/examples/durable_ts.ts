@@ -37,7 +37,7 @@ export async function main(
 ): Promise<void> {
   const agent = buildAgent(model);
   const store = new RunStateStore(db);
-  const paused = await runAgent(agent, 'Refund $25 on order 42', { runId, store, durable: true });
+  const paused = await runAgent(agent, 'Refund $25 on order 42', { runId, store });
   const names = paused.interruptions.map((item) => item.name ?? '').join(', ');
   console.log(`${runId}: waiting on ${names}`); // this process may exit now
   // ... days later, maybe in another process (or `timestep approve`, or the inbox):

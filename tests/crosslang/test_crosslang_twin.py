@@ -94,7 +94,9 @@ def test_decisions_from_both_languages_in_one_audit_trail(tmp_path: Path, node: 
         + f"""
         import {{ RunStateStore, approve, runAgent }} from '@timestep-ai/timestep';
         const store = new RunStateStore('{db}');
-        await runAgent(agent, 'Refund both', null, false, {{ runId: 'ticket-9', store }});
+        // durable: false: saved, not checkpointed (no DBOS in this short script)
+        const options = {{ runId: 'ticket-9', store, durable: false }};
+        await runAgent(agent, 'Refund both', null, false, options);
         const d = await approve('ticket-9', 'call_1', {{ store, by: 'ts-alice', reason: 'ok' }});
         console.log(d.callId, d.allDecided);
         """,

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import subprocess
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from timestep.durable import (
     run_durable,
     shutdown,
 )
-from timestep.state import RunStateStore
+from timestep.state import RunStateStore, open_session
 from vectors.scenarios import REFUND_EXECUTIONS, refund_call, support_agent
 
 pytestmark = pytest.mark.slow
@@ -78,9 +79,11 @@ class Driver:
         crash: str = "",
         tool: str = "charge",
         stream: bool = False,
+        session: str = "",
     ) -> tuple[int, dict[str, Any]]:
         env = {**self.env, "TIMESTEP_TEST_CRASH": crash, "TIMESTEP_TEST_TOOL": tool}
         env["TIMESTEP_TEST_STREAM"] = "1" if stream else "0"
+        env["TIMESTEP_TEST_SESSION"] = session
         args = [self.node, str(DRIVER), action, self.store_url, run_id, *extra]
         done = subprocess.run(args, cwd=TS, env=env, capture_output=True, text=True, timeout=240)
         lines = done.stdout.strip().splitlines()
@@ -301,6 +304,80 @@ async def test_killed_while_waiting_then_approved_from_python_resumes_once(
     assert code == 0
     assert (facts["status"], facts["version"]) == ("done", 2)
     assert driver.calls() == ["model 0", "waiting", f"tool refund {key('wait')}", "model 1"]
+
+
+def _texts(items: list[Any]) -> list[str]:
+    """The message texts of session items (Python's format), in order."""
+    out: list[str] = []
+    for item in items:
+        content = item.get("content") if isinstance(item, dict) else None
+        if isinstance(content, str):
+            out.append(content)
+        elif isinstance(content, list):
+            out.extend(str(c.get("text")) for c in content if isinstance(c, dict))
+    return out
+
+
+@pytest.mark.parametrize("crash", ["session", "between"])
+async def test_ts_run_with_a_session_killed_writes_each_item_once_and_python_reads_it(
+    driver: Driver, store_url: str, crash: str
+) -> None:
+    """A durable TS run (`runAgent` with a runId) starts from its session's history and, killed
+    after its items were committed (before the write step's checkpoint) or between steps, is
+    recovered by another Node process without duplicating any session item; Python's
+    `open_session` reads the conversation."""
+    run_id, conv = f"sess-{crash}", f"conv-{crash}"
+    session = open_session(conv, db=store_url)
+    await session.add_items([{"role": "user", "content": "earlier"}])
+
+    code, _ = driver.run("start", run_id, crash=crash, session=conv)
+    assert code == -9
+    if crash == "session":  # the run had finished and written its 4 new items, then died
+        assert driver.calls() == [
+            "model 0",
+            f"tool charge {key(run_id)}",
+            "model 1",
+            "session wrote 4",
+        ]
+    code, facts = driver.run("recover", run_id)
+    assert (code, facts["status"], facts["version"]) == (0, "done", 1)
+    # completed steps are not re-run: the model and the tool ran once each
+    calls = [c for c in driver.calls() if not c.startswith("session")]
+    assert calls == ["model 0", f"tool charge {key(run_id)}", "model 1"]
+    assert facts["metadata"]["durable_session"]["id"] == conv
+    assert facts["metadata"]["durable_session"]["history"] == 1
+
+    items: list[Any] = [dict(i) for i in await session.get_items()]
+    assert _texts(items) == ["earlier", "Charge order 42", "done after 1 tool result(s)"]
+    kinds = Counter(str(i.get("type", "message")) for i in items)
+    assert kinds == Counter({"message": 3, "function_call": 1, "function_call_output": 1})
+    assert [i["call_id"] for i in items if i.get("type") == "function_call"] == ["call_1"]
+    # the run started from the session's history: its stored state holds the earlier item
+    async with RunStateStore(store_url) as store:
+        stored = await store.get(run_id)
+    assert json.dumps(stored.state_json).count('"earlier"') >= 1
+
+
+async def test_ts_paused_run_with_a_session_is_finished_by_python_into_the_same_session(
+    driver: Driver, store_url: str
+) -> None:
+    """A TS run with a session pauses for approval; Python resumes it durably (it reopens the
+    session recorded in `durable_session`) and appends the run's items once."""
+    REFUND_EXECUTIONS.clear()
+    session = open_session("conv-handover", db=store_url)
+    await session.add_items([{"role": "user", "content": "earlier"}])
+    code, facts = driver.run("start", "ts-py-sess", tool="refund", session="conv-handover")
+    assert (code, facts["status"]) == (0, "waiting")
+    assert facts["metadata"]["durable_session"]["history"] == 1
+
+    store = RunStateStore(store_url)
+    await approve("ts-py-sess", store=store)
+    done = await resume("ts-py-sess", store=store, agent=_python_agent())
+    assert done is not None and done.final_output == "Python finished."
+    items: list[Any] = [dict(i) for i in await session.get_items()]
+    assert _texts(items) == ["earlier", "Charge order 42", "Python finished."]
+    kinds = Counter(str(i.get("type", "message")) for i in items)
+    assert kinds == Counter({"message": 3, "function_call": 1, "function_call_output": 1})
 
 
 def _respond(call: ModelCall) -> Any:

@@ -2,8 +2,10 @@
  * approve / reject: human decisions on a waiting run's pending tool calls, recorded in the same
  * audit table as Python's `timestep.durable.approve` / `reject` (`timestep_approvals`: who, when,
  * why), with the same rules and typed errors, so `timestep runs show` and the inbox list them.
- * `resume` (or `resume: true` once every call is decided) applies the recorded decisions to the
- * stored state and continues the run with `runAgent`.
+ * `resume` (or `resume: true` once every call is decided) continues the run durably, as Python's
+ * `timestep.durable.resume`: its next segment claims the recorded decisions in a step and runs
+ * with every model and tool call checkpointed (`runOptions.durable: false`: continued with the
+ * stock Runner and saved, not checkpointed).
  */
 import { RunState } from '@openai/agents';
 import { ConfigurationError } from './errors.js';
@@ -34,7 +36,7 @@ export interface DecideOptions {
   /** Default: `new RunStateStore()` (`$TIMESTEP_DB`, else `sqlite:///timestep.db`). */
   store?: RunStateStore;
   agent?: AnyAgent;
-  /** Options for the resumed run (runner, model provider, maxTurns, ...). */
+  /** Options for the resumed run (model provider, runner, maxTurns, `durable: false`, ...). */
   runOptions?: RunAgentOptions;
 }
 
@@ -70,8 +72,13 @@ export function applyDecisions(
 }
 
 /**
- * Continue a waiting run whose pending calls are all decided: load its latest state, apply the
- * recorded decisions, mark it running, and run it with `runAgent` under the same run id.
+ * Continue a waiting run whose pending calls are all decided, durably in this process (the twin
+ * of Python's `timestep.durable.resume(run_id, agent=...)`): its next segment `<runId>@<version>`
+ * applies the recorded decisions and runs the agent with every model and tool call a checkpointed
+ * step; a run started with a session keeps writing to it. Of several callers racing to resume
+ * one run exactly one succeeds; the others get `RunNotWaitingError`. With
+ * `runOptions.durable: false` the run is continued with the stock Runner under the same run id
+ * (saved at its end, not checkpointed).
  */
 export async function resume(runId: string, options: ResumeOptions = {}): Promise<AnyResult> {
   const store = options.store ?? new RunStateStore();
@@ -79,13 +86,28 @@ export async function resume(runId: string, options: ResumeOptions = {}): Promis
   if (agent === undefined) {
     throw new ConfigurationError('resume() needs the agent: pass { agent } or give it to the store');
   }
+  const runOptions = options.runOptions ?? {};
+  if (runOptions.durable !== false) {
+    const { resume: resumeDurable } = await import('./durable/api.js');
+    const result = await resumeDurable(runId, {
+      store,
+      agent,
+      stream: options.stream ?? runOptions.stream ?? false,
+      ...(runOptions.maxTurns !== undefined ? { maxTurns: runOptions.maxTurns } : {}),
+      ...(runOptions.context !== undefined ? { context: runOptions.context } : {}),
+      ...(runOptions.modelProvider ? { modelProvider: runOptions.modelProvider } : {}),
+      ...(runOptions.runner ? { runner: runOptions.runner } : {}),
+    });
+    return result!; // with an agent the segment runs here and returns its result
+  }
   const latest = await store.get(runId);
   const state = await store.load(runId, agent, { version: latest.version });
   applyDecisions(state, await store.claimDecisions(runId, latest.version));
   return runAgent(agent, state, null, options.stream ?? false, {
-    ...options.runOptions,
+    ...runOptions,
     runId,
     store,
+    durable: false,
   });
 }
 

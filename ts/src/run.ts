@@ -1,12 +1,14 @@
 /**
  * runAgent / consumeResult: the small surface of timestep in TypeScript, mirroring Python's
  * `run_agent(agent, input, session=None, stream=False, *, run_id=..., store=...)` and
- * `consume_result`. With a `runId`, the run's state is saved to the store at its end or
- * interruption (status `waiting` when approvals are pending, else `done`); a run that throws is
- * kept as `failed` with its error in the run's metadata, as Python's durable runs are.
+ * `consume_result`. With a `runId` the run is durable, as Python's always is: it runs as DBOS
+ * workflow segments (ts/src/durable) whose model and tool calls are checkpointed steps, and its
+ * state is saved to the store when it pauses or ends. `durable: false` opts out: the run's state
+ * is still saved at its end or interruption (`waiting` / `done`; a run that throws is kept as
+ * `failed` with its error in its metadata) but nothing is checkpointed in between.
  *
- * Every call is normalized into one `RunRequest`; a durable engine (ts/src/durable, when
- * configured) takes requests with a `runId` through `setDurableRunner`, the rest run here.
+ * Every call is normalized into one `RunRequest`; requests with a `runId` go to the durable
+ * engine (loaded on first use, so runs without one never load DBOS), the rest run here.
  */
 import { RunContext, Runner, RunState } from '@openai/agents';
 import type {
@@ -53,8 +55,11 @@ export interface RunAgentOptions {
   /** Routes model names to providers when no `runner` is given (default: `MultiModelProvider`). */
   modelProvider?: ModelProvider;
   /**
-   * Run durably (needs `runId`): each model and tool call a checkpointed DBOS step, approvals
-   * that wait in the store; see `runDurable` (docs/durable-typescript.md).
+   * Default `true` with a `runId` (Python's `run_agent(..., run_id=...)` is always durable): each
+   * model and tool call a checkpointed DBOS step, approvals that wait in the store, sessions read
+   * and written once (see `runDurable`, docs/durable-typescript.md). `false`: the run is saved to
+   * the store at its end or interruption but not checkpointed (a killed process loses it); no
+   * DBOS is loaded. `true` without a `runId` is a `ConfigurationError`.
    */
   durable?: boolean;
 }
@@ -71,7 +76,7 @@ export interface RunRequest {
 export type DurableRunner = (request: RunRequest) => Promise<AnyResult>;
 let durableRunner: DurableRunner | undefined;
 
-/** @internal Route runs with a `runId` to a durable engine (or back here with `undefined`). */
+/** @internal Route durable runs to another engine (`undefined`: timestep's DBOS engine). */
 export function setDurableRunner(runner: DurableRunner | undefined): void {
   durableRunner = runner;
 }
@@ -164,7 +169,7 @@ async function recordFailure(request: RunRequest, store: RunStateStore, error: u
   await store.setStatus(runId, 'failed', { metadata });
 }
 
-/** Run a normalized request with the stock SDK Runner (the non-durable path). */
+/** Run a normalized request with the stock SDK Runner (no runId, or `durable: false`). */
 export async function runDirect(request: RunRequest): Promise<AnyResult> {
   const { agent, input, options } = request;
   const runner =
@@ -223,6 +228,9 @@ export async function runDirect(request: RunRequest): Promise<AnyResult> {
  * session id in the default database. Model names are routed by `MultiModelProvider`
  * (`gpt-4.1`, `ollama/qwen2.5`, ...) unless a `runner` or `modelProvider` is given. Throws
  * `RunFinishedError` for a state whose run already finished.
+ *
+ * With `runId` the run is durable (see `RunAgentOptions.durable`; `durable: false` opts out). A
+ * process that ran durable runs keeps DBOS open: end it with `shutdownDurable()`.
  */
 export async function runAgent(
   agent: AnyAgent,
@@ -251,14 +259,17 @@ export async function runAgent(
     );
   }
   const request = normalize(agent, input, sessionOrOptions, stream, options);
-  if (request.options.durable) {
-    const { runRequestDurably } = await import('./durable/api.js');
-    return runRequestDurably(request);
+  const { runId, durable } = request.options;
+  if (runId === undefined) {
+    if (durable === true) {
+      throw new ConfigurationError('durable runs need a runId: runAgent(agent, input, { runId })');
+    }
+    return runDirect(request);
   }
-  if (request.options.runId !== undefined && durableRunner !== undefined) {
-    return durableRunner(request);
-  }
-  return runDirect(request);
+  if (durable === false) return runDirect(request);
+  if (durableRunner !== undefined) return durableRunner(request);
+  const { runRequestDurably } = await import('./durable/api.js');
+  return runRequestDurably(request);
 }
 
 /** Drain a streamed result (a no-op for a finished one) and wait for its save, if any. */

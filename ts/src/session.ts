@@ -7,6 +7,7 @@
  * items are translated to Python's format on write and to the JS SDK's on read, so a conversation
  * started in one language continues in the other.
  */
+import { resolve } from 'node:path';
 import type { AgentInputItem, Session } from '@openai/agents';
 import { ConfigurationError } from './errors.js';
 import { ensureSchema, isSqlUrl, openSql, type Sql } from './store/index.js';
@@ -24,6 +25,34 @@ function toTypeScriptItems(items: Json[]): AgentInputItem[] {
     }
     return item;
   }) as unknown as AgentInputItem[];
+}
+
+/** JSON with sorted object keys: two items compare equal whatever their key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** `url` without a Postgres password. */
+export function publicDbUrl(url: string): string {
+  return url.replace(/^(postgres(?:ql)?(?:\+\w+)?:\/\/[^:/@]*):[^@/]*@/, '$1@');
+}
+
+/**
+ * Where a session's rows live, as a durable run persists it so another process can reopen the
+ * session: the database URL without password, a SQLite path made absolute; `null` for a session
+ * that cannot be reopened elsewhere (not a TimestepSession, or an in-memory SQLite database).
+ */
+export function sessionDb(session: Session): string | null {
+  if (!(session instanceof TimestepSession)) return null;
+  const url = session.url;
+  if (!url.startsWith('sqlite:')) return publicDbUrl(url);
+  const path = url.replace(/^sqlite:\/\/\/?/, '');
+  if (path === '' || path === ':memory:') return null;
+  return `sqlite:///${resolve(path)}`;
 }
 
 const SESSIONS = 'timestep_sessions';
@@ -118,6 +147,47 @@ export class TimestepSession implements Session {
       await tx.query(`UPDATE ${SESSIONS} SET updated_at = CURRENT_TIMESTAMP WHERE session_id = $1`, [
         this.sessionId,
       ]);
+    });
+  }
+
+  /**
+   * Append `items` unless the history already ends with exactly them, in one transaction; returns
+   * how many were added. A durable run writes its new items with this in a step: a write repeated
+   * because the process died after the commit and before the step's checkpoint adds nothing.
+   */
+  async addItemsOnce(items: AgentInputItem[]): Promise<number> {
+    if (items.length === 0) return 0;
+    await this.#schema();
+    const rows = itemsToPython(items as unknown[]);
+    return this.#sql.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO ${SESSIONS} (session_id) VALUES ($1) ON CONFLICT (session_id) DO NOTHING`,
+        [this.sessionId],
+      );
+      await this.#lock(tx);
+      const tail = await tx.query(
+        `SELECT message_data FROM ${ITEMS} WHERE session_id = $1 ` +
+          `ORDER BY created_at DESC, id DESC LIMIT ${rows.length}`,
+        [this.sessionId],
+      );
+      const written = tail.reverse().map((row) => {
+        try {
+          return JSON.parse(String(row.message_data)) as unknown;
+        } catch {
+          return null;
+        }
+      });
+      if (canonical(written) === canonical(rows)) return 0;
+      for (const item of rows) {
+        await tx.query(`INSERT INTO ${ITEMS} (session_id, message_data) VALUES ($1, $2)`, [
+          this.sessionId,
+          JSON.stringify(item),
+        ]);
+      }
+      await tx.query(`UPDATE ${SESSIONS} SET updated_at = CURRENT_TIMESTAMP WHERE session_id = $1`, [
+        this.sessionId,
+      ]);
+      return rows.length;
     });
   }
 

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     const agent = graph(graphName, steps, action === 'start');
     let result;
     if (action === 'start') {
-      result = await runAgent(agent, 'Refund order 42', { runId, store, runner });
+      result = await runAgent(agent, 'Refund order 42', { runId, store, runner, durable: false });
     } else if (action === 'resume') {
       const state = await store.load(runId, agent);
       for (const item of state.getInterruptions()) {
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
         else if (decision.startsWith('reject:')) state.reject(item, { message: decision.slice(7) });
         else throw new Error(`unknown decision ${decision}`);
       }
-      result = await runAgent(agent, state, { runId, store, runner });
+      result = await runAgent(agent, state, { runId, store, runner, durable: false });
     } else {
       throw new Error(`unknown action ${action}`);
     }

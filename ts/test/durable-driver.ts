@@ -13,18 +13,22 @@
  * once, remembered by a marker file beside the log): `tool` (inside the tool, after its side
  * effect, before its checkpoint), `between` (after the tool's checkpoint, before the next model
  * call), `delta` (streamed: two deltas into the final answer, whose retry writes other text),
- * `waiting` (after the run paused for approval: the process then idles until killed).
+ * `waiting` (after the run paused for approval: the process then idles until killed),
+ * `session` (after the run's new items were committed to its session, before the step's
+ * checkpoint). `start` runs through `runAgent(..., { runId })` (durable by default), with the
+ * session `$TIMESTEP_TEST_SESSION` in the store's database when set.
  * The last stdout line is a JSON object of facts.
  */
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { DBOS } from '@dbos-inc/dbos-sdk';
 import { Agent, setTracingDisabled, tool, Usage } from '@openai/agents';
-import type { Model, ModelProvider, ModelRequest, ModelResponse, StreamEvent } from '@openai/agents';
+import type { AgentInputItem, Model, ModelProvider, ModelRequest, ModelResponse, StreamEvent } from '@openai/agents';
 import { z } from 'zod';
 import { RunStateStore } from '../src/store/index.js';
 import { approve } from '../src/decisions.js';
-import { consumeResult } from '../src/run.js';
-import { idempotencyKey, runDurable, setResumeLanguage, shutdownDurable as shutdown, worker } from '../src/durable/index.js';
+import { consumeResult, runAgent } from '../src/run.js';
+import { TimestepSession } from '../src/session.js';
+import { idempotencyKey, setResumeLanguage, shutdownDurable as shutdown, worker } from '../src/durable/index.js';
 
 setTracingDisabled(true);
 
@@ -38,6 +42,16 @@ function crashOnce(point: string): void {
   if (existsSync(marker)) return;
   writeFileSync(marker, 'x');
   process.kill(process.pid, 'SIGKILL');
+}
+
+/** The session of a started run: dies (crash point `session`) right after its items are committed. */
+class CrashingSession extends TimestepSession {
+  override async addItemsOnce(items: AgentInputItem[]): Promise<number> {
+    const added = await super.addItemsOnce(items);
+    log(`session wrote ${added}`);
+    crashOnce('session');
+    return added;
+  }
 }
 
 const charge = tool({
@@ -178,8 +192,10 @@ async function main(): Promise<void> {
   let out: Record<string, unknown> = {};
   if (action === 'start') {
     const stream = process.env.TIMESTEP_TEST_STREAM === '1';
+    const sessionId = process.env.TIMESTEP_TEST_SESSION;
+    const session = sessionId ? new CrashingSession(sessionId, { db: storeUrl }) : null;
     const result = await consumeResult(
-      await runDurable(agent, 'Charge order 42', { runId, store, modelProvider: provider, stream }),
+      await runAgent(agent, 'Charge order 42', session, stream, { runId, store, modelProvider: provider }),
     );
     out = { finalOutput: result.finalOutput ?? null, interruptions: result.interruptions.length, stream };
     if (extra === 'waiting' || process.env.TIMESTEP_TEST_CRASH === 'waiting') {

@@ -82,7 +82,7 @@ for (const [kind, makeTarget] of dbTargets) {
       const runId = unique('approve');
       try {
         const agent = supportAgent(scripted([refundCall('call_1', '7', 3)], [text('Refunded.')]));
-        await runAgent(agent, 'Refund order 7', null, false, { runId, store, runner });
+        await runAgent(agent, 'Refund order 7', null, false, { runId, store, runner, durable: false });
         const before = refundExecutions.length;
         const decision = await approve(runId, {
           by: 'alice',
@@ -90,7 +90,7 @@ for (const [kind, makeTarget] of dbTargets) {
           store,
           agent,
           resume: true,
-          runOptions: { runner },
+          runOptions: { runner, durable: false },
         });
         assert.deepEqual(decision, {
           runId,
@@ -121,7 +121,7 @@ for (const [kind, makeTarget] of dbTargets) {
         const agent = supportAgent(
           scripted([refundCall('call_1', '1', 1), refundCall('call_2', '2', 2)]),
         );
-        await runAgent(agent, 'Refund both', null, false, { runId, store, runner });
+        await runAgent(agent, 'Refund both', null, false, { runId, store, runner, durable: false });
         await assert.rejects(approve(unique('missing'), { store }), RunNotFoundError);
         await assert.rejects(
           approve(runId, { store }),
@@ -173,7 +173,7 @@ describe('decisions on a file store', () => {
   it('are refused with a ConfigurationError, and none are listed', async () => {
     const store = new RunStateStore(join(tmp(), 'run.json'));
     const agent = supportAgent(scripted([refundCall('call_1')]));
-    await runAgent(agent, 'Refund', null, false, { runId: 'run', store, runner });
+    await runAgent(agent, 'Refund', null, false, { runId: 'run', store, runner, durable: false });
     await assert.rejects(approve('run', { store }), ConfigurationError);
     assert.deepEqual(await store.decisions('run'), []);
   });

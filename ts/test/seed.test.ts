@@ -69,7 +69,7 @@ describe('the seed snippets', () => {
     const store = new RunStateStore(`sqlite:///${join(dir, 'runs.db')}`, { runId: 'fixed' });
     try {
       const runner = new Runner({ tracingDisabled: true });
-      const result = await runAgent(agent, 'hello', { runId: 'fixed', store, runner });
+      const result = await runAgent(agent, 'hello', { runId: 'fixed', store, runner, durable: false });
       assert.equal(result.finalOutput, 'hi');
       assert.equal((await store.get()).runId, 'fixed');
       assert.equal((await store.load(undefined, agent)).getInterruptions().length, 0);

@@ -42,7 +42,7 @@ for (const [kind, makeTarget] of targets) {
       const runId = `ts-${kind}-${Date.now()}`;
       try {
         const agent = supportAgent(scripted([refundCall('call_1')], [text('Refunded.')]));
-        const first = await runAgent(agent, 'Refund order 42', { runId, store, runner });
+        const first = await runAgent(agent, 'Refund order 42', { runId, store, runner, durable: false });
         assert.deepEqual(
           first.interruptions.map((i) => (i.rawItem as { callId: string }).callId),
           ['call_1'],
@@ -59,7 +59,7 @@ for (const [kind, makeTarget] of targets) {
 
         const state = await store.load(runId, agent);
         state.approve(state.getInterruptions()[0]!);
-        const done = await runAgent(agent, state, { runId, store, runner });
+        const done = await runAgent(agent, state, { runId, store, runner, durable: false });
         assert.equal(done.finalOutput, 'Refunded.');
         const row = await store.get(runId);
         assert.equal(row.version, 2);
@@ -76,7 +76,7 @@ for (const [kind, makeTarget] of targets) {
       const runId = `stale-${kind}-${Date.now()}`;
       try {
         const agent = supportAgent(scripted([refundCall('call_1')]));
-        await runAgent(agent, 'Refund order 42', { runId, store, runner });
+        await runAgent(agent, 'Refund order 42', { runId, store, runner, durable: false });
         const a = await store.load(runId, agent);
         const b = await store.load(runId, agent);
         await store.save(a, { runId });
@@ -96,7 +96,7 @@ for (const [kind, makeTarget] of targets) {
       const runId = `failed-${kind}-${Date.now()}`;
       try {
         const agent = supportAgent(scripted([refundCall('call_1')]));
-        await runAgent(agent, 'Refund order 42', { runId, store, runner });
+        await runAgent(agent, 'Refund order 42', { runId, store, runner, durable: false });
         await store.setStatus(runId, 'failed', { metadata: { error: 'QuotaError: quota exceeded' } });
         await store.setStatus(runId, 'failed', { metadata: { by: 'ops' } });
         const [run] = (await store.listRuns({ status: 'failed' })).filter((r) => r.runId === runId);
@@ -242,7 +242,7 @@ describe('RunStateStore errors and facts', () => {
     const check = new Database(path);
     const [revision] = check.prepare('SELECT version_num FROM timestep_alembic_version').all();
     check.close();
-    assert.equal(revision?.version_num, '0003');
+    assert.equal(revision?.version_num, '0004');
   });
 
   it('records the installed @openai/agents version', () => {
@@ -315,6 +315,7 @@ describe('runAgent / consumeResult', () => {
         runId: 'streamed',
         store,
         runner,
+        durable: false,
       });
       const result = await consumeResult(streamed);
       assert.equal(result.interruptions.length, 1);

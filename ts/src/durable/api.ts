@@ -4,9 +4,10 @@
  */
 import { DBOS, DBOSClient } from '@dbos-inc/dbos-sdk';
 import { RunState } from '@openai/agents';
-import type { Agent, AgentInputItem, ModelProvider } from '@openai/agents';
+import type { Agent, AgentInputItem, ModelProvider, Runner, Session } from '@openai/agents';
 import { ConfigurationError, RunCancelledError, RunNotFoundError, RunNotWaitingError } from '../errors.js';
 import type { RunRequest } from '../run.js';
+import { sessionDb, TimestepSession } from '../session.js';
 import { RunStateStore, type RunStatus } from '../store/index.js';
 import * as approvals from './approvals.js';
 import {
@@ -24,12 +25,14 @@ import {
   localRuns,
   recordEnd,
   registerAgent,
+  rememberTarget,
   segmentWorkflow,
   startState,
   workerSettings,
   type AnyResult,
   type LocalRun,
   type SegmentSpec,
+  type SessionSpec,
 } from './segment.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -50,6 +53,18 @@ export interface DurableRunOptions {
   model?: string;
   /** Cancel the segment after this many milliseconds (`RunCancelledError`; the run is `cancelled`). */
   timeoutMs?: number;
+  /**
+   * The run's session (e.g. `openSession(id)`): the run starts from its history (read once, in a
+   * step) and, when the run is done, its new items are appended to it once, in a step (a repeat
+   * after a crash finds them already written). A `TimestepSession` is reopened by a process that
+   * recovers or resumes the run; another `Session` is used only in this process.
+   */
+  session?: Session;
+  /**
+   * A Runner whose configuration this process's segments use (its model provider made durable;
+   * `modelProvider`, when given, wins). Not persisted: a worker uses its own.
+   */
+  runner?: Runner;
 }
 
 function isJsonObject(value: unknown): value is Record<string, unknown> {
@@ -73,6 +88,31 @@ async function runRow(
     if (error instanceof RunNotFoundError) return { version: 0, status: '', metadata: {} };
     throw error;
   }
+}
+
+function sessionSpec(session: Session, id: string): SessionSpec {
+  if (session instanceof TimestepSession) rememberTarget(session.url);
+  return { id, db: sessionDb(session) };
+}
+
+/** The persisted session of a stored run (`durable_session` in its metadata), if any. */
+function storedSession(metadata: Record<string, unknown>): SessionSpec | undefined {
+  const info = metadata.durable_session as Partial<SessionSpec> | null | undefined;
+  if (typeof info !== 'object' || info === null || typeof info.id !== 'string') return undefined;
+  return { ...info, id: info.id, db: typeof info.db === 'string' ? info.db : null };
+}
+
+/** The in-process extras of a segment started here. */
+function localRun(agent: AnyAgent, store: RunStateStore, options: Partial<DurableRunOptions>): LocalRun {
+  rememberTarget(store.target);
+  return {
+    agent,
+    store,
+    modelProvider: options.modelProvider ?? options.runner?.config.modelProvider,
+    context: options.context,
+    session: options.session,
+    runnerConfig: options.runner?.config,
+  };
 }
 
 function baseSpec(agentName: string, store: RunStateStore, options: Partial<DurableRunOptions>): SegmentSpec {
@@ -167,7 +207,10 @@ export async function runDurable(
   registerAgent(agent);
   await ensureLaunched(store.url);
   const spec = baseSpec(agent.name, store, options);
-  const { version, status } = await runRow(store, options.runId);
+  const { version, status, metadata } = await runRow(store, options.runId);
+  if (options.session !== undefined) {
+    spec.session = sessionSpec(options.session, await options.session.getSessionId());
+  }
   let base = 0;
   if (input instanceof RunState) {
     // `resume` (../decisions.ts) claims the run before it calls runAgent: a run already
@@ -180,6 +223,9 @@ export async function runDurable(
     }
     spec.state = input.toJSON();
     base = version;
+    // a resumed run keeps the session it started with (and how much of its input came from it)
+    const stored = storedSession(metadata);
+    if (stored !== undefined) spec.session = stored;
   } else {
     if (version > 0) {
       throw new ConfigurationError(
@@ -188,29 +234,16 @@ export async function runDurable(
     }
     spec.input = input;
   }
-  const local: LocalRun = {
-    agent,
-    store,
-    modelProvider: options.modelProvider,
-    context: options.context,
-  };
-  return start(options.runId, base, spec, local, options.timeoutMs);
+  return start(options.runId, base, spec, localRun(agent, store, options), options.timeoutMs);
 }
 
 /**
- * Run a normalized `runAgent` request durably (`runAgent(..., { runId, durable: true })`, or every
- * request with a `runId` after `enableDurableRuns()`). Sessions are not supported yet in
- * durable TypeScript runs (a typed `ConfigurationError`).
+ * Run a normalized `runAgent` request durably: what `runAgent(..., { runId })` does unless
+ * `durable: false`.
  */
 export function runRequestDurably(request: RunRequest): Promise<AnyResult> {
   const { options } = request;
   if (options.runId === undefined) throw new ConfigurationError('durable runs need a runId');
-  if (request.session !== undefined) {
-    throw new ConfigurationError('durable TypeScript runs do not take a session yet; run without one');
-  }
-  if (options.runner !== undefined) {
-    throw new ConfigurationError('durable runs take a modelProvider, not a runner');
-  }
   return runDurable(request.agent, request.input, {
     runId: options.runId,
     stream: request.stream,
@@ -218,10 +251,12 @@ export function runRequestDurably(request: RunRequest): Promise<AnyResult> {
     ...(options.maxTurns !== undefined ? { maxTurns: options.maxTurns } : {}),
     ...(options.context !== undefined ? { context: options.context } : {}),
     ...(options.modelProvider ? { modelProvider: options.modelProvider } : {}),
+    ...(options.runner ? { runner: options.runner } : {}),
+    ...(request.session !== undefined ? { session: request.session } : {}),
   });
 }
 
-export interface ResumeOptions extends Partial<Omit<DurableRunOptions, 'runId'>> {
+export interface ResumeOptions extends Partial<Omit<DurableRunOptions, 'runId' | 'session'>> {
   /** Run the next segment here with this agent; without, a worker resumes it. */
   agent?: AnyAgent;
 }
@@ -243,6 +278,8 @@ export async function resume(runId: string, options: ResumeOptions = {}): Promis
     throw new ConfigurationError(`run '${runId}' was not started durably; pass agent`);
   }
   const spec = baseSpec(agentName, store, options);
+  const session = storedSession(metadata);
+  if (session !== undefined) spec.session = session;
   const system = systemDatabaseFor(store.url);
   if (!options.agent && system.kind === 'pglite') return undefined; // the worker's poll resumes it
   if (!(await store.claim(runId, version))) {
@@ -254,13 +291,7 @@ export async function resume(runId: string, options: ResumeOptions = {}): Promis
   }
   registerAgent(options.agent);
   await ensureLaunched(store.url);
-  const local: LocalRun = {
-    agent: options.agent,
-    store,
-    modelProvider: options.modelProvider,
-    context: options.context,
-  };
-  return start(runId, version, spec, local, options.timeoutMs);
+  return start(runId, version, spec, localRun(options.agent, store, options), options.timeoutMs);
 }
 
 async function enqueue(store: RunStateStore, runId: string, version: number, spec: SegmentSpec): Promise<void> {
@@ -329,6 +360,7 @@ export interface WorkerOptions {
  */
 export async function worker(agentList: AnyAgent[], options: WorkerOptions = {}): Promise<void> {
   const store = options.store ?? new RunStateStore();
+  rememberTarget(store.target); // reopens the sessions (and stores) of recovered runs
   for (const agent of agentList) registerAgent(agent);
   workerSettings.modelProvider = options.modelProvider;
   await ensureLaunched(store.url, {
@@ -372,10 +404,9 @@ export async function worker(agentList: AnyAgent[], options: WorkerOptions = {})
 }
 
 /**
- * Make every `runAgent` call with a `runId` in this process durable (as Python's `run_agent`
- * with `run_id`); without it only calls with `durable: true` are.
+ * @deprecated `runAgent` with a `runId` is durable by default now (as Python's `run_agent` with
+ * `run_id`); this does nothing more. Kept so existing callers keep working.
  */
 export async function enableDurableRuns(): Promise<void> {
-  const { setDurableRunner } = await import('../run.js');
-  setDurableRunner(runRequestDurably);
+  // nothing to do: runAgent routes every request with a runId here unless `durable: false`
 }

@@ -159,8 +159,10 @@ export async function openEmbedded(dir: string): Promise<Embedded> {
     }
     const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 1 });
     await server.start();
+    // One connection serves every workflow: under many concurrent runs a query may wait longer
+    // than DBOS's default 10 s for it, which DBOS reports as a failed connection and retries.
     return {
-      url: `postgresql://postgres:postgres@${server.getServerConn()}/postgres?sslmode=disable`,
+      url: `postgresql://postgres:postgres@${server.getServerConn()}/postgres?sslmode=disable&connect_timeout=300`,
       close: async () => {
         await server.stop();
         await db.close();

@@ -37,4 +37,5 @@ export { recordedSteps, type DurableStep } from './history.js';
 export { prepareSystemDatabase, systemDatabaseUrl } from './system.js';
 export { registerAgent } from './segment.js';
 export { idempotencyKey } from './steps.js';
+export { attachStream, type AttachStreamOptions } from './streamReader.js';
 export * as durableNames from './names.js';

@@ -12,6 +12,10 @@ export const MODEL_STEP = 'timestep.model.get_response';
 export const MODEL_STREAM_STEP = 'timestep.model.stream_response';
 /** Reads the approval decisions a resumed segment applies. */
 export const DECISIONS_STEP = 'timestep.approvals.read';
+/** Reads a session's history at the start of a run (its checkpoint is the history used). */
+export const SESSION_READ_STEP = 'timestep.session.read';
+/** Appends a finished run's new items to its session (idempotent). */
+export const SESSION_WRITE_STEP = 'timestep.session.write';
 /** Writes the RunState at the end of a segment. */
 export const SAVE_STEP = 'timestep.state.save';
 

@@ -11,11 +11,14 @@ import type {
   Agent,
   AgentInputItem,
   ModelProvider,
+  RunConfig,
   RunResult,
+  Session,
   StreamedRunResult,
 } from '@openai/agents';
 import { RunNotFoundError, StaleStateError } from '../errors.js';
 import { MultiModelProvider } from '../models/index.js';
+import { openSession, publicDbUrl, TimestepSession } from '../session.js';
 import { RunStateStore as Store, type RunStateStore, type RunStatus } from '../store/index.js';
 import * as approvals from './approvals.js';
 import * as names from './names.js';
@@ -38,7 +41,17 @@ export interface SegmentSpec {
   state?: unknown;
   model?: string;
   context?: Record<string, unknown>;
+  /** The run's session: its id, its database without password (null: not reopenable), and
+   * `history`, how many of the run's input items came from it (set by the first segment). */
+  session?: SessionSpec;
   language: 'typescript';
+}
+
+/** What a durable run records about its session (Python's `durable_session`, same keys). */
+export interface SessionSpec {
+  id: string;
+  db: string | null;
+  history?: number;
 }
 
 /** What a segment returns (its workflow output, JSON). */
@@ -54,6 +67,10 @@ export interface LocalRun {
   store: RunStateStore;
   modelProvider: ModelProvider | undefined;
   context: unknown;
+  /** The caller's session (used as is; a recovered segment reopens it from the spec). */
+  session?: Session | undefined;
+  /** The caller's Runner configuration (its model provider is made durable). */
+  runnerConfig?: Partial<RunConfig> | undefined;
   result?: AnyResult;
   /** Resolved with the streamed result as soon as the segment starts it. */
   started?: (result: AnyResult) => void;
@@ -75,6 +92,23 @@ export function registerAgent(agent: AnyAgent): void {
   agents.set(agent.name, agent);
   for (const wake of waiters.get(agent.name) ?? []) wake();
   waiters.delete(agent.name);
+}
+
+/** Full database URLs (with password) this process was given: they resolve persisted ones. */
+const knownTargets = new Set<string>();
+
+/** Remember a store's or session's full URL (a recovered segment reopens the database with it). */
+export function rememberTarget(target: string): void {
+  knownTargets.add(target);
+}
+
+/** The full URL for a persisted, password-free one (a known URL or `$TIMESTEP_DB` naming it). */
+function resolveDb(persisted: string): string {
+  const env = process.env.TIMESTEP_DB;
+  for (const candidate of [...knownTargets, ...(env ? [env] : [])]) {
+    if (candidate !== persisted && publicDbUrl(candidate) === persisted) return candidate;
+  }
+  return persisted;
 }
 
 /** A process-wide store object for `target`. */
@@ -148,6 +182,45 @@ export async function recordEnd(
   return reason;
 }
 
+/** The session a segment reads and writes: the caller's, else reopened from the spec. */
+function sessionFor(local: LocalRun | undefined, spec: SegmentSpec, runId: string): Session | undefined {
+  if (local?.session !== undefined) return local.session;
+  const info = spec.session;
+  if (!info) return undefined;
+  if (info.db === null || info.db === undefined) {
+    process.stderr.write(
+      `timestep: durable run '${runId}' uses session '${info.id}', which cannot be reopened in ` +
+        'this process; its new items are not written to the session\n',
+    );
+    return undefined;
+  }
+  return openSession(info.id, resolveDb(info.db));
+}
+
+/** `input` as input items (a string is one user message). */
+function inputItems(input: string | AgentInputItem[]): AgentInputItem[] {
+  return typeof input === 'string' ? [{ type: 'message', role: 'user', content: input } as AgentInputItem] : input;
+}
+
+/** Canonical JSON (sorted keys), to compare items whatever their key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** Append a finished run's new items once: a write repeated after a crash finds them there. */
+async function writeSession(session: Session, items: AgentInputItem[]): Promise<number> {
+  if (items.length === 0) return 0;
+  if (session instanceof TimestepSession) return session.addItemsOnce(items);
+  const tail = await session.getItems(items.length);
+  if (canonical(tail) === canonical(items)) return 0;
+  await session.addItems(items);
+  return items.length;
+}
+
 async function latestVersion(store: RunStateStore, runId: string): Promise<number> {
   try {
     return (await store.get(runId)).version;
@@ -187,6 +260,8 @@ async function segmentBody(runId: string, baseVersion: number, spec: SegmentSpec
   const targetRun = workflowId.slice(0, workflowId.lastIndexOf('@'));
   const forked = targetRun !== runId;
   const [local, agent, store] = await resolve(runId, spec);
+  const session = sessionFor(local, spec, targetRun);
+  const sessionInfo: SessionSpec | undefined = spec.session ? { ...spec.session } : undefined;
   const root = wrapAgent(agent);
   const log = spec.stream ? await streamLog(spec.store, targetRun, workflowId) : undefined;
   return currentSegment.run({ runId: targetRun, workflowId, log }, async () => {
@@ -203,6 +278,14 @@ async function segmentBody(runId: string, baseVersion: number, spec: SegmentSpec
         input = state;
       } else {
         input = spec.input ?? '';
+        if (session !== undefined && sessionInfo !== undefined) {
+          // the history this run starts from is checkpointed: a replay sees the same one
+          const history = (await DBOS.runStep(async () => (await session.getItems()) as unknown[], {
+            name: names.SESSION_READ_STEP,
+          })) as AgentInputItem[];
+          sessionInfo.history = history.length;
+          input = [...history, ...inputItems(input)];
+        }
       }
       if (baseVersion === 0 || forked) {
         // the run is stored (version 0, `running`) before any step, as in Python: listed,
@@ -216,6 +299,7 @@ async function segmentBody(runId: string, baseVersion: number, spec: SegmentSpec
       }
       const inner = local ? local.modelProvider : workerSettings.modelProvider;
       const runner = new Runner({
+        ...(local?.runnerConfig ?? {}),
         modelProvider: new DurableModelProvider(inner ?? new MultiModelProvider()),
         ...(spec.model !== undefined && !local ? { model: spec.model } : {}),
       });
@@ -253,7 +337,12 @@ async function segmentBody(runId: string, baseVersion: number, spec: SegmentSpec
         throw error;
       }
       const status: RunStatus = result.interruptions.length > 0 ? 'waiting' : 'done';
-      const metadata = { durable_agent: agent.name, durable_language: 'typescript' };
+      if (status === 'done' && session !== undefined && sessionInfo !== undefined) {
+        const newItems = result.history.slice(sessionInfo.history ?? 0);
+        await DBOS.runStep(() => writeSession(session, newItems), { name: names.SESSION_WRITE_STEP });
+      }
+      const metadata: Record<string, unknown> = { durable_agent: agent.name, durable_language: 'typescript' };
+      if (sessionInfo !== undefined) metadata.durable_session = sessionInfo;
       const version = await DBOS.runStep(
         () => save(store, targetRun, forked ? undefined : baseVersion, result, status, metadata),
         { name: names.SAVE_STEP },
