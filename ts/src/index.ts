@@ -95,6 +95,7 @@ export {
   WebSearchError,
 } from './errors.js';
 export { StreamText, streamText, type StreamEvent, type TextChange } from './stream.js';
+export { attachStream, type AttachStreamOptions } from './durable/streamReader.js';
 export { TimestepSession, openSession, type TimestepSessionOptions } from './session.js';
 export {
   enableDurableRuns,

@@ -242,7 +242,7 @@ describe('RunStateStore errors and facts', () => {
     const check = new Database(path);
     const [revision] = check.prepare('SELECT version_num FROM timestep_alembic_version').all();
     check.close();
-    assert.equal(revision?.version_num, '0003');
+    assert.equal(revision?.version_num, '0004');
   });
 
   it('records the installed @openai/agents version', () => {

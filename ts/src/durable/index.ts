@@ -26,4 +26,5 @@ export {
 } from './config.js';
 export { registerAgent } from './segment.js';
 export { idempotencyKey } from './steps.js';
+export { attachStream, type AttachStreamOptions } from './streamReader.js';
 export * as durableNames from './names.js';
