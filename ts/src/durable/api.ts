@@ -7,7 +7,7 @@ import { RunState } from '@openai/agents';
 import type { Agent, AgentInputItem, ModelProvider, Runner, Session } from '@openai/agents';
 import { ConfigurationError, RunCancelledError, RunNotFoundError, RunNotWaitingError } from '../errors.js';
 import type { RunRequest } from '../run.js';
-import { sessionDb, TimestepSession } from '../session.js';
+import { publicDbUrl, sessionDb, TimestepSession } from '../session.js';
 import { RunStateStore, type RunStatus } from '../store/index.js';
 import * as approvals from './approvals.js';
 import {
@@ -118,7 +118,7 @@ function localRun(agent: AnyAgent, store: RunStateStore, options: Partial<Durabl
 function baseSpec(agentName: string, store: RunStateStore, options: Partial<DurableRunOptions>): SegmentSpec {
   const spec: SegmentSpec = {
     agent: agentName,
-    store: store.url,
+    store: publicDbUrl(store.target), // no password persisted: resolved from known targets
     max_turns: options.maxTurns ?? 10,
     stream: options.stream ?? false,
     language: 'typescript',
@@ -205,7 +205,7 @@ export async function runDurable(
 ): Promise<AnyResult> {
   const store = options.store ?? new RunStateStore();
   registerAgent(agent);
-  await ensureLaunched(store.url);
+  await ensureLaunched(store.target);
   const spec = baseSpec(agent.name, store, options);
   const { version, status, metadata } = await runRow(store, options.runId);
   if (options.session !== undefined) {
@@ -280,7 +280,7 @@ export async function resume(runId: string, options: ResumeOptions = {}): Promis
   const spec = baseSpec(agentName, store, options);
   const session = storedSession(metadata);
   if (session !== undefined) spec.session = session;
-  const system = systemDatabaseFor(store.url);
+  const system = systemDatabaseFor(store.target);
   if (!options.agent && system.kind === 'pglite') return undefined; // the worker's poll resumes it
   if (!(await store.claim(runId, version))) {
     throw new RunNotWaitingError(`run '${runId}' was resumed by another process`);
@@ -290,12 +290,12 @@ export async function resume(runId: string, options: ResumeOptions = {}): Promis
     return undefined;
   }
   registerAgent(options.agent);
-  await ensureLaunched(store.url);
+  await ensureLaunched(store.target);
   return start(runId, version, spec, localRun(options.agent, store, options), options.timeoutMs);
 }
 
 async function enqueue(store: RunStateStore, runId: string, version: number, spec: SegmentSpec): Promise<void> {
-  const system = systemDatabaseFor(store.url);
+  const system = systemDatabaseFor(store.target);
   if (system.kind !== 'postgres') return;
   const client = await DBOSClient.create({
     systemDatabaseUrl: system.url,
@@ -363,12 +363,12 @@ export async function worker(agentList: AnyAgent[], options: WorkerOptions = {})
   rememberTarget(store.target); // reopens the sessions (and stores) of recovered runs
   for (const agent of agentList) registerAgent(agent);
   workerSettings.modelProvider = options.modelProvider;
-  await ensureLaunched(store.url, {
+  await ensureLaunched(store.target, {
     worker: true,
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     ...(options.executorId !== undefined ? { executorId: options.executorId } : {}),
   });
-  const stopLease = await startLease(store.url, DBOS.executorID); // the operators' view
+  const stopLease = await startLease(store.target, DBOS.executorID); // the operators' view
   const byName = new Map(agentList.map((a) => [a.name, a]));
   const interval = options.pollIntervalMs ?? 1000;
   const running = new Set<Promise<unknown>>();

@@ -151,7 +151,7 @@ export async function* attachStream(runId: string, options: AttachStreamOptions 
   const until = new Set(options.until ?? ['done', 'failed', 'waiting', 'cancelled']);
   const poll = options.pollIntervalMs ?? 50;
   let after = options.after ?? 0;
-  const sql = openSql(logDatabaseUrl(store.url));
+  const sql = openSql(logDatabaseUrl(store.target));
   try {
     await createLogTable(sql);
     let waited = 0;
