@@ -13,6 +13,7 @@
  */
 import type { Agent, AgentInputItem } from '@openai/agents';
 import { ConfigurationError, RunNotFoundError } from '../errors.js';
+import { publicDbUrl } from '../session.js';
 import { RunStateStore, utcNow, type RunStatus, type RunSummary } from '../store/index.js';
 import { systemDatabaseFor } from './config.js';
 import * as names from './names.js';
@@ -280,7 +281,7 @@ export async function enqueueRun(
   systemDatabaseFor(store.url); // a typed error for a store that cannot hold durable runs
   const spec: SegmentSpec = {
     agent: agentName,
-    store: store.url,
+    store: publicDbUrl(store.target), // no password persisted: resolved from known targets
     max_turns: options.maxTurns ?? 10,
     stream: options.stream ?? false,
     language: 'typescript',
