@@ -5,6 +5,7 @@ own tables: a constant ``--waiting`` runs wait for an approval, every other run 
 recorded decision (so history holds as many decisions as runs). At each size it times (median of
 ``--repeat``) and counts the SQL statements of: appending a version to a run (``save_json``),
 reading the latest version (``get``) and rebuilding the RunState (``load``), ``list_runs()``,
+a page of it (``list_runs(limit=50)``, and at ``offset=500``),
 ``list_runs(status="waiting")``, the inbox's approvals list (``timestep.runs.pending_approvals``)
 and ``change_marker()`` (which the inbox polls for its live events). Then one run is grown to each
 of ``--versions`` versions and its save and loads are timed. Every statement run is EXPLAINed; a
@@ -254,6 +255,8 @@ async def _bench(url: str, sizes: list[int], versions: list[int], args: Any) -> 
             "get latest version": lambda: store.get(hot),
             "load (get + RunState)": lambda: store.load(hot),
             "list_runs()": lambda: store.list_runs(),
+            "list_runs(limit=50) (first page)": lambda: store.list_runs(limit=50),
+            "list_runs(limit=50, offset=500)": lambda: store.list_runs(limit=50, offset=500),
             "list_runs(status=waiting)": lambda: store.list_runs(status="waiting"),
             "inbox approvals list": lambda: pending_approvals(store),
             "change_marker()": store.change_marker,
@@ -295,6 +298,17 @@ def _postgres() -> tuple[Any, str | None]:
     return server, str(create_database(server.url()))
 
 
+def _growth(result: Result, labels: list[str], op: str) -> str:
+    """Largest over smallest size's median (runs, else versions): ~1x is flat, 100x is linear."""
+    for kind in ("runs", "versions of one run"):
+        cells = [
+            result[label][op] for label in labels if label.endswith(kind) and op in result[label]
+        ]
+        if len(cells) >= 2 and cells[0].ms > 0:
+            return f"{cells[-1].ms / cells[0].ms:.1f}x"
+    return ""
+
+
 def _table(database: str, result: Result) -> list[str]:
     labels = list(result)
     ops: list[str] = []
@@ -303,8 +317,10 @@ def _table(database: str, result: Result) -> list[str]:
     lines = [
         f"{database}: median ms (SQL statements per call)",
         "",
-        "| operation | " + " | ".join(labels) + " | full scans or sorts in the plan |",
-        "|---|" + "---:|" * len(labels) + "---|",
+        "| operation | "
+        + " | ".join(labels)
+        + " | largest / smallest size | full scans or sorts in the plan |",
+        "|---|" + "---:|" * (len(labels) + 1) + "---|",
     ]
     for op in ops:
         cells, problems = [], []
@@ -314,6 +330,7 @@ def _table(database: str, result: Result) -> list[str]:
             for problem in [] if found is None else found.problems:
                 if problem not in problems:
                     problems.append(problem)
+        cells.append(_growth(result, labels, op))
         lines.append(f"| {op} | " + " | ".join(cells) + f" | {'; '.join(problems) or '-'} |")
     return lines
 

@@ -7,14 +7,17 @@ Start workers (on one machine or many), then queue runs::
     python workers.py submit 6
 
 Each queued run is given to exactly one worker; a worker that dies leaves its segment pending,
-and a worker started again with the same name recovers it.
+and a worker started again with the same name recovers it. Every ``submit`` queues new runs
+(``job-<batch>-<n>``); ``--model`` defaults to the bundled local model, ``--db`` to
+``$TIMESTEP_DB``.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
-import sys
+import uuid
 from typing import Any
 
 from agents import Agent, Model, function_tool
@@ -39,29 +42,39 @@ def build_agent(model: str | Model) -> Agent[Any]:
     )
 
 
-async def serve(name: str, model: str | Model = "gpt-4.1", db: str = DB) -> None:
+async def serve(name: str, model: str | Model = "local/qwen2.5-0.5b", db: str = DB) -> None:
     """Run a worker until it is stopped; ``name`` is its recovery identity."""
     await worker([build_agent(model)], store=RunStateStore(db), executor_id=name, concurrency=4)
 
 
 async def submit(count: int, db: str = DB) -> None:
-    """Queue ``count`` runs, then wait until every one has finished."""
+    """Queue ``count`` new runs, then wait until every one has finished."""
     store = RunStateStore(db)
+    batch = f"job-{uuid.uuid4().hex[:6]}-"  # run ids are used once: each submit is a new batch
     for n in range(count):
         text = " ".join(["word"] * (n + 1))
-        await enqueue_run("counter", f"How many words: {text}", run_id=f"job-{n}", store=store)
+        await enqueue_run("counter", f"How many words: {text}", run_id=f"{batch}{n}", store=store)
     while True:
-        runs = [run for run in await store.list_runs() if run.run_id.startswith("job-")]
+        runs = [run for run in await store.list_runs() if run.run_id.startswith(batch)]
         if len(runs) == count and all(run.status in FINISHED for run in runs):
             break
         await asyncio.sleep(0.5)
-    for run in sorted(runs, key=lambda run: int(run.run_id.removeprefix("job-"))):
+    for run in sorted(runs, key=lambda run: int(run.run_id.removeprefix(batch))):
         state = await store.get(run.run_id)
         print(f"{run.run_id}: {run.status} in {state.version} version(s)")
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "worker":
-        asyncio.run(serve(sys.argv[2]))
+    parser = argparse.ArgumentParser(description=__doc__)
+    steps = parser.add_subparsers(dest="step", required=True)
+    serving = steps.add_parser("worker", help="run a worker until stopped")
+    serving.add_argument("name", help="the worker's name (its recovery identity)")
+    serving.add_argument("--model", default="local/qwen2.5-0.5b", help="model name")
+    submitting = steps.add_parser("submit", help="queue runs and wait for them")
+    submitting.add_argument("count", type=int)
+    parser.add_argument("--db", default=DB, help="store URL (default $TIMESTEP_DB)")
+    args = parser.parse_args()
+    if args.step == "worker":
+        asyncio.run(serve(args.name, args.model, args.db))
     else:
-        asyncio.run(submit(int(sys.argv[2])))
+        asyncio.run(submit(args.count, args.db))

@@ -13,6 +13,7 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 from test_durable_app import make_agent
 
+from harness.postgres import PASSWORD_GROUP
 from timestep import open_session
 from timestep.durable import approve, run_durable, shutdown, worker
 from timestep.durable._runtime import RUNTIME
@@ -31,9 +32,14 @@ def secret_url(postgres_url: str) -> Iterator[str]:
     suffix = uuid.uuid4().hex[:10]
     role, database = f"owner_{suffix}", f"secret_{suffix}"
     with psycopg.connect(_conninfo(postgres_url), autocommit=True) as conn:
+        group = sql.Identifier(PASSWORD_GROUP)
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (PASSWORD_GROUP,))
+        if exists.fetchone() is None:
+            conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(group))
+        # a member of the group: the server refuses this role without its password
         conn.execute(
-            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                sql.Identifier(role), sql.Literal(PASSWORD)
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
+                sql.Identifier(role), sql.Literal(PASSWORD), group
             )
         )
         conn.execute(

@@ -361,6 +361,28 @@ async def test_ts_run_with_a_session_killed_writes_each_item_once_and_python_rea
     assert json.dumps(stored.state_json).count('"earlier"') >= 1
 
 
+async def test_ts_paused_run_with_a_session_is_finished_by_python_into_the_same_session(
+    driver: Driver, store_url: str
+) -> None:
+    """A TS run with a session pauses for approval; Python resumes it durably (it reopens the
+    session recorded in `durable_session`) and appends the run's items once."""
+    REFUND_EXECUTIONS.clear()
+    session = open_session("conv-handover", db=store_url)
+    await session.add_items([{"role": "user", "content": "earlier"}])
+    code, facts = driver.run("start", "ts-py-sess", tool="refund", session="conv-handover")
+    assert (code, facts["status"]) == (0, "waiting")
+    assert facts["metadata"]["durable_session"]["history"] == 1
+
+    store = RunStateStore(store_url)
+    await approve("ts-py-sess", store=store)
+    done = await resume("ts-py-sess", store=store, agent=_python_agent())
+    assert done is not None and done.final_output == "Python finished."
+    items: list[Any] = [dict(i) for i in await session.get_items()]
+    assert _texts(items) == ["earlier", "Charge order 42", "Python finished."]
+    kinds = Counter(str(i.get("type", "message")) for i in items)
+    assert kinds == Counter({"message": 3, "function_call": 1, "function_call_output": 1})
+
+
 def _respond(call: ModelCall) -> Any:
     items = call.input if isinstance(call.input, list) else []
     if any(isinstance(i, dict) and i.get("type") == "function_call_output" for i in items):

@@ -44,6 +44,8 @@ __all__ = [
 DEFAULT_PG_BIN = "/usr/lib/postgresql/15/bin"
 MISSING_REASON = "PostgreSQL 15 server binaries not installed (apt-get install postgresql)"
 _SERVER_USER = "postgres"
+# Roles in this group must give their password (tests of credential handling); others use trust.
+PASSWORD_GROUP = "timestep_password_users"
 
 # Runs in its own session; blocks reading stdin, a pipe only the test process holds open. EOF means
 # the test process ended (or stop() closed the pipe): stop the server if it still runs, delete it.
@@ -171,11 +173,18 @@ class PostgresServer:
             )
             if init.returncode != 0:
                 raise RuntimeError(f"initdb failed ({init.returncode}): {init.stderr.strip()}")
+            self._require_passwords_of(PASSWORD_GROUP)
             self._start_on_free_port()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _require_passwords_of(self, group: str) -> None:
+        """Members of ``group`` log in with a password (scram); everyone else stays on trust."""
+        hba = self.data_dir / "pg_hba.conf"
+        line = f"host all +{group} 127.0.0.1/32 scram-sha-256\n"
+        hba.write_text(line + hba.read_text())
 
     def _parent_dir(self) -> str:
         """Where the throwaway directory goes: ``TIMESTEP_PG_TMPDIR`` or the temp dir.

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -152,7 +153,15 @@ def test_first_run_can_be_run_again(tmp_path: Path) -> None:
 
 
 def test_examples_take_a_model_option_defaulting_to_the_local_model() -> None:
-    for name in ("first_run", "first_approval", "crash_safe", "store_explicit", "local_model"):
+    for name in (
+        "first_run",
+        "first_approval",
+        "crash_safe",
+        "handoff_start",
+        "workers",
+        "store_explicit",
+        "local_model",
+    ):
         text = (EXAMPLES / f"{name}.py").read_text()
         assert 'add_argument("--model", default="local/qwen2.5-0.5b"' in text, name
         assert '"gpt-4.1"' not in text.split("__main__")[0].split("def build_agent")[-1], name
@@ -221,33 +230,41 @@ def test_cli_tour(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------- guarantees
 
 
+@pytest.mark.timeout(900)
 def test_crash_safe_run_recovers_without_paying_twice(tmp_path: Path) -> None:
+    """Run (killed mid-tool) and recover, twice in one directory: each time a new run."""
     invoices = [{"invoice": f"A-{n}"} for n in (1, 2, 3)]
     model = f"one_call_per_turn('pay_invoice', {invoices!r})"
-    crashed = subprocess.run(
-        _driver(
+    started = []
+    for _ in range(2):
+        crashed = subprocess.run(
+            _driver(
+                tmp_path,
+                f"import crash_safe\nasyncio.run(crash_safe.main('run', {model}, "
+                "'sqlite:///runs.db'))",
+            ),
+            cwd=tmp_path,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+        started.append(crashed.stdout.strip())
+        out = run_python(
+            f"""
+            import crash_safe
+            asyncio.run(crash_safe.main("recover", {model}, "sqlite:///runs.db"))
+            """,
             tmp_path,
-            f"import crash_safe\nasyncio.run(crash_safe.main('run', {model}, 'sqlite:///runs.db'))",
-        ),
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
-    out = run_python(
-        f"""
-        import crash_safe
-        asyncio.run(crash_safe.main("recover", {model}, "sqlite:///runs.db"))
-        """,
-        tmp_path,
-    )
-    # A-2's tool call was in flight at the crash: it ran twice, with one key, and paid once.
-    assert out == [
-        "attempts: {'A-1': 1, 'A-2': 2, 'A-3': 1}",
-        "charges:  {'A-1': 1, 'A-2': 1, 'A-3': 1}",
-    ]
+        )
+        # A-2's tool call was in flight at the crash: it ran twice, with one key, and paid once.
+        assert out == [
+            "attempts: {'A-1': 1, 'A-2': 2, 'A-3': 1}",
+            "charges:  {'A-1': 1, 'A-2': 1, 'A-3': 1}",
+        ]
+    assert all(re.fullmatch(r"run month-end-[0-9a-f]{6}", line) for line in started), started
+    assert started[0] != started[1]
 
 
 # ----------------------------------------------------------------------------------- use cases
@@ -447,46 +464,56 @@ def test_durable_typescript_run_and_worker_recipe(
     ]
 
 
+@pytest.mark.timeout(900)
 def test_python_to_typescript_handoff(tmp_path: Path, ts_examples: Path, node: str) -> None:
+    """Python starts, TypeScript finishes, Python shows the history: twice, each a new run."""
     assert (ts_examples / "handoff_resume.ts").exists()  # compiled: handoff_resume.js
-    start = run_python(
-        """
-        import handoff_start
-        model = calls_then_echo(("refund", {"order_id": "7", "amount": 5}))
-        asyncio.run(handoff_start.start(model, "sqlite:///runs.db"))
-        """,
-        tmp_path,
-    )
-    assert start == ["ticket-7: waiting, pending ['refund']"]
-    done = run_node(
-        """
-        import { ScriptedModel, assistantMessage, modelResponder }
-          from '@openai/agents-core/testing';
-        import { main } from './handoff_resume.js';
-        const echo = modelResponder((call) => {
-          const outputs = call.request.input
-            .filter((item) => item.type === 'function_call_result')
-            .map((item) => item.output.text);
-          return [assistantMessage(`Done: ${outputs.join(' | ')}`)];
-        });
-        await main(new ScriptedModel([echo]), 'sqlite:///runs.db');
-        """,
-        ts_examples,
-        node,
-        timeout=600,  # the durable continuation creates the embedded PGlite (15-30 s)
-    )
-    assert done == [
-        'approving refund {"order_id":"7","amount":5}',
-        "answer: Done: refunded $5 on order 7 (from Node)",
-    ]
-    show = run_python(
-        'import handoff_start\nasyncio.run(handoff_start.show("sqlite:///runs.db"))', tmp_path
-    )
-    assert show == [
-        "v0: running  written by python (SDK 0.24.0, state schema 1.21)",
-        "v1: waiting  written by python (SDK 0.24.0, state schema 1.21)",
-        "v2: done     written by typescript (SDK 0.20.0, state schema 1.22)",
-    ]
+    run_ids = []
+    for _ in range(2):
+        start = run_python(
+            """
+            import handoff_start
+            model = calls_then_echo(("refund", {"order_id": "7", "amount": 5}))
+            asyncio.run(handoff_start.start(model, "sqlite:///runs.db"))
+            """,
+            tmp_path,
+        )
+        assert len(start) == 1 and start[0].endswith(": waiting, pending ['refund']"), start
+        run_id = start[0].split(":")[0]
+        assert re.fullmatch(r"ticket-7-[0-9a-f]{6}", run_id)
+        run_ids.append(run_id)
+        done = run_node(
+            f"""
+            import {{ ScriptedModel, assistantMessage, modelResponder }}
+              from '@openai/agents-core/testing';
+            import {{ main }} from './handoff_resume.js';
+            const echo = modelResponder((call) => {{
+              const outputs = call.request.input
+                .filter((item) => item.type === 'function_call_result')
+                .map((item) => item.output.text);
+              return [assistantMessage(`Done: ${{outputs.join(' | ')}}`)];
+            }});
+            await main({run_id!r}, new ScriptedModel([echo]), 'sqlite:///runs.db');
+            """,
+            ts_examples,
+            node,
+            timeout=600,  # the durable continuation creates the embedded PGlite (15-30 s)
+        )
+        assert done == [
+            'approving refund {"order_id":"7","amount":5}',
+            "answer: Done: refunded $5 on order 7 (from Node)",
+        ]
+        show = run_python(
+            "import handoff_start\n"
+            f'asyncio.run(handoff_start.show("sqlite:///runs.db", {run_id!r}))',
+            tmp_path,
+        )
+        assert show == [
+            "v0: running  written by python (SDK 0.24.0, state schema 1.21)",
+            "v1: waiting  written by python (SDK 0.24.0, state schema 1.21)",
+            "v2: done     written by typescript (SDK 0.20.0, state schema 1.22)",
+        ]
+    assert run_ids[0] != run_ids[1]
 
 
 def test_models_routes_and_ollama(tmp_path: Path) -> None:
@@ -679,6 +706,7 @@ def test_inbox_client(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.timeout(900)
 @pytest.mark.postgres
 def test_workers_on_postgres(tmp_path: Path, postgres_db_url: str) -> None:
     model = 'calls_then_echo(("word_count", {"text": "a b c"}))'
@@ -704,16 +732,26 @@ def test_workers_on_postgres(tmp_path: Path, postgres_db_url: str) -> None:
             assert time.monotonic() < deadline, "the workers did not launch"
             time.sleep(0.5)
             engine.dispose()
-        out = run_python(
-            f"import workers\nasyncio.run(workers.submit(6, {postgres_db_url!r}))",
-            tmp_path,
-            timeout=600,
-        )
+        batches = [
+            run_python(
+                f"import workers\nasyncio.run(workers.submit(3, {postgres_db_url!r}))",
+                tmp_path,
+                timeout=600,
+            )
+            for _ in range(2)  # each submit queues new runs
+        ]
     finally:
         for proc in workers:
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
-    assert out == [f"job-{n}: done in 1 version(s)" for n in range(6)]
+    prefixes = set()
+    for out in batches:
+        assert len(out) == 3, out
+        for n, line in enumerate(out):
+            found = re.fullmatch(rf"(job-[0-9a-f]{{6}}-){n}: done in 1 version\(s\)", line)
+            assert found, out
+            prefixes.add(found.group(1))
+    assert len(prefixes) == 2
 
 
 # ------------------------------------------------------------------ the docs use these files
@@ -773,3 +811,160 @@ def test_python_reference_covers_the_public_names() -> None:
     modules = ["timestep", "timestep.durable", "timestep.models", "timestep.tools"]
     for module in [*modules, "timestep.models.local", "timestep.state.translate"]:
         assert re.search(rf"^::: {re.escape(module)}$", pages, re.M), f"no reference for {module}"
+
+
+# ------------------------------------------------------------------------ the CLI reference
+
+# docs/cli.md shows one of these per command; the test runs them in this order in one directory,
+# on one store, against ``myapp/agents.py`` (the ``support`` agent on a scripted model).
+CLI_EXAMPLES = [
+    "cli_db_upgrade.sh",
+    "cli_run.sh",
+    "cli_approve.sh",
+    "cli_reject.sh",
+    "cli_resume.sh",
+    "cli_cancel.sh",
+    "cli_fork.sh",
+    "cli_worker.sh",
+    "cli_workers.sh",
+    "cli_export.sh",
+    "cli_import.sh",
+    "cli_runs_list.sh",
+    "cli_runs_show.sh",
+    "cli_runs_stream.sh",
+    "cli_runs_delete.sh",
+    "cli_runs_prune.sh",
+    "cli_serve.sh",
+    "cli_demo.sh",
+]
+
+CLI_AGENTS = '''
+"""The ``support`` agent of the CLI reference's examples, on a scripted model (no LLM)."""
+
+import re
+
+from agents import Agent, function_tool, set_tracing_disabled
+from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message, function_call
+
+set_tracing_disabled(True)
+
+
+@function_tool(needs_approval=True)
+def refund(order_id: str, amount: int) -> str:
+    """Refund part of an order."""
+    return f"refunded ${amount} on order {order_id}"
+
+
+def _respond(call: ModelCall) -> ModelStep:
+    items = call.input if isinstance(call.input, list) else [{"content": call.input}]
+    items = [item for item in items if isinstance(item, dict)]
+    outputs = [str(i.get("output")) for i in items if i.get("type") == "function_call_output"]
+    if outputs:
+        return ModelStep(output=[assistant_message("Done: " + " | ".join(outputs))])
+    order = re.search(r"Refund order (\\d+)", " ".join(str(i.get("content")) for i in items))
+    if order:
+        arguments = {"order_id": order[1], "amount": 25}
+        return ModelStep(output=[function_call("refund", arguments, call_id=f"call_{order[1]}")])
+    return ModelStep(output=[assistant_message("Order 7 ships on Monday.")])
+
+
+support = Agent(
+    name="support",
+    instructions="Refund damaged orders.",
+    tools=[refund],
+    model=ScriptedModel([ModelStep.respond(_respond) for _ in range(200)]),
+)
+'''
+
+# A long-running command (its line says "until Ctrl+C") runs until these lines appeared in its
+# output, then gets SIGINT, as a user would press Ctrl+C.
+UNTIL = {
+    "cli_worker.sh": [
+        "worker ready on",
+        r"segment ticket-43@1: run ticket-43, agent support, done",
+        r"segment ticket-44@1: run ticket-44, agent support, done",
+        r"segment ticket-42-fork-\w+@1: run ticket-42-fork-\w+, agent support, done",
+    ],
+    "cli_serve.sh": ["timestep inbox on http://127.0.0.1:"],
+    "cli_runs_list.sh": [r"\d+ run\(s\) in sqlite:///timestep.db"],
+}
+
+UNTIL_SCRIPT = """
+import re, signal, subprocess, sys, time
+patterns, command = sys.argv[1].split("\\\\n"), sys.argv[2]
+proc = subprocess.Popen(["bash", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                        text=True, start_new_session=True)
+seen, deadline = "", time.monotonic() + 300
+import os, selectors
+selector = selectors.DefaultSelector()
+selector.register(proc.stdout, selectors.EVENT_READ)
+while not all(re.search(p, seen) for p in patterns):
+    if time.monotonic() > deadline or proc.poll() is not None and not selector.select(0):
+        print(seen + "\\nnever printed: " + repr(patterns), file=sys.stderr)
+        os.killpg(proc.pid, signal.SIGKILL)
+        sys.exit(1)
+    if selector.select(0.2):
+        line = proc.stdout.readline()
+        seen += line
+        sys.stdout.write(line)
+os.killpg(proc.pid, signal.SIGINT)
+rest = proc.communicate(timeout=60)[0]
+sys.stdout.write(rest)
+sys.exit(0 if proc.returncode in (0, 130, -2) else proc.returncode)
+"""
+
+
+def _cli_script(name: str) -> str:
+    """The example as the test runs it: long-running lines wrapped in the Ctrl+C helper."""
+    lines = []
+    for line in (EXAMPLES / name).read_text().splitlines():
+        if "until Ctrl+C" in line:
+            command = line.split("#", 1)[0].strip()
+            patterns = "\\n".join(UNTIL[name])
+            line = f"python until_ready.py {shlex.quote(patterns)} {shlex.quote(command)}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.timeout(1800)
+def test_cli_reference_examples_run(tmp_path: Path) -> None:
+    (tmp_path / "myapp").mkdir()
+    (tmp_path / "myapp" / "__init__.py").write_text("")
+    (tmp_path / "myapp" / "agents.py").write_text(CLI_AGENTS)
+    (tmp_path / "until_ready.py").write_text(UNTIL_SCRIPT)
+    (tmp_path / "alice.token").write_text("alice-token-0123456789\n")
+    (tmp_path / "bob.token").write_text("bob-token-0123456789abc\n")
+    env = _env({"TIMESTEP_DB": "sqlite:///timestep.db", "COLUMNS": "200"})
+    env["TIMESTEP_LOG_FILE"] = str(tmp_path / "cli.log")
+    out: dict[str, str] = {}
+    for name in CLI_EXAMPLES:
+        done = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", _cli_script(name)],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        out[name] = done.stdout + done.stderr
+        assert done.returncode == 0, f"{name} failed ({done.returncode}):\n{out[name]}"
+    flat = {name: " ".join(text.split()) for name, text in out.items()}
+    assert "run ticket-42 is waiting for 1 approval(s)" in flat["cli_run.sh"]
+    assert "Order 7 ships on Monday." in flat["cli_run.sh"]
+    assert "approved refund (call_42) in run ticket-42" in flat["cli_approve.sh"]
+    assert "approved refund (call_43) in run ticket-43" in flat["cli_approve.sh"]
+    assert "rejected refund (call_44) in run ticket-44" in flat["cli_reject.sh"]
+    assert "Done: refunded $25 on order 42" in flat["cli_resume.sh"]
+    assert "run ticket-44 is queued for a 'timestep worker'" in flat["cli_resume.sh"]
+    assert "cancelled run ticket-45" in flat["cli_cancel.sh"]
+    assert "forked run ticket-42 at step 3 as ticket-42-fork-" in flat["cli_fork.sh"]
+    assert "forked run ticket-42 at version 1 as ticket-42-b" in flat["cli_fork.sh"]
+    assert "known in sqlite:///timestep.db" in flat["cli_workers.sh"]
+    exported = json.loads((tmp_path / "ticket-42.json").read_text())
+    assert exported["$schemaVersion"] == "1.22" and "currentAgent" in exported
+    assert "ticket-42-from-js" in flat["cli_import.sh"]
+    assert (
+        '"ticket-43"' in flat["cli_runs_list.sh"] and '"tenant/ticket-7"' in out["cli_runs_list.sh"]
+    )
+    assert "final output: Done: refunded $25 on order 42" in flat["cli_runs_show.sh"]
+    assert '"Order 7 ships on Monday."' in flat["cli_runs_show.sh"]
+    assert "Order 7 ships on Monday." in flat["cli_runs_stream.sh"]
+    assert "deleted run ticket-42-b" in flat["cli_runs_delete.sh"]
+    assert "timestep inbox on http://127.0.0.1:" in flat["cli_serve.sh"]
+    assert "run is 'done' at version 2 (3 saved: 0, 1, 2)" in flat["cli_demo.sh"]

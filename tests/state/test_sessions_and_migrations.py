@@ -56,7 +56,7 @@ async def test_session_id_string_uses_the_default_database(
 async def test_fresh_database_is_migrated_to_head(db_url: str) -> None:
     await RunStateStore(db_url).list_runs()
     engine = get_engine(db_url)
-    assert schema.current_revision(engine) == schema.head_revision() == "0004"
+    assert schema.current_revision(engine) == schema.head_revision() == "0005"
 
 
 async def test_reopening_runs_no_ddl(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,9 +80,9 @@ async def test_reopening_runs_no_ddl(db_url: str, monkeypatch: pytest.MonkeyPatc
 def test_upgrade_is_idempotent(tmp_path: Path) -> None:
     engine = get_engine(f"sqlite:///{tmp_path / 'up.db'}")
     assert schema.current_revision(engine) is None
-    assert schema.upgrade(engine) == "0004"
-    assert schema.upgrade(engine) == "0004"
-    assert schema.current_revision(engine) == "0004"
+    assert schema.upgrade(engine) == "0005"
+    assert schema.upgrade(engine) == "0005"
+    assert schema.current_revision(engine) == "0005"
 
 
 async def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
@@ -91,11 +91,11 @@ async def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
     stores = [RunStateStore(url) for _ in range(8)]
     results = await asyncio.gather(*(store.list_runs() for store in stores))
     assert results == [[]] * 8
-    assert schema.current_revision(get_engine(url)) == "0004"
+    assert schema.current_revision(get_engine(url)) == "0005"
 
 
 async def test_revision_0003_database_gains_the_decision_edit_columns(tmp_path: Path) -> None:
-    """0004 adds the edited-arguments and answer columns; decisions recorded before read as
+    """0005 adds the edited-arguments and answer columns; decisions recorded before read as
     plain approvals (NULL extras)."""
     from alembic import command
 
@@ -118,4 +118,4 @@ async def test_revision_0003_database_gains_the_decision_edit_columns(tmp_path: 
         None,
         None,
     )
-    assert schema.current_revision(engine) == "0004"
+    assert schema.current_revision(engine) == "0005"

@@ -98,6 +98,7 @@ export {
   WebSearchError,
 } from './errors.js';
 export { StreamText, streamText, type StreamEvent, type TextChange } from './stream.js';
+export { attachStream, type AttachStreamOptions } from './durable/streamReader.js';
 export { TimestepSession, openSession, type TimestepSessionOptions } from './session.js';
 export {
   enableDurableRuns,
@@ -113,6 +114,17 @@ export {
   DURABLE_APPLICATION_NAME,
   DURABLE_APPLICATION_VERSION,
   DURABLE_QUEUE_NAME,
+  cancelRun,
+  enqueueRun,
+  forkRun,
+  listRuns,
+  prepareSystemDatabase,
+  recordedSteps,
+  systemDatabaseUrl,
+  type CancelRunOptions,
+  type DurableStep,
+  type EnqueueRunOptions,
+  type ForkRunOptions,
   type DurableRunOptions,
   type DurableResumeOptions,
   type SystemDatabase,

@@ -251,7 +251,7 @@ describe('RunStateStore errors and facts', () => {
     const [revision] = check.prepare('SELECT version_num FROM timestep_alembic_version').all();
     const columns = check.prepare('PRAGMA table_info(timestep_approvals)').all().map((c) => c.name);
     check.close();
-    assert.equal(revision?.version_num, '0004');
+    assert.equal(revision?.version_num, '0005');
     assert.deepEqual(columns.slice(-3), ['arguments', 'original_arguments', 'output']);
   });
 

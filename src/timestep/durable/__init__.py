@@ -5,15 +5,14 @@ See ``docs`` and the module docstrings of ``_config`` (system database, applicat
 """
 
 from ._api import (
-    cancel_run,
     enqueue_run,
-    fork_run,
     list_runs,
     resume,
     run_durable,
     worker,
 )
 from ._config import APPLICATION_VERSION, system_database_url
+from ._control import cancel_run, fork_run
 from ._decide import Decision, answer, approve, reject
 from ._executors import ActiveSegment, Executor, list_activity
 from ._history import DurableStep, recorded_steps

@@ -105,6 +105,24 @@ def system_database_url(store_url: str) -> str:
     return f"sqlite:///{base.with_name(base.stem + '.dbos.sqlite')}"
 
 
+def shares_system_database(store_url: str) -> bool:
+    """Whether both languages' segments of runs on ``store_url`` share one system database.
+
+    TypeScript's is ``$TIMESTEP_TS_DBOS_URL``, else a Postgres store's database, else an embedded
+    PGlite directory (``ts/src/durable/config.ts``). Shared, either language sees, cancels and
+    reads the other's segments.
+    """
+    python = system_database_url(store_url)
+    typescript = os.environ.get("TIMESTEP_TS_DBOS_URL") or store_url
+    postgres = ("postgresql", "postgres")
+    if not (python.startswith(postgres) and typescript.startswith(postgres)):
+        return False
+    plain = [sa.make_url(u).set(drivername="postgresql") for u in (python, typescript)]
+    return plain[0].render_as_string(hide_password=False) == plain[1].render_as_string(
+        hide_password=False
+    )
+
+
 def sqlite_engine(url: str) -> sa.Engine:
     """An engine on a SQLite system database (WAL, ``synchronous=NORMAL``, 30 s busy wait)."""
     engine = sa.create_engine(url, pool_size=20, max_overflow=20)

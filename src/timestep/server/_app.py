@@ -315,7 +315,10 @@ class _Inbox:
             return _error(404, "not_found", str(error))
         if summary.status in ("done", "failed", "cancelled"):
             return _error(409, "finished", f"run {run_id!r} is already {summary.status}")
-        stopped = await cancel_run(run_id, store=self.store, by=_user(request).name)
+        try:
+            stopped = await cancel_run(run_id, store=self.store, by=_user(request).name)
+        except ConfigurationError as error:  # running in TypeScript, on a SQLite or file store
+            return _error(409, "other_language", str(error))
         self.changes.notify()
         return JSONResponse({"run_id": run_id, "status": "cancelled", "stopped": stopped})
 

@@ -49,8 +49,10 @@ class Backend(Protocol):
         """The latest facts of one run (``RunNotFoundError`` when unknown)."""
         ...
 
-    def list_runs(self, status: RunStatus | None) -> list[RunSummary]:
-        """Latest facts of every run (of one status), most recently updated first."""
+    def list_runs(
+        self, status: RunStatus | None, limit: int | None = None, offset: int = 0
+    ) -> list[RunSummary]:
+        """Latest facts of runs (of one status), most recently updated first, one page."""
         ...
 
     def set_status(

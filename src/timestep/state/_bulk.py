@@ -15,6 +15,11 @@ from . import _schema as schema
 from ._engine import get_engine
 
 
+def _bump() -> Any:
+    changes = schema.changes
+    return update(changes).where(changes.c.id == 1).values(counter=changes.c.counter + 1)
+
+
 def store_engine(url: str) -> Engine:
     """The engine a ``RunStateStore`` on ``url`` uses (to count or EXPLAIN its statements)."""
     return get_engine(url)
@@ -36,6 +41,7 @@ def insert_rows(
         ):
             if rows:
                 conn.execute(insert(table), list(rows))
+        conn.execute(_bump())
 
 
 def point_run_at(url: str, run_id: str, latest_version: int, updated_at: str) -> None:
@@ -46,6 +52,7 @@ def point_run_at(url: str, run_id: str, latest_version: int, updated_at: str) ->
             .where(schema.runs.c.run_id == run_id)
             .values(latest_version=latest_version, updated_at=updated_at)
         )
+        conn.execute(_bump())
 
 
 def analyze(url: str) -> None:

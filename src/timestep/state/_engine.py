@@ -52,6 +52,10 @@ def display_url(url: URL | str) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
+#: Execution option of a SQLite connection whose work is one read statement (no BEGIN).
+SINGLE_READ = "timestep_single_read"
+
+
 def _configure_sqlite(engine: Engine) -> None:
     timeout = busy_timeout_ms()
 
@@ -67,8 +71,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # Take the write lock up front so read-then-write transactions serialise cleanly.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Take the write lock up front so read-then-write transactions serialise cleanly. A
+        # one-statement read (``SINGLE_READ``) runs outside a transaction instead: one statement
+        # is its own snapshot, and it neither waits for nor blocks a writer.
+        if not conn.get_execution_options().get(SINGLE_READ):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def get_engine(url: str) -> Engine:

@@ -232,8 +232,14 @@ class FileBackend:
         doc = self._check_run(self._read(), run_id)
         return [self._stored(e, run_id, with_body=False) for e in doc["versions"]]
 
-    def list_runs(self, status: RunStatus | None) -> list[RunSummary]:
-        """The file's run, if any (and if it matches ``status``)."""
+    def list_runs(
+        self, status: RunStatus | None, limit: int | None = None, offset: int = 0
+    ) -> list[RunSummary]:
+        """The file's run, if any (and if it matches ``status``), paged like a database's."""
+        found = self._list_runs(status)
+        return found[offset:] if limit is None else found[offset : offset + limit]
+
+    def _list_runs(self, status: RunStatus | None) -> list[RunSummary]:
         doc = self._read()
         if doc is None or not doc["versions"]:
             return []
@@ -276,7 +282,7 @@ class FileBackend:
 
     def run(self, run_id: str) -> RunSummary:
         """The latest facts of the file's run."""
-        for summary in self.list_runs(None):
+        for summary in self._list_runs(None):
             if summary.run_id == run_id:
                 return summary
         self._check_run(self._read(), run_id)

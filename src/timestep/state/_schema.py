@@ -15,6 +15,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Engine,
@@ -94,6 +95,15 @@ approvals = Table(
     Column("output", Text, nullable=True),
     UniqueConstraint("run_id", "call_id", "state_version", name="uq_timestep_approvals_decision"),
     Index("ix_timestep_approvals_run", "run_id"),
+)
+
+#: The store's change counter: one row (``id`` 1) whose ``counter`` every write transaction bumps
+#: (both languages), so "has anything changed?" is one primary-key read at any size.
+changes = Table(
+    "timestep_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("counter", BigInteger, nullable=False),
 )
 
 _checked: set[str] = set()

@@ -84,6 +84,14 @@ def _new_version(
     )
 
 
+def _check_page(limit: object, offset: object) -> None:
+    for name, value in (("limit", limit), ("offset", offset)):
+        if value is None and name == "limit":
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigurationError(f"{name} must be a whole number >= 0, got {value!r}")
+
+
 class RunStateStore:
     """Durable home of paused and finished runs.
 
@@ -282,10 +290,17 @@ class RunStateStore:
         remember(state, Origin(self._target, stored.run_id, stored.version))
         return state
 
-    async def list_runs(self, *, status: RunStatus | None = None) -> list[RunSummary]:
-        """Every run with its latest facts, most recently updated first."""
+    async def list_runs(
+        self, *, status: RunStatus | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[RunSummary]:
+        """Runs with their latest facts, most recently updated first.
+
+        ``limit`` (at most that many) and ``offset`` (skip that many first) page through the
+        list in the database, so a page costs the same however many runs the store holds.
+        """
+        _check_page(limit, offset)
         backend = await self._backend_async()
-        return await asyncio.to_thread(backend.list_runs, status)
+        return await asyncio.to_thread(backend.list_runs, status, limit, offset)
 
     async def run(self, run_id: str) -> RunSummary:
         """The latest facts of one run (its status may differ from its latest version's)."""
@@ -380,7 +395,11 @@ class RunStateStore:
         return await asyncio.to_thread(backend.ready_to_resume)
 
     async def change_marker(self) -> Hashable:
-        """A cheap value that changes whenever a run or a decision is written."""
+        """A cheap value that changes whenever a run or a decision is written.
+
+        In a database it is the store's change counter (one row, bumped by every write in the
+        same transaction, by both languages): one primary-key read, whatever the store's size.
+        """
         backend = await self._backend_async()
         return await asyncio.to_thread(backend.change_marker)
 

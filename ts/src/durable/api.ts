@@ -7,7 +7,7 @@ import { RunState } from '@openai/agents';
 import type { Agent, AgentInputItem, ModelProvider, Runner, Session } from '@openai/agents';
 import { ConfigurationError, RunCancelledError, RunNotFoundError, RunNotWaitingError } from '../errors.js';
 import type { RunRequest } from '../run.js';
-import { sessionDb, TimestepSession } from '../session.js';
+import { publicDbUrl, sessionDb, TimestepSession } from '../session.js';
 import { RunStateStore, type RunStatus } from '../store/index.js';
 import * as approvals from './approvals.js';
 import {
@@ -118,7 +118,7 @@ function localRun(agent: AnyAgent, store: RunStateStore, options: Partial<Durabl
 function baseSpec(agentName: string, store: RunStateStore, options: Partial<DurableRunOptions>): SegmentSpec {
   const spec: SegmentSpec = {
     agent: agentName,
-    store: store.url,
+    store: publicDbUrl(store.target), // no password persisted: resolved from known targets
     max_turns: options.maxTurns ?? 10,
     stream: options.stream ?? false,
     language: 'typescript',
@@ -129,8 +129,10 @@ function baseSpec(agentName: string, store: RunStateStore, options: Partial<Dura
 }
 
 function isCancellation(error: unknown): boolean {
-  const name = (error as { name?: string } | null)?.name ?? '';
-  return /WorkflowCancelled/.test(name);
+  // DBOS's errors keep the name `Error`: their class and code say what they are
+  const code = (error as { dbosErrorCode?: number } | null)?.dbosErrorCode;
+  const type = (error as object | null)?.constructor?.name ?? '';
+  return code === 24 || code === 27 || /WorkflowCancelled/.test(type);
 }
 
 async function start(
@@ -177,8 +179,12 @@ async function start(
       timeoutMs !== undefined
         ? `run '${runId}' was cancelled or exceeded its timeout (${timeoutMs} ms)`
         : `run '${runId}' was cancelled`;
-    const first = base === 0 && spec.input !== undefined ? startState(local.agent, spec.input, spec.max_turns) : undefined;
-    await recordEnd(local.store, runId, 'cancelled', message, first, local.agent.name);
+    const { status } = await runRow(local.store, runId);
+    if (status !== 'cancelled') {
+      // else cancelRun (either language) recorded who cancelled it and when
+      const first = base === 0 && spec.input !== undefined ? startState(local.agent, spec.input, spec.max_turns) : undefined;
+      await recordEnd(local.store, runId, 'cancelled', message, first, local.agent.name);
+    }
     throw new RunCancelledError(message, { cause: error });
   } finally {
     if (!spec.stream) localRuns.delete(workflowId);
@@ -199,7 +205,7 @@ export async function runDurable(
 ): Promise<AnyResult> {
   const store = options.store ?? new RunStateStore();
   registerAgent(agent);
-  await ensureLaunched(store.url);
+  await ensureLaunched(store.target);
   const spec = baseSpec(agent.name, store, options);
   const { version, status, metadata } = await runRow(store, options.runId);
   if (options.session !== undefined) {
@@ -274,7 +280,7 @@ export async function resume(runId: string, options: ResumeOptions = {}): Promis
   const spec = baseSpec(agentName, store, options);
   const session = storedSession(metadata);
   if (session !== undefined) spec.session = session;
-  const system = systemDatabaseFor(store.url);
+  const system = systemDatabaseFor(store.target);
   if (!options.agent && system.kind === 'pglite') return undefined; // the worker's poll resumes it
   if (!(await store.claim(runId, version))) {
     throw new RunNotWaitingError(`run '${runId}' was resumed by another process`);
@@ -284,12 +290,12 @@ export async function resume(runId: string, options: ResumeOptions = {}): Promis
     return undefined;
   }
   registerAgent(options.agent);
-  await ensureLaunched(store.url);
+  await ensureLaunched(store.target);
   return start(runId, version, spec, localRun(options.agent, store, options), options.timeoutMs);
 }
 
 async function enqueue(store: RunStateStore, runId: string, version: number, spec: SegmentSpec): Promise<void> {
-  const system = systemDatabaseFor(store.url);
+  const system = systemDatabaseFor(store.target);
   if (system.kind !== 'postgres') return;
   const client = await DBOSClient.create({
     systemDatabaseUrl: system.url,
@@ -357,12 +363,12 @@ export async function worker(agentList: AnyAgent[], options: WorkerOptions = {})
   rememberTarget(store.target); // reopens the sessions (and stores) of recovered runs
   for (const agent of agentList) registerAgent(agent);
   workerSettings.modelProvider = options.modelProvider;
-  await ensureLaunched(store.url, {
+  await ensureLaunched(store.target, {
     worker: true,
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     ...(options.executorId !== undefined ? { executorId: options.executorId } : {}),
   });
-  const stopLease = await startLease(store.url, DBOS.executorID); // the operators' view
+  const stopLease = await startLease(store.target, DBOS.executorID); // the operators' view
   const byName = new Map(agentList.map((a) => [a.name, a]));
   const interval = options.pollIntervalMs ?? 1000;
   const running = new Set<Promise<unknown>>();

@@ -53,7 +53,7 @@ export function systemDatabaseFor(storeUrl: string): SystemDatabase {
   return { kind: 'pglite', dir: join(dirname(full), `${stem}.dbos.pglite`) };
 }
 
-function plainPostgresUrl(url: string): string {
+export function plainPostgresUrl(url: string): string {
   return url.replace(/^postgres(ql)?(\+\w+)?:/, 'postgresql:');
 }
 
@@ -117,13 +117,13 @@ function lockDirectory(dir: string): () => void {
   throw new SystemDatabaseLockedError(`could not take the lock ${path}`);
 }
 
-interface Embedded {
+export interface Embedded {
   url: string;
   close(): Promise<void>;
 }
 
 /** Open (or create, with progress on stderr) the PGlite directory and serve it on a socket. */
-async function openEmbedded(dir: string): Promise<Embedded> {
+export async function openEmbedded(dir: string): Promise<Embedded> {
   const release = lockDirectory(dir);
   try {
     const fresh = !existsSync(dir) || readdirSync(dir).length === 0;
@@ -159,8 +159,10 @@ async function openEmbedded(dir: string): Promise<Embedded> {
     }
     const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 1 });
     await server.start();
+    // One connection serves every workflow: under many concurrent runs a query may wait longer
+    // than DBOS's default 10 s for it, which DBOS reports as a failed connection and retries.
     return {
-      url: `postgresql://postgres:postgres@${server.getServerConn()}/postgres?sslmode=disable`,
+      url: `postgresql://postgres:postgres@${server.getServerConn()}/postgres?sslmode=disable&connect_timeout=300`,
       close: async () => {
         await server.stop();
         await db.close();

@@ -24,6 +24,18 @@ export {
   systemDatabaseFor,
   type SystemDatabase,
 } from './config.js';
+export {
+  cancelRun,
+  enqueueRun,
+  forkRun,
+  listRuns,
+  type CancelRunOptions,
+  type EnqueueRunOptions,
+  type ForkRunOptions,
+} from './control.js';
+export { recordedSteps, type DurableStep } from './history.js';
+export { prepareSystemDatabase, systemDatabaseUrl } from './system.js';
 export { registerAgent } from './segment.js';
 export { idempotencyKey } from './steps.js';
+export { attachStream, type AttachStreamOptions } from './streamReader.js';
 export * as durableNames from './names.js';

@@ -134,7 +134,7 @@ async function resolve(runId: string, spec: SegmentSpec): Promise<[LocalRun | un
       waiters.set(spec.agent, [...(waiters.get(spec.agent) ?? []), wake]);
     });
   }
-  return [undefined, agents.get(spec.agent)!, storeFor(spec.store)];
+  return [undefined, agents.get(spec.agent)!, storeFor(resolveDb(spec.store))];
 }
 
 /** The error as recorded in a run's metadata (type and message, bounded). */
@@ -263,7 +263,7 @@ async function segmentBody(runId: string, baseVersion: number, spec: SegmentSpec
   const session = sessionFor(local, spec, targetRun);
   const sessionInfo: SessionSpec | undefined = spec.session ? { ...spec.session } : undefined;
   const root = wrapAgent(agent);
-  const log = spec.stream ? await streamLog(spec.store, targetRun, workflowId) : undefined;
+  const log = spec.stream ? await streamLog(resolveDb(spec.store), targetRun, workflowId) : undefined;
   return currentSegment.run({ runId: targetRun, workflowId, log }, async () => {
     try {
       let input: string | AgentInputItem[] | RunState<unknown, AnyAgent>;

@@ -1,5 +1,5 @@
 /** The store's backend on one JSON file holding one run's versions. */
-import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { ConfigurationError, CorruptStateError, RunNotFoundError, StaleStateError } from '../errors.js';
 import type { Json, Language } from '../translate/index.js';
 import type { DecisionOutcome, DecisionRecord } from './decisions.js';
@@ -8,6 +8,7 @@ import { stateFacts } from './describe.js';
 import {
   type AppendArgs,
   type Backend,
+  type Page,
   type RunStatus,
   type RunSummary,
   type StoredState,
@@ -200,7 +201,23 @@ export class FileBackend implements Backend {
     return doc.versions.map((entry) => this.stored(entry, runId, false));
   }
 
-  async listRuns(status: RunStatus | undefined): Promise<RunSummary[]> {
+  /** The file's run, if any (and if it matches `status`), paged like a database's. */
+  async listRuns(status: RunStatus | undefined, page: Page = {}): Promise<RunSummary[]> {
+    const found = this.fileRuns(status);
+    const offset = page.offset ?? 0;
+    return page.limit === undefined
+      ? found.slice(offset)
+      : found.slice(offset, offset + page.limit);
+  }
+
+  /** The file's modification time and size (null while it does not exist). */
+  async changeMarker(): Promise<string | null> {
+    if (!existsSync(this.path)) return null;
+    const info = statSync(this.path, { bigint: true });
+    return `${info.mtimeNs}:${info.size}`;
+  }
+
+  private fileRuns(status: RunStatus | undefined): RunSummary[] {
     const doc = this.read();
     if (!doc || doc.versions.length === 0) return [];
     const latest = doc.versions[doc.versions.length - 1]!;
@@ -239,7 +256,7 @@ export class FileBackend implements Backend {
 
   /** The latest facts of the file's run. */
   async run(runId: string): Promise<RunSummary> {
-    const found = (await this.listRuns(undefined)).find((summary) => summary.runId === runId);
+    const found = this.fileRuns(undefined).find((summary) => summary.runId === runId);
     if (found !== undefined) return found;
     this.check(this.read(), runId);
     throw new RunNotFoundError(`no run '${runId}' in ${this.path}`);

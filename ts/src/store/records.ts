@@ -87,6 +87,12 @@ export interface AppendArgs {
   keepVersions: number | undefined;
 }
 
+/** One page of a run list: at most `limit` runs after skipping `offset` (both >= 0). */
+export interface Page {
+  limit?: number;
+  offset?: number;
+}
+
 export interface Backend {
   append(args: AppendArgs): Promise<StoredState>;
   /** Version 0 of a run without a row (expectedVersion/keepVersions unused); undefined if it has one. */
@@ -94,7 +100,9 @@ export interface Backend {
   get(runId: string, version: number | undefined): Promise<StoredState>;
   /** Kept versions of a run, oldest first, without bodies. */
   versions(runId: string): Promise<StoredState[]>;
-  listRuns(status: RunStatus | undefined): Promise<RunSummary[]>;
+  listRuns(status: RunStatus | undefined, page?: Page): Promise<RunSummary[]>;
+  /** A cheap value that changes whenever a run or a decision is written (null: nothing yet). */
+  changeMarker(): Promise<string | number | null>;
   /** The latest facts of one run. */
   run(runId: string): Promise<RunSummary>;
   /** Record a decision on a waiting run's pending call, re-checked in one transaction. */

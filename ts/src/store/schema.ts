@@ -32,8 +32,8 @@ export const DDL = [
 ];
 
 /** Alembic revisions of the shared schema this package can read and write. */
-export const KNOWN_REVISIONS = ['0001', '0002', '0003', '0004'];
-export const HEAD_REVISION = '0004';
+export const KNOWN_REVISIONS = ['0001', '0002', '0003', '0004', '0005'];
+export const HEAD_REVISION = '0005';
 /** Revision 0002: the SHA-256 of each state body (NULL for versions saved before). */
 const ADD_CHECKSUM = 'ALTER TABLE timestep_run_states ADD COLUMN state_sha256 TEXT';
 /** Revision 0003: runs by update time (all, and within a status), so lists do not sort the table. */
@@ -42,7 +42,17 @@ const HISTORY_INDEXES = [
   'CREATE INDEX ix_timestep_runs_status_updated ON timestep_runs (status, updated_at)',
 ];
 
-/** Revision 0004: an edited approval's arguments (and the model's), an answer's output. */
+/**
+ * Revision 0004: the store's change counter, one row that every write transaction bumps (both
+ * languages), so a change marker is one primary-key read at any size.
+ */
+const CHANGE_COUNTER = [
+  `CREATE TABLE timestep_changes (id INTEGER NOT NULL, counter BIGINT NOT NULL,
+    PRIMARY KEY (id))`,
+  'INSERT INTO timestep_changes (id, counter) VALUES (1, 0)',
+];
+
+/** Revision 0005: an edited approval's arguments (and the model's), an answer's output. */
 const DECISION_EDITS = [
   'ALTER TABLE timestep_approvals ADD COLUMN arguments TEXT',
   'ALTER TABLE timestep_approvals ADD COLUMN original_arguments TEXT',
@@ -79,6 +89,9 @@ export function ensureSchema(sql: Sql): Promise<void> {
       if (revision === '0001' || revision === '0002') {
         for (const statement of HISTORY_INDEXES) await tx.query(statement);
       }
+      if (['0001', '0002', '0003'].includes(String(revision))) {
+        for (const statement of CHANGE_COUNTER) await tx.query(statement);
+      }
       if (revision !== HEAD_REVISION) {
         for (const statement of DECISION_EDITS) await tx.query(statement);
         await tx.query('UPDATE timestep_alembic_version SET version_num = $1', [HEAD_REVISION]);
@@ -91,7 +104,7 @@ export function ensureSchema(sql: Sql): Promise<void> {
       if (again[0]?.name !== null && again[0]?.name !== undefined) return;
     }
     const serial = tx.dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'SERIAL PRIMARY KEY';
-    for (const statement of [...DDL, ...HISTORY_INDEXES]) {
+    for (const statement of [...DDL, ...HISTORY_INDEXES, ...CHANGE_COUNTER]) {
       await tx.query(statement.replace('%SERIAL%', serial));
     }
     await tx.query('INSERT INTO timestep_alembic_version (version_num) VALUES ($1)', [HEAD_REVISION]);

@@ -19,6 +19,7 @@ import {
 import {
   type AppendArgs,
   type Backend,
+  type Page,
   type PendingApproval,
   type RunStatus,
   type RunSummary,
@@ -28,6 +29,12 @@ import {
 } from './records.js';
 import { mergedMetadata, metadataColumn, pendingColumn, pendingFromRow } from './decode.js';
 import { bodyChecksum, ensureSchema } from './schema.js';
+
+/**
+ * Bumps the store's change counter (revision 0004): the last statement of every write
+ * transaction, as in Python, so a reader's change marker moves when the change is visible.
+ */
+const BUMP = 'UPDATE timestep_changes SET counter = counter + 1 WHERE id = 1';
 
 const STATE_META = `run_id, version, language, sdk_version, schema_version, agent_name, status,
   pending_approvals, created_at, state_sha256`;
@@ -196,6 +203,7 @@ export class SqlBackend implements Backend {
           version - args.keepVersions,
         ]);
       }
+      await tx.query(BUMP);
       return {
         runId: args.runId,
         version,
@@ -232,6 +240,7 @@ export class SqlBackend implements Backend {
         [args.runId, args.language, args.sdkVersion, args.facts.schemaVersion,
           args.facts.agentName, args.status, pending, args.body, now, bodyChecksum(args.body)],
       );
+      await tx.query(BUMP);
       return {
         runId: args.runId,
         version: 0,
@@ -287,16 +296,34 @@ export class SqlBackend implements Backend {
     return rows.map((row) => storedOf(row, false));
   }
 
-  async listRuns(status: RunStatus | undefined): Promise<RunSummary[]> {
+  async listRuns(status: RunStatus | undefined, page: Page = {}): Promise<RunSummary[]> {
     await this.ensureSchema();
-    const rows =
-      status === undefined
-        ? await this.sql.query('SELECT * FROM timestep_runs ORDER BY updated_at DESC')
-        : await this.sql.query(
-            'SELECT * FROM timestep_runs WHERE status = $1 ORDER BY updated_at DESC',
-            [status],
-          );
-    return rows.map(summaryOf);
+    const params: unknown[] = [];
+    let query = 'SELECT * FROM timestep_runs';
+    if (status !== undefined) {
+      params.push(status);
+      query += ` WHERE status = $${params.length}`;
+    }
+    query += ' ORDER BY updated_at DESC';
+    // The page is cut by the database (reading the updated_at index in order), as in Python.
+    if (page.limit !== undefined) {
+      params.push(page.limit);
+      query += ` LIMIT $${params.length}`;
+    } else if (page.offset && this.sql.dialect === 'sqlite') {
+      query += ' LIMIT -1'; // SQLite takes OFFSET only after a LIMIT
+    }
+    if (page.offset) {
+      params.push(page.offset);
+      query += ` OFFSET $${params.length}`;
+    }
+    return (await this.sql.query(query, params)).map(summaryOf);
+  }
+
+  /** The store's change counter: one primary-key read, whatever the store's size. */
+  async changeMarker(): Promise<number | null> {
+    await this.ensureSchema();
+    const rows = await this.sql.query('SELECT counter FROM timestep_changes WHERE id = 1');
+    return rows.length > 0 ? Number(rows[0]!.counter) : null;
   }
 
   async setStatus(runId: string, status: RunStatus, metadata?: Json): Promise<void> {
@@ -313,6 +340,7 @@ export class SqlBackend implements Backend {
         'UPDATE timestep_runs SET status = $1, metadata = $2, updated_at = $3 WHERE run_id = $4',
         [status, metadataText(merged), utcNow(), runId],
       );
+      await tx.query(BUMP);
     });
   }
 
@@ -324,6 +352,7 @@ export class SqlBackend implements Backend {
       await tx.query('DELETE FROM timestep_approvals WHERE run_id = $1', [runId]);
       await tx.query('DELETE FROM timestep_run_states WHERE run_id = $1', [runId]);
       await tx.query('DELETE FROM timestep_runs WHERE run_id = $1', [runId]);
+      await tx.query(BUMP);
     });
   }
 
@@ -397,6 +426,7 @@ export class SqlBackend implements Backend {
           if (isUniqueViolation(error)) raced = { callId: record.callId, version };
           throw error;
         }
+        await tx.query(BUMP);
         return {
           record,
           allDecided: allDecided(pending, [...decided.map((d) => d.callId), record.callId]),
@@ -443,7 +473,9 @@ export class SqlBackend implements Backend {
        WHERE run_id = $2 AND status = $3 AND latest_version = $4 RETURNING run_id`,
       [utcNow(), runId, status, version],
     );
-    return rows.length > 0;
+    if (rows.length === 0) return false;
+    await tx.query(BUMP);
+    return true;
   }
 
   async claim(runId: string, version: number, status: RunStatus): Promise<boolean> {

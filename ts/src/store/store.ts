@@ -65,6 +65,18 @@ function isAgent(value: unknown): value is AnyAgent {
   );
 }
 
+/** `limit` and `offset` of a run list: whole numbers >= 0 (`limit` may be absent). */
+function checkPage(limit: unknown, offset: unknown): void {
+  for (const [name, value] of [
+    ['limit', limit],
+    ['offset', offset],
+  ] as const) {
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+      throw new ConfigurationError(`${name} must be a whole number >= 0, got ${String(value)}`);
+    }
+  }
+}
 
 /**
  * Persists RunStates as versioned rows shared with timestep's Python package.
@@ -251,9 +263,24 @@ export class RunStateStore {
     return state;
   }
 
-  /** Every run with its latest facts, most recently updated first. */
-  async listRuns(options: { status?: RunStatus } = {}): Promise<RunSummary[]> {
-    return this.backend.listRuns(options.status);
+  /**
+   * Runs with their latest facts, most recently updated first. `limit` (at most that many) and
+   * `offset` (skip that many first) page through the list in the database, so a page costs the
+   * same however many runs the store holds (as Python's `list_runs(limit=, offset=)`).
+   */
+  async listRuns(
+    options: { status?: RunStatus; limit?: number; offset?: number } = {},
+  ): Promise<RunSummary[]> {
+    checkPage(options.limit, options.offset);
+    return this.backend.listRuns(options.status, { limit: options.limit, offset: options.offset });
+  }
+
+  /**
+   * A cheap value that changes whenever a run or a decision is written: in a database the
+   * store's change counter (one row, bumped by every write of either language).
+   */
+  async changeMarker(): Promise<string | number | null> {
+    return this.backend.changeMarker();
   }
 
   /** Kept versions of a run, oldest first, without bodies. */

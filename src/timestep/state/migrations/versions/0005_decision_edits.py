@@ -2,7 +2,7 @@
 approval ran the tool with), ``original_arguments`` (the model's, kept for the audit trail) and
 ``output`` (an answer given to the model instead of running the tool). NULL for older rows.
 
-Revision ID: 0004
+Revision ID: 0005
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+timestep export ticket-42 --lang typescript -o ticket-42.json

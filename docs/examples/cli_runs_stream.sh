@@ -1,0 +1,1 @@
+timestep runs stream tenant/ticket-7          # live from another terminal, or after the end

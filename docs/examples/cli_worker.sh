@@ -1,0 +1,1 @@
+timestep worker --agent myapp.agents:support --concurrency 8    # until Ctrl+C

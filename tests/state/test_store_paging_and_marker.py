@@ -1,0 +1,123 @@
+"""Store reads that stay flat as history grows: ``list_runs`` pages cut in the database, and the
+change marker (the inbox's live poll) read from one counter row that every write bumps.
+
+bench/bench_history.py measures the curve; these tests pin the behaviour it relies on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agents import Runner
+from sqlalchemy import event
+
+from harness.refund_agent import build_agent, start_model
+from timestep import ConfigurationError, RunStateStore
+from timestep.state._engine import get_engine
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'paging.db'}"
+    url: str = request.getfixturevalue("postgres_db_url")
+    return url
+
+
+async def _waiting(store: RunStateStore, run_id: str) -> None:
+    result = await Runner.run(build_agent(start_model()), "Refund order 42")
+    await store.save(result, run_id=run_id)
+
+
+class _Statements:
+    """The SQL statements a store's engine runs while inside the ``with`` block."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = get_engine(url)
+        self.seen: list[str] = []
+
+    def _record(self, _c: Any, _k: Any, statement: str, *_a: Any) -> None:
+        self.seen.append(" ".join(statement.split()))
+
+    def __enter__(self) -> list[str]:
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self.seen
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+async def test_list_runs_pages_newest_first_in_the_database(db_target: str) -> None:
+    store = RunStateStore(db_target)
+    for i in range(5):
+        await _waiting(store, f"r{i}")
+    await store.set_status("r1", "done")  # now the most recently updated
+    everything = [run.run_id for run in await store.list_runs()]
+    assert everything == ["r1", "r4", "r3", "r2", "r0"]
+    pages = [await store.list_runs(limit=2, offset=offset) for offset in (0, 2, 4, 6)]
+    assert [[run.run_id for run in page] for page in pages] == [
+        ["r1", "r4"],
+        ["r3", "r2"],
+        ["r0"],
+        [],
+    ]
+    assert [r.run_id for r in await store.list_runs(offset=3)] == ["r2", "r0"]
+    assert await store.list_runs(limit=0) == []
+    waiting = await store.list_runs(status="waiting", limit=2, offset=1)
+    assert [run.run_id for run in waiting] == ["r3", "r2"]
+    with _Statements(db_target) as seen:
+        await store.list_runs(limit=2, offset=2)
+    [query] = [s for s in seen if "timestep_runs" in s]
+    assert "LIMIT" in query and "OFFSET" in query, query  # cut by the database, not in Python
+
+
+async def test_a_file_store_pages_like_a_database(tmp_path: Path) -> None:
+    store = RunStateStore(str(tmp_path / "one.json"))
+    await _waiting(store, "one")
+    assert [r.run_id for r in await store.list_runs(limit=1)] == ["one"]
+    assert await store.list_runs(offset=1) == []
+    assert await store.list_runs(limit=0) == []
+
+
+@pytest.mark.parametrize(
+    ("limit", "offset"), [(-1, 0), (None, -1), (1.5, 0), (True, 0), (None, None), ("2", 0)]
+)
+async def test_bad_pages_are_refused(tmp_path: Path, limit: Any, offset: Any) -> None:
+    store = RunStateStore(f"sqlite:///{tmp_path / 'bad.db'}")
+    with pytest.raises(ConfigurationError, match="whole number"):
+        await store.list_runs(limit=limit, offset=offset)
+
+
+async def test_change_marker_moves_on_every_write_and_reads_one_row(db_target: str) -> None:
+    store = RunStateStore(db_target)
+    markers = [await store.change_marker()]
+
+    async def moved() -> None:
+        now = await store.change_marker()
+        assert now not in markers, "the marker should move after a write"
+        markers.append(now)
+
+    await _waiting(store, "old")
+    await moved()
+    await _waiting(store, "new")
+    await moved()
+    await store.decide("new", None, "approve")
+    await moved()
+    assert await store.claim("new", 1) is True
+    await moved()
+    assert await store.claim("new", 1) is False  # no change: the marker stays
+    assert await store.change_marker() == markers[-1]
+    await store.set_status("new", "done")
+    await moved()
+    # deleting a run that is not the newest leaves max(updated_at) as it was; the marker moves
+    await store.delete("old")
+    await moved()
+    await store.list_runs()
+    await store.get("new")
+    assert await store.change_marker() == markers[-1]  # reading changes nothing
+    with _Statements(db_target) as seen:
+        await store.change_marker()
+    assert len(seen) == 1 and "timestep_changes" in seen[0], seen
+    assert "timestep_runs" not in seen[0]

@@ -1,0 +1,51 @@
+/**
+ * The checkpointed steps DBOS recorded for a durable run's segments (read-only). The twin of
+ * Python's `timestep.durable.recorded_steps` / `DurableStep`.
+ */
+import { RunStateStore } from '../store/index.js';
+import { withSystem } from './system.js';
+
+/** One recorded step of one segment (DBOS workflow) of a run (Python's `DurableStep`). */
+export interface DurableStep {
+  /** The segment's workflow id, `<runId>@<version>`. */
+  segment: string;
+  stepId: number;
+  /** The persisted step name (`timestep.model.get_response`, `timestep.tool:<name>`, ...). */
+  name: string;
+  startedAtMs: number | null;
+  durationMs: number | null;
+  /** The step's error, when it failed. */
+  error: string | null;
+}
+
+function errorText(error: unknown): string | null {
+  if (error === null || error === undefined) return null;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Every recorded step of `runId`'s segments, segment by segment, in step order: TypeScript's
+ * (embedded PGlite or Postgres) and, on a Postgres store, Python's too.
+ */
+export async function recordedSteps(runId: string, options: { store?: RunStateStore } = {}): Promise<DurableStep[]> {
+  const store = options.store ?? new RunStateStore();
+  return withSystem(store, async (system) => {
+    const steps: DurableStep[] = [];
+    for (const segment of await system.segments(runId)) {
+      const infos = [...(await system.steps(segment.workflowID))].sort((a, b) => a.functionID - b.functionID);
+      for (const info of infos) {
+        const started = info.startedAtEpochMs ?? null;
+        const completed = info.completedAtEpochMs ?? null;
+        steps.push({
+          segment: segment.workflowID,
+          stepId: info.functionID,
+          name: info.name,
+          startedAtMs: started === null ? null : Number(started),
+          durationMs: started === null || completed === null ? null : Number(completed) - Number(started),
+          error: errorText(info.error),
+        });
+      }
+    }
+    return steps;
+  });
+}
