@@ -21,7 +21,7 @@ if (pgUrl) targets.push(['postgresql', () => pgUrl]);
 
 async function waiting(store: RunStateStore, runId: string): Promise<void> {
   const agent = supportAgent(scripted([refundCall('call_1')]));
-  await runAgent(agent, 'Refund order 42', { runId, store, runner });
+  await runAgent(agent, 'Refund order 42', { runId, store, runner, durable: false });
 }
 
 for (const [kind, makeTarget] of targets) {
