@@ -154,18 +154,11 @@ class DurableModel(Model):
         if seg is None:
             return await self.model.get_response(*args, **kwargs)
 
-        live: list[ModelResponse] = []
-
         async def call() -> dict[str, Any]:
-            response = await self.model.get_response(*args, **kwargs)
-            live.append(response)
-            return dump_model_response(response)
+            return dump_model_response(await self.model.get_response(*args, **kwargs))
 
         data = await DBOS.run_step_async({"name": _names.MODEL_STEP}, call)
-        # Executed now: the model's own response (its checkpoint is written). Replayed: rebuilt
-        # from the checkpoint. Validating the checkpoint back into objects on every live call
-        # cost ~5% of a durable run's CPU for nothing.
-        response = live[-1] if live else load_model_response(data)
+        response = load_model_response(data)
         seg.reserve_calls(_call_ids(response.output))
         return response
 
@@ -181,7 +174,6 @@ class DurableModel(Model):
         reservation = DBOS.reserve_step()
         step = reservation.step_id
         live: asyncio.Queue[TResponseStreamEvent | None] = asyncio.Queue()
-        finals: list[Response] = []  # the response of a call executed now (not replayed)
         emit = seg.emit
 
         async def call() -> dict[str, Any]:
@@ -203,7 +195,6 @@ class DurableModel(Model):
                     emit(abandoned(step, attempt, "failed", f"{type(error).__name__}: {error}"))
                 raise
             live.put_nowait(None)
-            finals.append(final)
             return final.model_dump(mode="json")
 
         task = asyncio.ensure_future(
@@ -226,7 +217,7 @@ class DurableModel(Model):
         finally:
             if not task.done():
                 task.cancel()
-        response = finals[-1] if finals else Response.model_validate(data)
+        response = Response.model_validate(data)
         if not delivered:  # replayed from the checkpoint: the model is not called again
             for index, item in enumerate(response.output):
                 done = ResponseOutputItemDoneEvent(
