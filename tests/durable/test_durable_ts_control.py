@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,8 @@ def _refund(call: ModelCall) -> Any:
     return [refund_call("call_1")]
 
 
-tool_started = asyncio.Event()
+# a thread event: each parametrized test runs on its own event loop, which an asyncio.Event binds to
+tool_started = threading.Event()
 
 
 @function_tool
@@ -189,7 +191,7 @@ async def test_cancelling_a_run_running_in_python(driver: Driver, store_url: str
     tool_started.clear()
     agent = _agent("sleeper-py", _slow, [slow_py])
     task = asyncio.create_task(run_durable(agent, "wait", run_id="r-py", store=store))
-    await asyncio.wait_for(tool_started.wait(), 120)
+    assert await asyncio.to_thread(tool_started.wait, 120), "the tool did not start"
     outcome = await asyncio.to_thread(driver.run, "cancel", "r-py", "ops")
     if store_url.startswith("sqlite"):
         assert outcome["error"] == "ConfigurationError"
