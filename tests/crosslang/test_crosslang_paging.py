@@ -112,7 +112,7 @@ def test_pages_and_change_marker_agree_across_languages(tmp_path: Path, node: st
           const model = new ScriptedModel([[functionCall('refund', {{ order_id: '1', amount: 1 }},
             {{ callId: 'call_1' }})]]);
           const agent = new Agent({{ name: 'support', model, tools: [refund] }});
-          await runAgent(agent, 'Refund', null, false, {{ runId, store }});
+          await runAgent(agent, 'Refund', null, false, {{ runId, store, durable: false }});
         }}
         await store.setStatus('py-2', 'done');
         console.log(JSON.stringify(seen));
