@@ -309,6 +309,20 @@ async def test_killed_while_waiting_then_approved_from_python_resumes_once(
     assert driver.calls() == ["model 0", "waiting", f"tool refund {key('wait')}", "model 1"]
 
 
+def test_approved_with_resume_but_no_agent_is_resumed_by_a_worker(driver: Driver) -> None:
+    """`resumeDurable(runId)` without an agent: on Postgres the next segment is queued on
+    TypeScript's queue (the run is claimed, so only the queue resumes it); on PGlite a worker's
+    poll picks it up."""
+    facts = driver.start_killed_while_waiting("queued")
+    assert facts["status"] == "waiting"
+    code, facts = driver.run("approve", "queued", "queue", tool="refund")
+    assert code == 0
+    code, facts = driver.run("worker", "queued", tool="refund")
+    assert code == 0
+    assert (facts["status"], facts["version"]) == ("done", 2)
+    assert driver.calls()[-2:] == [f"tool refund {key('queued')}", "model 1"]
+
+
 def _texts(items: list[Any]) -> list[str]:
     """The message texts of session items (Python's format), in order."""
     out: list[str] = []

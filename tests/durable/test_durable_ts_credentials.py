@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from test_durable_credentials import _all_text, secret_url
 from test_durable_ts import Driver, key, node
+from test_durable_ts_control import Driver as ControlDriver
 
 __all__ = ["node", "secret_url"]  # fixtures used by the test below
 
@@ -31,3 +32,12 @@ def test_ts_run_on_a_password_url_recovers_and_persists_no_password(
     assert any(line.startswith("dbos.workflow_status") and "secret-ts@0" in line for line in text)
     assert any(line.startswith("public.timestep_runs") for line in text)
     assert [line[:200] for line in text if "SECRET" in line] == []
+    # a control call in another process (no DBOS launched there) reads the steps with the password
+    control = ControlDriver(node, secret_url, tmp_path / "unused.pglite")
+    outcome = control.run("steps", "secret-ts")
+    assert "steps" in outcome, outcome
+    steps = outcome["steps"]
+    assert [step["name"] for step in steps][:2] == [
+        "timestep.model.get_response",
+        "timestep.tool:charge",
+    ]

@@ -32,7 +32,13 @@ import { RunStateStore } from '../src/store/index.js';
 import { answer, approve } from '../src/decisions.js';
 import { consumeResult, runAgent } from '../src/run.js';
 import { TimestepSession } from '../src/session.js';
-import { idempotencyKey, setResumeLanguage, shutdownDurable as shutdown, worker } from '../src/durable/index.js';
+import {
+  idempotencyKey,
+  resumeDurable,
+  setResumeLanguage,
+  shutdownDurable as shutdown,
+  worker,
+} from '../src/durable/index.js';
 
 setTracingDisabled(true);
 
@@ -228,7 +234,12 @@ async function main(): Promise<void> {
     const decided =
       how.output !== undefined
         ? await answer(runId, { store, output: how.output, by: 'ts-user' })
-        : await approve(runId, { store, by: 'ts-user', ...(how.arguments ? { arguments: how.arguments } : {}) });
+        : await approve(runId, {
+            store,
+            by: 'ts-user',
+            ...(how.arguments ? { arguments: how.arguments } : {}),
+          });
+    if (extra === 'queue') await resumeDurable(runId, { store }); // no agent here: for a worker
     if (extra === 'python' || extra === 'typescript') await setResumeLanguage(runId, extra, { store });
     out = { decided: decided.callId, version: decided.stateVersion };
   } else if (action === 'worker') {

@@ -2,7 +2,7 @@
  * Public entry points of durable TypeScript runs: run, approve/reject, resume, worker. The twins of
  * Python's `timestep.durable` (`run_durable`, `approve`, `reject`, `resume`, `worker`).
  */
-import { DBOS, DBOSClient } from '@dbos-inc/dbos-sdk';
+import { DBOS } from '@dbos-inc/dbos-sdk';
 import { RunState } from '@openai/agents';
 import type { Agent, AgentInputItem, ModelProvider, Runner, Session } from '@openai/agents';
 import { ConfigurationError, RunCancelledError, RunNotFoundError, RunNotWaitingError } from '../errors.js';
@@ -10,17 +10,11 @@ import type { RunRequest } from '../run.js';
 import { publicDbUrl, sessionDb, TimestepSession } from '../session.js';
 import { RunStateStore, type RunStatus } from '../store/index.js';
 import * as approvals from './approvals.js';
-import {
-  APPLICATION_VERSION,
-  ensureLaunched,
-  QUEUE_NAME,
-  SERIALIZER_NAME,
-  systemDatabaseFor,
-  APPLICATION_NAME,
-} from './config.js';
+import { ensureLaunched, systemDatabaseFor } from './config.js';
 import { startLease } from './lease.js';
 import * as names from './names.js';
 import { trackSave } from './saves.js';
+import { withSystem } from './system.js';
 import {
   localRuns,
   recordEnd,
@@ -286,41 +280,12 @@ export async function resume(runId: string, options: ResumeOptions = {}): Promis
     throw new RunNotWaitingError(`run '${runId}' was resumed by another process`);
   }
   if (!options.agent) {
-    await enqueue(store, runId, version, spec);
+    await withSystem(store, (system) => system.enqueue(runId, version, spec)); // for a worker
     return undefined;
   }
   registerAgent(options.agent);
   await ensureLaunched(store.target);
   return start(runId, version, spec, localRun(options.agent, store, options), options.timeoutMs);
-}
-
-async function enqueue(store: RunStateStore, runId: string, version: number, spec: SegmentSpec): Promise<void> {
-  const system = systemDatabaseFor(store.target);
-  if (system.kind !== 'postgres') return;
-  const client = await DBOSClient.create({
-    systemDatabaseUrl: system.url,
-    applicationName: APPLICATION_NAME,
-    serializer: {
-      name: () => SERIALIZER_NAME,
-      stringify: (value: unknown) => JSON.stringify(value === undefined ? null : value),
-      parse: (text: string) => JSON.parse(text) as unknown,
-    },
-  });
-  try {
-    await client.enqueue(
-      {
-        queueName: QUEUE_NAME,
-        workflowName: names.SEGMENT_WORKFLOW,
-        workflowID: names.segmentId(runId, version),
-        appVersion: APPLICATION_VERSION,
-      },
-      runId,
-      version,
-      spec,
-    );
-  } finally {
-    await client.destroy();
-  }
 }
 
 /**

@@ -25,6 +25,12 @@ export const APPLICATION_VERSION = 'timestep-ts-durable-1';
 export const QUEUE_NAME = 'timestep-ts';
 /** Name of the JSON serializer, the same as Python's, so Python can read TS step outputs. */
 export const SERIALIZER_NAME = 'timestep_json';
+/** DBOS's serializer for timestep's steps: JSON, under the name Python's DBOS reads too. */
+export const SERIALIZER = {
+  name: () => SERIALIZER_NAME,
+  stringify: (value: unknown) => JSON.stringify(value === undefined ? null : value),
+  parse: (text: string) => JSON.parse(text) as unknown,
+};
 
 export type SystemDatabase = { kind: 'postgres'; url: string } | { kind: 'pglite'; dir: string };
 
@@ -236,11 +242,7 @@ async function launch(db: SystemDatabase, key: string, options: LaunchOptions): 
       name: APPLICATION_NAME,
       applicationVersion: APPLICATION_VERSION,
       systemDatabaseUrl: url,
-      serializer: {
-        name: () => SERIALIZER_NAME,
-        stringify: (value: unknown) => JSON.stringify(value === undefined ? null : value),
-        parse: (text: string) => JSON.parse(text) as unknown,
-      },
+      serializer: SERIALIZER,
       logLevel: process.env.TIMESTEP_DBOS_LOG_LEVEL ?? 'warn',
       listenQueues: options.worker ? [QUEUE_NAME] : [],
       ...(options.executorId !== undefined ? { executorID: options.executorId } : {}),

@@ -73,7 +73,7 @@ export interface CancelRunOptions {
 export async function cancelRun(runId: string, options: CancelRunOptions = {}): Promise<boolean> {
   const store = options.store ?? new RunStateStore();
   const run = await findRun(store, runId);
-  if (run && run.status === 'running' && runLanguage(run) === 'python' && !sharesSystemDatabase(store.url)) {
+  if (run && run.status === 'running' && runLanguage(run) === 'python' && !sharesSystemDatabase(store.target)) {
     throw new ConfigurationError(
       `run '${runId}' is running in Python, whose DBOS system database TypeScript cannot reach on ` +
         `${store.url}; cancel it with ${API.python.cancel}`,
@@ -278,7 +278,7 @@ export async function enqueueRun(
   }
   const agentName = typeof agent === 'string' ? agent : agent.name;
   const store = options.store ?? new RunStateStore();
-  systemDatabaseFor(store.url); // a typed error for a store that cannot hold durable runs
+  systemDatabaseFor(store.target); // a typed error for a store that cannot hold durable runs
   const spec: SegmentSpec = {
     agent: agentName,
     store: publicDbUrl(store.target), // no password persisted: resolved from known targets

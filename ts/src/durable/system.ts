@@ -23,7 +23,7 @@ import {
   openEmbedded,
   plainPostgresUrl,
   QUEUE_NAME,
-  SERIALIZER_NAME,
+  SERIALIZER,
   systemDatabaseFor,
   type Embedded,
 } from './config.js';
@@ -33,12 +33,6 @@ import { logDatabaseUrl } from './streamLog.js';
 
 /** DBOS application names of timestep's segments: Python's and TypeScript's. */
 export const APPLICATION_NAMES = ['timestep', APPLICATION_NAME];
-
-const serializer = {
-  name: () => SERIALIZER_NAME,
-  stringify: (value: unknown) => JSON.stringify(value === undefined ? null : value),
-  parse: (text: string) => JSON.parse(text) as unknown,
-};
 
 const quiet = {
   info: () => undefined,
@@ -168,8 +162,8 @@ export async function withSystem<T>(
   body: (access: SystemAccess) => Promise<T>,
   options: { create?: boolean } = {},
 ): Promise<T> {
-  if (launchedOn(store.url)) return body(launchedAccess());
-  const db = systemDatabaseFor(store.url);
+  if (launchedOn(store.target)) return body(launchedAccess());
+  const db = systemDatabaseFor(store.target); // the full URL: a password is needed to connect
   let embedded: Embedded | undefined;
   if (db.kind === 'pglite') {
     const fresh = !existsSync(db.dir) || readdirSync(db.dir).length === 0;
@@ -184,7 +178,7 @@ export async function withSystem<T>(
     client = await DBOSClient.create({
       systemDatabaseUrl: url,
       applicationName: APPLICATION_NAME,
-      serializer,
+      serializer: SERIALIZER,
       ...(embedded ? { systemDatabasePoolSize: 1 } : {}),
     });
     return await body(clientAccess(client, { ready: true }));
@@ -210,7 +204,7 @@ export async function withSystem<T>(
  * worker started. The twin of Python's `prepare_system_database`.
  */
 export async function prepareSystemDatabase(store: RunStateStore): Promise<string> {
-  const db = systemDatabaseFor(store.url);
+  const db = systemDatabaseFor(store.target);
   await withSystem(store, async () => undefined, { create: true });
   return db.kind === 'postgres' ? displayUrl(db.url) : db.dir;
 }
