@@ -5,51 +5,19 @@ moves the change marker the other reads (the inbox's live poll sees TypeScript's
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import textwrap
 from pathlib import Path
 
 import pytest
 from agents import Runner
 
-from harness.node import TS, built_node
+from harness.node import built_package_node, run_node
 from harness.refund_agent import build_agent, start_model
 from timestep import RunStateStore
 
 
 @pytest.fixture(scope="module")
 def node() -> str:
-    binary = built_node(TS / "dist-test" / "test" / "seed.test.js")
-    built = TS / "dist" / "index.js"
-    stamp = built.stat().st_mtime if built.exists() else 0.0
-    if any(path.stat().st_mtime > stamp for path in TS.glob("src/**/*.ts")):
-        build = ["npm", "--prefix", str(TS), "run", "build"]
-        subprocess.run(build, check=True, capture_output=True)
-    return binary
-
-
-def run_node(node: str, cwd: Path, code: str) -> list[str]:
-    """Run the ES module ``code`` next to a node_modules holding the package and the SDK."""
-    modules = cwd / "node_modules"
-    (modules / "@timestep-ai").mkdir(parents=True, exist_ok=True)
-    for link, target in {
-        modules / "@timestep-ai" / "timestep": TS,
-        modules / "@openai": TS / "node_modules" / "@openai",
-        modules / "zod": TS / "node_modules" / "zod",
-    }.items():
-        if not link.exists():
-            link.symlink_to(target)
-    (cwd / "driver.mjs").write_text(textwrap.dedent(code))
-    done = subprocess.run(
-        [node, "driver.mjs"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "OPENAI_AGENTS_DISABLE_TRACING": "1"},
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout.splitlines()
+    return built_package_node()
 
 
 async def _python_runs(db: str, ids: list[str]) -> None:

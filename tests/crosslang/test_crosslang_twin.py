@@ -9,7 +9,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -17,44 +16,14 @@ import ddgs.engines.duckduckgo as ddg_engine
 import pytest
 
 from harness.fake_search import FakeSearch, Hit, fake_search_server
-from harness.node import TS, built_node
+from harness.node import built_package_node, run_node
 from timestep import RunStateStore
 from timestep.tools import DdgsSearch, FirecrawlSearch, OllamaSearch, web_search_tool
 
 
 @pytest.fixture(scope="module")
 def node() -> str:
-    binary = built_node(TS / "dist-test" / "test" / "seed.test.js")
-    built = TS / "dist" / "index.js"
-    stamp = built.stat().st_mtime if built.exists() else 0.0
-    if any(path.stat().st_mtime > stamp for path in TS.glob("src/**/*.ts")):
-        build = ["npm", "--prefix", str(TS), "run", "build"]
-        subprocess.run(build, check=True, capture_output=True)
-    return binary
-
-
-def run_node(node: str, cwd: Path, code: str) -> list[str]:
-    """Run the ES module ``code`` next to a node_modules holding the package and the SDK."""
-    modules = cwd / "node_modules"
-    (modules / "@timestep-ai").mkdir(parents=True, exist_ok=True)
-    for link, target in {
-        modules / "@timestep-ai" / "timestep": TS,
-        modules / "@openai": TS / "node_modules" / "@openai",
-        modules / "zod": TS / "node_modules" / "zod",
-    }.items():
-        if not link.exists():
-            link.symlink_to(target)
-    (cwd / "driver.mjs").write_text(textwrap.dedent(code))
-    done = subprocess.run(
-        [node, "driver.mjs"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "OPENAI_AGENTS_DISABLE_TRACING": "1"},
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout.splitlines()
+    return built_package_node()
 
 
 AGENT = """
