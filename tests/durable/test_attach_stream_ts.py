@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from test_durable_ts import DRIVER as TS_DRIVER
 from test_durable_ts import Driver as TsDriver
 
 from harness.node import built_node
-from timestep.durable import attach_stream, run_durable, shutdown, stream_text
+from timestep.durable import attach_stream, run_durable, stream_text
 from timestep.runs import final_output
 from timestep.state import RunStateStore
 
@@ -40,20 +39,6 @@ ATTACH = TS / "dist-test" / "test" / "attach-driver.js"
 def node() -> str:
     built_node(TS_DRIVER)
     return built_node(ATTACH)
-
-
-@pytest.fixture(scope="module")
-def pglite_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("pglite") / "system.dbos.pglite"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'runs.db'}"
-    else:
-        yield str(request.getfixturevalue("postgres_db_url"))
-    shutdown()
 
 
 def attach(node: str, store_url: str, run_id: str, *args: str) -> subprocess.Popen[str]:

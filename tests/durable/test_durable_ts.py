@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ import pytest
 from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message
 
 from harness.node import built_node
+from harness.ts_durable import ts_env
 from timestep.cli import main
 from timestep.durable import (
     StreamText,
@@ -31,7 +30,6 @@ from timestep.durable import (
     recorded_steps,
     resume,
     run_durable,
-    shutdown,
 )
 from timestep.state import RunStateStore, open_session
 from vectors.scenarios import REFUND_EXECUTIONS, refund_call, support_agent
@@ -47,30 +45,12 @@ def node() -> str:
     return built_node(DRIVER)
 
 
-@pytest.fixture(scope="module")
-def pglite_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One embedded system database for the module (each test uses its own store and run ids)."""
-    return tmp_path_factory.mktemp("pglite") / "system.dbos.pglite"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'runs.db'}"
-    else:
-        yield str(request.getfixturevalue("postgres_db_url"))
-    shutdown()  # the Python side's DBOS, when a test launched it
-
-
 class Driver:
     """Runs the Node driver with a log of every real model and tool call."""
 
     def __init__(self, node: str, store_url: str, log: Path, pglite_dir: Path) -> None:
         self.node, self.store_url, self.log = node, store_url, log
-        self.env = {**os.environ, "TIMESTEP_TEST_LOG": str(log)}
-        self.env.pop("TIMESTEP_TS_DBOS_URL", None)
-        if store_url.startswith("sqlite"):
-            self.env["TIMESTEP_TS_DBOS_URL"] = str(pglite_dir)
+        self.env = {**ts_env(store_url, pglite_dir), "TIMESTEP_TEST_LOG": str(log)}
 
     def run(
         self,

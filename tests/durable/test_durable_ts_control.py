@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +20,13 @@ from agents import Agent, function_tool
 from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message, function_call
 
 from harness.node import built_node
+from harness.ts_durable import ts_env
 from timestep._errors import ConfigurationError, RunCancelledError
 from timestep.durable import (
     cancel_run,
     fork_run,
     recorded_steps,
     run_durable,
-    shutdown,
     system_database_url,
 )
 from timestep.state import RunStateStore, display_url
@@ -45,27 +43,10 @@ def node() -> str:
     return built_node(DRIVER)
 
 
-@pytest.fixture(scope="module")
-def pglite_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("pglite") / "system.dbos.pglite"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'runs.db'}"
-    else:
-        yield str(request.getfixturevalue("postgres_db_url"))
-    shutdown()
-
-
 class Driver:
     def __init__(self, node: str, store_url: str, pglite_dir: Path) -> None:
         self.node, self.store_url = node, store_url
-        self.env = {**os.environ}
-        self.env.pop("TIMESTEP_TS_DBOS_URL", None)
-        if store_url.startswith("sqlite"):
-            self.env["TIMESTEP_TS_DBOS_URL"] = str(pglite_dir)
+        self.env = ts_env(store_url, pglite_dir)
 
     def args(self, action: str, run_id: str, *extra: str) -> list[str]:
         return [self.node, str(DRIVER), action, self.store_url, run_id, *extra]

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ import pytest
 from test_durable_app import read_log
 
 from harness.node import built_node
-from timestep.durable import shutdown
+from harness.ts_durable import ts_env
 
 pytestmark = pytest.mark.slow
 
@@ -34,21 +32,6 @@ def node() -> str:
     return built_node(DRIVER)
 
 
-@pytest.fixture(scope="module")
-def pglite_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One embedded system database for the module (each test uses its own store and run ids)."""
-    return tmp_path_factory.mktemp("pglite") / "system.dbos.pglite"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'runs.db'}"
-    else:
-        yield str(request.getfixturevalue("postgres_db_url"))
-    shutdown()
-
-
 class Driver:
     """Runs the Node MCP driver; counts model calls and MCP executions."""
 
@@ -56,15 +39,11 @@ class Driver:
         self.node, self.store_url = node, store_url
         self.calls, self.mcp_log = tmp / "calls.log", tmp / "mcp.jsonl"
         self.env = {
-            **os.environ,
+            **ts_env(store_url, pglite_dir, "TIMESTEP_MCP_RENAMED"),
             "TIMESTEP_TEST_LOG": str(self.calls),
             "TIMESTEP_MCP_LOG": str(self.mcp_log),
             "TIMESTEP_PYTHON": sys.executable,
         }
-        for name in ("TIMESTEP_TS_DBOS_URL", "TIMESTEP_MCP_RENAMED"):
-            self.env.pop(name, None)
-        if store_url.startswith("sqlite"):
-            self.env["TIMESTEP_TS_DBOS_URL"] = str(pglite_dir)
 
     def run(
         self, action: str, run_id: str, crash: str = "", renamed: bool = False
