@@ -7,7 +7,8 @@ point where the process kills itself with SIGKILL:
 
 - ``model:<turn>``   inside a model call, before its step is checkpointed
 - ``tool:<call_id>`` after a tool's side effect, before its step is checkpointed
-- ``save``           after the end-of-segment state is committed, before that step's checkpoint
+- ``save``           after the end-of-segment state is committed, before the segment's workflow
+  recorded its end
 - ``waiting``        after the run paused for approval (the process dies while the run waits)
 - ``session``        after a session write is committed, before that step's checkpoint
 - ``delta:<n>``      while a model call streams text, before its ``n``-th word is sent (scenario
@@ -16,8 +17,10 @@ point where the process kills itself with SIGKILL:
 With ``$TIMESTEP_TEST_BLOCK_FILE`` set, the charge tool's call ``$TIMESTEP_TEST_BLOCK_CALL``
 (default ``call_1``) runs its side effect, then waits until that file exists.
 
-Usage: ``python tests/durable/test_durable_app.py run STORE RUN_ID [--stream] [--session ID]`` or
-``python tests/durable/test_durable_app.py worker STORE [EXECUTOR_ID] [CONCURRENCY]``.
+Usage: ``python tests/durable/test_durable_app.py run STORE RUN_ID [--stream] [--session ID]``,
+``python tests/durable/test_durable_app.py resume STORE RUN_ID`` (the next segment of a decided
+run, in this process) or ``python tests/durable/test_durable_app.py worker STORE [EXECUTOR_ID]
+[CONCURRENCY]``.
 """
 
 from __future__ import annotations
@@ -255,6 +258,13 @@ async def _main(argv: list[str]) -> None:
         print(json.dumps({"final_output": str(result.final_output)}), flush=True)
         for server in servers:
             await server.cleanup()
+    elif command == "resume":
+        from timestep.durable import resume
+
+        resumed = await resume(argv[2], store=store, agent=make_agent(servers))
+        assert resumed is not None
+        record("finished", run_id=argv[2], output=str(resumed.final_output))
+        print(json.dumps({"final_output": str(resumed.final_output)}), flush=True)
     elif command == "worker":
         executor = argv[2] if len(argv) > 2 and argv[2] != "-" else None
         concurrency = int(argv[3]) if len(argv) > 3 else None

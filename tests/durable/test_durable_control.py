@@ -142,7 +142,7 @@ async def test_fork_from_step_replays_earlier_steps(
 ) -> None:
     result = await run_durable(make_agent(), "pay", run_id="ctl-src", store=store)
     assert result.final_output == "charged 3 times"
-    # steps: 1 model, 2 tool call_0, 3 model, 4 tool call_1, 5 model, 6 tool call_2, 7 model, 8 save
+    # steps: 1 model, 2 tool call_0, 3 model, 4 tool call_1, 5 model, 6 tool call_2, 7 model
     new_id = await fork_run("ctl-src", "ctl-fork", from_step=5, store=store)
     assert new_id == "ctl-fork@0"
     for _ in range(300):

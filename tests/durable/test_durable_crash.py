@@ -87,6 +87,23 @@ class Harness:
             await asyncio.sleep(0.2)
         raise AssertionError(f"run {run_id} is {last!r}, expected {status!r}")
 
+    def segment(self, workflow_id: str) -> tuple[str, Any]:
+        """A segment's DBOS status and output (read through a DBOS client)."""
+        from timestep.durable._runtime import RUNTIME
+
+        [found] = RUNTIME.client(self.store_url).list_workflows(workflow_ids=[workflow_id])
+        return str(found.status), found.output
+
+    async def wait_segment(self, workflow_id: str, timeout: float = 90) -> tuple[str, Any]:
+        """Wait until a segment is no longer PENDING; its status and output."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status, output = self.segment(workflow_id)
+            if status not in ("PENDING", "ENQUEUED"):
+                return status, output
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"segment {workflow_id} is still PENDING")
+
     def stop(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:
@@ -132,15 +149,18 @@ async def test_kill_after_tool_side_effect_before_checkpoint(harness: Harness) -
     assert len(set().union(*keys.values())) == 3
 
 
-async def test_kill_while_saving_interruption_state(tmp_path: Path) -> None:
+async def test_kill_after_the_final_save_before_the_segment_ended(tmp_path: Path) -> None:
+    """SIGKILL after the end-of-segment save committed, before the workflow recorded its end:
+    the recovered segment replays, finds its own version and ends with it; no second version."""
     h = Harness(tmp_path, scenario="approval")
     try:
         assert h.run("r-save", "save") == -signal.SIGKILL
+        assert h.segment("r-save@0")[0] == "PENDING"
         h.start_worker()
         await h.wait_status("r-save", "waiting")
         store = RunStateStore(h.store_url)
-        # the recovered save step found the committed version instead of writing another
-        await asyncio.sleep(1.0)
+        status, output = await h.wait_segment("r-save@0")
+        assert (status, output["version"], output["status"]) == ("SUCCESS", 1, "waiting")
         assert [v.version for v in await store.versions("r-save")] == [0, 1]  # start, waiting
         await approve("r-save", "call_refund", by="alice", store=store)
         await h.wait_status("r-save", "done")
@@ -148,6 +168,43 @@ async def test_kill_while_saving_interruption_state(tmp_path: Path) -> None:
         assert models == Counter({0: 1, 1: 1})
         assert tools == Counter({"call_refund": 1})
         assert [v.status for v in await store.versions("r-save")] == ["running", "waiting", "done"]
+    finally:
+        h.stop()
+
+
+async def test_segment_recovered_after_later_segments_saved_finds_its_own_version(
+    tmp_path: Path,
+) -> None:
+    """Killed after its final save committed; the run was then approved and resumed elsewhere
+    (segment @1 saved version 2) before a worker recovered segment @0: the recovered segment
+    ends with its own version 1, neither failing on the later version nor writing another."""
+    h = Harness(tmp_path, scenario="approval")
+    try:
+        assert h.run("r-later", "save") == -signal.SIGKILL
+        store = RunStateStore(h.store_url)
+        await approve("r-later", "call_refund", by="alice", store=store)
+        resumed = subprocess.run(
+            [sys.executable, APP, "resume", h.store_url, "r-later"],
+            env=h.env(None),
+            capture_output=True,
+            timeout=120,
+        )
+        assert resumed.returncode == 0, resumed.stderr.decode()
+        assert h.segment("r-later@0")[0] == "PENDING"  # its process died; nobody recovered it
+        assert (await store.get("r-later")).status == "done"
+        h.start_worker()  # recovers the dead process's segment @0
+        status, output = await h.wait_segment("r-later@0")
+        assert (status, output["version"], output["status"]) == ("SUCCESS", 1, "waiting")
+        versions = await store.versions("r-later")
+        assert [(v.version, v.status) for v in versions] == [
+            (0, "running"),
+            (1, "waiting"),
+            (2, "done"),
+        ]
+        assert (await store.run("r-later")).status == "done"
+        models, tools, _keys = _counts(h.events())
+        assert models == Counter({0: 1, 1: 1})  # the replay asked the model nothing again
+        assert tools == Counter({"call_refund": 1})
     finally:
         h.stop()
 

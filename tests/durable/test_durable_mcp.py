@@ -92,7 +92,6 @@ async def test_mcp_call_is_a_json_step_with_an_idempotency_key(
         "timestep.mcp:add",
         "timestep.mcp.list:counter",
         "timestep.model.get_response",
-        "timestep.state.save",
     ]
     [listed] = json.loads(steps[0][1] or "")
     assert listed["name"] == "add"

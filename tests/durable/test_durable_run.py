@@ -84,7 +84,6 @@ async def test_model_and_tool_calls_are_json_steps_with_pinned_names(
         "timestep.model.get_response",
         "timestep.tool:lookup",
         "timestep.model.get_response",
-        "timestep.state.save",
     ]
     for _id, _name, output in steps:
         json.loads(output or "null")  # every checkpoint is JSON text, not pickle
@@ -200,7 +199,6 @@ async def test_handoffs_and_agents_as_tools_are_steps(store: RunStateStore, stor
         "timestep.model.get_response",
         "timestep.tool:ask_helper",
         "timestep.model.get_response",
-        "timestep.state.save",
     ]
 
 

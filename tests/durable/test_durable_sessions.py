@@ -84,7 +84,6 @@ async def test_second_durable_run_sees_the_first_runs_history(store_url: str) ->
         "timestep.session.read",
         "timestep.model.get_response",
         "timestep.session.write",
-        "timestep.state.save",
     ]
 
 

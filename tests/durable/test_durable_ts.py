@@ -264,7 +264,6 @@ async def test_killed_between_steps_repeats_nothing(driver: Driver) -> None:
             ("between@0", "timestep.model.get_response"),
             ("between@0", "timestep.tool:charge"),
             ("between@0", "timestep.model.get_response"),
-            ("between@0", "timestep.state.save"),
         ]
 
 
@@ -425,6 +424,36 @@ async def test_typescript_paused_run_is_resumed_durably_by_python(
     stored = await store.get("ts-py")
     assert (stored.status, stored.version, stored.language) == ("done", 2, "python")
     assert driver.calls() == ["model 0"]
+
+
+async def test_ts_segment_killed_after_its_final_save_recovers_with_its_own_version(
+    driver: Driver, store_url: str
+) -> None:
+    """SIGKILL after the TypeScript segment's final save committed, before its workflow recorded
+    its end; Python then resumes the run (its segment @1 saves version 2) before TypeScript
+    recovers segment @0, which ends with its own version 1: no failure on the later version, no
+    third version."""
+    REFUND_EXECUTIONS.clear()
+    code, _ = driver.run("start", "ts-save", tool="refund", crash="save")
+    assert code == -9
+    store = RunStateStore(store_url)
+    assert [(v.version, v.status) for v in await store.versions("ts-save")] == [
+        (0, "running"),
+        (1, "waiting"),
+    ]
+    await approve("ts-save", store=store)
+    done = await resume("ts-save", store=store, agent=_python_agent())
+    assert done is not None and done.final_output == "Python finished."
+    code, facts = driver.run("recover", "ts-save", tool="refund")
+    assert code == 0
+    assert (facts["segmentVersion"], facts["status"], facts["version"]) == (1, "done", 2)
+    assert [(v.version, v.status) for v in await store.versions("ts-save")] == [
+        (0, "running"),
+        (1, "waiting"),
+        (2, "done"),
+    ]
+    assert driver.calls() == ["model 0"]  # the replay asked the model nothing again
+    assert REFUND_EXECUTIONS == ["42/5"]
 
 
 async def test_edit_and_answer_decided_in_python_are_applied_by_a_typescript_worker(

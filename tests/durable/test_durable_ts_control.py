@@ -212,7 +212,6 @@ async def test_fork_refuses_the_other_languages_run_and_steps_read_alike(
         "timestep.model.get_response",
         "timestep.tool:charge",
         "timestep.model.get_response",
-        "timestep.state.save",
     ]
     ts_steps = driver.run("steps", "f-ts")["steps"]
     assert [(s["segment"], s["stepId"], s["name"]) for s in ts_steps] == [

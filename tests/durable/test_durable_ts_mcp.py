@@ -88,7 +88,6 @@ def test_mcp_call_is_a_json_step_with_python_names_and_the_key_in_meta(driver: D
         "timestep.mcp:add",
         "timestep.mcp.list:counter",
         "timestep.model.get_response",
-        "timestep.state.save",
     ]
     [listed] = facts["steps"][0][1]
     assert listed["name"] == "add"

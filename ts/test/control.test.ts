@@ -267,7 +267,6 @@ test('recordedSteps lists every checkpointed step of a run, and forkRun replays 
       ['c-src@0', 4, 'timestep.model.get_response'],
       ['c-src@0', 5, 'timestep.tool:charge'],
       ['c-src@0', 6, 'timestep.model.get_response'],
-      ['c-src@0', 7, 'timestep.state.save'],
     ],
   );
   for (const step of steps) {
@@ -277,7 +276,7 @@ test('recordedSteps lists every checkpointed step of a run, and forkRun replays 
   assert.deepEqual(await recordedSteps('c-nobody', { store }), []);
 
   // DBOS TypeScript numbers steps from 0 (Python's from 1): the same step sequence
-  await assert.rejects(forkRun('c-src', 'c-fork', { fromStep: 8, store }), /has no step 8 to fork at: its segment 'c-src@0' recorded steps 0 to 7/);
+  await assert.rejects(forkRun('c-src', 'c-fork', { fromStep: 7, store }), /has no step 7 to fork at: its segment 'c-src@0' recorded steps 0 to 6/);
   await assert.rejects(forkRun('c-src', 'c-wait', { fromStep: 4, store }), /run 'c-wait' already exists/);
   await assert.rejects(forkRun('c-nobody', 'c-fork', { fromStep: 1, store }), RunNotFoundError);
   const before = events.length;

@@ -17,7 +17,8 @@
  * call), `delta` (streamed: two deltas into the final answer, whose retry writes other text),
  * `waiting` (after the run paused for approval: the process then idles until killed),
  * `session` (after the run's new items were committed to its session, before the step's
- * checkpoint). `start` runs through `runAgent(..., { runId })` (durable by default), with the
+ * checkpoint), `save` (after the end-of-segment state was committed, before the segment's
+ * workflow recorded its end). `start` runs through `runAgent(..., { runId })` (durable by default), with the
  * session `$TIMESTEP_TEST_SESSION` in the store's database when set.
  * With $TIMESTEP_TEST_ECHO=1 `refund` logs its arguments (`tool refund <key> <order>/<amount>`)
  * and the model logs the last tool output it was given (`model <n> saw <output>`).
@@ -53,6 +54,15 @@ function crashOnce(point: string): void {
   writeFileSync(marker, 'x');
   process.kill(process.pid, 'SIGKILL');
 }
+
+// crash point `save`: dies right after a segment's end-of-segment save committed, before its
+// workflow recorded its end (the recovered segment must find that version, not write another)
+const originalSave = RunStateStore.prototype.save;
+RunStateStore.prototype.save = async function save(this: RunStateStore, ...args: Parameters<RunStateStore['save']>) {
+  const stored = await originalSave.apply(this, args);
+  crashOnce('save');
+  return stored;
+};
 
 /** The session of a started run: dies (crash point `session`) right after its items are committed. */
 class CrashingSession extends TimestepSession {
@@ -222,8 +232,14 @@ async function main(): Promise<void> {
     const controller = new AbortController();
     const running = worker(AGENTS, { store, modelProvider: provider, signal: controller.signal, pollIntervalMs: 200 });
     await waitFor(store, ['done', 'waiting', 'failed']);
-    const outcome = (await DBOS.retrieveWorkflow(`${runId}@0`).getResult()) as { final_output?: string | null };
-    out = { finalOutput: outcome.final_output ?? null };
+    // the worker launches DBOS in the background: a run already done (its segment saved before a
+    // crash) is found before the launch, so wait for it to retrieve the recovered segment's result
+    while (!DBOS.isInitialized()) await new Promise((r) => setTimeout(r, 100));
+    const outcome = (await DBOS.retrieveWorkflow(`${runId}@0`).getResult()) as {
+      final_output?: string | null;
+      version?: number;
+    };
+    out = { finalOutput: outcome.final_output ?? null, segmentVersion: outcome.version ?? null };
     controller.abort();
     await running;
   } else if (action === 'approve') {

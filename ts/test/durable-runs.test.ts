@@ -93,7 +93,6 @@ describe('runAgent with a runId', () => {
       'timestep.model.get_response',
       'timestep.tool:lookup',
       'timestep.model.get_response',
-      'timestep.state.save',
     ]);
     const row = await store.run('by-default');
     assert.deepEqual([row.status, row.latestVersion], ['done', 1]);
@@ -115,7 +114,7 @@ describe('runAgent with a runId', () => {
     const agent = new Agent({ name: 'runner-agent', instructions: 'Help.', model: 'scripted' });
     const result = await runAgent(agent, 'Hi', { runId: 'with-runner', store, runner });
     assert.equal(result.finalOutput, 'From the runner.');
-    assert.deepEqual(await stepNames('with-runner@0'), ['timestep.model.get_response', 'timestep.state.save']);
+    assert.deepEqual(await stepNames('with-runner@0'), ['timestep.model.get_response']);
   });
 });
 
@@ -134,7 +133,6 @@ describe('sessions in durable runs', () => {
       'timestep.session.read',
       'timestep.model.stream_response',
       'timestep.session.write',
-      'timestep.state.save',
     ]);
     const row = await store.run('s-run-2');
     assert.deepEqual(row.metadata.durable_session, { id: 'conv', db: DB, history: 2 });
@@ -158,7 +156,6 @@ describe('sessions in durable runs', () => {
       'timestep.tool:refund',
       'timestep.model.get_response',
       'timestep.session.write',
-      'timestep.state.save',
     ]);
     const items = await session.getItems();
     assert.deepEqual(texts(items), ['earlier', 'Refund order 7', 'Refunded.']);

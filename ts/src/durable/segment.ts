@@ -2,7 +2,8 @@
  * The segment workflow (`timestep.segment`): one uninterrupted stretch of a run as a DBOS workflow.
  * It starts from the run's input (version 0) or from a stored waiting state plus the decisions
  * recorded for it, runs the agent until it finishes or pauses, and ends by saving the RunState
- * (`done` or `waiting`) as the next version, inside a step. The same workflow and step names,
+ * (`done` or `waiting`) as the next version: not a DBOS step (a fork's is), since the save is a
+ * compare-and-set on the version the segment extends. The same workflow and step names,
  * workflow ids and store rows as Python's `timestep.durable._segment`.
  */
 import { DBOS } from '@dbos-inc/dbos-sdk';
@@ -230,7 +231,17 @@ async function latestVersion(store: RunStateStore, runId: string): Promise<numbe
   }
 }
 
-/** Write the segment's final state; a repeat after a crash finds its own version. */
+/**
+ * Write the segment's final state; a repeat after a crash finds its own version.
+ *
+ * `baseVersion` is the version the segment extends (undefined: a fork, which extends its new run's
+ * latest version and saves inside a step). The write is a compare-and-set on it, and only the
+ * segment holding the run at `baseVersion` (claimed, or the run's first segment) appends the next
+ * version: a run is `running` while a segment holds it, and claims take only `waiting` runs. So
+ * when the store already holds a later version, the one right after `baseVersion` is this
+ * segment's own, committed before a crash: a repeat returns it and writes nothing, even when later
+ * segments (resumed from that version meanwhile) appended more. The same rule as Python's `_save`.
+ */
 async function save(
   store: RunStateStore,
   runId: string,
@@ -249,7 +260,12 @@ async function save(
     });
     return stored.version;
   } catch (error) {
-    if (error instanceof StaleStateError && error.actual === expected + 1) return error.actual;
+    if (
+      error instanceof StaleStateError &&
+      (error.actual === expected + 1 || (baseVersion !== undefined && error.actual > expected))
+    ) {
+      return expected + 1;
+    }
     throw error;
   }
 }
@@ -345,10 +361,15 @@ async function segmentBody(runId: string, baseVersion: number, spec: SegmentSpec
       }
       const metadata: Record<string, unknown> = { durable_agent: agent.name, durable_language: 'typescript' };
       if (sessionInfo !== undefined) metadata.durable_session = sessionInfo;
-      const version = await DBOS.runStep(
-        () => save(store, targetRun, forked ? undefined : baseVersion, result, status, metadata),
-        { name: names.SAVE_STEP },
-      );
+      // Not a step (one DBOS checkpoint less per segment): the save is a compare-and-set on the
+      // version this segment extends, so a replay after a crash finds its own version instead of
+      // writing another (see `save`). A fork reads the version it extends when it saves, so its
+      // save stays a step: a replay gets the recorded version back.
+      const version = forked
+        ? await DBOS.runStep(() => save(store, targetRun, undefined, result, status, metadata), {
+            name: names.SAVE_STEP,
+          })
+        : await save(store, targetRun, baseVersion, result, status, metadata);
       if (local) local.result = result;
       await log?.emit({ key: 'end', type: 'segment_end', status, version });
       const final = result.finalOutput;
