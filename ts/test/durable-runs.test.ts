@@ -176,7 +176,7 @@ describe('sessions in durable runs', () => {
     await runAgent(agent, 'Refund order 8', { runId: 'resumed', store });
     await approve('resumed', { store });
     const result = await resume('resumed', { store, agent });
-    assert.equal(result.finalOutput, 'Done.');
+    assert.equal(result?.finalOutput, 'Done.');
     assert.deepEqual((await stepNames('resumed@1'))[0], 'timestep.approvals.read');
     await assert.rejects(resume('resumed', { store, agent }), /not waiting/);
   });

@@ -257,9 +257,11 @@ export interface ResumeOptions extends Partial<Omit<DurableRunOptions, 'runId' |
 
 /**
  * Start the next segment of a waiting run, applying its recorded decisions. With `agent` it runs
- * in this process and its result is returned; without, it is left to a TypeScript worker (queued
- * on a Postgres store; on a SQLite store the worker finds it) and `undefined` is returned. Of
- * several callers racing to resume one run, exactly one succeeds; the others get
+ * in this process and its result is returned; without, it is handed to a TypeScript worker and
+ * `undefined` is returned: on a Postgres store the run is claimed and its segment queued on the
+ * `timestep-ts` queue; on a SQLite or file store (whose embedded PGlite a live worker holds) the
+ * run stays `waiting`, recorded as TypeScript's (`durable_language`), and the worker's poll
+ * resumes it. Of several callers racing to resume one run, exactly one succeeds; the others get
  * `RunNotWaitingError`.
  */
 export async function resume(runId: string, options: ResumeOptions = {}): Promise<AnyResult | undefined> {
@@ -275,11 +277,25 @@ export async function resume(runId: string, options: ResumeOptions = {}): Promis
   const session = storedSession(metadata);
   if (session !== undefined) spec.session = session;
   const system = systemDatabaseFor(store.target);
-  if (!options.agent && system.kind === 'pglite') return undefined; // the worker's poll resumes it
+  if (!options.agent && system.kind === 'pglite') {
+    // the worker's poll resumes it; a run another language would resume is handed over while
+    // claimed, so no resume of the other language's workers interleaves with the change
+    if (approvals.resumeLanguageOf(metadata) !== 'typescript') {
+      if (!(await store.claim(runId, version))) {
+        throw new RunNotWaitingError(`run '${runId}' was resumed by another process`);
+      }
+      await store.setStatus(runId, 'waiting', { metadata: { durable_language: 'typescript' } });
+    }
+    return undefined;
+  }
   if (!(await store.claim(runId, version))) {
     throw new RunNotWaitingError(`run '${runId}' was resumed by another process`);
   }
   if (!options.agent) {
+    if (approvals.resumeLanguageOf(metadata) !== 'typescript') {
+      // recorded as TypeScript's, as the segment's save will (e.g. for cancelRun / cancel_run)
+      await store.setStatus(runId, 'running', { metadata: { durable_language: 'typescript' } });
+    }
     await withSystem(store, (system) => system.enqueue(runId, version, spec)); // for a worker
     return undefined;
   }
