@@ -302,6 +302,57 @@ def test_approved_with_resume_but_no_agent_is_resumed_by_a_worker(driver: Driver
     assert driver.calls()[-2:] == [f"tool refund {key('queued')}", "model 1"]
 
 
+async def test_approved_in_typescript_with_resume_and_no_agent_is_finished_by_a_worker(
+    driver: Driver, store_url: str
+) -> None:
+    """`approve(runId, { resume: true })` in a Node process that has no agent hands the run to a
+    TypeScript worker (as Python's `approve(..., resume=True)` queues it) and reports `resumed`;
+    a `worker()` in another Node process finishes it."""
+    facts = driver.start_killed_while_waiting("handed")
+    assert facts["status"] == "waiting"
+    code, facts = driver.run("approve", "handed", "resume", tool="refund")
+    assert code == 0
+    assert (facts["decided"], facts["resumed"]) == ("call_1", True)
+    # Postgres: claimed and queued on `timestep-ts`; SQLite: left for the worker's poll
+    expected = "running" if store_url.startswith("postgres") else "waiting"
+    assert (await RunStateStore(store_url).run("handed")).status == expected
+    code, facts = driver.run("worker", "handed", tool="refund")
+    assert code == 0
+    assert (facts["status"], facts["version"]) == ("done", 2)
+    assert driver.calls() == ["model 0", "waiting", f"tool refund {key('handed')}", "model 1"]
+
+
+async def test_python_run_rejected_in_typescript_with_resume_goes_to_a_typescript_worker(
+    driver: Driver, store_url: str
+) -> None:
+    """`reject(runId, { resume: true })` without an agent on a run Python paused: the run is
+    handed to TypeScript's workers (recorded as `durable_language: typescript`, so Python's
+    workers leave it), and a TypeScript worker finishes it with the rejection."""
+    REFUND_EXECUTIONS.clear()
+    store = RunStateStore(store_url)
+    result = await run_durable(_python_agent(), "Refund order 42", run_id="py-rej", store=store)
+    assert [i.name for i in result.interruptions] == ["refund"]
+    env = {"TIMESTEP_TEST_DECISION": json.dumps({"reject": "not this one"})}
+    code, facts = driver.run("approve", "py-rej", "resume", tool="refund", env_extra=env)
+    assert code == 0
+    assert (facts["resumed"], facts["metadata"]["durable_language"]) == (True, "typescript")
+    # Postgres: claimed and queued on `timestep-ts`; SQLite: waiting for a TypeScript worker's poll
+    expected = "running" if store_url.startswith("postgres") else "waiting"
+    assert (await store.run("py-rej")).status == expected
+    assert "py-rej" not in await store.ready_to_resume()  # not Python's to resume
+    code, facts = driver.run("worker", "py-rej", tool="refund")
+    assert code == 0
+    assert (facts["status"], facts["version"], facts["language"]) == ("done", 2, "typescript")
+    assert driver.calls() == ["model 1"]  # the tool did not run
+    assert REFUND_EXECUTIONS == []
+    (decision,) = await store.decisions("py-rej")
+    assert (decision.decision, decision.reason, decision.decided_by) == (
+        "reject",
+        "not this one",
+        "ts-user",
+    )
+
+
 def _texts(items: list[Any]) -> list[str]:
     """The message texts of session items (Python's format), in order."""
     out: list[str] = []

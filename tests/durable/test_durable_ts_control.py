@@ -9,6 +9,7 @@ The Node half is ``ts/test/control-driver.ts``; the in-process TypeScript cases 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import threading
@@ -28,6 +29,7 @@ from timestep.durable import (
     recorded_steps,
     run_durable,
     system_database_url,
+    worker,
 )
 from timestep.state import RunStateStore, display_url
 from vectors.scenarios import refund_call, support_agent
@@ -106,15 +108,22 @@ def _agent(name: str, respond: Any, tools: list[Any]) -> Agent[Any]:
     return Agent(name=name, model=model, tools=tools)
 
 
+# every real call of the Python `charger` agent, as the Node driver logs its own
+python_calls: list[str] = []
+
+
 @function_tool
 def charge() -> str:
     """Charge."""
+    python_calls.append("tool charge")
     return "charged"
 
 
 def _charge(call: ModelCall) -> Any:
     items = call.input if isinstance(call.input, list) else []
-    if any(isinstance(i, dict) and i.get("type") == "function_call_output" for i in items):
+    results = sum(isinstance(i, dict) and i.get("type") == "function_call_output" for i in items)
+    python_calls.append(f"model {results}")
+    if results:
         return [assistant_message("done after 1")]
     return [function_call("charge", {}, call_id="call_1")]
 
@@ -213,10 +222,11 @@ async def test_fork_refuses_the_other_languages_run_and_steps_read_alike(
         "timestep.tool:charge",
         "timestep.model.get_response",
     ]
+    # both languages number a segment's steps from 1, whichever engine recorded it (DBOS
+    # TypeScript's own ids start at 0, Python DBOS's at 1)
     ts_steps = driver.run("steps", "f-ts")["steps"]
     assert [(s["segment"], s["stepId"], s["name"]) for s in ts_steps] == [
-        ("f-ts@0", i, name)
-        for i, name in enumerate(names)  # DBOS TS numbers steps from 0
+        ("f-ts@0", i + 1, name) for i, name in enumerate(names)
     ]
     assert all(s["error"] is None and s["durationMs"] >= 0 for s in ts_steps)
     py_steps = await recorded_steps("f-py", store=store)
@@ -249,9 +259,70 @@ async def test_typescript_enqueue_fork_and_prepare(driver: Driver, store_url: st
     row = await store.run("q-ts")
     assert (row.agent_name, row.metadata["durable_language"]) == ("charger", "typescript")
 
-    forked = driver.run("fork", "q-ts", "q-ts-2", "2")  # from the second model call
+    # from the second model call: step 3 (1 model, 2 tool, 3 model, 4 save), as in Python
+    forked = driver.run("fork", "q-ts", "q-ts-2", "3")
     assert forked == {"workflowId": "q-ts-2@0"}
-    lineage = {"run_id": "q-ts", "segment": "q-ts@0", "step": 2}
+    lineage = {"run_id": "q-ts", "segment": "q-ts@0", "step": 3}
     assert (await store.run("q-ts-2")).metadata["forked_from"] == lineage
     assert driver.run("worker", "q-ts-2") == {"status": "done"}
     assert (await store.get("q-ts-2")).version == 2
+
+
+async def test_fork_at_step_n_runs_the_same_calls_again_in_both_languages(
+    driver: Driver, store_url: str, tmp_path: Path
+) -> None:
+    """The same run recorded by each language's engine, forked at the same step number from each
+    language: both forks replay the steps before it and run the same calls again, and both
+    languages list the forks' steps with the same numbers (from 1)."""
+    log = tmp_path / "ts-calls.log"
+    driver.env["TIMESTEP_TEST_LOG"] = str(log)
+    store = RunStateStore(store_url)
+    ready = asyncio.Event()  # Python's worker (it runs the Python fork) launches first
+    task = asyncio.create_task(
+        worker(
+            [_agent("charger", _charge, [charge])],
+            store=store,
+            poll_interval=0.2,
+            on_ready=ready.set,
+        )
+    )
+    try:
+        await asyncio.wait_for(ready.wait(), 120)
+        python_calls.clear()
+        result = await run_durable(
+            _agent("charger", _charge, [charge]), "go", run_id="n-py", store=store
+        )
+        assert result.final_output == "done after 1"
+        assert python_calls == ["model 0", "tool charge", "model 1"]
+        assert driver.run("charge", "n-ts") == {"finalOutput": "done after 1"}
+        assert log.read_text().splitlines() == ["n-ts model 0", "n-ts tool charge", "n-ts model 1"]
+
+        # step 2 is the tool call in both: 1 model, 2 tool charge, 3 model (a fork saves in step 4)
+        python_calls.clear()
+        assert await fork_run("n-py", "n-py-2", from_step=2, store=store) == "n-py-2@0"
+        for _ in range(600):
+            if (await store.run("n-py-2")).status == "done":
+                break
+            await asyncio.sleep(0.1)
+        assert driver.run("fork", "n-ts", "n-ts-2", "2") == {"workflowId": "n-ts-2@0"}
+        assert driver.run("worker", "n-ts-2") == {"status": "done"}
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    ts_calls = [
+        line.split(" ", 1)[1] for line in log.read_text().splitlines() if line.startswith("n-ts-2 ")
+    ]
+    assert python_calls == ts_calls == ["tool charge", "model 1"]
+    for run_id in ("n-py-2", "n-ts-2"):
+        row = await store.run(run_id)
+        assert (row.status, row.metadata["forked_from"]["step"]) == ("done", 2)
+    names = [
+        (1, "timestep.model.get_response"),
+        (2, "timestep.tool:charge"),
+        (3, "timestep.model.get_response"),
+        (4, "timestep.state.save"),
+    ]
+    assert [(s.step_id, s.name) for s in await recorded_steps("n-py-2", store=store)] == names
+    ts_steps = driver.run("steps", "n-ts-2")["steps"]
+    assert [(s["stepId"], s["name"]) for s in ts_steps] == names

@@ -12,35 +12,31 @@ The test never skips: without ``/usr/bin/chromium`` it fails with the command th
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
+from harness.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    no_horizontal_scroll,
+    require_chromium,
+    serve_inbox,
+    shot,
+)
 from harness.busy_worker import busy_worker
 from harness.cli_support import cli_env
 from timestep.server import openapi_schema
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 CAROL = "carol-token-0123456789"
-ARTIFACTS = Path(os.environ.get("TIMESTEP_TEST_ARTIFACTS", Path(__file__).parents[1] / "artifacts"))
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _chromium() -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"the browser test needs Debian's chromium at {CHROMIUM}: run "
-            "'apt-get install -y chromium' (as root) or 'make chromium'",
-            pytrace=False,
-        )
+    require_chromium()
 
 
 @pytest.fixture
@@ -49,33 +45,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
     db_url = f"sqlite:///{tmp_path / 'activity.db'}"
     env = {**cli_env(db_url), "TIMESTEP_INBOX_USERS": f"carol:{CAROL}"}
     env["TIMESTEP_LOG_FILE"] = str(tmp_path / "serve.log")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "timestep.cli", "serve", "--port", "0"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
-        if "timestep inbox on " not in first:
-            proc.kill()
-            pytest.fail(
-                f"serve did not start: {first!r} {proc.stderr.read() if proc.stderr else ''}"
-            )
-        yield first.split("timestep inbox on ", 1)[1].strip().removesuffix("/login"), db_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _shot(page: Page, name: str) -> None:
-    path = ARTIFACTS / "inbox" / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=True)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with serve_inbox(tmp_path, env) as url:
+        yield url.removesuffix("/login"), db_url
 
 
 def test_the_inbox_shows_running_and_queued_runs_and_the_live_worker(
@@ -107,7 +78,7 @@ def test_the_inbox_shows_running_and_queued_runs_and_the_live_worker(
             expect(running).to_contain_text(
                 f"on {live.get_attribute('data-executor-id')}", use_inner_text=True
             )
-            _shot(page, "desktop-activity")
+            shot(page, "desktop-activity")
 
             response = page.request.get(f"{base}/api/activity")
             assert response.status == 200
@@ -128,11 +99,8 @@ def test_the_inbox_shows_running_and_queued_runs_and_the_live_worker(
             phone.goto(f"{base}/")
             expect(phone.locator('[data-testid="worker"][data-alive="true"]')).to_have_count(1)
             expect(phone.get_by_test_id("queued-run")).to_have_count(1)
-            overflow = phone.evaluate(
-                "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-            )
-            assert overflow <= 0, f"the inbox scrolls sideways by {overflow}px at 375px"
-            _shot(phone, "mobile-activity")
+            no_horizontal_scroll(phone)
+            shot(phone, "mobile-activity")
 
             running.get_by_role("link").click()  # the run's own page
             expect(page.get_by_test_id("run-page-status")).to_have_text("running")

@@ -14,7 +14,6 @@ The test never skips: without ``/usr/bin/chromium`` it fails with the command th
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,8 +22,16 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
+from harness.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    no_horizontal_scroll,
+    require_chromium,
+    serve_inbox,
+    shot,
+)
 from harness.cli_support import (
     AGENTS_MODULE,
     agents_module,
@@ -34,29 +41,14 @@ from harness.cli_support import (
 )
 from timestep.state import RunStateStore
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ALICE = "alice-token-0123456789"
 BOB = "bob-token-0123456789abc"
 SLASHED = "tenant/ticket-42"
-ARTIFACTS = Path(os.environ.get("TIMESTEP_TEST_ARTIFACTS", Path(__file__).parents[1] / "artifacts"))
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _chromium() -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"the browser test needs Debian's chromium at {CHROMIUM}: run "
-            "'apt-get install -y chromium' (as root) or 'make chromium'",
-            pytrace=False,
-        )
+    require_chromium()
 
 
 @pytest.fixture
@@ -74,29 +66,9 @@ def inbox(tmp_path: Path) -> Iterator[tuple[str, str]]:
     )
     assert upgrade.returncode == 0, upgrade.stderr
     env = {**cli_env(db_url), "TIMESTEP_INBOX_USERS": f"alice:{ALICE},bob:{BOB}"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "timestep.cli", "serve", "--port", "0",
-         "--agent", f"{AGENTS_MODULE}:finish_any"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
-        if "timestep inbox on " not in first:
-            proc.kill()
-            pytest.fail(
-                f"serve did not start: {first!r} {proc.stderr.read() if proc.stderr else ''}"
-            )
-        url = first.split("timestep inbox on ", 1)[1].strip()
+    with serve_inbox(tmp_path, env, "--agent", f"{AGENTS_MODULE}:finish_any") as url:
         assert url.endswith("/login")  # named users only: no token in the printed URL
         yield url.removesuffix("/login"), db_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 async def _pause_runs(db_url: str, directory: Path) -> None:
@@ -104,21 +76,6 @@ async def _pause_runs(db_url: str, directory: Path) -> None:
     async with RunStateStore(db_url) as store:
         await interrupted_run(store, SLASHED, agents.start())
         await interrupted_run(store, "ticket-43", agents.start())
-
-
-def _no_horizontal_scroll(page: Page) -> None:
-    overflow = page.evaluate(
-        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px at 375px"
-
-
-def _shot(page: Page, name: str) -> Path:
-    path = ARTIFACTS / "inbox" / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=True)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    return path
 
 
 def test_browser_signs_in_decides_and_reads_each_run(
@@ -161,7 +118,7 @@ def test_browser_signs_in_decides_and_reads_each_run(
             expect(card.get_by_test_id("arguments")).to_contain_text('"amount": 5')
             other = page.locator('[data-testid="approval"][data-run-id="ticket-43"]')
             expect(other).to_be_visible()
-            _shot(page, "desktop-inbox")
+            shot(page, "desktop-inbox")
             card.get_by_test_id("approve").click()
             other.get_by_test_id("reject").click()
             expect(page.get_by_test_id("message")).to_have_text("Give a reason to reject.")
@@ -202,7 +159,7 @@ def test_browser_signs_in_decides_and_reads_each_run(
             expect(decision.get_by_test_id("decided-by")).to_have_text("alice")
             expect(decision).to_contain_text("approved")
             expect(run_page.get_by_test_id("step").first).to_be_visible()
-            _shot(page, "desktop-run")
+            shot(page, "desktop-run")
 
             # the rejected run, opened by its URL in a new tab of the same session
             tab = context.new_page()
@@ -221,14 +178,14 @@ def test_browser_signs_in_decides_and_reads_each_run(
             # a phone's width: nothing scrolls sideways
             for view in (page, tab):
                 view.set_viewport_size({"width": 375, "height": 812})
-            _no_horizontal_scroll(page)
-            _shot(page, "mobile-run")
-            _no_horizontal_scroll(tab)
-            _shot(tab, "mobile-rejected-run")
+            no_horizontal_scroll(page)
+            shot(page, "mobile-run")
+            no_horizontal_scroll(tab)
+            shot(tab, "mobile-rejected-run")
             page.get_by_test_id("back").click()
             expect(page.get_by_test_id("run")).to_have_count(2)
-            _no_horizontal_scroll(page)
-            _shot(page, "mobile-inbox")
+            no_horizontal_scroll(page)
+            shot(page, "mobile-inbox")
 
             # signing out needs signing in again
             page.get_by_test_id("sign-out").click()

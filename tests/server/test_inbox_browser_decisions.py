@@ -16,15 +16,13 @@ from pathlib import Path
 from playwright.sync_api import Page, expect, sync_playwright
 from test_inbox_browser import (
     _chromium,  # noqa: F401  (fixture: fails with the install command when chromium is missing)
-    _no_horizontal_scroll,
-    _shot,
     inbox,  # noqa: F401  (fixture)
 )
 
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, no_horizontal_scroll, shot
 from harness.cli_support import agents_module, interrupted_run
 from timestep.state import RunStateStore
 
-CHROMIUM = "/usr/bin/chromium"
 CAROL = "carol-token-0123456789"
 ALICE = "alice-token-0123456789"
 
@@ -51,7 +49,7 @@ def test_run_page_approves_with_edited_arguments_and_answers_instead(
         pool.submit(asyncio.run, _pause(db_url, tmp_path)).result(timeout=120)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -77,7 +75,7 @@ def test_run_page_approves_with_edited_arguments_and_answers_instead(
             page.get_by_test_id("run-pending").get_by_test_id("reason").fill(
                 "only the damaged item"
             )
-            _shot(page, "desktop-run-edit-arguments")
+            shot(page, "desktop-run-edit-arguments")
             page.get_by_test_id("run-pending").get_by_test_id("approve-edited").click()
             expect(page.locator("#message")).to_have_text(
                 "Approved refund with edited arguments in edit-me"
@@ -98,7 +96,7 @@ def test_run_page_approves_with_edited_arguments_and_answers_instead(
             )
             expect(decision.get_by_test_id("decided-by")).to_have_text("alice")
             expect(decision).to_contain_text("only the damaged item")
-            _shot(page, "desktop-run-edited")
+            shot(page, "desktop-run-edited")
 
             # answer instead of running the tool
             _open_card(page, base, "answer-me")
@@ -108,8 +106,8 @@ def test_run_page_approves_with_edited_arguments_and_answers_instead(
                 "Refunded by phone; nothing left to do."
             )
             page.set_viewport_size({"width": 375, "height": 812})
-            _no_horizontal_scroll(page)
-            _shot(page, "mobile-run-answer")
+            no_horizontal_scroll(page)
+            shot(page, "mobile-run-answer")
             page.get_by_test_id("run-pending").get_by_test_id("answer").click()
             expect(page.locator("#message")).to_have_text("Answered refund in answer-me")
             expect(page.get_by_test_id("run-page-status")).to_have_text("done", timeout=120_000)
@@ -125,7 +123,7 @@ def test_run_page_approves_with_edited_arguments_and_answers_instead(
             expect(decision.get_by_test_id("decision-change")).to_have_text(
                 "model was given: Refunded by phone; nothing left to do."
             )
-            _no_horizontal_scroll(page)
-            _shot(page, "mobile-run-answered")
+            no_horizontal_scroll(page)
+            shot(page, "mobile-run-answered")
         finally:
             browser.close()

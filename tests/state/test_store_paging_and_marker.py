@@ -71,6 +71,14 @@ async def test_list_runs_pages_newest_first_in_the_database(db_target: str) -> N
         await store.list_runs(limit=2, offset=2)
     [query] = [s for s in seen if "timestep_runs" in s]
     assert "LIMIT" in query and "OFFSET" in query, query  # cut by the database, not in Python
+    # the total behind the pages: one count statement, no rows read into Python
+    assert await store.count_runs() == 5
+    assert await store.count_runs(status="waiting") == 4
+    assert await store.count_runs(status="failed") == 0
+    with _Statements(db_target) as seen:
+        await store.count_runs(status="waiting")
+    [count] = [s for s in seen if "timestep_runs" in s]
+    assert "count(" in count.lower(), count
 
 
 async def test_a_file_store_pages_like_a_database(tmp_path: Path) -> None:
@@ -79,6 +87,10 @@ async def test_a_file_store_pages_like_a_database(tmp_path: Path) -> None:
     assert [r.run_id for r in await store.list_runs(limit=1)] == ["one"]
     assert await store.list_runs(offset=1) == []
     assert await store.list_runs(limit=0) == []
+    assert await store.count_runs() == 1
+    assert await store.count_runs(status="waiting") == 1
+    assert await store.count_runs(status="done") == 0
+    assert await RunStateStore(str(tmp_path / "none.json")).count_runs() == 0
 
 
 @pytest.mark.parametrize(

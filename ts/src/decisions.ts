@@ -5,8 +5,9 @@
  * with the same rules and typed errors, so `timestep runs show` and the inbox list them.
  * `resume` (or `resume: true` once every call is decided) continues the run durably, as Python's
  * `timestep.durable.resume`: its next segment claims the recorded decisions in a step and runs
- * with every model and tool call checkpointed (`runOptions.durable: false`: continued with the
- * stock Runner and saved, not checkpointed).
+ * with every model and tool call checkpointed, in this process with an agent, else on a
+ * TypeScript worker (`runOptions.durable: false`: continued here with the stock Runner and saved,
+ * not checkpointed).
  */
 import { Agent, type FunctionTool, RunState } from '@openai/agents';
 import { ConfigurationError } from './errors.js';
@@ -21,7 +22,10 @@ export interface Decision {
   decision: DecisionKind;
   /** Every pending call of that version now has a decision. */
   allDecided: boolean;
-  /** The run was resumed (`resume: true` and every call decided). */
+  /**
+   * The run was resumed (`resume: true` and every call decided): in this process with an agent,
+   * else handed to a TypeScript worker (as Python's `resumed` when its segment is queued).
+   */
   resumed: boolean;
   /** The edited arguments (compact JSON object text) of an approval that changed them. */
   arguments: string | null;
@@ -36,7 +40,10 @@ export interface DecideOptions {
   by?: string;
   /** Approve (or reject) every later call of the same tool in this run too. */
   always?: boolean;
-  /** Continue the run once every pending call is decided (needs `agent` or the store's agent). */
+  /**
+   * Continue the run once every pending call is decided: in this process with `agent` (or the
+   * store's agent), else on a TypeScript `worker()` (as Python's `approve(..., resume=True)`).
+   */
   resume?: boolean;
   /** Default: `new RunStateStore()` (`$TIMESTEP_DB`, else `sqlite:///timestep.db`). */
   store?: RunStateStore;
@@ -130,33 +137,37 @@ export function withEditedArguments(agent: AnyAgent, edits: Map<string, string>)
 }
 
 /**
- * Continue a waiting run whose pending calls are all decided, durably in this process (the twin
- * of Python's `timestep.durable.resume(run_id, agent=...)`): its next segment `<runId>@<version>`
- * applies the recorded decisions and runs the agent with every model and tool call a checkpointed
- * step; a run started with a session keeps writing to it. Of several callers racing to resume
- * one run exactly one succeeds; the others get `RunNotWaitingError`. With
- * `runOptions.durable: false` the run is continued with the stock Runner under the same run id
- * (saved at its end, not checkpointed).
+ * Continue a waiting run whose pending calls are all decided, durably (the twin of Python's
+ * `timestep.durable.resume`): its next segment `<runId>@<version>` applies the recorded
+ * decisions and runs the agent with every model and tool call a checkpointed step; a run started
+ * with a session keeps writing to it. With `agent` (or the store's agent) the segment runs in
+ * this process and its result is returned; without, the run is handed to a TypeScript
+ * `worker()` (queued on a Postgres store; on a SQLite or file store the worker's poll finds it)
+ * and `undefined` is returned, as Python's `resume(run_id)` returns None. Of several callers
+ * racing to resume one run exactly one succeeds; the others get `RunNotWaitingError`. With
+ * `runOptions.durable: false` the run is continued here with the stock Runner under the same
+ * run id (saved at its end, not checkpointed; it needs the agent).
  */
-export async function resume(runId: string, options: ResumeOptions = {}): Promise<AnyResult> {
+export async function resume(runId: string, options: ResumeOptions = {}): Promise<AnyResult | undefined> {
   const store = options.store ?? new RunStateStore();
   const given = options.agent ?? store.agent;
-  if (given === undefined) {
-    throw new ConfigurationError('resume() needs the agent: pass { agent } or give it to the store');
-  }
   const runOptions = options.runOptions ?? {};
   if (runOptions.durable !== false) {
     const { resume: resumeDurable } = await import('./durable/api.js');
-    const result = await resumeDurable(runId, {
+    return resumeDurable(runId, {
       store,
-      agent: given,
+      ...(given !== undefined ? { agent: given } : {}),
       stream: options.stream ?? runOptions.stream ?? false,
       ...(runOptions.maxTurns !== undefined ? { maxTurns: runOptions.maxTurns } : {}),
       ...(runOptions.context !== undefined ? { context: runOptions.context } : {}),
       ...(runOptions.modelProvider ? { modelProvider: runOptions.modelProvider } : {}),
       ...(runOptions.runner ? { runner: runOptions.runner } : {}),
     });
-    return result!; // with an agent the segment runs here and returns its result
+  }
+  if (given === undefined) {
+    throw new ConfigurationError(
+      'resume() with runOptions.durable: false needs the agent: pass { agent } or give it to the store',
+    );
   }
   // not durable: the agent's tools run an edited call with its edited arguments
   const edits = new Map<string, string>();
@@ -195,7 +206,8 @@ async function decide(
     const resumeOptions: ResumeOptions = { store };
     if (options.agent !== undefined) resumeOptions.agent = options.agent;
     if (options.runOptions !== undefined) resumeOptions.runOptions = options.runOptions;
-    await consumeResult(await resume(runId, resumeOptions));
+    const result = await resume(runId, resumeOptions);
+    if (result !== undefined) await consumeResult(result); // else handed to a worker
     resumed = true;
   }
   return {

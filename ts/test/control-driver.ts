@@ -12,10 +12,14 @@
  *   node control-driver.js worker  <store> <run id>            a worker until the run is done
  *
  * Every stdout line is a JSON object; errors are printed as `{ "error": <class>, "message": ... }`
- * (exit 0), so the test compares them with Python's.
+ * (exit 0), so the test compares them with Python's. Every real model call and `charge` call
+ * appends a line to $TIMESTEP_TEST_LOG when set: `<run id> model <tool results seen>`,
+ * `<run id> tool charge`.
  */
+import { appendFileSync } from 'node:fs';
 import { Agent, setTracingDisabled, tool, Usage } from '@openai/agents';
 import type { Model, ModelProvider, ModelRequest, ModelResponse, StreamEvent } from '@openai/agents';
+import { DBOS } from '@dbos-inc/dbos-sdk';
 import { z } from 'zod';
 import {
   cancelRun,
@@ -36,6 +40,11 @@ const [action = '', storeUrl = '', runId = '', ...extra] = process.argv.slice(2)
 const say = (value: unknown): void => {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 };
+const log = (runOf: string | undefined, line: string): void => {
+  if (process.env.TIMESTEP_TEST_LOG) appendFileSync(process.env.TIMESTEP_TEST_LOG, `${runOf ?? '?'} ${line}\n`);
+};
+/** The run a call belongs to (its segment's workflow id, `<run id>@<version>`). */
+const currentRun = (): string | undefined => DBOS.workflowID?.replace(/@\d+$/, '');
 
 const call = (name: string, args: unknown, callId: string) => ({
   type: 'function_call' as const,
@@ -51,6 +60,7 @@ class ScriptModel implements Model {
   async getResponse(request: ModelRequest): Promise<ModelResponse> {
     const items = Array.isArray(request.input) ? request.input : [];
     const results = items.filter((i) => (i as { type?: string }).type === 'function_call_result').length;
+    log(currentRun(), `model ${results}`);
     const output =
       results === 0
         ? [call(this.toolName, this.toolName === 'slow' ? { ms: 60_000 } : {}, 'call_1')]
@@ -87,7 +97,10 @@ const charge = tool({
   name: 'charge',
   description: 'Charge.',
   parameters: z.object({}),
-  execute: async () => 'charged',
+  execute: async () => {
+    log(currentRun(), 'tool charge');
+    return 'charged';
+  },
 });
 const provider: ModelProvider = { getModel: (name) => new ScriptModel(name ?? 'charge') };
 const AGENTS = {

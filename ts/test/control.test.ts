@@ -260,13 +260,13 @@ test('recordedSteps lists every checkpointed step of a run, and forkRun replays 
   assert.deepEqual(
     steps.map((s) => [s.segment, s.stepId, s.name]),
     [
-      ['c-src@0', 0, 'timestep.model.get_response'],
-      ['c-src@0', 1, 'timestep.tool:charge'],
-      ['c-src@0', 2, 'timestep.model.get_response'],
-      ['c-src@0', 3, 'timestep.tool:charge'],
-      ['c-src@0', 4, 'timestep.model.get_response'],
-      ['c-src@0', 5, 'timestep.tool:charge'],
-      ['c-src@0', 6, 'timestep.model.get_response'],
+      ['c-src@0', 1, 'timestep.model.get_response'],
+      ['c-src@0', 2, 'timestep.tool:charge'],
+      ['c-src@0', 3, 'timestep.model.get_response'],
+      ['c-src@0', 4, 'timestep.tool:charge'],
+      ['c-src@0', 5, 'timestep.model.get_response'],
+      ['c-src@0', 6, 'timestep.tool:charge'],
+      ['c-src@0', 7, 'timestep.model.get_response'],
     ],
   );
   for (const step of steps) {
@@ -275,20 +275,22 @@ test('recordedSteps lists every checkpointed step of a run, and forkRun replays 
   }
   assert.deepEqual(await recordedSteps('c-nobody', { store }), []);
 
-  // DBOS TypeScript numbers steps from 0 (Python's from 1): the same step sequence
-  await assert.rejects(forkRun('c-src', 'c-fork', { fromStep: 7, store }), /has no step 7 to fork at: its segment 'c-src@0' recorded steps 0 to 6/);
-  await assert.rejects(forkRun('c-src', 'c-wait', { fromStep: 4, store }), /run 'c-wait' already exists/);
+  // numbered from 1 as Python numbers its steps (DBOS TypeScript's own ids start at 0): the
+  // same numbers and the same fork as tests/durable/test_durable_control.py's Python twin
+  await assert.rejects(forkRun('c-src', 'c-fork', { fromStep: 8, store }), /has no step 8 to fork at: its segment 'c-src@0' recorded steps 1 to 7/);
+  await assert.rejects(forkRun('c-src', 'c-wait', { fromStep: 5, store }), /run 'c-wait' already exists/);
   await assert.rejects(forkRun('c-nobody', 'c-fork', { fromStep: 1, store }), RunNotFoundError);
   const before = events.length;
-  assert.equal(await forkRun('c-src', 'c-fork', { fromStep: 4, store }), 'c-fork@0');
-  const lineage = { run_id: 'c-src', segment: 'c-src@0', step: 4 };
+  assert.equal(await forkRun('c-src', 'c-fork', { fromStep: 5, store }), 'c-fork@0');
+  const lineage = { run_id: 'c-src', segment: 'c-src@0', step: 5 };
   assert.deepEqual((await store.run('c-fork')).metadata.forked_from, lineage); // stored at once
   await until(async () => (await status('c-fork')) === 'done', 'the fork to finish');
   const stored = await store.get('c-fork');
   assert.equal(stored.version, 2); // 1: the fork stored at once, 2: its end
   assert.deepEqual((await store.run('c-fork')).metadata.forked_from, lineage);
   const forkEvents = events.slice(before);
-  // steps 0-3 came from the checkpoint: the fork asks the model twice and charges once, anew
+  // steps 1-4 came from the checkpoint: the fork asks the model twice and charges once, anew
+  // (Python's fork_run(from_step=5) of the same run: turns 2 and 3, one charge)
   assert.deepEqual(forkEvents.filter((e) => e.startsWith('model')), ['model charger 2', 'model charger 3']);
   const charges = forkEvents.filter((e) => e.startsWith('tool'));
   assert.equal(charges.length, 1);
@@ -304,7 +306,8 @@ test('forkRun retries a failed run from its failing step without running its ear
   assert.deepEqual([failed.status, failed.metadata.error], ['failed', 'QuotaError: quota exceeded']);
   const steps = await recordedSteps('c-flaky', { store });
   const failing = steps.find((s) => s.error !== null)!;
-  assert.deepEqual([failing.stepId, failing.name], [2, 'timestep.model.get_response']);
+  // steps: 1 model, 2 tool ping, 3 model (failed): retry from step 3, as in Python's twin
+  assert.deepEqual([failing.stepId, failing.name], [3, 'timestep.model.get_response']);
   assert.match(failing.error!, /quota exceeded/);
   await forkRun('c-flaky', 'c-flaky-2', { fromStep: failing.stepId, store });
   await until(async () => (await status('c-flaky-2')) === 'done', 'the retried fork');

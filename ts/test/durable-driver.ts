@@ -4,9 +4,10 @@
  *
  *   node durable-driver.js start   <store> <run id> [crash point]   run `charge`, or `refund` (approval)
  *   node durable-driver.js recover <store> <run id>                  launch (DBOS recovers), wait for the run
- *   node durable-driver.js approve <store> <run id> [python|typescript]
+ *   node durable-driver.js approve <store> <run id> [python|typescript|queue|resume]
  *                          ($TIMESTEP_TEST_DECISION: `{"arguments": {...}}` edits the call,
- *                           `{"output": "..."}` answers it instead)
+ *                           `{"output": "..."}` answers it instead, `{"reject": "why"}` rejects it;
+ *                           `resume`: the decision with `resume: true` and no agent, for a worker)
  *   node durable-driver.js worker  <store> <run id>                  a worker until the run is done
  *
  * The model is a deterministic script keyed by how many tool results the request holds (so a
@@ -30,7 +31,7 @@ import { Agent, setTracingDisabled, tool, Usage } from '@openai/agents';
 import type { AgentInputItem, Model, ModelProvider, ModelRequest, ModelResponse, StreamEvent } from '@openai/agents';
 import { z } from 'zod';
 import { RunStateStore } from '../src/store/index.js';
-import { answer, approve } from '../src/decisions.js';
+import { answer, approve, reject } from '../src/decisions.js';
 import { consumeResult, runAgent } from '../src/run.js';
 import { TimestepSession } from '../src/session.js';
 import {
@@ -246,18 +247,23 @@ async function main(): Promise<void> {
     const how = JSON.parse(process.env.TIMESTEP_TEST_DECISION || '{}') as {
       arguments?: Record<string, unknown>;
       output?: string;
+      reject?: string;
     };
+    const resume = extra === 'resume'; // no agent in this process: a worker continues the run
     const decided =
       how.output !== undefined
-        ? await answer(runId, { store, output: how.output, by: 'ts-user' })
-        : await approve(runId, {
-            store,
-            by: 'ts-user',
-            ...(how.arguments ? { arguments: how.arguments } : {}),
-          });
+        ? await answer(runId, { store, output: how.output, by: 'ts-user', resume })
+        : how.reject !== undefined
+          ? await reject(runId, { store, reason: how.reject, by: 'ts-user', resume })
+          : await approve(runId, {
+              store,
+              by: 'ts-user',
+              resume,
+              ...(how.arguments ? { arguments: how.arguments } : {}),
+            });
     if (extra === 'queue') await resumeDurable(runId, { store }); // no agent here: for a worker
     if (extra === 'python' || extra === 'typescript') await setResumeLanguage(runId, extra, { store });
-    out = { decided: decided.callId, version: decided.stateVersion };
+    out = { decided: decided.callId, version: decided.stateVersion, resumed: decided.resumed };
   } else if (action === 'worker') {
     const controller = new AbortController();
     const running = worker(AGENTS, { store, modelProvider: provider, signal: controller.signal, pollIntervalMs: 200 });

@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DBOS } from '@dbos-inc/dbos-sdk';
-import { Agent, Runner, setTracingDisabled, Usage } from '@openai/agents';
+import { Agent, Runner, setTracingDisabled, tool, Usage } from '@openai/agents';
+import { z } from 'zod';
 import type { Model, ModelRequest, ModelResponse, StreamEvent } from '@openai/agents';
 import {
   approve,
@@ -22,11 +23,12 @@ import {
   consumeResult,
   openSession,
   resume,
+  RunNotWaitingError,
   RunStateStore,
   runAgent,
   shutdownDurable,
 } from '../src/index.js';
-import { lookupCall, refundCall, refundExecutions, scripted, supportAgent, text } from './fixtures.js';
+import { lookupCall, refundCall, refundExecutions, scripted, SUPPORT, supportAgent, text } from './fixtures.js';
 
 setTracingDisabled(true);
 const root = mkdtempSync(join(tmpdir(), 'timestep-durable-runs-'));
@@ -173,8 +175,87 @@ describe('sessions in durable runs', () => {
     await runAgent(agent, 'Refund order 8', { runId: 'resumed', store });
     await approve('resumed', { store });
     const result = await resume('resumed', { store, agent });
-    assert.equal(result.finalOutput, 'Done.');
+    assert.equal(result?.finalOutput, 'Done.');
     assert.deepEqual((await stepNames('resumed@1'))[0], 'timestep.approvals.read');
     await assert.rejects(resume('resumed', { store, agent }), /not waiting/);
+  });
+});
+
+describe('a resume that cannot load its state', () => {
+  // the agent deployed after the run paused renamed its tool: the stored state names `refund`
+  const renamed = () =>
+    new Agent({
+      name: SUPPORT,
+      instructions: 'Help.',
+      model: scripted([text('never asked')]),
+      tools: [
+        tool({
+          name: 'refund_v2',
+          description: 'Refund an order.',
+          parameters: z.object({ order_id: z.string(), amount: z.number().int() }),
+          needsApproval: true,
+          execute: async () => 'refunded',
+        }),
+      ],
+    });
+
+  it('fails the run with resumable_from, and resume() retries it once the agent is fixed', async () => {
+    const paused = await runAgent(supportAgent(scripted([refundCall('call_1', '9', 2)])), 'Refund order 9', {
+      runId: 'load-renamed',
+      store,
+    });
+    assert.equal(paused.interruptions.length, 1);
+    await approve('load-renamed', { store });
+    const version = (await store.run('load-renamed')).latestVersion;
+
+    await assert.rejects(resume('load-renamed', { store, agent: renamed() }));
+    let row = await store.run('load-renamed');
+    assert.equal(row.status, 'failed'); // not left `running` with no error
+    assert.match(String(row.metadata.error), new RegExp(`^cannot load version ${version}: .*refund`));
+    assert.equal(row.metadata.resumable_from, version);
+    // still failing with the same broken agent: recorded again, still resumable
+    await assert.rejects(resume('load-renamed', { store, agent: renamed() }));
+    row = await store.run('load-renamed');
+    assert.deepEqual([row.status, row.metadata.resumable_from], ['failed', version]);
+
+    // the agent is fixed: the same segment runs, with the recorded approval
+    const before = refundExecutions.length;
+    const result = await resume('load-renamed', { store, agent: supportAgent(scripted([text('Refunded 9.')])) });
+    assert.equal(result?.finalOutput, 'Refunded 9.');
+    assert.deepEqual(refundExecutions.slice(before), ['9/2']);
+    row = await store.run('load-renamed');
+    assert.deepEqual([row.status, row.latestVersion], ['done', version + 1]);
+    assert.equal(row.metadata.error ?? null, null);
+    assert.equal(row.metadata.resumable_from ?? null, null);
+    // the failed attempts' records are gone: segment load-renamed@<version> is the successful run
+    assert.deepEqual(await stepNames(`load-renamed@${version}`), [
+      'timestep.approvals.read',
+      'timestep.tool:refund',
+      'timestep.model.get_response',
+    ]);
+    await assert.rejects(resume('load-renamed', { store, agent: supportAgent(scripted()) }), RunNotWaitingError);
+  });
+
+  it('without an agent, a failed run is handed to a TypeScript worker, which retries it', async () => {
+    await runAgent(supportAgent(scripted([refundCall('call_1', '10', 1)])), 'Refund order 10', {
+      runId: 'load-handed',
+      store,
+    });
+    await approve('load-handed', { store });
+    const version = (await store.run('load-handed')).latestVersion;
+    await assert.rejects(resume('load-handed', { store, agent: renamed() }));
+    assert.equal((await store.run('load-handed')).status, 'failed');
+
+    // on the embedded PGlite (held by a live worker) the run waits for the worker's poll
+    assert.equal(await resume('load-handed', { store }), undefined);
+    let row = await store.run('load-handed');
+    assert.equal(row.status, 'waiting');
+    assert.deepEqual([row.metadata.durable_language, row.metadata.resumable_from], ['typescript', version]);
+    assert.equal(row.metadata.error, null);
+    // what the worker's poll does: resume with its agent (the failed segment is forgotten first)
+    const result = await resume('load-handed', { store, agent: supportAgent(scripted([text('Refunded 10.')])) });
+    assert.equal(result?.finalOutput, 'Refunded 10.');
+    row = await store.run('load-handed');
+    assert.deepEqual([row.status, row.metadata.resumable_from], ['done', null]);
   });
 });

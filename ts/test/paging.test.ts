@@ -47,6 +47,9 @@ for (const [kind, makeTarget] of targets) {
         const waitingAll = (await store.listRuns({ status: 'waiting' })).map((r) => r.runId);
         const waitingPage = await store.listRuns({ status: 'waiting', limit: 2, offset: 1 });
         assert.deepEqual(waitingPage.map((r) => r.runId), waitingAll.slice(1, 3));
+        assert.equal(await store.countRuns(), all.length);
+        assert.equal(await store.countRuns({ status: 'waiting' }), waitingAll.length);
+        assert.equal(await store.countRuns({ status: 'failed' }), (await store.listRuns({ status: 'failed' })).length);
       } finally {
         await store.close();
       }
@@ -110,5 +113,7 @@ describe('RunStateStore pages: bad values and file stores', () => {
     assert.deepEqual((await store.listRuns({ limit: 1 })).map((r) => r.runId), ['one']);
     assert.deepEqual(await store.listRuns({ offset: 1 }), []);
     assert.deepEqual(await store.listRuns({ limit: 0 }), []);
+    assert.equal(await store.countRuns(), 1);
+    assert.equal(await store.countRuns({ status: 'done' }), 0);
   });
 });

@@ -99,6 +99,9 @@ def runs_list(
     where = _shown(store_obj.url)
 
     async def fetch() -> tuple[list[dict[str, Any]], int]:
+        if agent is None and after is None:  # one page and a count, whatever the store's size
+            page = await list_summaries(store_obj, status, limit=limit, offset=offset)
+            return page, await store_obj.count_runs(status=status)
         runs = await list_summaries(store_obj, status)
         if agent is not None:
             runs = [run for run in runs if run["agent_name"] == agent]

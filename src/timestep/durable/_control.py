@@ -22,6 +22,7 @@ from dbos import SetWorkflowID
 from .._errors import ConfigurationError, RunNotFoundError
 from ..state import RunStateStore, RunSummary, utc_now
 from . import _config, _names, _segment
+from ._history import segment_language
 from ._runtime import RUNTIME
 
 logger = logging.getLogger("timestep.durable")
@@ -45,12 +46,6 @@ def run_language(run: RunSummary) -> Language:
     if "durable_agent" in run.metadata:
         return "python"
     return "typescript" if run.language == "typescript" else "python"
-
-
-def segment_language(status: Any) -> Language:
-    """The language of a DBOS workflow (a segment) by its application version."""
-    version = str(getattr(status, "app_version", "") or "")
-    return "typescript" if version.startswith("timestep-ts") else "python"
 
 
 async def _find_run(store: RunStateStore, run_id: str) -> RunSummary | None:

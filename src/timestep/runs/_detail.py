@@ -55,11 +55,15 @@ def lineage(run: RunSummary) -> dict[str, Any] | None:
 
 
 async def list_summaries(
-    store: RunStateStore, status: RunStatus | None = None
+    store: RunStateStore,
+    status: RunStatus | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Every stored run (optionally of one status), most recently updated first."""
-    runs = await store.list_runs(status=status)
-    runs.sort(key=lambda run: run.updated_at, reverse=True)
+    """Stored runs (optionally of one status), most recently updated first; one page with
+    ``limit``/``offset``, cut by the store so a page costs the same at any store size."""
+    runs = await store.list_runs(status=status, limit=limit, offset=offset)
     return [summary_dict(run) for run in runs]
 
 

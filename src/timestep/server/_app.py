@@ -56,6 +56,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("timestep.server")
 _KEEPALIVE_SECONDS = 15.0
 _MAX_LIMIT = 1000
+#: Runs in a live ``runs`` event: the newest page; the page shown is read from ``/api/runs``.
+_EVENT_RUNS = 50
 _HTTP_CODES = {
     400: "bad_request",
     404: "not_found",
@@ -218,6 +220,10 @@ class _Inbox:
         search = request.query_params.get("q") or None
         limit = _int_param(request, "limit", _MAX_LIMIT, 1, _MAX_LIMIT)
         offset = _int_param(request, "offset", 0, 0, 10**9)
+        if agent is None and search is None:  # one page and a count, whatever the store's size
+            page = await list_summaries(self.store, status, limit=limit, offset=offset)
+            total = await self.store.count_runs(status=status)
+            return JSONResponse({"runs": page, "total": total})
         runs = await list_summaries(self.store, status)
         if agent is not None:
             runs = [run for run in runs if run["agent_name"] == agent]
@@ -483,7 +489,10 @@ class _Inbox:
                 seen = current
                 snapshot = {
                     "approvals": {"approvals": await pending_approvals(self.store)},
-                    "runs": {"runs": await list_summaries(self.store)},
+                    "runs": {
+                        "runs": await list_summaries(self.store, limit=_EVENT_RUNS),
+                        "total": await self.store.count_runs(),
+                    },
                 }
             for name, payload in snapshot.items():
                 text = json.dumps(payload, separators=(",", ":"))

@@ -55,6 +55,10 @@ class Backend(Protocol):
         """Latest facts of runs (of one status), most recently updated first, one page."""
         ...
 
+    def count_runs(self, status: RunStatus | None) -> int:
+        """How many runs there are (of one status), without reading them."""
+        ...
+
     def set_status(
         self, run_id: str, status: RunStatus, metadata: dict[str, Any] | None = None
     ) -> None:

@@ -239,6 +239,10 @@ class FileBackend:
         found = self._list_runs(status)
         return found[offset:] if limit is None else found[offset : offset + limit]
 
+    def count_runs(self, status: RunStatus | None) -> int:
+        """1 when the file holds a run (of ``status``), else 0."""
+        return len(self._list_runs(status))
+
     def _list_runs(self, status: RunStatus | None) -> list[RunSummary]:
         doc = self._read()
         if doc is None or not doc["versions"]:

@@ -354,6 +354,15 @@ class SqlBackend:
             rows = conn.execute(query).all()
         return [_summary(row) for row in rows]
 
+    def count_runs(self, status: RunStatus | None) -> int:
+        """How many runs there are (of one status): one ``count(*)`` over an index, no rows."""
+        runs = schema.runs
+        query = select(func.count()).select_from(runs)
+        if status is not None:
+            query = query.where(runs.c.status == status)
+        with database_errors(self.url), self._read() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def set_status(
         self, run_id: str, status: RunStatus, metadata: dict[str, Any] | None = None
     ) -> None:

@@ -302,6 +302,11 @@ class RunStateStore:
         backend = await self._backend_async()
         return await asyncio.to_thread(backend.list_runs, status, limit, offset)
 
+    async def count_runs(self, *, status: RunStatus | None = None) -> int:
+        """How many runs the store holds (of ``status``): the total behind ``list_runs`` pages."""
+        backend = await self._backend_async()
+        return await asyncio.to_thread(backend.count_runs, status)
+
     async def run(self, run_id: str) -> RunSummary:
         """The latest facts of one run (its status may differ from its latest version's)."""
         backend = await self._backend_async()

@@ -16,8 +16,10 @@ import * as names from './names.js';
 import { trackSave } from './saves.js';
 import { withSystem } from './system.js';
 import {
+  isCancellation,
   localRuns,
   recordEnd,
+  RESUMABLE_KEY,
   registerAgent,
   rememberTarget,
   segmentWorkflow,
@@ -120,13 +122,6 @@ function baseSpec(agentName: string, store: RunStateStore, options: Partial<Dura
   if (options.model !== undefined) spec.model = options.model;
   if (isJsonObject(options.context)) spec.context = options.context;
   return spec;
-}
-
-function isCancellation(error: unknown): boolean {
-  // DBOS's errors keep the name `Error`: their class and code say what they are
-  const code = (error as { dbosErrorCode?: number } | null)?.dbosErrorCode;
-  const type = (error as object | null)?.constructor?.name ?? '';
-  return code === 24 || code === 27 || /WorkflowCancelled/.test(type);
 }
 
 async function start(
@@ -257,16 +252,23 @@ export interface ResumeOptions extends Partial<Omit<DurableRunOptions, 'runId' |
 
 /**
  * Start the next segment of a waiting run, applying its recorded decisions. With `agent` it runs
- * in this process and its result is returned; without, it is left to a TypeScript worker (queued
- * on a Postgres store; on a SQLite store the worker finds it) and `undefined` is returned. Of
- * several callers racing to resume one run, exactly one succeeds; the others get
- * `RunNotWaitingError`.
+ * in this process and its result is returned; without, it is handed to a TypeScript worker and
+ * `undefined` is returned: on a Postgres store the run is claimed and its segment queued on the
+ * `timestep-ts` queue; on a SQLite or file store (whose embedded PGlite a live worker holds) the
+ * run stays `waiting`, recorded as TypeScript's (`durable_language`), and the worker's poll
+ * resumes it. Of several callers racing to resume one run, exactly one succeeds; the others get
+ * `RunNotWaitingError`. A run that failed because its segment could not load its state
+ * (`metadata.resumable_from`, e.g. a tool renamed since it paused) is resumed the same way once
+ * the cause is fixed: that segment runs again under its own id.
  */
 export async function resume(runId: string, options: ResumeOptions = {}): Promise<AnyResult | undefined> {
   const store = options.store ?? new RunStateStore();
   const { version, status, metadata } = await runRow(store, runId);
   if (!status) throw new RunNotFoundError(`no run '${runId}' in ${store.url}`);
-  if (status !== 'waiting') throw new RunNotWaitingError(`run '${runId}' is ${status}, not waiting`);
+  // a segment that could not load its state ran under `<runId>@<version>`: a retry forgets it
+  const failedLoad = metadata[RESUMABLE_KEY] === version;
+  const retry = status === 'failed' && failedLoad;
+  if (status !== 'waiting' && !retry) throw new RunNotWaitingError(`run '${runId}' is ${status}, not waiting`);
   const agentName = options.agent?.name ?? (metadata.durable_agent as string | undefined);
   if (agentName === undefined) {
     throw new ConfigurationError(`run '${runId}' was not started durably; pass agent`);
@@ -275,17 +277,45 @@ export async function resume(runId: string, options: ResumeOptions = {}): Promis
   const session = storedSession(metadata);
   if (session !== undefined) spec.session = session;
   const system = systemDatabaseFor(store.target);
-  if (!options.agent && system.kind === 'pglite') return undefined; // the worker's poll resumes it
-  if (!(await store.claim(runId, version))) {
+  const from = retry ? 'failed' : 'waiting';
+  if (!options.agent && system.kind === 'pglite') {
+    // The worker's poll resumes it (a live worker holds the PGlite: nothing can be queued
+    // there). A failed run, or one another language would resume, is handed over while
+    // claimed, so no other resume interleaves with the change; a failed one keeps
+    // `resumable_from`, so the worker forgets its failed segment first.
+    if (retry || approvals.resumeLanguageOf(metadata) !== 'typescript') {
+      if (!(await store.claim(runId, version, from))) {
+        throw new RunNotWaitingError(`run '${runId}' was resumed by another process`);
+      }
+      const handed: Record<string, unknown> = { durable_language: 'typescript' };
+      if (retry) handed.error = null;
+      await store.setStatus(runId, 'waiting', { metadata: handed as never });
+    }
+    return undefined;
+  }
+  if (options.agent) {
+    registerAgent(options.agent);
+    await ensureLaunched(store.target);
+  }
+  if (!(await store.claim(runId, version, from))) {
     throw new RunNotWaitingError(`run '${runId}' was resumed by another process`);
   }
+  if (failedLoad) await forgetFailedSegment(store, runId, version);
   if (!options.agent) {
+    if (approvals.resumeLanguageOf(metadata) !== 'typescript') {
+      // recorded as TypeScript's, as the segment's save will (e.g. for cancelRun / cancel_run)
+      await store.setStatus(runId, 'running', { metadata: { durable_language: 'typescript' } });
+    }
     await withSystem(store, (system) => system.enqueue(runId, version, spec)); // for a worker
     return undefined;
   }
-  registerAgent(options.agent);
-  await ensureLaunched(store.target);
   return start(runId, version, spec, localRun(options.agent, store, options), options.timeoutMs);
+}
+
+/** Clear a load failure so the segment from `version` can run again under its own id. */
+async function forgetFailedSegment(store: RunStateStore, runId: string, version: number): Promise<void> {
+  await store.setStatus(runId, 'running', { metadata: { error: null, [RESUMABLE_KEY]: null } as never });
+  await withSystem(store, (system) => system.remove(names.segmentId(runId, version)));
 }
 
 /**

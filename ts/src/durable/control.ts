@@ -17,6 +17,7 @@ import { publicDbUrl } from '../session.js';
 import { RunStateStore, utcNow, type RunStatus, type RunSummary } from '../store/index.js';
 import { systemDatabaseFor } from './config.js';
 import * as names from './names.js';
+import { engineStepId, publicStepId } from './history.js';
 import { describeError, type SegmentSpec } from './segment.js';
 import { segmentLanguage, sharesSystemDatabase, withSystem } from './system.js';
 
@@ -111,7 +112,10 @@ export async function cancelRun(runId: string, options: CancelRunOptions = {}): 
 }
 
 export interface ForkRunOptions {
-  /** Steps with ids below it return their recorded outputs; it and later ones run again. */
+  /**
+   * Steps numbered below it (`recordedSteps`' `stepId`, from 1) return their recorded outputs; it
+   * and later ones run again (0 or 1: every step).
+   */
   fromStep: number;
   store?: RunStateStore;
   /** The segment to fork (its base version; default: the run's last segment). */
@@ -123,8 +127,9 @@ export interface ForkRunOptions {
 /**
  * Copy a run's segment into `newRunId`, replaying steps before `fromStep`; the new segment runs on
  * a TypeScript worker. Returns its workflow id (`<newRunId>@<version>`). The same rules as
- * Python's `fork_run`: `fromStep` at most the segment's last recorded step (`ConfigurationError`
- * otherwise; 0 runs every step again); re-running an approved tool call needs `rerunApproved`;
+ * Python's `fork_run`, with the same step numbers (`recordedSteps`' `stepId`, from 1): `fromStep`
+ * at most the segment's last recorded step (`ConfigurationError` otherwise; 0 or 1 runs every
+ * step again); re-running an approved tool call needs `rerunApproved`;
  * the new run is stored at once (`running`, a copy of the version its segment starts from) with
  * `metadata.forked_from = { run_id, segment, step }`. A Python segment: `ConfigurationError`.
  */
@@ -148,9 +153,13 @@ export async function forkRun(runId: string, newRunId: string, options: ForkRunO
     const newId = names.segmentId(newRunId, base);
     const found = segments.find((s) => s.workflowID === source);
     if (found && segmentLanguage(found) === 'python') otherLanguage(runId, 'python', source);
-    const steps = found ? await system.steps(source) : [];
+    // public step numbers (from 1, as Python's): DBOS TypeScript's function ids start at 0
+    const steps = (found ? await system.steps(source) : []).map((s) => ({
+      id: publicStepId(s.functionID, 'typescript'),
+      name: s.name,
+    }));
     if (steps.length === 0) throw new RunNotFoundError(`no durable segment '${source}' of run '${runId}'`);
-    const ids = steps.map((s) => s.functionID).sort((a, b) => a - b);
+    const ids = steps.map((s) => s.id).sort((a, b) => a - b);
     if (!(fromStep >= 0 && fromStep <= ids[ids.length - 1]!)) {
       throw new ConfigurationError(
         `run '${runId}' has no step ${fromStep} to fork at: its segment '${source}' recorded steps ` +
@@ -163,7 +172,7 @@ export async function forkRun(runId: string, newRunId: string, options: ForkRunO
     }
     await storeFork(store, runId, base, newRunId, { run_id: runId, segment: source, step: fromStep });
     try {
-      await system.fork(source, fromStep, newId);
+      await system.fork(source, engineStepId(fromStep, 'typescript'), newId);
     } catch (error) {
       try {
         await store.setStatus(newRunId, 'failed', { metadata: { error: describeError(error) } });
@@ -188,7 +197,7 @@ async function refuseApprovedReruns(
   store: RunStateStore,
   runId: string,
   base: number,
-  steps: { functionID: number; name: string }[],
+  steps: { id: number; name: string }[],
   fromStep: number,
 ): Promise<void> {
   if (base === 0) return; // a first segment runs no approved call: approvals start the next segment
@@ -197,8 +206,8 @@ async function refuseApprovedReruns(
   );
   const stepNames = new Set([...approved].flatMap((t) => [names.toolStep(t), names.mcpStep(t)]));
   const again = steps
-    .filter((s) => s.functionID >= fromStep && stepNames.has(s.name))
-    .map((s) => `${s.name} (step ${s.functionID})`);
+    .filter((s) => s.id >= fromStep && stepNames.has(s.name))
+    .map((s) => `${s.name} (step ${s.id})`);
   if (again.length > 0) {
     throw new ConfigurationError(
       `forking run '${runId}' at step ${fromStep} would run approved tool calls again with no new ` +

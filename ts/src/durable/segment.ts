@@ -138,6 +138,19 @@ async function resolve(runId: string, spec: SegmentSpec): Promise<[LocalRun | un
   return [undefined, agents.get(spec.agent)!, storeFor(resolveDb(spec.store))];
 }
 
+/**
+ * Metadata key of a failed run whose segment could not load its state: the version to retry from
+ * (`resume` starts that segment again). The same key as Python's `RESUMABLE_KEY`.
+ */
+export const RESUMABLE_KEY = 'resumable_from';
+
+/** Whether `error` is DBOS's cancellation of a workflow (its errors keep the name `Error`). */
+export function isCancellation(error: unknown): boolean {
+  const code = (error as { dbosErrorCode?: number } | null)?.dbosErrorCode;
+  const type = (error as object | null)?.constructor?.name ?? '';
+  return code === 24 || code === 27 || /WorkflowCancelled/.test(type);
+}
+
 /** The error as recorded in a run's metadata (type and message, bounded). */
 export function describeError(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -152,6 +165,8 @@ export function startState(agent: AnyAgent, input: string | AgentInputItem[], ma
 /**
  * Mark `runId` `failed`/`cancelled` with `reason` in its metadata. A run that never saved a
  * version gets `first`, its start state, as version 1, so it is listed with its input and error.
+ * `retryFrom` (a segment that could not load its state) is kept as `metadata.resumable_from`:
+ * `resume` may start that segment again.
  */
 export async function recordEnd(
   store: RunStateStore,
@@ -160,15 +175,17 @@ export async function recordEnd(
   reason: string,
   first: RunState<unknown, AnyAgent> | undefined,
   agentName: string,
+  retryFrom?: number,
 ): Promise<string> {
-  const metadata = { error: reason };
+  const metadata: Record<string, unknown> = { error: reason };
+  if (retryFrom !== undefined) metadata[RESUMABLE_KEY] = retryFrom;
   if (first) {
     try {
       await store.save(first, {
         runId,
         status,
         expectedVersion: 0,
-        metadata: { ...metadata, durable_agent: agentName, durable_language: 'typescript' },
+        metadata: { ...metadata, durable_agent: agentName, durable_language: 'typescript' } as never,
       });
       return reason;
     } catch (error) {
@@ -176,7 +193,7 @@ export async function recordEnd(
     }
   }
   try {
-    await store.setStatus(runId, status, { metadata });
+    await store.setStatus(runId, status, { metadata: metadata as never });
   } catch (error) {
     if (!(error instanceof RunNotFoundError)) throw error;
   }
@@ -270,6 +287,25 @@ async function save(
   }
 }
 
+/** The RunState a resumed segment starts from, with its recorded decisions applied. */
+async function loadInput(
+  store: RunStateStore,
+  runId: string,
+  baseVersion: number,
+  root: AnyAgent,
+  spec: SegmentSpec,
+): Promise<RunState<unknown, AnyAgent>> {
+  if (spec.state !== undefined && spec.state !== null) return RunState.fromString(root, JSON.stringify(spec.state));
+  const state = await store.load(runId, root, { version: baseVersion });
+  const decisions = await DBOS.runStep(() => approvals.claimAndRead(store, runId, baseVersion), {
+    name: names.DECISIONS_STEP,
+  });
+  approvals.apply(state, decisions);
+  const seg = currentSegment.getStore();
+  if (seg) seg.editedArguments = approvals.edits(decisions);
+  return state;
+}
+
 async function segmentBody(runId: string, baseVersion: number, spec: SegmentSpec): Promise<SegmentOutcome> {
   const workflowId = DBOS.workflowID ?? names.segmentId(runId, baseVersion);
   // A fork runs under a new workflow id "<new run>@<version>" and writes under the new run id.
@@ -283,17 +319,21 @@ async function segmentBody(runId: string, baseVersion: number, spec: SegmentSpec
   return currentSegment.run({ runId: targetRun, workflowId, log }, async () => {
     try {
       let input: string | AgentInputItem[] | RunState<unknown, AnyAgent>;
-      if (spec.state !== undefined && spec.state !== null) {
-        input = await RunState.fromString(root, JSON.stringify(spec.state));
-      } else if (baseVersion > 0) {
-        const state = await store.load(runId, root, { version: baseVersion });
-        const decisions = await DBOS.runStep(() => approvals.claimAndRead(store, runId, baseVersion), {
-          name: names.DECISIONS_STEP,
-        });
-        approvals.apply(state, decisions);
-        const seg = currentSegment.getStore();
-        if (seg) seg.editedArguments = approvals.edits(decisions);
-        input = state;
+      if ((spec.state !== undefined && spec.state !== null) || baseVersion > 0) {
+        try {
+          input = await loadInput(store, runId, baseVersion, root, spec);
+        } catch (error) {
+          if (isCancellation(error)) throw error;
+          // Recorded like any failure, with the version to retry from: once the agent (or the
+          // stored state) is fixed, resume() starts this segment again.
+          const reason = `cannot load version ${baseVersion}: ${describeError(error)}`;
+          await DBOS.runStep(
+            () => recordEnd(store, targetRun, 'failed', reason, undefined, agent.name, forked ? undefined : baseVersion),
+            { name: names.SAVE_STEP },
+          );
+          await log?.emit({ key: 'end', type: 'segment_end', status: 'failed', error: String(error instanceof Error ? error.message : error) });
+          throw error;
+        }
       } else {
         input = spec.input ?? '';
         if (session !== undefined && sessionInfo !== undefined) {

@@ -74,6 +74,8 @@ export interface SystemAccess {
   cancel(workflowId: string): Promise<void>;
   fork(workflowId: string, startStep: number, newWorkflowId: string): Promise<string>;
   enqueue(runId: string, version: number, spec: SegmentSpec): Promise<void>;
+  /** Delete a workflow's records (a segment that could not load its state, before its retry). */
+  remove(workflowId: string): Promise<void>;
 }
 
 function missingTables(error: unknown): boolean {
@@ -94,6 +96,7 @@ function launchedAccess(): SystemAccess {
       ),
     steps: async (id) => (await DBOS.listWorkflowSteps(id)) ?? [],
     cancel: (id) => DBOS.cancelWorkflow(id),
+    remove: (id) => DBOS.deleteWorkflow(id),
     fork: async (id, step, newId) =>
       (await DBOS.forkWorkflow(id, step, { newWorkflowID: newId, applicationVersion: APPLICATION_VERSION, queueName: QUEUE_NAME }))
         .workflowID,
@@ -123,6 +126,9 @@ function clientAccess(client: DBOSClient, tables: { ready: boolean }): SystemAcc
     },
     steps: async (id) => (tables.ready ? ((await client.listWorkflowSteps(id)) ?? []) : []),
     cancel: (id) => client.cancelWorkflow(id),
+    remove: async (id) => {
+      if (tables.ready) await client.deleteWorkflow(id);
+    },
     fork: (id, step, newId) =>
       client.forkWorkflow(id, step, { newWorkflowID: newId, applicationVersion: APPLICATION_VERSION, queueName: QUEUE_NAME }),
     enqueue: async (runId, version, spec) => {

@@ -210,6 +210,11 @@ export class FileBackend implements Backend {
       : found.slice(offset, offset + page.limit);
   }
 
+  /** 1 when the file holds a run (of `status`), else 0. */
+  async countRuns(status: RunStatus | undefined): Promise<number> {
+    return this.fileRuns(status).length;
+  }
+
   /** The file's modification time and size (null while it does not exist). */
   async changeMarker(): Promise<string | null> {
     if (!existsSync(this.path)) return null;

@@ -101,6 +101,8 @@ export interface Backend {
   /** Kept versions of a run, oldest first, without bodies. */
   versions(runId: string): Promise<StoredState[]>;
   listRuns(status: RunStatus | undefined, page?: Page): Promise<RunSummary[]>;
+  /** How many runs there are (of one status), without reading them. */
+  countRuns(status: RunStatus | undefined): Promise<number>;
   /** A cheap value that changes whenever a run or a decision is written (null: nothing yet). */
   changeMarker(): Promise<string | number | null>;
   /** The latest facts of one run. */

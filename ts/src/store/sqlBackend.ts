@@ -319,6 +319,16 @@ export class SqlBackend implements Backend {
     return (await this.sql.query(query, params)).map(summaryOf);
   }
 
+  /** How many runs there are (of one status): one `count(*)`, no rows read into JS. */
+  async countRuns(status: RunStatus | undefined): Promise<number> {
+    await this.ensureSchema();
+    const rows =
+      status === undefined
+        ? await this.sql.query('SELECT count(*) AS n FROM timestep_runs', [])
+        : await this.sql.query('SELECT count(*) AS n FROM timestep_runs WHERE status = $1', [status]);
+    return Number((rows[0] as { n: number | string | bigint }).n);
+  }
+
   /** The store's change counter: one primary-key read, whatever the store's size. */
   async changeMarker(): Promise<number | null> {
     await this.ensureSchema();

@@ -275,6 +275,11 @@ export class RunStateStore {
     return this.backend.listRuns(options.status, { limit: options.limit, offset: options.offset });
   }
 
+  /** How many runs the store holds (of `status`): the total behind `listRuns` pages. */
+  async countRuns(options: { status?: RunStatus } = {}): Promise<number> {
+    return this.backend.countRuns(options.status);
+  }
+
   /**
    * A cheap value that changes whenever a run or a decision is written: in a database the
    * store's change counter (one row, bumped by every write of either language).
