@@ -133,3 +133,31 @@ async def test_change_marker_moves_on_every_write_and_reads_one_row(db_target: s
         await store.change_marker()
     assert len(seen) == 1 and "timestep_changes" in seen[0], seen
     assert "timestep_runs" not in seen[0]
+
+
+async def test_a_version_write_bumps_the_marker_once_in_its_insert_on_postgres(
+    db_target: str,
+) -> None:
+    """A run's first row and each saved version move the marker by exactly one. On Postgres the
+    bump rides in the version's INSERT (a data-modifying CTE: one round trip less per write);
+    SQLite, which has none, bumps in a statement of its own after the INSERT."""
+    store = RunStateStore(db_target)
+    result = await Runner.run(build_agent(start_model()), "Refund order 42")
+    before = await store.change_marker()
+    with _Statements(db_target) as created:
+        assert await store.create_run(result.to_state(), run_id="first") is not None
+    middle = await store.change_marker()
+    with _Statements(db_target) as saved:
+        await store.save(result, run_id="first", expected_version=0)
+    after = await store.change_marker()
+    assert (middle, after) == (before + 1, before + 2)  # type: ignore[operator]
+    bumps = [s for s in created + saved if "timestep_changes" in s]
+    assert len(bumps) == 2, created + saved
+    if db_target.startswith("postgres"):
+        for bump in bumps:
+            assert bump.startswith("WITH bump AS (UPDATE timestep_changes"), bump
+            assert "INSERT INTO timestep_run_states" in bump
+        # run row + version (with the bump); run row locked, updated, version (with the bump)
+        assert (len(created), len(saved)) == (2, 3), created + saved
+    else:
+        assert all(s.startswith("UPDATE timestep_changes") for s in bumps), bumps

@@ -43,7 +43,8 @@ _STATE_META = (
 
 
 #: Bumps the store's change counter; the last statement of every write transaction (see
-#: ``change_marker``). Taken after the run rows a transaction locks, so writers never deadlock.
+#: ``change_marker``), or on Postgres part of a version's INSERT (``_INSERT_STATE_BUMP``). Taken
+#: after the run rows a transaction locks, so writers never deadlock.
 _BUMP = (
     update(schema.changes)
     .where(schema.changes.c.id == 1)
@@ -63,6 +64,10 @@ _UPDATE_RUN = update(schema.runs).where(schema.runs.c.run_id == bindparam("b_run
 _INSERT_RUN = insert(schema.runs)
 _INSERT_STATE = insert(schema.run_states)
 _READ_RUN = select(schema.runs).where(schema.runs.c.run_id == bindparam("b_run_id"))
+#: On Postgres the version INSERT carries the change counter's bump as a data-modifying CTE (run
+#: to completion with the INSERT, in its transaction, after the run row was locked): one round
+#: trip less per write. SQLite has no data-modifying CTE: it runs ``_BUMP`` after the INSERT.
+_INSERT_STATE_BUMP = _INSERT_STATE.add_cte(_BUMP.cte("bump"))
 _CREATE_RUN = {
     name: make(schema.runs)
     .on_conflict_do_nothing(index_elements=[schema.runs.c.run_id])
@@ -237,8 +242,9 @@ class SqlBackend:
             conn.execute(_INSERT_RUN, {"run_id": run_id, "created_at": now, **facts})
         else:
             conn.execute(_UPDATE_RUN, {"b_run_id": run_id, **facts})
+        bumped = conn.dialect.name == "postgresql"
         conn.execute(
-            _INSERT_STATE,
+            _INSERT_STATE_BUMP if bumped else _INSERT_STATE,
             {
                 "run_id": run_id,
                 "version": version,
@@ -252,7 +258,8 @@ class SqlBackend:
             conn.execute(
                 delete(states).where(states.c.run_id == run_id, states.c.version <= version - keep)
             )
-        conn.execute(_BUMP)
+        if not bumped:
+            conn.execute(_BUMP)
         return new.stored(run_id, version, now)
 
     def create(
@@ -278,8 +285,9 @@ class SqlBackend:
             ).first()
             if created is None:
                 return None
+            bumped = self.engine.dialect.name == "postgresql"
             conn.execute(
-                _INSERT_STATE,
+                _INSERT_STATE_BUMP if bumped else _INSERT_STATE,
                 {
                     "run_id": run_id,
                     "version": 0,
@@ -289,7 +297,8 @@ class SqlBackend:
                     **columns,
                 },
             )
-            conn.execute(_BUMP)
+            if not bumped:
+                conn.execute(_BUMP)
         return new.stored(run_id, 0, now)
 
     def get(self, run_id: str, version: int | None) -> StoredState:

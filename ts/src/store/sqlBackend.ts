@@ -35,6 +35,12 @@ import { bodyChecksum, ensureSchema } from './schema.js';
  * transaction, as in Python, so a reader's change marker moves when the change is visible.
  */
 const BUMP = 'UPDATE timestep_changes SET counter = counter + 1 WHERE id = 1';
+/**
+ * On Postgres a version's INSERT carries the bump as a data-modifying CTE (run to completion with
+ * the INSERT, in its transaction, after the run row was locked): one round trip less per write,
+ * as in Python. SQLite has no data-modifying CTE: it runs `BUMP` after the INSERT.
+ */
+const WITH_BUMP = `WITH bump AS (${BUMP}) `;
 
 const STATE_META = `run_id, version, language, sdk_version, schema_version, agent_name, status,
   pending_approvals, created_at, state_sha256`;
@@ -190,9 +196,11 @@ export class SqlBackend implements Backend {
             metadataText(metadata), now, now],
         );
       }
+      const bumped = tx.dialect === 'postgresql';
       await tx.query(
-        `INSERT INTO timestep_run_states (run_id, version, language, sdk_version, schema_version,
-           agent_name, status, pending_approvals, state_json, created_at, state_sha256)
+        `${bumped ? WITH_BUMP : ''}INSERT INTO timestep_run_states (run_id, version, language,
+           sdk_version, schema_version, agent_name, status, pending_approvals, state_json,
+           created_at, state_sha256)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
         [args.runId, version, args.language, args.sdkVersion, args.facts.schemaVersion,
           args.facts.agentName, args.status, pending, args.body, now, bodyChecksum(args.body)],
@@ -203,7 +211,7 @@ export class SqlBackend implements Backend {
           version - args.keepVersions,
         ]);
       }
-      await tx.query(BUMP);
+      if (!bumped) await tx.query(BUMP);
       return {
         runId: args.runId,
         version,
@@ -233,14 +241,16 @@ export class SqlBackend implements Backend {
           metadataText(args.metadata ?? {}), now, now],
       );
       if (created.length === 0) return undefined;
+      const bumped = tx.dialect === 'postgresql';
       await tx.query(
-        `INSERT INTO timestep_run_states (run_id, version, language, sdk_version, schema_version,
-           agent_name, status, pending_approvals, state_json, created_at, state_sha256)
+        `${bumped ? WITH_BUMP : ''}INSERT INTO timestep_run_states (run_id, version, language,
+           sdk_version, schema_version, agent_name, status, pending_approvals, state_json,
+           created_at, state_sha256)
          VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
         [args.runId, args.language, args.sdkVersion, args.facts.schemaVersion,
           args.facts.agentName, args.status, pending, args.body, now, bodyChecksum(args.body)],
       );
-      await tx.query(BUMP);
+      if (!bumped) await tx.query(BUMP);
       return {
         runId: args.runId,
         version: 0,
