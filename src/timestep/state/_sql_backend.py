@@ -42,8 +42,8 @@ _STATE_META = (
 )
 
 
-#: Bumps the store's change counter; the last statement of every write transaction (see
-#: ``change_marker``), or on Postgres part of a version's INSERT (``_INSERT_STATE_BUMP``). Taken
+#: Bumps the store's change counter once in every write transaction (see ``change_marker``): its
+#: last statement, or after a version's INSERT (``_insert_version``; on Postgres inside it). Taken
 #: after the run rows a transaction locks, so writers never deadlock.
 _BUMP = (
     update(schema.changes)
@@ -157,6 +157,33 @@ def _decision(row: Row[Any]) -> DecisionRecord:
     )
 
 
+def _insert_version(
+    conn: Connection,
+    run_id: str,
+    version: int,
+    new: NewVersion,
+    columns: dict[str, Any],
+    now: str,
+) -> None:
+    """Insert one version row and bump the change counter, after the run row was written.
+
+    On Postgres the bump rides in the INSERT (``_INSERT_STATE_BUMP``); SQLite runs ``_BUMP`` next.
+    """
+    values = {
+        "run_id": run_id,
+        "version": version,
+        "state_json": new.body,
+        "state_sha256": body_checksum(new.body),
+        "created_at": now,
+        **columns,
+    }
+    if conn.dialect.name == "postgresql":
+        conn.execute(_INSERT_STATE_BUMP, values)
+    else:
+        conn.execute(_INSERT_STATE, values)
+        conn.execute(_BUMP)
+
+
 class SqlBackend:
     """Stores every version of every run in the ``timestep_*`` tables."""
 
@@ -242,24 +269,11 @@ class SqlBackend:
             conn.execute(_INSERT_RUN, {"run_id": run_id, "created_at": now, **facts})
         else:
             conn.execute(_UPDATE_RUN, {"b_run_id": run_id, **facts})
-        bumped = conn.dialect.name == "postgresql"
-        conn.execute(
-            _INSERT_STATE_BUMP if bumped else _INSERT_STATE,
-            {
-                "run_id": run_id,
-                "version": version,
-                "state_json": new.body,
-                "state_sha256": body_checksum(new.body),
-                "created_at": now,
-                **columns,
-            },
-        )
+        _insert_version(conn, run_id, version, new, columns, now)
         if keep is not None:
             conn.execute(
                 delete(states).where(states.c.run_id == run_id, states.c.version <= version - keep)
             )
-        if not bumped:
-            conn.execute(_BUMP)
         return new.stored(run_id, version, now)
 
     def create(
@@ -285,20 +299,7 @@ class SqlBackend:
             ).first()
             if created is None:
                 return None
-            bumped = self.engine.dialect.name == "postgresql"
-            conn.execute(
-                _INSERT_STATE_BUMP if bumped else _INSERT_STATE,
-                {
-                    "run_id": run_id,
-                    "version": 0,
-                    "state_json": new.body,
-                    "state_sha256": body_checksum(new.body),
-                    "created_at": now,
-                    **columns,
-                },
-            )
-            if not bumped:
-                conn.execute(_BUMP)
+            _insert_version(conn, run_id, 0, new, columns, now)
         return new.stored(run_id, 0, now)
 
     def get(self, run_id: str, version: int | None) -> StoredState:

@@ -148,6 +148,41 @@ function isUniqueViolation(error: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
+/**
+ * Insert one version row and bump the change counter (after the run row was written; on Postgres
+ * inside the INSERT), as Python's `_insert_version`; the stored row without its body.
+ */
+async function insertVersion(
+  tx: Sql,
+  args: AppendArgs,
+  version: number,
+  pending: string,
+  now: string,
+): Promise<StoredState> {
+  const bumped = tx.dialect === 'postgresql';
+  await tx.query(
+    `${bumped ? WITH_BUMP : ''}INSERT INTO timestep_run_states (run_id, version, language,
+       sdk_version, schema_version, agent_name, status, pending_approvals, state_json,
+       created_at, state_sha256)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    [args.runId, version, args.language, args.sdkVersion, args.facts.schemaVersion,
+      args.facts.agentName, args.status, pending, args.body, now, bodyChecksum(args.body)],
+  );
+  if (!bumped) await tx.query(BUMP);
+  return {
+    runId: args.runId,
+    version,
+    language: args.language,
+    sdkVersion: args.sdkVersion,
+    schemaVersion: args.facts.schemaVersion,
+    agentName: args.facts.agentName,
+    status: args.status,
+    pendingApprovals: args.facts.pendingApprovals,
+    stateJson: null,
+    createdAt: now,
+  };
+}
+
 export class SqlBackend implements Backend {
   private ready: Promise<void> | undefined;
 
@@ -196,34 +231,14 @@ export class SqlBackend implements Backend {
             metadataText(metadata), now, now],
         );
       }
-      const bumped = tx.dialect === 'postgresql';
-      await tx.query(
-        `${bumped ? WITH_BUMP : ''}INSERT INTO timestep_run_states (run_id, version, language,
-           sdk_version, schema_version, agent_name, status, pending_approvals, state_json,
-           created_at, state_sha256)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [args.runId, version, args.language, args.sdkVersion, args.facts.schemaVersion,
-          args.facts.agentName, args.status, pending, args.body, now, bodyChecksum(args.body)],
-      );
+      const stored = await insertVersion(tx, args, version, pending, now);
       if (args.keepVersions !== undefined) {
         await tx.query('DELETE FROM timestep_run_states WHERE run_id = $1 AND version <= $2', [
           args.runId,
           version - args.keepVersions,
         ]);
       }
-      if (!bumped) await tx.query(BUMP);
-      return {
-        runId: args.runId,
-        version,
-        language: args.language,
-        sdkVersion: args.sdkVersion,
-        schemaVersion: args.facts.schemaVersion,
-        agentName: args.facts.agentName,
-        status: args.status,
-        pendingApprovals: args.facts.pendingApprovals,
-        stateJson: null,
-        createdAt: now,
-      };
+      return stored;
     });
   }
 
@@ -241,28 +256,7 @@ export class SqlBackend implements Backend {
           metadataText(args.metadata ?? {}), now, now],
       );
       if (created.length === 0) return undefined;
-      const bumped = tx.dialect === 'postgresql';
-      await tx.query(
-        `${bumped ? WITH_BUMP : ''}INSERT INTO timestep_run_states (run_id, version, language,
-           sdk_version, schema_version, agent_name, status, pending_approvals, state_json,
-           created_at, state_sha256)
-         VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [args.runId, args.language, args.sdkVersion, args.facts.schemaVersion,
-          args.facts.agentName, args.status, pending, args.body, now, bodyChecksum(args.body)],
-      );
-      if (!bumped) await tx.query(BUMP);
-      return {
-        runId: args.runId,
-        version: 0,
-        language: args.language,
-        sdkVersion: args.sdkVersion,
-        schemaVersion: args.facts.schemaVersion,
-        agentName: args.facts.agentName,
-        status: args.status,
-        pendingApprovals: args.facts.pendingApprovals,
-        stateJson: null,
-        createdAt: now,
-      };
+      return insertVersion(tx, args, 0, pending, now);
     });
   }
 
