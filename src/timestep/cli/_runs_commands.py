@@ -84,7 +84,7 @@ def runs_list(
     db: DbOption = None,
 ) -> None:
     """List stored runs, most recently updated first: status, agent, age, pending approvals."""
-    from ..runs import list_summaries
+    from ..runs import summaries_page
     from ._render import runs_table
 
     after = _since(since) if since else None
@@ -98,16 +98,16 @@ def runs_list(
     store_obj = _store(db)
     where = _shown(store_obj.url)
 
+    def keep(run: dict[str, Any]) -> bool:
+        return (agent is None or run["agent_name"] == agent) and (
+            after is None or run["updated_at"] >= after
+        )
+
     async def fetch() -> tuple[list[dict[str, Any]], int]:
-        if agent is None and after is None:  # one page and a count, whatever the store's size
-            page = await list_summaries(store_obj, status, limit=limit, offset=offset)
-            return page, await store_obj.count_runs(status=status)
-        runs = await list_summaries(store_obj, status)
-        if agent is not None:
-            runs = [run for run in runs if run["agent_name"] == agent]
-        if after is not None:
-            runs = [run for run in runs if run["updated_at"] >= after]
-        return runs[offset : offset + limit], len(runs)
+        filtered = agent is not None or after is not None
+        return await summaries_page(
+            store_obj, status, limit=limit, offset=offset, keep=keep if filtered else None
+        )
 
     def describe(shown: int, total: int) -> str:
         filters = [f"status {status}"] if status else []

@@ -13,6 +13,7 @@ from ._detail import (
     pretty_arguments,
     run_detail,
     run_error,
+    summaries_page,
     summary_dict,
 )
 from ._durable_steps import durable_steps, with_durations
@@ -36,6 +37,7 @@ __all__ = [
     "resume_run",
     "run_detail",
     "run_error",
+    "summaries_page",
     "summary_dict",
     "with_durations",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..state import undecided
@@ -65,6 +66,26 @@ async def list_summaries(
     ``limit``/``offset``, cut by the store so a page costs the same at any store size."""
     runs = await store.list_runs(status=status, limit=limit, offset=offset)
     return [summary_dict(run) for run in runs]
+
+
+async def summaries_page(
+    store: RunStateStore,
+    status: RunStatus | None,
+    *,
+    limit: int,
+    offset: int,
+    keep: Callable[[dict[str, Any]], bool] | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of run summaries and the total it pages through.
+
+    Without ``keep`` the store cuts the page and counts the runs (the same cost at any store
+    size); a ``keep`` filter (one the store cannot index) reads every run of ``status``.
+    """
+    if keep is None:
+        page = await list_summaries(store, status, limit=limit, offset=offset)
+        return page, await store.count_runs(status=status)
+    runs = [run for run in await list_summaries(store, status) if keep(run)]
+    return runs[offset : offset + limit], len(runs)
 
 
 async def pending_approvals(store: RunStateStore) -> list[dict[str, Any]]:

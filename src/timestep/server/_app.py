@@ -43,6 +43,7 @@ from ..runs import (
     pending_approvals,
     resume_run,
     run_detail,
+    summaries_page,
 )
 from ..state import RUN_STATUSES, DecisionKind, undecided
 from ._auth import COOKIE_NAME, TokenAuthMiddleware, User, Users, csrf_token
@@ -220,16 +221,17 @@ class _Inbox:
         search = request.query_params.get("q") or None
         limit = _int_param(request, "limit", _MAX_LIMIT, 1, _MAX_LIMIT)
         offset = _int_param(request, "offset", 0, 0, 10**9)
-        if agent is None and search is None:  # one page and a count, whatever the store's size
-            page = await list_summaries(self.store, status, limit=limit, offset=offset)
-            total = await self.store.count_runs(status=status)
-            return JSONResponse({"runs": page, "total": total})
-        runs = await list_summaries(self.store, status)
-        if agent is not None:
-            runs = [run for run in runs if run["agent_name"] == agent]
-        if search is not None:
-            runs = [run for run in runs if search.lower() in run["run_id"].lower()]
-        return JSONResponse({"runs": runs[offset : offset + limit], "total": len(runs)})
+
+        def keep(run: dict[str, Any]) -> bool:
+            return (agent is None or run["agent_name"] == agent) and (
+                search is None or search.lower() in run["run_id"].lower()
+            )
+
+        filtered = agent is not None or search is not None
+        page, total = await summaries_page(
+            self.store, status, limit=limit, offset=offset, keep=keep if filtered else None
+        )
+        return JSONResponse({"runs": page, "total": total})
 
     async def run(self, request: Request) -> Response:
         run_id = request.path_params["run_id"]

@@ -56,6 +56,10 @@ def display_url(url: URL | str) -> str:
 SINGLE_READ = "timestep_single_read"
 
 
+#: ``Connection.info`` key of a connection whose transaction holds the process's write lock.
+_HOLDS_WRITE_LOCK = "timestep_holds_write_lock"
+
+
 def _configure_sqlite(engine: Engine) -> None:
     timeout = busy_timeout_ms()
     # SQLite's busy timeout is for other processes. This process's own writers queue here for
@@ -94,9 +98,6 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_end(conn: Any) -> None:
         if conn.info.pop(_HOLDS_WRITE_LOCK, False):
             write_lock.release()
-
-
-_HOLDS_WRITE_LOCK = "timestep_holds_write_lock"
 
 
 def get_engine(url: str) -> Engine:
