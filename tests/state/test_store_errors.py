@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from agents import Agent, Runner
+from agents.mcp import MCPServerStdio
 
 from harness.refund_agent import build_agent, full_model, lookup_order, start_model
 from timestep import (
@@ -22,6 +23,7 @@ from timestep import (
     StoreUnavailableError,
     run_agent,
 )
+from timestep.state._restore import check_against_graph
 
 
 async def _waiting_doc() -> dict[str, Any]:
@@ -161,3 +163,14 @@ async def test_file_holding_another_run_is_not_overwritten(tmp_path: Path) -> No
         await store.save_json("second", doc)
     assert path.read_text() == before
     assert json.loads(before)["run_id"] == "first"
+
+
+async def test_pending_call_of_an_mcp_agent_is_not_checked_against_its_tools() -> None:
+    # an MCP server lists its tools at run time, so a pending MCP call is not on ``agent.tools``
+    # (the SDK itself asks the connected server when it rebuilds the state)
+    doc = await _waiting_doc()
+    without_refund = Agent(name="support", tools=[lookup_order])
+    with pytest.raises(StateMismatchError, match="tool 'refund'"):
+        check_against_graph(doc, without_refund)
+    server = MCPServerStdio(params={"command": "true"}, name="refunds")
+    check_against_graph(doc, Agent(name="support", tools=[lookup_order], mcp_servers=[server]))

@@ -16,13 +16,18 @@ import {
   StaleStateError,
   StoreSchemaError,
   RunNotFoundError,
+  SchemaVersionError,
+  StateError,
+  StateMismatchError,
   consumeResult,
   jsSdkVersion,
   runAgent,
   type Json,
 } from '../src/index.js';
 import { VECTORS } from './generate-vectors.js';
-import { refundCall, scripted, supportAgent, text } from './fixtures.js';
+import { Agent, MCPServerStdio } from '@openai/agents';
+import { checkAgainstGraph } from '../src/store/restore.js';
+import { lookup, refundCall, scripted, supportAgent, text } from './fixtures.js';
 
 const runner = new Runner({ tracingDisabled: true });
 const tmp = () => mkdtempSync(join(tmpdir(), 'timestep-ts-'));
@@ -312,6 +317,69 @@ describe('RunStateStore on damaged files and rows', () => {
     await assert.rejects(wrapped.listRuns(), /names no run/);
     await assert.rejects(wrapped.saveJson('r1', seed()), /names no run/);
     assert.equal(readFileSync(shape, 'utf8'), before);
+  });
+});
+
+describe('RunStateStore.load checks the state against the agent (as Python)', () => {
+  async function waitingStore(): Promise<[RunStateStore, string]> {
+    const store = new RunStateStore(`sqlite:///${join(tmp(), 'runs.db')}`);
+    const agent = supportAgent(scripted([refundCall('call_1')]));
+    await runAgent(agent, 'Refund order 42', { runId: 'r1', store, runner, durable: false });
+    return [store, 'r1'];
+  }
+
+  it('names a current agent missing from the graph', async () => {
+    const [store, runId] = await waitingStore();
+    const stranger = new Agent({ name: 'billing', tools: [lookup] });
+    await assert.rejects(store.load(runId, stranger), (error: unknown) => {
+      assert.ok(error instanceof StateMismatchError && error instanceof StateError);
+      assert.match(error.message, /current agent 'support' is not in the agent graph starting at 'billing'/);
+      return true;
+    });
+    await store.close();
+  });
+
+  it('names a pending tool the agent no longer has', async () => {
+    const [store, runId] = await waitingStore();
+    const withoutRefund = new Agent({ name: 'support', tools: [lookup] });
+    await assert.rejects(
+      store.load(runId, withoutRefund),
+      (error: unknown) =>
+        error instanceof StateMismatchError &&
+        /pending call 'call_1' is for tool 'refund', which agent 'support' does not have \(tools: lookup\)/.test(
+          error.message,
+        ),
+    );
+    await store.close();
+  });
+
+  it('does not check a pending call of an agent with MCP servers against its tools', async () => {
+    const [store, runId] = await waitingStore();
+    const doc = (await store.get(runId)).stateJson as Json;
+    const server = new MCPServerStdio({ command: 'true', name: 'refunds' });
+    assert.throws(() => checkAgainstGraph(doc, new Agent({ name: 'support', tools: [lookup] })), StateMismatchError);
+    checkAgainstGraph(doc, new Agent({ name: 'support', tools: [lookup], mcpServers: [server] }));
+    await store.close();
+  });
+
+  it('reports an unreadable schema version and a corrupt field with their own errors', async () => {
+    const [store, runId] = await waitingStore();
+    const agent = supportAgent(scripted([]));
+    const doc = (await store.get(runId)).stateJson as Json;
+    await store.saveJson('future', { ...doc, $schemaVersion: '9.9' });
+    await assert.rejects(
+      store.load('future', agent),
+      (error: unknown) => error instanceof SchemaVersionError && /'9\.9' is not readable/.test(error.message),
+    );
+    await store.saveJson('broken', { ...doc, currentTurn: 'many' });
+    await assert.rejects(
+      store.load('broken', agent),
+      (error: unknown) =>
+        error instanceof CorruptStateError && /cannot rebuild the state: .*currentTurn/.test(error.message),
+    );
+    // nothing was lost: the rows are still there to repair
+    assert.equal((await store.get('broken')).stateJson?.currentTurn, 'many');
+    await store.close();
   });
 });
 

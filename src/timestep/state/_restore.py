@@ -59,6 +59,8 @@ def check_against_graph(doc: dict[str, Any], agent: Agent[Any]) -> None:
         )
     for pending in facts.pending_approvals:
         owner = agents.get(pending.agent_name) or agents[facts.agent_name]
+        if owner.mcp_servers:  # an MCP server's tools are listed by the server at run time
+            continue
         tools = _tool_names(owner)
         if pending.tool_name not in tools:
             raise StateMismatchError(

@@ -21,6 +21,8 @@ import { RunNotFoundError, StaleStateError } from '../errors.js';
 import { MultiModelProvider } from '../models/index.js';
 import { openSession, publicDbUrl, TimestepSession } from '../session.js';
 import { RunStateStore as Store, type RunStateStore, type RunStatus } from '../store/index.js';
+import { restoreState } from '../store/restore.js';
+import type { Json } from '../translate/index.js';
 import * as approvals from './approvals.js';
 import * as names from './names.js';
 import { currentSegment, DurableModelProvider, wrapAgent } from './steps.js';
@@ -295,7 +297,7 @@ async function loadInput(
   root: AnyAgent,
   spec: SegmentSpec,
 ): Promise<RunState<unknown, AnyAgent>> {
-  if (spec.state !== undefined && spec.state !== null) return RunState.fromString(root, JSON.stringify(spec.state));
+  if (spec.state !== undefined && spec.state !== null) return restoreState(spec.state as Json, root);
   const state = await store.load(runId, root, { version: baseVersion });
   const decisions = await DBOS.runStep(() => approvals.claimAndRead(store, runId, baseVersion), {
     name: names.DECISIONS_STEP,

@@ -11,6 +11,7 @@ import {
   type DecisionRecord,
 } from './decisions.js';
 import { stateFacts } from './describe.js';
+import { restoreState } from './restore.js';
 import { defaultUrl, displayUrl, POSTGRES_URL, openSql } from './engine.js';
 import { FileBackend } from './fileBackend.js';
 import {
@@ -245,7 +246,9 @@ export class RunStateStore {
 
   /**
    * Rebuild the SDK's RunState of `runId` (latest version unless `version`) for `agent` (default:
-   * the constructor's agent); states written by Python are translated to the JS format.
+   * the constructor's agent); states written by Python are translated to the JS format. The agent
+   * graph must contain the state's current agent and pending tools, else `StateMismatchError`
+   * says which.
    */
   async load(
     runId?: string,
@@ -258,7 +261,7 @@ export class RunStateStore {
     }
     const stored = await this.get(runId, options);
     const json = stored.language === 'python' ? toTypeScript(stored.stateJson ?? {}) : stored.stateJson;
-    const state = (await RunState.fromString(target, JSON.stringify(json))) as AnyRunState;
+    const state = await restoreState(json ?? {}, target);
     origins.set(state, { target: this.target, runId: stored.runId, version: stored.version });
     return state;
   }
