@@ -23,6 +23,8 @@ from agents.testing import ScriptedModel, assistant_message
 from openai.types.responses import ResponseTextDeltaEvent
 
 from harness.cli_support import cli_env
+from harness.counting import CallCounter
+from harness.scripted import counting_tool, scripted_model, text_turn, tool_turn
 from timestep import RunNotFoundError, RunNotStreamedError
 from timestep.durable import (
     StreamText,
@@ -104,6 +106,22 @@ async def test_a_failed_model_call_is_logged_as_an_abandoned_attempt(
     assert log[-2]["reason"] == "failed" and "hung up" in log[-2]["error"]
     assert log[-1]["status"] == "failed"
     assert stream_text(log) == ""  # the words of the failed call are taken back
+
+
+async def test_model_steps_are_numbered_from_the_segments_first_step(
+    store: RunStateStore,
+) -> None:
+    """Model, tool, model: the log's model steps are 1 and 3 (TypeScript's are the same,
+    ``test_ts_stream_log_is_read_by_python``)."""
+    calls = CallCounter()
+    model = scripted_model(tool_turn("charge", {}), text_turn("done now"))
+    agent = Agent(name="steps", model=model, tools=[counting_tool("charge", calls)])
+    result = await run_durable(agent, "hi", run_id="s-steps", store=store, stream=True)
+    async for _event in result.stream_events():  # type: ignore[union-attr]
+        pass
+    log = [e async for e in attach_stream("s-steps", store=store, timeout=10)]
+    started = [e for e in log if e["type"] == "attempt_started"]
+    assert [(e["step"], e["key"]) for e in started] == [(1, "m1.1:start"), (3, "m3.1:start")]
 
 
 async def test_attach_raises_promptly_for_unknown_and_unstreamed_runs(

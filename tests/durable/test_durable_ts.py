@@ -183,7 +183,9 @@ async def test_ts_stream_log_is_read_by_python(driver: Driver, store_url: str) -
     ]
     assert events[-1]["status"] == "done" and events[-1]["segment"] == "ts-log@0"
     first = events[0]
-    assert (first["key"], first["attempt"]) == (f"m{first['step']}.1:start", 1)
+    assert (first["key"], first["attempt"]) == ("m1.1:start", 1)
+    # the model steps are numbered as in a Python segment (model 1, tool 2, model 3)
+    assert [e["step"] for e in events if e["type"] == "attempt_started"] == [1, 3]
     tool = next(e for e in events if e["type"] == "tool_output")
     assert (tool["call_id"], tool["output"]) == ("call_1", {"text": "charged 42"})
     assert _text(events) == facts["finalOutput"]

@@ -22,6 +22,7 @@ import type {
 import { active, currentCall } from './context.js';
 import { durableMcpServer, wrapMcpTools } from './mcp.js';
 import * as names from './names.js';
+import { publicStepId } from './history.js';
 import { abandoned, modelEvent } from './streamLog.js';
 
 export { currentSegment, idempotencyKey, type SegmentContext } from './context.js';
@@ -98,7 +99,7 @@ export class DurableModel implements Model {
     const step = DBOS.runStep(
       async () => {
         let final: Json | undefined;
-        const stepId = DBOS.stepID ?? 0;
+        const stepId = publicStepId(DBOS.stepID ?? 0, 'typescript'); // numbered as Python's
         const attempt = log ? await log.beginAttempt(stepId) : 0;
         let index = 0;
         try {
