@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from timestep.durable import answer, approve
+from timestep.durable import answer, approve, fork_run
 from timestep.state import RunStateStore
 
 pytestmark = pytest.mark.slow
@@ -168,6 +168,35 @@ async def test_kill_after_the_final_save_before_the_segment_ended(tmp_path: Path
         assert models == Counter({0: 1, 1: 1})
         assert tools == Counter({"call_refund": 1})
         assert [v.status for v in await store.versions("r-save")] == ["running", "waiting", "done"]
+    finally:
+        h.stop()
+
+
+async def test_fork_killed_after_its_final_save_recovers_with_its_own_version(
+    tmp_path: Path,
+) -> None:
+    """A fork's segment killed after its final save committed, before its workflow recorded its
+    end: the recovered fork reads the version it extended from its checkpoint, finds its own save
+    and writes no second version (it used to read its own save as the base and append again)."""
+    h = Harness(tmp_path)
+    try:
+        assert h.run("r-src", None) == 0
+        store = RunStateStore(h.store_url)
+        # steps: 1 model, 2 tool call_0, 3 model, 4 tool call_1, 5 model, 6 tool call_2, 7 model
+        fork_id = await fork_run("r-src", "r-fork", from_step=5, store=store)
+        dying = h.start_worker(crash="save")
+        assert await asyncio.to_thread(dying.wait, 90) == -signal.SIGKILL
+        assert h.segment(fork_id)[0] == "PENDING"
+        saved = await store.versions("r-fork")
+        assert [v.status for v in saved][-1] == "done"  # the save committed before the kill
+        h.start_worker()  # recovers the dead worker's segment
+        status, output = await h.wait_segment(fork_id)
+        assert (status, output["status"]) == ("SUCCESS", "done")
+        after = await store.versions("r-fork")
+        assert [(v.version, v.status) for v in after] == [(v.version, v.status) for v in saved]
+        assert output["version"] == after[-1].version
+        _models, tools, _keys = _counts([e for e in h.events() if e.get("run") == "r-fork"])
+        assert tools == Counter({"call_2": 1})  # the replay ran nothing again
     finally:
         h.stop()
 

@@ -99,6 +99,7 @@ def test_persisted_names_are_pinned() -> None:
     assert _names.MODEL_STREAM_STEP == "timestep.model.stream_response"
     assert _names.DECISIONS_STEP == "timestep.approvals.read"
     assert _names.SAVE_STEP == "timestep.state.save"
+    assert _names.FORK_BASE_STEP == "timestep.fork.base"
     assert _names.tool_step("pay") == "timestep.tool:pay"
     assert _names.handoff_step("transfer_to_x") == "timestep.handoff:transfer_to_x"
     assert _names.segment_id("r", 3) == "r@3"

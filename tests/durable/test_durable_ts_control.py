@@ -297,7 +297,7 @@ async def test_fork_at_step_n_runs_the_same_calls_again_in_both_languages(
         assert driver.run("charge", "n-ts") == {"finalOutput": "done after 1"}
         assert log.read_text().splitlines() == ["n-ts model 0", "n-ts tool charge", "n-ts model 1"]
 
-        # step 2 is the tool call in both: 1 model, 2 tool charge, 3 model (a fork saves in step 4)
+        # step 2 is the tool call in both: 1 model, 2 tool charge, 3 model (4: the fork's base)
         python_calls.clear()
         assert await fork_run("n-py", "n-py-2", from_step=2, store=store) == "n-py-2@0"
         for _ in range(600):
@@ -321,7 +321,7 @@ async def test_fork_at_step_n_runs_the_same_calls_again_in_both_languages(
         (1, "timestep.model.get_response"),
         (2, "timestep.tool:charge"),
         (3, "timestep.model.get_response"),
-        (4, "timestep.state.save"),
+        (4, "timestep.fork.base"),
     ]
     assert [(s.step_id, s.name) for s in await recorded_steps("n-py-2", store=store)] == names
     ts_steps = driver.run("steps", "n-ts-2")["steps"]

@@ -28,6 +28,7 @@ test('persisted workflow and step names are the same strings as Python', () => {
   assert.equal(durableNames.MODEL_STREAM_STEP, 'timestep.model.stream_response');
   assert.equal(durableNames.DECISIONS_STEP, 'timestep.approvals.read');
   assert.equal(durableNames.SAVE_STEP, 'timestep.state.save');
+  assert.equal(durableNames.FORK_BASE_STEP, 'timestep.fork.base');
   assert.equal(durableNames.toolStep('refund'), 'timestep.tool:refund');
   assert.equal(durableNames.handoffStep('transfer_to_support'), 'timestep.handoff:transfer_to_support');
   assert.equal(durableNames.segmentId('ticket-42', 3), 'ticket-42@3');

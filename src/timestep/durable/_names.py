@@ -20,8 +20,11 @@ DECISIONS_STEP = "timestep.approvals.read"
 SESSION_READ_STEP = "timestep.session.read"
 #: Appends a finished run's new items to its session (idempotent).
 SESSION_WRITE_STEP = "timestep.session.write"
-#: Writes the RunState at the end of a segment.
+#: Records a failed segment's end (and, in segments before 2026-12-02, a fork's final save).
 SAVE_STEP = "timestep.state.save"
+#: Reads the version a fork's segment extends, just before its final save (its checkpoint is the
+#: version, so a replay after a crash finds the fork's own save instead of writing another).
+FORK_BASE_STEP = "timestep.fork.base"
 
 
 def tool_step(tool_name: str) -> str:

@@ -312,18 +312,17 @@ async def segment_workflow(
         metadata: dict[str, Any] = {"durable_agent": agent.name}
         if session_info is not None:
             metadata["durable_session"] = session_info
+        extends = base_version
         if forked:
-            # A fork reads the version it extends when it saves (its new run was stored by
-            # fork_run or by its first row), so its save stays a step: a replay gets the
-            # recorded version back instead of reading its own save as the base.
-            version = await DBOS.run_step_async(
-                {"name": _names.SAVE_STEP}, _save, store, target_run, None, result, status, metadata
+            # A fork extends its new run's latest version (stored by fork_run or by its first
+            # row), read in a step: a replay gets it back instead of reading its own save.
+            extends = await DBOS.run_step_async(
+                {"name": _names.FORK_BASE_STEP}, _latest_version, store, target_run
             )
-        else:
-            # Not a step (one DBOS checkpoint less per segment): the save is a compare-and-set
-            # on the version this segment extends, so a replay after a crash finds its own
-            # version instead of writing another (see _save).
-            version = await _save(store, target_run, base_version, result, status, metadata)
+        # Not a step (one DBOS checkpoint less per segment): the save is a compare-and-set on the
+        # version this segment extends, so a replay after a crash finds its own version instead
+        # of writing another (see _save).
+        version = await _save(store, target_run, extends, result, status, metadata)
         if local is not None:
             local.result = result
         if emit is not None:
@@ -399,33 +398,32 @@ async def _original_task(result: RunResultStreaming) -> BaseException | None:
 async def _save(
     store: RunStateStore,
     run_id: str,
-    base_version: int | None,
+    base_version: int,
     result: RunResult | RunResultStreaming,
     status: RunStatus,
     metadata: dict[str, Any],
 ) -> int:
     """Write the segment's final state; a repeat after a crash finds its own version.
 
-    ``base_version`` is the version the segment extends (``None``: a fork, which extends its new
-    run's latest version and saves inside a step). The write is a compare-and-set on it, and only
-    the segment holding the run at ``base_version`` (claimed, or the run's first segment) appends
+    ``base_version`` is the version the segment extends (a fork's is its new run's latest
+    version, checkpointed before the save). The write is a compare-and-set on it, and only the
+    segment holding the run at ``base_version`` (claimed, or the run's first segment) appends
     the next version: a run is ``running`` while a segment holds it, and claims take only
     ``waiting`` runs. So when the store already holds a later version, the one right after
     ``base_version`` is this segment's own, committed before a crash: a repeat returns it and
     writes nothing, even when later segments (resumed from that version meanwhile) appended more.
     """
-    expected = base_version if base_version is not None else await _latest_version(store, run_id)
     try:
         stored = await store.save(
             result,
             run_id=run_id,
             status=status,
-            expected_version=expected,
+            expected_version=base_version,
             metadata=metadata,
         )
     except StaleStateError as error:
-        if error.actual == expected + 1 or (base_version is not None and error.actual > expected):
-            return expected + 1
+        if error.actual > base_version:
+            return base_version + 1
         raise
     return stored.version
 

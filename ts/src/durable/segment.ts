@@ -253,38 +253,32 @@ async function latestVersion(store: RunStateStore, runId: string): Promise<numbe
 /**
  * Write the segment's final state; a repeat after a crash finds its own version.
  *
- * `baseVersion` is the version the segment extends (undefined: a fork, which extends its new run's
- * latest version and saves inside a step). The write is a compare-and-set on it, and only the
- * segment holding the run at `baseVersion` (claimed, or the run's first segment) appends the next
- * version: a run is `running` while a segment holds it, and claims take only `waiting` runs. So
- * when the store already holds a later version, the one right after `baseVersion` is this
- * segment's own, committed before a crash: a repeat returns it and writes nothing, even when later
- * segments (resumed from that version meanwhile) appended more. The same rule as Python's `_save`.
+ * `baseVersion` is the version the segment extends (a fork's is its new run's latest version,
+ * checkpointed before the save). The write is a compare-and-set on it, and only the segment
+ * holding the run at `baseVersion` (claimed, or the run's first segment) appends the next version:
+ * a run is `running` while a segment holds it, and claims take only `waiting` runs. So when the
+ * store already holds a later version, the one right after `baseVersion` is this segment's own,
+ * committed before a crash: a repeat returns it and writes nothing, even when later segments
+ * (resumed from that version meanwhile) appended more. The same rule as Python's `_save`.
  */
 async function save(
   store: RunStateStore,
   runId: string,
-  baseVersion: number | undefined,
+  baseVersion: number,
   result: AnyResult,
   status: RunStatus,
   metadata: Record<string, unknown>,
 ): Promise<number> {
-  const expected = baseVersion ?? (await latestVersion(store, runId));
   try {
     const stored = await store.save(result.state, {
       runId,
       status,
-      expectedVersion: expected,
+      expectedVersion: baseVersion,
       metadata: metadata as never,
     });
     return stored.version;
   } catch (error) {
-    if (
-      error instanceof StaleStateError &&
-      (error.actual === expected + 1 || (baseVersion !== undefined && error.actual > expected))
-    ) {
-      return expected + 1;
-    }
+    if (error instanceof StaleStateError && error.actual > baseVersion) return baseVersion + 1;
     throw error;
   }
 }
@@ -403,15 +397,15 @@ async function segmentBody(runId: string, baseVersion: number, spec: SegmentSpec
       }
       const metadata: Record<string, unknown> = { durable_agent: agent.name, durable_language: 'typescript' };
       if (sessionInfo !== undefined) metadata.durable_session = sessionInfo;
+      // A fork extends its new run's latest version (stored by forkRun or by its first row),
+      // read in a step: a replay gets it back instead of reading its own save.
+      const extendsVersion = forked
+        ? await DBOS.runStep(() => latestVersion(store, targetRun), { name: names.FORK_BASE_STEP })
+        : baseVersion;
       // Not a step (one DBOS checkpoint less per segment): the save is a compare-and-set on the
       // version this segment extends, so a replay after a crash finds its own version instead of
-      // writing another (see `save`). A fork reads the version it extends when it saves, so its
-      // save stays a step: a replay gets the recorded version back.
-      const version = forked
-        ? await DBOS.runStep(() => save(store, targetRun, undefined, result, status, metadata), {
-            name: names.SAVE_STEP,
-          })
-        : await save(store, targetRun, baseVersion, result, status, metadata);
+      // writing another (see `save`).
+      const version = await save(store, targetRun, extendsVersion, result, status, metadata);
       if (local) local.result = result;
       await log?.emit({ key: 'end', type: 'segment_end', status, version });
       const final = result.finalOutput;
