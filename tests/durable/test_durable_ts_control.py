@@ -83,15 +83,20 @@ def _refund(call: ModelCall) -> Any:
     return [refund_call("call_1")]
 
 
-# a thread event: each parametrized test runs on its own event loop, which an asyncio.Event binds to
+# thread events: each parametrized test runs on its own event loop, which an asyncio.Event binds to
 tool_started = threading.Event()
+# set by the test once it cancelled the run: the tool returns early and the cancelled segment
+# stops at its next step, as it would after the full wait
+tool_released = threading.Event()
 
 
 @function_tool
 async def slow_py(seconds: float) -> str:
-    """Wait a while."""
+    """Wait ``seconds``, or until the test releases the tool."""
     tool_started.set()
     for _ in range(int(seconds * 10)):
+        if tool_released.is_set():
+            break
         await asyncio.sleep(0.1)
     return "waited"
 
@@ -149,8 +154,12 @@ async def test_waiting_runs_are_cancelled_alike_from_either_language(
     assert driver.run("cancel", "nobody")["error"] == "RunNotFoundError"
 
 
-async def test_cancelling_a_run_running_in_typescript(driver: Driver, store_url: str) -> None:
+async def test_cancelling_a_run_running_in_typescript(
+    driver: Driver, store_url: str, tmp_path: Path
+) -> None:
     store = RunStateStore(store_url)
+    release = tmp_path / "release"  # the driver's tool waits until it exists (or 60 s)
+    driver.env["TIMESTEP_TEST_RELEASE"] = str(release)
     proc = driver.start("slow", "r-ts")
     try:
         assert proc.stdout is not None
@@ -162,6 +171,7 @@ async def test_cancelling_a_run_running_in_typescript(driver: Driver, store_url:
             assert (await store.run("r-ts")).status == "running"
             return
         assert await cancel_run("r-ts", store=store, by="ops") is True
+        release.touch()
         out, _ = proc.communicate(timeout=120)
         outcome = json.loads(out.strip().splitlines()[-1])
         assert outcome["error"] == "RunCancelledError"
@@ -179,6 +189,7 @@ async def test_cancelling_a_run_running_in_typescript(driver: Driver, store_url:
 async def test_cancelling_a_run_running_in_python(driver: Driver, store_url: str) -> None:
     store = RunStateStore(store_url)
     tool_started.clear()
+    tool_released.clear()
     agent = _agent("sleeper-py", _slow, [slow_py])
     task = asyncio.create_task(run_durable(agent, "wait", run_id="r-py", store=store))
     assert await asyncio.to_thread(tool_started.wait, 120), "the tool did not start"
@@ -191,6 +202,7 @@ async def test_cancelling_a_run_running_in_python(driver: Driver, store_url: str
         assert await cancel_run("r-py", store=store) is True
     else:
         assert outcome == {"stopped": True}
+    tool_released.set()
     with pytest.raises(RunCancelledError):
         await task
     row = await store.run("r-py")

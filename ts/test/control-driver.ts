@@ -1,9 +1,10 @@
 /**
  * A Node process for the cross-language run-control tests (tests/durable/test_durable_ts_control.py):
  *
- *   node control-driver.js slow    <store> <run id>            a durable run whose tool waits; prints
- *                                                               a line when the tool started, then the
- *                                                               outcome (`RunCancelledError`, ...)
+ *   node control-driver.js slow    <store> <run id>            a durable run whose tool waits (60 s, or
+ *                                                               until $TIMESTEP_TEST_RELEASE exists);
+ *                                                               prints a line when the tool started,
+ *                                                               then the outcome (`RunCancelledError`)
  *   node control-driver.js charge  <store> <run id>            a durable run: one tool call, then text
  *   node control-driver.js cancel  <store> <run id> [by]       cancelRun
  *   node control-driver.js fork    <store> <run id> <new id> <step>   forkRun (prints the error)
@@ -16,7 +17,7 @@
  * appends a line to $TIMESTEP_TEST_LOG when set: `<run id> model <tool results seen>`,
  * `<run id> tool charge`.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { Agent, setTracingDisabled, tool, Usage } from '@openai/agents';
 import type { Model, ModelProvider, ModelRequest, ModelResponse, StreamEvent } from '@openai/agents';
 import { DBOS } from '@dbos-inc/dbos-sdk';
@@ -87,9 +88,13 @@ const slow = tool({
   parameters: z.object({ ms: z.number() }),
   execute: async ({ ms }) => {
     say({ tool: 'slow' });
-    // wakes every 100 ms so a cancelled segment is noticed soon after its next step
+    // waits `ms`, or until the file $TIMESTEP_TEST_RELEASE exists (the test creates it once it
+    // cancelled the run, so the cancelled segment stops at its next step without the full wait)
+    const release = process.env.TIMESTEP_TEST_RELEASE;
     const end = Date.now() + ms;
-    while (Date.now() < end) await new Promise((done) => setTimeout(done, 100));
+    while (Date.now() < end && !(release && existsSync(release))) {
+      await new Promise((done) => setTimeout(done, 100));
+    }
     return 'waited';
   },
 });
