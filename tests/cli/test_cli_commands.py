@@ -25,6 +25,7 @@ from harness.cli_support import (
     reset_durable,
     write_agents_module,
 )
+from harness.processes import stop_process
 from timestep.cli import main
 from timestep.state import RunStateStore
 
@@ -381,8 +382,7 @@ def test_durable_run_pauses_a_worker_resumes_it_and_show_has_step_timings(
             time.sleep(0.5)
             detail = cli.json("runs", "show", "sub-1")
     finally:
-        worker.terminate()
-        worker.wait(timeout=60)
+        stop_process(worker)
     assert detail["status"] == "done"
     assert detail["final_output"] == "Refunded 5 on order 42.", json.dumps(detail, indent=1)
     names = [step["name"] for step in detail["durable_steps"]]

@@ -25,6 +25,7 @@ from harness.cli_support import (
     interrupted_run,
     reset_durable,
 )
+from harness.processes import stop_process
 from timestep.cli import main
 from timestep.state import RunStateStore
 
@@ -344,12 +345,7 @@ def test_worker_prints_readiness_and_each_segment(tmp_path: Path, db_url: str, a
         assert sum("cannot resume run plain" in line for line in lines) == 1
         assert proc.poll() is None
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, sig=signal.SIGINT)
 
 
 async def _paused_and_approved(url: str, agents: Any, run_id: str) -> None:

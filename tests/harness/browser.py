@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
+from harness.processes import stop_process
+
 CHROMIUM = "/usr/bin/chromium"
 #: Without the background-networking flags chromium's own connections are refused, many at a
 #: time, by a machine without internet.
@@ -57,12 +59,7 @@ def serve_inbox(directory: Path, env: dict[str, str], *args: str) -> Iterator[st
             )
         yield first.split("timestep inbox on ", 1)[1].strip()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=30)
 
 
 def no_horizontal_scroll(page: Page) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.cli_support import cli_env
+from harness.processes import stop_process
 
 MODULE = "timestep_busy_agents"
 
@@ -98,10 +99,4 @@ def busy_worker(
         yield worker
     finally:
         release.touch()
-        if process.poll() is None:
-            process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)

@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -25,6 +24,7 @@ import httpx
 import pytest
 import yaml
 
+from harness.processes import stop_process
 from timestep import RunStateStore
 from timestep.durable import enqueue_run
 
@@ -161,11 +161,6 @@ def test_local_deployment_approves_through_tls_and_a_worker_finishes() -> None:
 
         assert "Refund of $25 issued for order 42." in asyncio.run(finished())
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
+        stopped = stop_process(proc)  # -9: it did not stop on SIGTERM within 60 s
         shutil.rmtree(tmp_path, ignore_errors=True)
-    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    assert stopped == 0, proc.stderr.read() if proc.stderr else ""

@@ -24,6 +24,7 @@ from harness.cli_support import (
     reset_durable,
 )
 from harness.http_server import LiveServer
+from harness.processes import stop_process
 from timestep.server import create_app, csrf_token, openapi_schema
 from timestep.state import RunStateStore
 
@@ -363,8 +364,7 @@ def test_serve_command_uses_the_configured_token_and_binds_loopback(tmp_path: Pa
         assert ok.status_code == 200
         assert ok.json() == {"runs": [], "total": 0}
     finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+        stop_process(proc)
 
 
 def test_serve_refuses_a_file_store(tmp_path: Path) -> None:

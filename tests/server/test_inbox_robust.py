@@ -21,6 +21,7 @@ from harness.cli_support import (
     interrupted_run,
     reset_durable,
 )
+from harness.processes import stop_process
 from timestep.server import create_app, csrf_token, openapi_schema
 from timestep.state import RunStateStore
 
@@ -288,8 +289,7 @@ def test_serve_reads_the_token_from_a_file(tmp_path: Path) -> None:
         ok = httpx.get(base + "/api/me", headers={"Authorization": "Bearer file-token-0123456789"})
         assert ok.json() == {"name": "inbox", "named": False}
     finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+        stop_process(proc)
 
 
 def test_cancel_records_who_and_refuses_finished_runs(client: TestClient) -> None:
