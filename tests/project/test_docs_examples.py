@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shlex
@@ -817,6 +818,9 @@ def test_python_reference_covers_the_public_names() -> None:
 
 # docs/cli.md shows one of these per command; the test runs them in this order in one directory,
 # on one store, against ``myapp/agents.py`` (the ``support`` agent on a scripted model).
+# loggers main() configures in process (restored after the test)
+LOGGERS = ("dbos", "openai.agents", "timestep", "timestep.segments", "uvicorn", "alembic")
+
 CLI_EXAMPLES = [
     "cli_db_upgrade.sh",
     "cli_run.sh",
@@ -890,44 +894,115 @@ UNTIL = {
 }
 
 UNTIL_SCRIPT = """
-import re, signal, subprocess, sys, time
+import os, re, selectors, signal, subprocess, sys, time
 patterns, command = sys.argv[1].split("\\\\n"), sys.argv[2]
 proc = subprocess.Popen(["bash", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                        text=True, start_new_session=True)
+                        start_new_session=True)
 seen, deadline = "", time.monotonic() + 300
-import os, selectors
 selector = selectors.DefaultSelector()
 selector.register(proc.stdout, selectors.EVENT_READ)
+# raw reads: a buffered readline could keep lines the selector no longer reports as readable
 while not all(re.search(p, seen) for p in patterns):
-    if time.monotonic() > deadline or proc.poll() is not None and not selector.select(0):
+    chunk = os.read(proc.stdout.fileno(), 65536) if selector.select(0.2) else None
+    if chunk is not None:
+        seen += chunk.decode(errors="replace")
+        sys.stdout.write(chunk.decode(errors="replace"))
+    if time.monotonic() > deadline or chunk == b"":
         print(seen + "\\nnever printed: " + repr(patterns), file=sys.stderr)
         os.killpg(proc.pid, signal.SIGKILL)
         sys.exit(1)
-    if selector.select(0.2):
-        line = proc.stdout.readline()
-        seen += line
-        sys.stdout.write(line)
 os.killpg(proc.pid, signal.SIGINT)
 rest = proc.communicate(timeout=60)[0]
-sys.stdout.write(rest)
+sys.stdout.write(rest.decode(errors="replace"))
 sys.exit(0 if proc.returncode in (0, 130, -2) else proc.returncode)
 """
 
 
-def _cli_script(name: str) -> str:
-    """The example as the test runs it: long-running lines wrapped in the Ctrl+C helper."""
-    lines = []
+# A line that only runs ``timestep`` (optionally piped into ``jq``) runs in this process through
+# the CLI's ``main(argv)``; other lines (long-running ones, shell variables, exports) run in bash.
+# A fresh interpreter per line would cost an import and a DBOS launch each (minutes in all).
+_QUOTED = re.compile("'[^']*'|" + r'"[^"$`\\]*"')
+_PLAIN = re.compile(r"[\w./:=@,+%|' -]*")
+
+
+def _in_process(line: str) -> list[list[str]] | None:
+    """The pipeline stages of ``line`` when it runs in process (``timestep ... [| jq ...]``)."""
+    if "until Ctrl+C" in line:
+        return None
+    masked = _QUOTED.sub("''", line)  # quoted text is literal; what is left must be too
+    masked = masked.split(" #", 1)[0].strip()
+    if not _PLAIN.fullmatch(masked):
+        return None
+    tokens = shlex.split(line, comments=True)
+    stages: list[list[str]] = [[]]
+    for token in tokens:
+        if token == "|":
+            stages.append([])
+        else:
+            stages[-1].append(token)
+    if stages[0][:1] != ["timestep"] or any(stage[:1] != ["jq"] for stage in stages[1:]):
+        return None
+    return stages
+
+
+def _bash_line(name: str, line: str) -> str:
+    """The line as bash runs it: a long-running one wrapped in the Ctrl+C helper."""
+    if "until Ctrl+C" in line:
+        command = line.split("#", 1)[0].strip()
+        patterns = "\\n".join(UNTIL[name])
+        return f"python until_ready.py {shlex.quote(patterns)} {shlex.quote(command)}"
+    return line
+
+
+def _run_cli_example(
+    name: str, cwd: Path, env: dict[str, str], capfd: pytest.CaptureFixture[str]
+) -> str:
+    """Run the example's lines in order, as ``bash -e -o pipefail`` would; return their output."""
+    from harness.cli_support import reset_durable
+    from timestep.cli import main
+
+    text = ""
+    bash: list[str] = []  # consecutive lines bash runs together
+
+    def flush() -> None:
+        nonlocal text
+        if bash:
+            script = "\n".join(bash) + "\n"
+            done = subprocess.run(
+                ["bash", "-e", "-o", "pipefail", "-c", script],
+                cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+            )  # fmt: skip
+            text += done.stdout + done.stderr
+            assert done.returncode == 0, f"{name} failed ({done.returncode}):\n{text}"
+            bash.clear()
+
     for line in (EXAMPLES / name).read_text().splitlines():
-        if "until Ctrl+C" in line:
-            command = line.split("#", 1)[0].strip()
-            patterns = "\\n".join(UNTIL[name])
-            line = f"python until_ready.py {shlex.quote(patterns)} {shlex.quote(command)}"
-        lines.append(line)
-    return "\n".join(lines) + "\n"
+        stages = _in_process(line)
+        if stages is None:
+            bash.append(_bash_line(name, line))
+            continue
+        flush()
+        capfd.readouterr()
+        try:
+            code = main(stages[0][1:])
+        finally:
+            reset_durable()  # as the process would end: the next line may use another database
+        out, err = capfd.readouterr()
+        text += err
+        for stage in stages[1:]:
+            piped = subprocess.run(stage, input=out, capture_output=True, text=True, timeout=60)
+            out, code = piped.stdout, code or piped.returncode
+            text += piped.stderr
+        text += out
+        assert code == 0, f"{name} failed at {line!r} ({code}):\n{text}"
+    flush()
+    return text
 
 
 @pytest.mark.timeout(1800)
-def test_cli_reference_examples_run(tmp_path: Path) -> None:
+def test_cli_reference_examples_run(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "myapp").mkdir()
     (tmp_path / "myapp" / "__init__.py").write_text("")
     (tmp_path / "myapp" / "agents.py").write_text(CLI_AGENTS)
@@ -936,14 +1011,31 @@ def test_cli_reference_examples_run(tmp_path: Path) -> None:
     (tmp_path / "bob.token").write_text("bob-token-0123456789abc\n")
     env = _env({"TIMESTEP_DB": "sqlite:///timestep.db", "COLUMNS": "200"})
     env["TIMESTEP_LOG_FILE"] = str(tmp_path / "cli.log")
+    # this process as the examples' shell: the same environment, directory and import path
+    for key in list(os.environ):
+        if key not in env:
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for module in [m for m in sys.modules if m == "myapp" or m.startswith("myapp.")]:
+        monkeypatch.delitem(sys.modules, module)
+    loggers = {name: logging.getLogger(name) for name in LOGGERS}
+    saved = {name: (lg.handlers[:], lg.propagate, lg.level) for name, lg in loggers.items()}
     out: dict[str, str] = {}
-    for name in CLI_EXAMPLES:
-        done = subprocess.run(
-            ["bash", "-e", "-o", "pipefail", "-c", _cli_script(name)],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
-        out[name] = done.stdout + done.stderr
-        assert done.returncode == 0, f"{name} failed ({done.returncode}):\n{out[name]}"
+    try:
+        for name in CLI_EXAMPLES:
+            out[name] = _run_cli_example(name, tmp_path, env, capfd)
+    finally:
+        for name, (handlers, propagate, level) in saved.items():  # main() configures them
+            for handler in loggers[name].handlers:
+                if handler not in handlers:
+                    handler.close()
+            loggers[name].handlers[:] = handlers
+            loggers[name].propagate, loggers[name].level = propagate, level
+        for module in [m for m in sys.modules if m == "myapp" or m.startswith("myapp.")]:
+            del sys.modules[module]
     flat = {name: " ".join(text.split()) for name, text in out.items()}
     assert "run ticket-42 is waiting for 1 approval(s)" in flat["cli_run.sh"]
     assert "Order 7 ships on Monday." in flat["cli_run.sh"]
