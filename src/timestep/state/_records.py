@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 RunStatus = Literal["running", "waiting", "done", "failed", "cancelled"]
@@ -98,9 +99,20 @@ class RunSummary:
     """Why this row's side columns could not be read (the row is listed, marked unreadable)."""
 
 
+_last_now: list[datetime] = [datetime.min.replace(tzinfo=UTC)]
+_now_lock = threading.Lock()
+
+
 def utc_now() -> str:
-    """Current time as ISO-8601 UTC text with microseconds and a ``Z`` suffix."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Current time as ISO-8601 UTC text with microseconds and a ``Z`` suffix.
+
+    Strictly increasing within the process, so two writes in the same microsecond still list in
+    the order they happened ("most recently updated first").
+    """
+    with _now_lock:
+        now = max(datetime.now(UTC), _last_now[0] + timedelta(microseconds=1))
+        _last_now[0] = now
+    return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def dump_pending(pending: list[PendingApproval]) -> str:

@@ -60,8 +60,19 @@ export function jsSdkVersion(): string {
 }
 
 /** ISO-8601 UTC with microseconds and a Z suffix, as the Python store writes. */
+let lastMicros = 0;
+
+/**
+ * Current time as ISO-8601 UTC text with microseconds and a `Z` suffix (as Python's `utc_now`),
+ * strictly increasing within the process: two writes in the same millisecond still list in the
+ * order they happened ("most recently updated first").
+ */
 export function utcNow(): string {
-  return new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  let micros = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  if (micros <= lastMicros) micros = lastMicros + 1;
+  lastMicros = micros;
+  const iso = new Date(Math.floor(micros / 1000)).toISOString();
+  return `${iso.slice(0, 19)}.${String(micros % 1_000_000).padStart(6, '0')}Z`;
 }
 
 export const pendingToRow = (p: PendingApproval[]): string =>
