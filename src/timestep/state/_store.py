@@ -26,6 +26,7 @@ from ._decisions import (
 from ._describe import state_facts
 from ._engine import default_url, display_url
 from ._file_backend import FileBackend
+from ._identity import install as _install_identity_fast_path
 from ._origins import Origin, origin_of, remember
 from ._records import RUN_STATUSES, Language, NewVersion, RunStatus, RunSummary, StoredState
 from ._restore import restore_state
@@ -33,6 +34,8 @@ from ._sql_backend import SqlBackend
 from .translate import to_python
 
 StoreKind = Literal["file", "sqlite", "postgresql"]
+
+_install_identity_fast_path()  # RunState.to_json's agent identities, same output, less CPU
 
 
 def _kind(target: str) -> StoreKind:
