@@ -4,8 +4,10 @@ The docs include the files under ``docs/examples/`` verbatim (``--8<--``). Each 
 model as an argument (default: a hosted or local model name); these tests run it in a fresh
 subprocess (durable runs launch DBOS once per process) in a temporary directory, inject a scripted
 model (``agents.testing.ScriptedModel``) or point it at one of the fake servers of
-``tests/harness/``, and assert on what it printed and stored. The last tests keep the docs honest
-in the other direction: no code block in a page that is not an included, tested file.
+``tests/harness/``, and assert on what it printed and stored. The shell examples run their
+``timestep`` commands in this process (``InProcessCli``), each as a new process would. The last
+tests keep the docs honest in the other direction: no code block in a page that is not an
+included, tested file.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -118,6 +121,119 @@ def run_python(
     return done.stdout.splitlines()
 
 
+# the examples' relative stores: a process keeps engines and clients by URL, so an in-process test
+# forgets them before and after (another directory, other files)
+RELATIVE_STORES = ("sqlite:///timestep.db", "sqlite:///timestep-demo/timestep.db")
+# the loggers main() configures (restored after an in-process test)
+LOGGERS = ("dbos", "openai.agents", "timestep", "timestep.segments", "uvicorn", "alembic")
+
+
+class InProcessCli:
+    """``timestep`` through the CLI's ``main(argv)`` in this process, as a shell would run it.
+
+    ``use(cwd, env)`` makes this process that shell: its environment, working directory and
+    import path (``cwd`` and the examples). After each command DBOS is shut down, as the end of a
+    process would; a fresh interpreter per command would cost an import and a DBOS launch each.
+    The fixture restores the environment, the loggers ``main`` configures and the imported
+    modules of ``cwd`` and the examples afterwards.
+    """
+
+    def __init__(self, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+        self.capfd, self.monkeypatch = capfd, monkeypatch
+        self.cwd: Path | None = None
+
+    def use(self, cwd: Path, env: dict[str, str]) -> None:
+        for key in list(os.environ):
+            if key not in env:
+                self.monkeypatch.delenv(key)
+        for key, value in env.items():
+            self.monkeypatch.setenv(key, value)
+        if self.cwd != cwd:
+            self.cwd = cwd
+            self.monkeypatch.chdir(cwd)
+            self.monkeypatch.syspath_prepend(str(EXAMPLES))
+            self.monkeypatch.syspath_prepend(str(cwd))
+
+    def __call__(self, argv: list[str]) -> tuple[int, str, str]:
+        from harness.cli_support import reset_durable
+        from timestep.cli import main
+
+        self.capfd.readouterr()
+        try:
+            code = main(argv)
+        finally:
+            reset_durable()  # as the process would end: the next command may use another store
+        out, err = self.capfd.readouterr()
+        return code, out, err
+
+
+@pytest.fixture
+def in_process(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[InProcessCli]:
+    from timestep.durable._runtime import RUNTIME
+    from timestep.state._engine import dispose_engine
+
+    def forget() -> None:
+        for url in RELATIVE_STORES:  # they name files in this test's directory
+            RUNTIME.forget(url)
+            dispose_engine(url)
+
+    loggers = {name: logging.getLogger(name) for name in LOGGERS}
+    saved = {name: (lg.handlers[:], lg.propagate, lg.level) for name, lg in loggers.items()}
+    modules = set(sys.modules)
+    cli = InProcessCli(capfd, monkeypatch)
+    forget()
+    try:
+        yield cli
+    finally:
+        forget()
+        for name, (handlers, propagate, level) in saved.items():
+            for handler in loggers[name].handlers:
+                if handler not in handlers:
+                    handler.close()
+            loggers[name].handlers[:] = handlers
+            loggers[name].propagate, loggers[name].level = propagate, level
+        roots = [str(EXAMPLES)] + ([str(cli.cwd)] if cli.cwd else [])
+        for name in set(sys.modules) - modules:  # the examples' and the test's own modules
+            if str(getattr(sys.modules[name], "__file__", "") or "").startswith(tuple(roots)):
+                del sys.modules[name]
+
+
+# A shell script's ``timestep`` commands: bash runs the script with ``timestep`` a function that
+# records each call's arguments and environment (every expansion and quote is bash's own), then
+# the test runs them in process in order.
+RECORDER = r"""
+timestep() {
+  _n=$(( ${_n:-0} + 1 ))
+  printf '%s\0' "$@" > "$TIMESTEP_TEST_CALLS/$_n.argv"
+  env -0 > "$TIMESTEP_TEST_CALLS/$_n.env"
+}
+. "$0"
+"""
+
+
+def _recorded_calls(
+    script: Path, cwd: Path, env: dict[str, str]
+) -> list[tuple[list[str], dict[str, str]]]:
+    calls = cwd / "recorded-calls"
+    calls.mkdir()
+    done = subprocess.run(
+        ["bash", "-c", RECORDER, str(script)],
+        cwd=cwd, env={**env, "TIMESTEP_TEST_CALLS": str(calls)}, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    recorded = []
+    for n in range(1, len(list(calls.glob("*.argv"))) + 1):
+        argv = (calls / f"{n}.argv").read_text().split("\0")[:-1]
+        items = (calls / f"{n}.env").read_text().split("\0")[:-1]
+        call_env = dict(item.split("=", 1) for item in items)
+        call_env.pop("TIMESTEP_TEST_CALLS")
+        recorded.append((argv, call_env))
+    return recorded
+
+
 # ------------------------------------------------------------------------- getting started
 
 
@@ -202,7 +318,7 @@ def test_install_commands_are_valid_shell() -> None:
     assert "make demo" in script.read_text() and "make test" in script.read_text()
 
 
-def test_cli_tour(tmp_path: Path) -> None:
+def test_cli_tour(tmp_path: Path, in_process: InProcessCli) -> None:
     (tmp_path / "scripted_support.py").write_text(
         "import first_approval\nfrom docs_helpers import calls_then_echo\n\n\n"
         "def agent():\n"
@@ -210,16 +326,21 @@ def test_cli_tour(tmp_path: Path) -> None:
         "    return first_approval.build_agent(model)\n"
     )
     (tmp_path / "docs_helpers.py").write_text(HELPERS)
-    done = subprocess.run(
-        ["bash", str(EXAMPLES / "cli_tour.sh")],
-        cwd=tmp_path,
-        env=_env({"AGENT": "scripted_support:agent", "COLUMNS": "120"}),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    out = done.stdout + done.stderr  # `timestep run` reports the pause on stderr
+    env = _env({"AGENT": "scripted_support:agent", "COLUMNS": "120"})
+    calls = _recorded_calls(EXAMPLES / "cli_tour.sh", tmp_path, env)
+    assert [argv[:1] for argv, _ in calls] == [
+        ["run"],
+        ["approve"],
+        ["resume"],
+        ["runs"],
+        ["export"],
+    ]
+    out = ""  # `timestep run` reports the pause on stderr
+    for argv, call_env in calls:
+        in_process.use(tmp_path, call_env)
+        code, stdout, stderr = in_process(argv)
+        out += stdout + stderr
+        assert code == 0, f"timestep {shlex.join(argv)} failed ({code}):\n{out}"
     assert "run ticket-42 is waiting for 1 approval(s):" in out
     assert "approved refund (call_refund_0) in run ticket-42" in out
     assert "Done: refunded $25 on order 42" in out
@@ -818,9 +939,6 @@ def test_python_reference_covers_the_public_names() -> None:
 
 # docs/cli.md shows one of these per command; the test runs them in this order in one directory,
 # on one store, against ``myapp/agents.py`` (the ``support`` agent on a scripted model).
-# loggers main() configures in process (restored after the test)
-LOGGERS = ("dbos", "openai.agents", "timestep", "timestep.segments", "uvicorn", "alembic")
-
 CLI_EXAMPLES = [
     "cli_db_upgrade.sh",
     "cli_run.sh",
@@ -954,13 +1072,8 @@ def _bash_line(name: str, line: str) -> str:
     return line
 
 
-def _run_cli_example(
-    name: str, cwd: Path, env: dict[str, str], capfd: pytest.CaptureFixture[str]
-) -> str:
+def _run_cli_example(name: str, cwd: Path, env: dict[str, str], in_process: InProcessCli) -> str:
     """Run the example's lines in order, as ``bash -e -o pipefail`` would; return their output."""
-    from harness.cli_support import reset_durable
-    from timestep.cli import main
-
     text = ""
     bash: list[str] = []  # consecutive lines bash runs together
 
@@ -982,12 +1095,7 @@ def _run_cli_example(
             bash.append(_bash_line(name, line))
             continue
         flush()
-        capfd.readouterr()
-        try:
-            code = main(stages[0][1:])
-        finally:
-            reset_durable()  # as the process would end: the next line may use another database
-        out, err = capfd.readouterr()
+        code, out, err = in_process(stages[0][1:])
         text += err
         for stage in stages[1:]:
             piped = subprocess.run(stage, input=out, capture_output=True, text=True, timeout=60)
@@ -1000,9 +1108,7 @@ def _run_cli_example(
 
 
 @pytest.mark.timeout(1800)
-def test_cli_reference_examples_run(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_reference_examples_run(tmp_path: Path, in_process: InProcessCli) -> None:
     (tmp_path / "myapp").mkdir()
     (tmp_path / "myapp" / "__init__.py").write_text("")
     (tmp_path / "myapp" / "agents.py").write_text(CLI_AGENTS)
@@ -1011,31 +1117,9 @@ def test_cli_reference_examples_run(
     (tmp_path / "bob.token").write_text("bob-token-0123456789abc\n")
     env = _env({"TIMESTEP_DB": "sqlite:///timestep.db", "COLUMNS": "200"})
     env["TIMESTEP_LOG_FILE"] = str(tmp_path / "cli.log")
-    # this process as the examples' shell: the same environment, directory and import path
-    for key in list(os.environ):
-        if key not in env:
-            monkeypatch.delenv(key)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    for module in [m for m in sys.modules if m == "myapp" or m.startswith("myapp.")]:
-        monkeypatch.delitem(sys.modules, module)
-    loggers = {name: logging.getLogger(name) for name in LOGGERS}
-    saved = {name: (lg.handlers[:], lg.propagate, lg.level) for name, lg in loggers.items()}
-    out: dict[str, str] = {}
-    try:
-        for name in CLI_EXAMPLES:
-            out[name] = _run_cli_example(name, tmp_path, env, capfd)
-    finally:
-        for name, (handlers, propagate, level) in saved.items():  # main() configures them
-            for handler in loggers[name].handlers:
-                if handler not in handlers:
-                    handler.close()
-            loggers[name].handlers[:] = handlers
-            loggers[name].propagate, loggers[name].level = propagate, level
-        for module in [m for m in sys.modules if m == "myapp" or m.startswith("myapp.")]:
-            del sys.modules[module]
+    in_process.use(tmp_path, env)  # this process as the examples' shell
+    assert "myapp" not in sys.modules
+    out = {name: _run_cli_example(name, tmp_path, env, in_process) for name in CLI_EXAMPLES}
     flat = {name: " ".join(text.split()) for name, text in out.items()}
     assert "run ticket-42 is waiting for 1 approval(s)" in flat["cli_run.sh"]
     assert "Order 7 ships on Monday." in flat["cli_run.sh"]

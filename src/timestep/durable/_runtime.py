@@ -199,6 +199,28 @@ class DurableRuntime:
         with self._lock:
             return self._clients.setdefault(url, made)
 
+    def forget(self, store_url: str) -> None:
+        """Drop what this process keeps for ``store_url``: its store object, and the engine, DBOS
+        client and "tables prepared" mark of its system database (the store's own engine:
+        ``timestep.state``).
+
+        A seam for tests that run the CLI in process: a relative SQLite URL names another file
+        after a change of directory. Refused while DBOS runs on that system database.
+        """
+        url = _config.system_database_url(store_url)
+        if self.launched_on(store_url):
+            raise ConfigurationError(f"DBOS runs on {url!r} in this process: shutdown() first")
+        with self._lock:
+            self._stores.pop(public_target(store_url), None)
+            self._known_targets = [t for t in self._known_targets if t != store_url]
+            self._prepared.discard(url)
+            client = self._clients.pop(url, None)
+            engine = self._engines.pop(url, None)
+        if client is not None:
+            client.destroy()
+        if engine is not None:
+            engine.dispose()
+
     # ---- launch ------------------------------------------------------------------------------
 
     def launched_on(self, store_url: str) -> bool:
