@@ -106,6 +106,37 @@ def test_exactly_one_live_worker_claims_a_dead_executor(postgres_db_url: str) ->
         engine.dispose()
 
 
+def test_python_workers_claim_only_python_executors(postgres_db_url: str) -> None:
+    """A dead TypeScript process's lease is left to TypeScript's workers (a Python worker would
+    find none of its segments and delete the row, and the TypeScript segments would wait)."""
+    engine = _engine(postgres_db_url)
+    settings = _takeover.LeaseSettings(HEARTBEAT, LEASE)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS dbos"))
+        _takeover.ensure_table(engine)
+        _takeover.beat(engine, "py-dead", settings)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO {_takeover.TABLE} (executor_id, lease_seconds, host, pid, "
+                    "language, worker) VALUES ('ts-dead', 2, 'h', 1, 'typescript', false)"
+                )
+            )
+            conn.execute(
+                sa.text(f"UPDATE {_takeover.TABLE} SET heartbeat_at = now() - interval '1 minute'")
+            )
+        assert _takeover.claim_dead(engine, "py-worker", settings) == ["py-dead"]
+        assert _takeover.take_over(engine, "py-worker", settings) == {}
+        with engine.connect() as conn:
+            ts_row = conn.execute(
+                sa.text(f"SELECT taken_by FROM {_takeover.TABLE} WHERE executor_id = 'ts-dead'")
+            ).one()
+        assert ts_row.taken_by is None
+    finally:
+        engine.dispose()
+
+
 def _read_log(path: str) -> list[dict[str, Any]]:
     from test_durable_app import read_log
 

@@ -31,10 +31,17 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     shutdown()  # the Python side's DBOS, when a test launched it
 
 
+#: Short executor leases for Node drivers on Postgres: a live TypeScript worker takes over a
+#: killed process's segments within lease + heartbeat (2 s) instead of the default 25 s.
+LEASE_ENV = {"TIMESTEP_EXECUTOR_HEARTBEAT": "0.5", "TIMESTEP_EXECUTOR_LEASE": "1.5"}
+
+
 def ts_env(store_url: str, pglite_dir: Path, *drop: str) -> dict[str, str]:
     """This process's environment for a Node driver on ``store_url``: the shared PGlite
-    directory on a SQLite store, no ``TIMESTEP_TS_DBOS_URL`` otherwise (nor the ``drop`` names)."""
+    directory on a SQLite store, no ``TIMESTEP_TS_DBOS_URL`` otherwise (nor the ``drop`` names),
+    and short executor leases (``LEASE_ENV``)."""
     env = {k: v for k, v in os.environ.items() if k not in ("TIMESTEP_TS_DBOS_URL", *drop)}
+    env.update(LEASE_ENV)
     if store_url.startswith("sqlite"):
         env["TIMESTEP_TS_DBOS_URL"] = str(pglite_dir)
     return env

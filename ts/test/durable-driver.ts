@@ -21,6 +21,7 @@
  * checkpoint), `save` (after the end-of-segment state was committed, before the segment's
  * workflow recorded its end). `start` runs through `runAgent(..., { runId })` (durable by default), with the
  * session `$TIMESTEP_TEST_SESSION` in the store's database when set.
+ * With $TIMESTEP_TEST_HOLD=<file> `charge` stays inside its call (after logging it) until that file exists.
  * With $TIMESTEP_TEST_ECHO=1 `refund` logs its arguments (`tool refund <key> <order>/<amount>`)
  * and the model logs the last tool output it was given (`model <n> saw <output>`).
  * The last stdout line is a JSON object of facts.
@@ -75,6 +76,13 @@ class CrashingSession extends TimestepSession {
   }
 }
 
+/** With $TIMESTEP_TEST_HOLD set, `charge` stays inside its call until that file exists. */
+async function holdWhile(): Promise<void> {
+  const hold = process.env.TIMESTEP_TEST_HOLD;
+  if (!hold) return;
+  while (!existsSync(hold)) await new Promise((r) => setTimeout(r, 50));
+}
+
 const charge = tool({
   name: 'charge',
   description: 'Charge an order.',
@@ -82,6 +90,7 @@ const charge = tool({
   execute: async ({ order_id }, _context, details) => {
     log(`tool charge ${idempotencyKey(details)}`);
     crashOnce('tool');
+    await holdWhile();
     return `charged ${order_id}`;
   },
 });
@@ -193,6 +202,7 @@ async function facts(store: RunStateStore): Promise<Record<string, unknown>> {
     metadata: row?.metadata ?? null,
     pending: row?.pendingApprovals.map((p) => p.callId) ?? [],
     key: idempotencyKey('call_1'),
+    executor: DBOS.isInitialized() ? DBOS.executorID : null,
   };
 }
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
@@ -21,6 +21,8 @@ import {
   TimestepError,
 } from '../src/index.js';
 import { ensureLaunched } from '../src/durable/config.js';
+import { leaseSettings, newExecutorId } from '../src/durable/lease.js';
+import { ConfigurationError } from '../src/errors.js';
 
 test('persisted workflow and step names are the same strings as Python', () => {
   assert.equal(durableNames.SEGMENT_WORKFLOW, 'timestep.segment');
@@ -35,6 +37,41 @@ test('persisted workflow and step names are the same strings as Python', () => {
   assert.equal(durableNames.mcpStep('add'), 'timestep.mcp:add');
   assert.equal(durableNames.mcpListStep('counter'), 'timestep.mcp.list:counter');
   assert.equal(durableNames.MCP_IDEMPOTENCY_META_KEY, 'timestep/idempotency-key');
+});
+
+test('executor leases: settings validated as Python, a unique executor id per process', async () => {
+  const saved = [process.env.TIMESTEP_EXECUTOR_HEARTBEAT, process.env.TIMESTEP_EXECUTOR_LEASE, process.env.TIMESTEP_TS_DBOS_URL];
+  delete process.env.TIMESTEP_TS_DBOS_URL;
+  try {
+    delete process.env.TIMESTEP_EXECUTOR_HEARTBEAT;
+    delete process.env.TIMESTEP_EXECUTOR_LEASE;
+    assert.deepEqual(leaseSettings(), { heartbeat: 5, lease: 20 });
+    process.env.TIMESTEP_EXECUTOR_HEARTBEAT = '0.5';
+    process.env.TIMESTEP_EXECUTOR_LEASE = '1.5';
+    assert.deepEqual(leaseSettings(), { heartbeat: 0.5, lease: 1.5 });
+    assert.deepEqual(leaseSettings({ lease: 3 }), { heartbeat: 0.5, lease: 3 });
+    process.env.TIMESTEP_EXECUTOR_LEASE = 'soon';
+    assert.throws(() => leaseSettings(), (e: unknown) => e instanceof ConfigurationError && /TIMESTEP_EXECUTOR_LEASE/.test(e.message));
+    assert.throws(() => leaseSettings({ heartbeat: 5, lease: 6 }), (e: unknown) => e instanceof ConfigurationError && /at least twice the heartbeat/.test(e.message));
+    assert.throws(() => leaseSettings({ heartbeat: 0, lease: 6 }), (e: unknown) => e instanceof ConfigurationError && /positive/.test(e.message));
+    // on Postgres a bad setting fails the launch before anything connects
+    process.env.TIMESTEP_EXECUTOR_HEARTBEAT = '2';
+    process.env.TIMESTEP_EXECUTOR_LEASE = '3';
+    await assert.rejects(
+      ensureLaunched('postgresql://u:p@127.0.0.1:1/none'),
+      (e: unknown) => e instanceof ConfigurationError && /at least twice the heartbeat/.test(e.message),
+    );
+  } finally {
+    const names = ['TIMESTEP_EXECUTOR_HEARTBEAT', 'TIMESTEP_EXECUTOR_LEASE', 'TIMESTEP_TS_DBOS_URL'] as const;
+    for (const [i, name] of names.entries()) {
+      const value = saved[i];
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+  const id = newExecutorId();
+  assert.match(id, new RegExp(`^${hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-${process.pid}-[0-9a-f]{6}$`));
+  assert.notEqual(newExecutorId(), id);
 });
 
 test('idempotency keys outside a run use the same formula as Python', () => {

@@ -9,7 +9,9 @@ long the lease lasts (``lease`` seconds); all times are the database's clock.
 Workers check, at every heartbeat, for executors whose last heartbeat is older than their lease.
 A worker claims such an executor with a row lock (``SELECT ... FOR UPDATE SKIP LOCKED`` and an
 ``UPDATE`` setting ``taken_by`` in the same transaction), so exactly one live worker takes each
-dead executor, and puts that executor's ``PENDING`` segments back on the ``timestep`` queue. DBOS
+dead executor, and puts that executor's ``PENDING`` segments back on the ``timestep`` queue. Only
+Python executors are claimed here (language ``python``): TypeScript processes hold leases in the
+same table and TypeScript workers take them over (``ts/src/durable/lease.ts``). DBOS
 re-enqueues a segment only while it is still ``PENDING`` on the dead executor, and gives each
 queued segment to exactly one worker. The claimer then deletes the dead executor's row. A claimer
 that dies mid-way is itself taken over, and its claim expires after one lease.
@@ -22,7 +24,7 @@ a free slot. The settings come from ``worker(lease=..., heartbeat=...)`` or the 
 On a SQLite system database the same table (``timestep_executors``, no schema) holds each
 process's heartbeat too, for the operators' view of live workers (``list_executors``); there a
 dead process is found by its process id instead (``_config.recover_dead_executors``), and rows
-whose heartbeat stopped an hour ago are dropped. TypeScript workers write their own rows
+whose heartbeat stopped an hour ago are dropped. TypeScript processes write their own rows
 (language ``typescript``; ``ts/src/durable/lease.ts``).
 
 A process cut off from the database for longer than its lease is taken for dead: its segments
@@ -110,6 +112,7 @@ _FORGET_SQLITE = f"DELETE FROM {SQLITE_TABLE} WHERE heartbeat_at < {SQLITE_NOW} 
 _FIND_DEAD = f"""
 SELECT executor_id FROM {TABLE}
 WHERE executor_id <> :me
+  AND language = 'python'
   AND heartbeat_at < now() - lease_seconds * interval '1 second'
   AND (taken_at IS NULL OR taken_at < now() - :lease * interval '1 second')
 ORDER BY heartbeat_at
@@ -223,7 +226,7 @@ def beat(
 
 
 def claim_dead(engine: sa.Engine, executor_id: str, settings: LeaseSettings) -> list[str]:
-    """Claim the executors whose lease expired (and no live claim); each goes to one caller."""
+    """Claim the Python executors whose lease expired (no live claim); each goes to one caller."""
     with engine.begin() as conn:
         rows = conn.execute(sa.text(_FIND_DEAD), {"me": executor_id, "lease": settings.lease})
         dead = [str(row[0]) for row in rows]

@@ -11,7 +11,6 @@ import { publicDbUrl, sessionDb, TimestepSession } from '../session.js';
 import { RunStateStore, type RunStatus } from '../store/index.js';
 import * as approvals from './approvals.js';
 import { ensureLaunched, systemDatabaseFor } from './config.js';
-import { startLease } from './lease.js';
 import * as names from './names.js';
 import { trackSave } from './saves.js';
 import { withSystem } from './system.js';
@@ -336,7 +335,10 @@ export interface WorkerOptions {
   store?: RunStateStore;
   /** At most this many queued segments at once in this worker. */
   concurrency?: number;
-  /** DBOS executor id (Postgres: a restarted worker with the same id recovers its segments). */
+  /**
+   * DBOS executor id (Postgres: by default each process has its own, and live workers take over a
+   * dead one's segments; a restarted worker with this id recovers its segments at once).
+   */
   executorId?: string;
   /** Also resume waiting TypeScript runs whose pending calls are all decided (default true). */
   resumeApproved?: boolean;
@@ -350,7 +352,8 @@ export interface WorkerOptions {
 
 /**
  * Run a TypeScript worker until `signal` aborts: DBOS recovers this executor's pending segments on
- * launch, the worker drains the `timestep-ts` queue and resumes waiting runs (recorded as
+ * launch, on Postgres the worker takes over the segments of dead TypeScript processes (their
+ * leases expired, lease.ts) and drains the `timestep-ts` queue and resumes waiting runs (recorded as
  * TypeScript's, `durable_language`) whose pending calls have all been decided.
  */
 export async function worker(agentList: AnyAgent[], options: WorkerOptions = {}): Promise<void> {
@@ -363,7 +366,6 @@ export async function worker(agentList: AnyAgent[], options: WorkerOptions = {})
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     ...(options.executorId !== undefined ? { executorId: options.executorId } : {}),
   });
-  const stopLease = await startLease(store.target, DBOS.executorID); // the operators' view
   const byName = new Map(agentList.map((a) => [a.name, a]));
   const interval = options.pollIntervalMs ?? 1000;
   const running = new Set<Promise<unknown>>();
@@ -395,7 +397,6 @@ export async function worker(agentList: AnyAgent[], options: WorkerOptions = {})
     });
   }
   await Promise.allSettled([...running]);
-  await stopLease();
 }
 
 /**

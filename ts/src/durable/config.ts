@@ -4,7 +4,8 @@
  *
  * A Postgres store keeps DBOS's tables in the same database (schema `dbos`), shared with Python's
  * workers: TypeScript uses its own DBOS application name, application version and queue
- * (`timestep-ts`), so neither language recovers or dequeues the other's segments. A SQLite or file
+ * (`timestep-ts`), so neither language recovers or dequeues the other's segments. There each
+ * process has its own executor id and a lease that live workers take over (lease.ts). A SQLite or file
  * store gets an embedded Postgres (PGlite) in a directory beside it (`timestep.db` ->
  * `timestep.dbos.pglite/`), served to DBOS over a loopback socket with ONE connection (PGlite has a
  * single session; more connections interleave statements). One process at a time may open it: a
@@ -16,6 +17,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, unlinkSync,
 import { dirname, join, resolve } from 'node:path';
 import { DBOS } from '@dbos-inc/dbos-sdk';
 import { ConfigurationError, SystemDatabaseError, SystemDatabaseLockedError } from '../errors.js';
+import type { Lease } from './lease.js';
 
 /** DBOS application name of timestep's TypeScript workflows (Python's is `timestep`). */
 export const APPLICATION_NAME = 'timestep-ts';
@@ -187,6 +189,8 @@ interface Launched {
   key: string;
   worker: boolean;
   embedded: Embedded | undefined;
+  /** This process's lease on a Postgres system database (lease.ts). */
+  lease: Lease | undefined;
 }
 
 let launched: Launched | undefined;
@@ -201,7 +205,10 @@ export interface LaunchOptions {
   worker?: boolean;
   /** At most this many queued segments at once in this process. */
   concurrency?: number;
-  /** DBOS executor id (Postgres: name each worker; a restart with the same id recovers its segments). */
+  /**
+   * DBOS executor id; on Postgres each process gets its own (`<host>-<pid>-<hex>`) unless this or
+   * `$DBOS__VMID` names one (a restart with the same id recovers its segments at once).
+   */
   executorId?: string;
 }
 
@@ -235,6 +242,19 @@ export async function ensureLaunched(storeUrl: string, options: LaunchOptions = 
 
 async function launch(db: SystemDatabase, key: string, options: LaunchOptions): Promise<Launched> {
   await import('./segment.js'); // registers the workflow before launch
+  const worker = options.worker ?? false;
+  let lease: Lease | undefined;
+  let executorId = options.executorId;
+  if (db.kind === 'postgres') {
+    const { Lease, leaseSettings, newExecutorId } = await import('./lease.js');
+    const settings = leaseSettings(); // a bad setting fails before anything starts
+    // each process its own id (DBOS's default, `local`, is shared): see lease.ts
+    executorId ??= process.env.DBOS__VMID || newExecutorId();
+    lease = new Lease(db.url, executorId, settings, worker);
+  }
+  // the lease comes first, so no segment of this executor exists without one (a fresh database
+  // may refuse it until DBOS created its schema: then it is taken out right after the launch)
+  const leased = (await lease?.open(false)) ?? false;
   const embedded = db.kind === 'pglite' ? await openEmbedded(db.dir) : undefined;
   const url = embedded ? embedded.url : (db as { url: string }).url;
   try {
@@ -244,8 +264,8 @@ async function launch(db: SystemDatabase, key: string, options: LaunchOptions): 
       systemDatabaseUrl: url,
       serializer: SERIALIZER,
       logLevel: process.env.TIMESTEP_DBOS_LOG_LEVEL ?? 'warn',
-      listenQueues: options.worker ? [QUEUE_NAME] : [],
-      ...(options.executorId !== undefined ? { executorID: options.executorId } : {}),
+      listenQueues: worker ? [QUEUE_NAME] : [],
+      ...(executorId !== undefined ? { executorID: executorId } : {}),
       ...(embedded
         ? { systemDatabasePoolSize: 1, useListenNotify: false, maxConcurrentQueueDispatches: 1 }
         : {}),
@@ -256,10 +276,13 @@ async function launch(db: SystemDatabase, key: string, options: LaunchOptions): 
     });
   } catch (error) {
     await embedded?.close();
+    await lease?.stop();
     if (error instanceof ConfigurationError) throw error;
     throw new SystemDatabaseError(`cannot start DBOS on ${key}: ${String(error)}`, { cause: error });
   }
-  return { key, worker: options.worker ?? false, embedded };
+  if (lease && !leased) await lease.open(true);
+  lease?.run();
+  return { key, worker, embedded, lease };
 }
 
 /** Whether this process runs durable work on `storeUrl`'s system database. */
@@ -272,7 +295,9 @@ export async function shutdown(): Promise<void> {
   const current = launched;
   if (!current) return;
   launched = undefined;
-  await DBOS.shutdown();
+  await current.lease?.stopTakingOver();
+  await DBOS.shutdown(); // the lease is renewed until DBOS stopped running segments
+  await current.lease?.stop();
   await (await import('./streamLog.js')).closeStreamLogs();
   await current.embedded?.close();
 }

@@ -138,8 +138,16 @@ function loadDriver(name: 'better-sqlite3' | 'pg', scheme: string): unknown {
   }
 }
 
+/** Options of a Postgres pool (ignored for SQLite). */
+export interface PoolOptions {
+  /** Most connections at once. */
+  max?: number;
+  /** Idle connections do not keep the process alive. */
+  allowExitOnIdle?: boolean;
+}
+
 /** A connection for `sqlite:///path.db` (better-sqlite3) or `postgresql://...` (a pg Pool). */
-export function openSql(url: string): Sql {
+export function openSql(url: string, pool: PoolOptions = {}): Sql {
   if (url.startsWith('sqlite:')) {
     const path = url.replace(/^sqlite:\/\/\/?/, '');
     if (path !== ':memory:' && path !== '') mkdirSync(dirname(resolve(path)), { recursive: true });
@@ -154,10 +162,10 @@ export function openSql(url: string): Sql {
   }
   if (POSTGRES_URL.test(url)) {
     const pg = loadDriver('pg', 'postgresql://') as {
-      Pool: new (config: { connectionString: string }) => unknown;
+      Pool: new (config: { connectionString: string } & PoolOptions) => unknown;
     };
     const connectionString = url.replace(/^postgres(ql)?(\+\w+)?:/, 'postgresql:');
-    return new PgSql(new pg.Pool({ connectionString }));
+    return new PgSql(new pg.Pool({ connectionString, ...pool }));
   }
   throw new ConfigurationError(`'${url}' is not a database URL: use sqlite:///path.db or postgresql://...`);
 }
