@@ -509,6 +509,29 @@ async def test_ts_segment_killed_after_its_final_save_recovers_with_its_own_vers
     assert REFUND_EXECUTIONS == ["42/5"]
 
 
+async def test_ts_fork_killed_after_its_final_save_recovers_with_its_own_version(
+    driver: Driver, store_url: str
+) -> None:
+    """A TypeScript fork's segment killed after its final save committed, before its workflow
+    recorded its end: the recovered fork reads the version it extended from its checkpoint
+    (``timestep.fork.base``), finds its own save and writes no second version."""
+    code, facts = driver.run("start", "fsrc")
+    assert (code, facts["finalOutput"]) == (0, "done after 1 tool result(s)")
+    # steps: 1 model, 2 tool charge, 3 model; a fork at step 3 asks the model once more
+    code, facts = driver.run("fork", "fsrc", "fdst", "3")
+    assert (code, facts["workflowId"]) == (0, "fdst@0")
+    code, _ = driver.run("worker", "fdst", crash="save")
+    assert code == -9
+    store = RunStateStore(store_url)
+    saved = [(v.version, v.status) for v in await store.versions("fdst")]
+    assert saved[-1][1] == "done"  # the save committed before the kill
+    code, facts = driver.run("recover", "fdst")
+    assert (code, facts["segmentVersion"]) == (0, saved[-1][0])
+    assert [(v.version, v.status) for v in await store.versions("fdst")] == saved
+    # the fork asked the model once; the recovered segment replayed it from the checkpoint
+    assert driver.calls() == ["model 0", f"tool charge {key('fsrc')}", "model 1", "model 1"]
+
+
 async def test_edit_and_answer_decided_in_python_are_applied_by_a_typescript_worker(
     driver: Driver, store_url: str
 ) -> None:

@@ -9,6 +9,7 @@
  *                           `{"output": "..."}` answers it instead, `{"reject": "why"}` rejects it;
  *                           `resume`: the decision with `resume: true` and no agent, for a worker)
  *   node durable-driver.js worker  <store> <run id>                  a worker until the run is done
+ *   node durable-driver.js fork    <store> <run id> <new id> <step> forkRun from step (a worker runs it)
  *
  * The model is a deterministic script keyed by how many tool results the request holds (so a
  * replayed process asks it the same question). Every real model call and tool call appends a line
@@ -36,6 +37,7 @@ import { answer, approve, reject } from '../src/decisions.js';
 import { consumeResult, runAgent } from '../src/run.js';
 import { TimestepSession } from '../src/session.js';
 import {
+  forkRun,
   idempotencyKey,
   resumeDurable,
   setResumeLanguage,
@@ -274,6 +276,9 @@ async function main(): Promise<void> {
     if (extra === 'queue') await resumeDurable(runId, { store }); // no agent here: for a worker
     if (extra === 'python' || extra === 'typescript') await setResumeLanguage(runId, extra, { store });
     out = { decided: decided.callId, version: decided.stateVersion, resumed: decided.resumed };
+  } else if (action === 'fork') {
+    const [newRunId = '', step = ''] = process.argv.slice(5);
+    out = { workflowId: await forkRun(runId, newRunId, { fromStep: Number(step), store }) };
   } else if (action === 'worker') {
     const controller = new AbortController();
     const running = worker(AGENTS, { store, modelProvider: provider, signal: controller.signal, pollIntervalMs: 200 });
