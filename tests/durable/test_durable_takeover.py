@@ -30,6 +30,18 @@ def _engine(url: str) -> sa.Engine:
     return sa.create_engine(sa.make_url(url).set(drivername="postgresql+psycopg"))
 
 
+def _lease_table(url: str, *beating: str) -> tuple[sa.Engine, _takeover.LeaseSettings]:
+    """An engine on ``url`` with the lease table and a fresh lease for each of ``beating``."""
+    engine = _engine(url)
+    settings = _takeover.LeaseSettings(HEARTBEAT, LEASE)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS dbos"))
+    _takeover.ensure_table(engine)
+    for executor in beating:
+        _takeover.beat(engine, executor, settings)
+    return engine, settings
+
+
 def test_lease_settings_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TIMESTEP_EXECUTOR_HEARTBEAT", "0.5")
     monkeypatch.setenv("TIMESTEP_EXECUTOR_LEASE", "2")
@@ -57,14 +69,8 @@ def test_db_upgrade_creates_the_lease_table(postgres_db_url: str) -> None:
 
 
 def test_exactly_one_live_worker_claims_a_dead_executor(postgres_db_url: str) -> None:
-    engine = _engine(postgres_db_url)
-    settings = _takeover.LeaseSettings(HEARTBEAT, LEASE)
+    engine, settings = _lease_table(postgres_db_url, "dead", "alive")
     try:
-        with engine.begin() as conn:
-            conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS dbos"))
-        _takeover.ensure_table(engine)
-        _takeover.beat(engine, "dead", settings)
-        _takeover.beat(engine, "alive", settings)
         with engine.begin() as conn:
             conn.execute(
                 sa.text(
@@ -109,13 +115,8 @@ def test_exactly_one_live_worker_claims_a_dead_executor(postgres_db_url: str) ->
 def test_python_workers_claim_only_python_executors(postgres_db_url: str) -> None:
     """A dead TypeScript process's lease is left to TypeScript's workers (a Python worker would
     find none of its segments and delete the row, and the TypeScript segments would wait)."""
-    engine = _engine(postgres_db_url)
-    settings = _takeover.LeaseSettings(HEARTBEAT, LEASE)
+    engine, settings = _lease_table(postgres_db_url, "py-dead")
     try:
-        with engine.begin() as conn:
-            conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS dbos"))
-        _takeover.ensure_table(engine)
-        _takeover.beat(engine, "py-dead", settings)
         with engine.begin() as conn:
             conn.execute(
                 sa.text(
