@@ -9,7 +9,7 @@
  * path: each must answer or reject with a `TimestepError`, and the stored bytes stay as they were.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,14 +21,7 @@ import { scripted, triageAgent } from './fixtures.js';
 const SEEDS = readdirSync(VECTORS, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .flatMap((entry) => ['typescript.json', 'python.json'].map((name) => join(VECTORS, entry.name, name)))
-  .filter((path) => {
-    try {
-      readFileSync(path);
-      return true;
-    } catch {
-      return false;
-    }
-  })
+  .filter((path) => existsSync(path))
   .sort()
   .map((path) => readFileSync(path, 'utf8'));
 const REPLACEMENTS: unknown[] = [null, 0, -1, 2.5, '', 'x', [], {}, true, [1], { a: null }, '\ud800'];

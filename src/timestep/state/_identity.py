@@ -21,7 +21,6 @@ from typing import Any
 _MODULE = "agents._run_state_agent_identity"
 #: Modules that imported the wrapped functions by name (they hold their own references).
 _IMPORTERS = ("agents.run_state", "agents.run_internal.tool_use_tracker")
-_installed = False
 #: The SDK's own functions, by name, once :func:`install` wrapped them (tests compare against them).
 ORIGINALS: dict[str, Callable[[Any], Any]] = {}
 
@@ -35,8 +34,7 @@ def _unique_graph(iter_graph: Callable[[Any], Any], initial: Any) -> list[Any] |
 
 def install() -> bool:
     """Wrap the SDK's identity functions with the unique-names path (once); whether it is on."""
-    global _installed
-    if _installed:
+    if ORIGINALS:
         return True
     try:
         identity = importlib.import_module(_MODULE)
@@ -63,11 +61,9 @@ def install() -> bool:
         "_get_ambiguous_agent_ids": get_ambiguous_agent_ids,
         "_build_agent_identity_map": build_agent_identity_map,
     }
-    originals: dict[str, Callable[[Any], Any]] = {
-        "_get_ambiguous_agent_ids": original_ambiguous,
-        "_build_agent_identity_map": original_map,
-    }
-    ORIGINALS.update(originals)
+    ORIGINALS.update(
+        _get_ambiguous_agent_ids=original_ambiguous, _build_agent_identity_map=original_map
+    )
     for name, function in replacements.items():
         setattr(identity, name, function)
     for module_name in _IMPORTERS:
@@ -76,7 +72,6 @@ def install() -> bool:
         except ImportError:
             continue
         for name, function in replacements.items():
-            if getattr(module, name, None) is originals[name]:
+            if getattr(module, name, None) is ORIGINALS[name]:
                 setattr(module, name, function)
-    _installed = True
     return True
