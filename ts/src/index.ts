@@ -27,6 +27,7 @@ export {
   type Backend,
   type PendingApproval,
   type RunStatus,
+  type RunFilter,
   type RunSummary,
   type SaveOptions,
   type StoredState,

@@ -14,7 +14,7 @@
 import type { Agent, AgentInputItem } from '@openai/agents';
 import { ConfigurationError, RunNotFoundError } from '../errors.js';
 import { publicDbUrl } from '../session.js';
-import { RunStateStore, utcNow, type RunStatus, type RunSummary } from '../store/index.js';
+import { RunStateStore, utcNow, type RunFilter, type RunSummary } from '../store/index.js';
 import { systemDatabaseFor } from './config.js';
 import * as names from './names.js';
 import { engineStepId, publicStepId } from './history.js';
@@ -52,10 +52,16 @@ export function runLanguage(run: RunSummary): Language {
   return run.language === 'typescript' ? 'typescript' : 'python';
 }
 
-/** Runs in the store with their status (`running`, `waiting`, `done`, ...): Python's `list_runs`. */
-export async function listRuns(options: { store?: RunStateStore; status?: RunStatus } = {}): Promise<RunSummary[]> {
-  const store = options.store ?? new RunStateStore();
-  return store.listRuns(options.status !== undefined ? { status: options.status } : {});
+/**
+ * Runs in the store with their status (`running`, `waiting`, `done`, ...), filtered and paged as
+ * `RunStateStore.listRuns` (`status`, `agent`, `updatedSince`, `search`, `limit`, `offset`):
+ * Python's `list_runs`.
+ */
+export async function listRuns(
+  options: RunFilter & { store?: RunStateStore; limit?: number; offset?: number } = {},
+): Promise<RunSummary[]> {
+  const { store = new RunStateStore(), ...filter } = options;
+  return store.listRuns(filter);
 }
 
 export interface CancelRunOptions {

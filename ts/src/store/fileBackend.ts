@@ -5,6 +5,7 @@ import type { Json, Language } from '../translate/index.js';
 import type { DecisionOutcome, DecisionRecord } from './decisions.js';
 import { checkedWrapper, jsonValue, pendingFromRow, textOf } from './decode.js';
 import { stateFacts } from './describe.js';
+import type { CheckedRunFilter } from './filters.js';
 import {
   type AppendArgs,
   type Backend,
@@ -38,6 +39,16 @@ export interface FileDoc {
   created_at: string;
   updated_at?: string;
   versions: FileVersion[];
+}
+
+/** Whether a run passes the filter: a database's WHERE clause, in JS. */
+function covers(filter: CheckedRunFilter, run: RunSummary): boolean {
+  return (
+    (filter.status === undefined || run.status === filter.status) &&
+    (filter.agent === undefined || run.agentName === filter.agent) &&
+    (filter.updatedSince === undefined || run.updatedAt >= filter.updatedSince) &&
+    (filter.search === undefined || run.runId.toLowerCase().includes(filter.search.toLowerCase()))
+  );
 }
 
 export class FileBackend implements Backend {
@@ -201,18 +212,18 @@ export class FileBackend implements Backend {
     return doc.versions.map((entry) => this.stored(entry, runId, false));
   }
 
-  /** The file's run, if any (and if it matches `status`), paged like a database's. */
-  async listRuns(status: RunStatus | undefined, page: Page = {}): Promise<RunSummary[]> {
-    const found = this.fileRuns(status);
+  /** The file's run, if any (and if the filter covers it), paged like a database's. */
+  async listRuns(filter: CheckedRunFilter, page: Page = {}): Promise<RunSummary[]> {
+    const found = this.fileRuns().filter((run) => covers(filter, run));
     const offset = page.offset ?? 0;
     return page.limit === undefined
       ? found.slice(offset)
       : found.slice(offset, offset + page.limit);
   }
 
-  /** 1 when the file holds a run (of `status`), else 0. */
-  async countRuns(status: RunStatus | undefined): Promise<number> {
-    return this.fileRuns(status).length;
+  /** 1 when the file holds a run the filter covers, else 0. */
+  async countRuns(filter: CheckedRunFilter): Promise<number> {
+    return this.fileRuns().filter((run) => covers(filter, run)).length;
   }
 
   /** The file's modification time and size (null while it does not exist). */
@@ -222,12 +233,11 @@ export class FileBackend implements Backend {
     return `${info.mtimeNs}:${info.size}`;
   }
 
-  private fileRuns(status: RunStatus | undefined): RunSummary[] {
+  private fileRuns(): RunSummary[] {
     const doc = this.read();
     if (!doc || doc.versions.length === 0) return [];
     const latest = doc.versions[doc.versions.length - 1]!;
     const runStatus = doc.status ?? latest.status;
-    if (status !== undefined && runStatus !== status) return [];
     return [
       {
         runId: doc.run_id,
@@ -261,7 +271,7 @@ export class FileBackend implements Backend {
 
   /** The latest facts of the file's run. */
   async run(runId: string): Promise<RunSummary> {
-    const found = this.fileRuns(undefined).find((summary) => summary.runId === runId);
+    const found = this.fileRuns().find((summary) => summary.runId === runId);
     if (found !== undefined) return found;
     this.check(this.read(), runId);
     throw new RunNotFoundError(`no run '${runId}' in ${this.path}`);

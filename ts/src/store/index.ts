@@ -17,6 +17,7 @@ export {
   type StoredState,
 } from './records.js';
 export { ensureSchema, KNOWN_REVISIONS } from './schema.js';
+export { type RunFilter } from './filters.js';
 export {
   inheritStoredVersion,
   originOf,

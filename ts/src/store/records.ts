@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import type { Json, Language } from '../translate/index.js';
 import type { DecideArgs, DecisionOutcome, DecisionRecord } from './decisions.js';
 import type { StateFacts } from './describe.js';
+import type { CheckedRunFilter } from './filters.js';
 
 export type RunStatus = 'running' | 'waiting' | 'done' | 'failed' | 'cancelled';
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'waiting', 'done', 'failed', 'cancelled'];
@@ -111,9 +112,10 @@ export interface Backend {
   get(runId: string, version: number | undefined): Promise<StoredState>;
   /** Kept versions of a run, oldest first, without bodies. */
   versions(runId: string): Promise<StoredState[]>;
-  listRuns(status: RunStatus | undefined, page?: Page): Promise<RunSummary[]>;
-  /** How many runs there are (of one status), without reading them. */
-  countRuns(status: RunStatus | undefined): Promise<number>;
+  /** The runs the filter covers, most recently updated first, one page of them. */
+  listRuns(filter: CheckedRunFilter, page?: Page): Promise<RunSummary[]>;
+  /** How many runs the filter covers, without reading them. */
+  countRuns(filter: CheckedRunFilter): Promise<number>;
   /** A cheap value that changes whenever a run or a decision is written (null: nothing yet). */
   changeMarker(): Promise<string | number | null>;
   /** The latest facts of one run. */

@@ -29,6 +29,7 @@ import {
 } from './records.js';
 import { mergedMetadata, metadataColumn, pendingColumn, pendingFromRow } from './decode.js';
 import { bodyChecksum, ensureSchema } from './schema.js';
+import { type CheckedRunFilter, containsPattern } from './filters.js';
 
 /**
  * Bumps the store's change counter (revision 0004): the last statement of every write
@@ -140,6 +141,25 @@ function summaryOf(row: Row): RunSummary {
   };
   if (problems.length > 0) summary.problem = problems.join('; ');
   return summary;
+}
+
+/**
+ * The WHERE clause of a run filter (empty without one), its values appended to `params`. `search`
+ * is lowered on both sides in SQL, as Python's `icontains`; `updated_at` is compared as text.
+ */
+function whereOf(filter: CheckedRunFilter, params: unknown[]): string {
+  const clauses: string[] = [];
+  const add = (value: unknown, clause: (param: string) => string): void => {
+    params.push(value);
+    clauses.push(clause(`$${params.length}`));
+  };
+  if (filter.status !== undefined) add(filter.status, (p) => `status = ${p}`);
+  if (filter.agent !== undefined) add(filter.agent, (p) => `agent_name = ${p}`);
+  if (filter.updatedSince !== undefined) add(filter.updatedSince, (p) => `updated_at >= ${p}`);
+  if (filter.search !== undefined) {
+    add(containsPattern(filter.search), (p) => `lower(run_id) LIKE lower(${p}) ESCAPE '\\'`);
+  }
+  return clauses.length > 0 ? ` WHERE ${clauses.join(' AND ')}` : '';
 }
 
 /** A unique-constraint violation from either driver. */
@@ -300,15 +320,10 @@ export class SqlBackend implements Backend {
     return rows.map((row) => storedOf(row, false));
   }
 
-  async listRuns(status: RunStatus | undefined, page: Page = {}): Promise<RunSummary[]> {
+  async listRuns(filter: CheckedRunFilter, page: Page = {}): Promise<RunSummary[]> {
     await this.ensureSchema();
     const params: unknown[] = [];
-    let query = 'SELECT * FROM timestep_runs';
-    if (status !== undefined) {
-      params.push(status);
-      query += ` WHERE status = $${params.length}`;
-    }
-    query += ' ORDER BY updated_at DESC';
+    let query = `SELECT * FROM timestep_runs${whereOf(filter, params)} ORDER BY updated_at DESC`;
     // The page is cut by the database (reading the updated_at index in order), as in Python.
     if (page.limit !== undefined) {
       params.push(page.limit);
@@ -323,13 +338,14 @@ export class SqlBackend implements Backend {
     return (await this.sql.query(query, params)).map(summaryOf);
   }
 
-  /** How many runs there are (of one status): one `count(*)`, no rows read into JS. */
-  async countRuns(status: RunStatus | undefined): Promise<number> {
+  /** How many runs the filter covers: one `count(*)`, no rows read into JS. */
+  async countRuns(filter: CheckedRunFilter): Promise<number> {
     await this.ensureSchema();
-    const rows =
-      status === undefined
-        ? await this.sql.query('SELECT count(*) AS n FROM timestep_runs', [])
-        : await this.sql.query('SELECT count(*) AS n FROM timestep_runs WHERE status = $1', [status]);
+    const params: unknown[] = [];
+    const rows = await this.sql.query(
+      `SELECT count(*) AS n FROM timestep_runs${whereOf(filter, params)}`,
+      params,
+    );
     return Number((rows[0] as { n: number | string | bigint }).n);
   }
 

@@ -14,6 +14,7 @@ import { stateFacts } from './describe.js';
 import { restoreState } from './restore.js';
 import { defaultUrl, displayUrl, POSTGRES_URL, openSql } from './engine.js';
 import { FileBackend } from './fileBackend.js';
+import { checkFilter, type RunFilter } from './filters.js';
 import {
   type Backend,
   RUN_STATUSES,
@@ -267,20 +268,26 @@ export class RunStateStore {
   }
 
   /**
-   * Runs with their latest facts, most recently updated first. `limit` (at most that many) and
-   * `offset` (skip that many first) page through the list in the database, so a page costs the
-   * same however many runs the store holds (as Python's `list_runs(limit=, offset=)`).
+   * Runs with their latest facts, most recently updated first. Filters (all given ones apply):
+   * `status`, `agent` (exact agent name), `updatedSince` (updated at or after: an ISO-8601 date
+   * or time, or a Date) and `search` (run ids containing it, ignoring case). `limit` (at most that
+   * many) and `offset` (skip that many first) page through the list. Filters and page are applied
+   * in the database, so a page costs the same however many runs the store holds (as Python's
+   * `list_runs(status=, agent=, updated_since=, search=, limit=, offset=)`).
    */
   async listRuns(
-    options: { status?: RunStatus; limit?: number; offset?: number } = {},
+    options: RunFilter & { limit?: number; offset?: number } = {},
   ): Promise<RunSummary[]> {
     checkPage(options.limit, options.offset);
-    return this.backend.listRuns(options.status, { limit: options.limit, offset: options.offset });
+    return this.backend.listRuns(checkFilter(options), {
+      limit: options.limit,
+      offset: options.offset,
+    });
   }
 
-  /** How many runs the store holds (of `status`): the total behind `listRuns` pages. */
-  async countRuns(options: { status?: RunStatus } = {}): Promise<number> {
-    return this.backend.countRuns(options.status);
+  /** How many runs the filters of `listRuns` cover: the total behind its pages (one count). */
+  async countRuns(options: RunFilter = {}): Promise<number> {
+    return this.backend.countRuns(checkFilter(options));
   }
 
   /**
