@@ -5,8 +5,9 @@ own tables: a constant ``--waiting`` runs wait for an approval, every other run 
 recorded decision (so history holds as many decisions as runs). At each size it times (median of
 ``--repeat``) and counts the SQL statements of: appending a version to a run (``save_json``),
 reading the latest version (``get``) and rebuilding the RunState (``load``), ``list_runs()``,
-a page of it (``list_runs(limit=50)``, and at ``offset=500``),
-``list_runs(status="waiting")``, the inbox's approvals list (``timestep.runs.pending_approvals``)
+a page of it (``list_runs(limit=50)``, and at ``offset=500``), ``list_runs(status="waiting")``,
+filtered pages (``agent=``, ``search=``, ``updated_since=`` the newest 100 runs; ``limit=50``),
+``count_runs`` (all, by agent, since), the inbox's approvals list (``pending_approvals``)
 and ``change_marker()`` (which the inbox polls for its live events). Then one run is grown to each
 of ``--versions`` versions and its save and loads are timed. Every statement run is EXPLAINed; a
 full table scan or a sort of a table is printed next to the operation.
@@ -80,6 +81,10 @@ async def _template() -> tuple[dict[str, Any], dict[str, Any], Any]:
     return waiting, done, Agent(name="support", tools=[refund])
 
 
+#: ``updated_at`` of run ``i`` is this plus ``i`` seconds.
+_FILL_START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
 def _fill(url: str, start: int, stop: int, waiting: set[int], docs: Any) -> None:
     """Runs ``start..stop-1`` (ids ``run-<i>``) with one version; done runs get one decision."""
     from timestep.state._bulk import insert_rows
@@ -87,7 +92,7 @@ def _fill(url: str, start: int, stop: int, waiting: set[int], docs: Any) -> None
     from timestep.state._integrity import body_checksum
     from timestep.state._records import dump_pending
 
-    base = datetime(2026, 1, 1, tzinfo=UTC)
+    base = _FILL_START
     rows: dict[str, tuple[str, str, str]] = {}
     for kind, doc in (("waiting", docs[0]), ("done", docs[1])):
         body = json.dumps(doc)
@@ -98,7 +103,7 @@ def _fill(url: str, start: int, stop: int, waiting: set[int], docs: Any) -> None
         for i in range(lo, min(stop, lo + CHUNK)):
             kind = "waiting" if i in waiting else "done"
             body, digest, pending = rows[kind]
-            now = (base + timedelta(seconds=i)).isoformat()
+            now = (base + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # as the store
             rid = f"run-{i}"
             facts = {"agent_name": "support", "status": kind, "language": "python"}
             run_rows.append(
@@ -250,6 +255,7 @@ async def _bench(url: str, sizes: list[int], versions: list[int], args: Any) -> 
         have = size
         analyze(url)
         print(f"  filled {size} runs in {time.perf_counter() - start:.1f}s", file=sys.stderr)
+        recent = _FILL_START + timedelta(seconds=size - 100)  # the newest 100 runs
         ops: dict[str, Callable[[], Awaitable[Any]]] = {
             "save (append a version)": lambda: store.save_json(hot, done_doc, language="python"),
             "get latest version": lambda: store.get(hot),
@@ -258,6 +264,16 @@ async def _bench(url: str, sizes: list[int], versions: list[int], args: Any) -> 
             "list_runs(limit=50) (first page)": lambda: store.list_runs(limit=50),
             "list_runs(limit=50, offset=500)": lambda: store.list_runs(limit=50, offset=500),
             "list_runs(status=waiting)": lambda: store.list_runs(status="waiting"),
+            "list_runs(agent=, limit=50)": lambda: store.list_runs(agent="support", limit=50),
+            "list_runs(search=, limit=50)": lambda: store.list_runs(search="RUN-1", limit=50),
+            "list_runs(updated_since=, limit=50)": lambda since=recent: store.list_runs(
+                updated_since=since, limit=50
+            ),
+            "count_runs()": lambda: store.count_runs(),
+            "count_runs(agent=)": lambda: store.count_runs(agent="support"),
+            "count_runs(updated_since=)": lambda since=recent: store.count_runs(
+                updated_since=since
+            ),
             "inbox approvals list": lambda: pending_approvals(store),
             "change_marker()": store.change_marker,
         }

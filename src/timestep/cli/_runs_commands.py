@@ -98,15 +98,9 @@ def runs_list(
     store_obj = _store(db)
     where = _shown(store_obj.url)
 
-    def keep(run: dict[str, Any]) -> bool:
-        return (agent is None or run["agent_name"] == agent) and (
-            after is None or run["updated_at"] >= after
-        )
-
     async def fetch() -> tuple[list[dict[str, Any]], int]:
-        filtered = agent is not None or after is not None
         return await summaries_page(
-            store_obj, status, limit=limit, offset=offset, keep=keep if filtered else None
+            store_obj, status, limit=limit, offset=offset, agent=agent, updated_since=after
         )
 
     def describe(shown: int, total: int) -> str:

@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from agents import Agent, RunConfig, RunResult, RunResultStreaming, RunState
@@ -348,7 +349,21 @@ async def worker(
 
 
 async def list_runs(
-    *, store: RunStateStore | None = None, status: str | None = None
+    *,
+    store: RunStateStore | None = None,
+    status: str | None = None,
+    agent: str | None = None,
+    updated_since: str | datetime | None = None,
+    search: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[RunSummary]:
-    """Runs in the store with their status (``running``, ``waiting``, ``done``, ...)."""
-    return await _store(store).list_runs(status=status)  # type: ignore[arg-type]
+    """Runs in the store with their status, filtered and paged as ``RunStateStore.list_runs``."""
+    return await _store(store).list_runs(
+        status=status,  # type: ignore[arg-type]
+        agent=agent,
+        updated_since=updated_since,
+        search=search,
+        limit=limit,
+        offset=offset,
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..state import undecided
@@ -74,18 +73,27 @@ async def summaries_page(
     *,
     limit: int,
     offset: int,
-    keep: Callable[[dict[str, Any]], bool] | None = None,
+    agent: str | None = None,
+    updated_since: str | None = None,
+    search: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of run summaries and the total it pages through.
 
-    Without ``keep`` the store cuts the page and counts the runs (the same cost at any store
-    size); a ``keep`` filter (one the store cannot index) reads every run of ``status``.
+    The store filters, cuts the page and counts in the database: the same cost at any store
+    size (``search`` counts by reading the run ids, not the rows).
     """
-    if keep is None:
-        page = await list_summaries(store, status, limit=limit, offset=offset)
-        return page, await store.count_runs(status=status)
-    runs = [run for run in await list_summaries(store, status) if keep(run)]
-    return runs[offset : offset + limit], len(runs)
+    runs = await store.list_runs(
+        status=status,
+        agent=agent,
+        updated_since=updated_since,
+        search=search,
+        limit=limit,
+        offset=offset,
+    )
+    total = await store.count_runs(
+        status=status, agent=agent, updated_since=updated_since, search=search
+    )
+    return [summary_dict(run) for run in runs], total
 
 
 async def pending_approvals(store: RunStateStore) -> list[dict[str, Any]]:

@@ -222,14 +222,8 @@ class _Inbox:
         limit = _int_param(request, "limit", _MAX_LIMIT, 1, _MAX_LIMIT)
         offset = _int_param(request, "offset", 0, 0, 10**9)
 
-        def keep(run: dict[str, Any]) -> bool:
-            return (agent is None or run["agent_name"] == agent) and (
-                search is None or search.lower() in run["run_id"].lower()
-            )
-
-        filtered = agent is not None or search is not None
         page, total = await summaries_page(
-            self.store, status, limit=limit, offset=offset, keep=keep if filtered else None
+            self.store, status, limit=limit, offset=offset, agent=agent, search=search
         )
         return JSONResponse({"runs": page, "total": total})
 

@@ -11,6 +11,7 @@ from collections.abc import Hashable
 from typing import Any, Protocol
 
 from ._decisions import DecisionKind, DecisionOutcome, DecisionRecord
+from ._filters import RunFilter
 from ._records import NewVersion, RunStatus, RunSummary, StoredState
 
 
@@ -50,13 +51,13 @@ class Backend(Protocol):
         ...
 
     def list_runs(
-        self, status: RunStatus | None, limit: int | None = None, offset: int = 0
+        self, keep: RunFilter, limit: int | None = None, offset: int = 0
     ) -> list[RunSummary]:
-        """Latest facts of runs (of one status), most recently updated first, one page."""
+        """Latest facts of the runs ``keep`` keeps, most recently updated first, one page."""
         ...
 
-    def count_runs(self, status: RunStatus | None) -> int:
-        """How many runs there are (of one status), without reading them."""
+    def count_runs(self, keep: RunFilter) -> int:
+        """How many runs ``keep`` keeps, without reading them."""
         ...
 
     def set_status(

@@ -26,6 +26,7 @@ from .._errors import (
 from ._decisions import DecisionKind, DecisionOutcome, DecisionRecord
 from ._decode import json_value, pending_list, text_of
 from ._describe import parse_state_text, state_facts
+from ._filters import RunFilter
 from ._integrity import check, value_checksum
 from ._records import RUN_STATUSES, NewVersion, RunStatus, RunSummary, StoredState, utc_now
 
@@ -233,38 +234,37 @@ class FileBackend:
         return [self._stored(e, run_id, with_body=False) for e in doc["versions"]]
 
     def list_runs(
-        self, status: RunStatus | None, limit: int | None = None, offset: int = 0
+        self, keep: RunFilter, limit: int | None = None, offset: int = 0
     ) -> list[RunSummary]:
-        """The file's run, if any (and if it matches ``status``), paged like a database's."""
-        found = self._list_runs(status)
+        """The file's run, if any (and if ``keep`` keeps it), paged like a database's."""
+        found = self._list_runs(keep)
         return found[offset:] if limit is None else found[offset : offset + limit]
 
-    def count_runs(self, status: RunStatus | None) -> int:
-        """1 when the file holds a run (of ``status``), else 0."""
-        return len(self._list_runs(status))
+    def count_runs(self, keep: RunFilter) -> int:
+        """1 when the file holds a run that ``keep`` keeps, else 0."""
+        return len(self._list_runs(keep))
 
-    def _list_runs(self, status: RunStatus | None) -> list[RunSummary]:
+    def _list_runs(self, keep: RunFilter) -> list[RunSummary]:
         doc = self._read()
         if doc is None or not doc["versions"]:
             return []
         last = doc["versions"][-1]
         run_status = doc.get("status", last["status"])
-        if status is not None and run_status != status:
-            return []
+        if keep.status is not None and run_status != keep.status:
+            return []  # before reading the pending column, as a database's WHERE would
         pending = pending_list(last["pending_approvals"], f"state file {self.url!r}: pending")
-        return [
-            RunSummary(
-                run_id=doc["run_id"],
-                agent_name=last["agent_name"],
-                status=run_status,
-                latest_version=last["version"],
-                language=last["language"],
-                pending_approvals=pending,
-                metadata=doc.get("metadata", {}),
-                created_at=doc["created_at"],
-                updated_at=doc.get("updated_at", last["created_at"]),
-            )
-        ]
+        summary = RunSummary(
+            run_id=doc["run_id"],
+            agent_name=last["agent_name"],
+            status=run_status,
+            latest_version=last["version"],
+            language=last["language"],
+            pending_approvals=pending,
+            metadata=doc.get("metadata", {}),
+            created_at=doc["created_at"],
+            updated_at=doc.get("updated_at", last["created_at"]),
+        )
+        return [summary] if keep.matches(summary) else []
 
     def set_status(
         self, run_id: str, status: RunStatus, metadata: dict[str, Any] | None = None
@@ -286,7 +286,7 @@ class FileBackend:
 
     def run(self, run_id: str) -> RunSummary:
         """The latest facts of the file's run."""
-        for summary in self._list_runs(None):
+        for summary in self._list_runs(RunFilter()):
             if summary.run_id == run_id:
                 return summary
         self._check_run(self._read(), run_id)

@@ -6,7 +6,18 @@ import json
 from collections.abc import Hashable
 from typing import Any, NoReturn
 
-from sqlalchemy import Connection, Engine, Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +36,7 @@ from ._decisions import (
 from ._decode import json_object, merged_metadata, metadata_column, pending_column, text_of
 from ._describe import state_facts
 from ._engine import SINGLE_READ, database_errors, get_engine
+from ._filters import RunFilter
 from ._integrity import body_checksum, check
 from ._records import NewVersion, RunStatus, RunSummary, StoredState, utc_now
 
@@ -74,6 +86,20 @@ _CREATE_RUN = {
     .returning(schema.runs.c.run_id)
     for name, make in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
 }
+
+
+def _filtered(query: Select[Any], keep: RunFilter) -> Select[Any]:
+    """``query`` restricted to the runs ``keep`` keeps (``%`` and ``_`` in a search are text)."""
+    runs = schema.runs
+    if keep.status is not None:
+        query = query.where(runs.c.status == keep.status)
+    if keep.agent is not None:
+        query = query.where(runs.c.agent_name == keep.agent)
+    if keep.updated_since is not None:
+        query = query.where(runs.c.updated_at >= keep.updated_since)
+    if keep.search is not None:
+        query = query.where(runs.c.run_id.icontains(keep.search, autoescape=True))
+    return query
 
 
 def _where(row: Row[Any]) -> str:
@@ -345,17 +371,14 @@ class SqlBackend:
         return [_stored(row, None) for row in rows]
 
     def list_runs(
-        self, status: RunStatus | None, limit: int | None = None, offset: int = 0
+        self, keep: RunFilter, limit: int | None = None, offset: int = 0
     ) -> list[RunSummary]:
         """Latest facts of runs, most recently updated first; one page (``limit``, ``offset``).
 
-        The page is cut in the database, reading ``ix_timestep_runs_updated`` (or, with a status,
-        ``ix_timestep_runs_status_updated``) in order: the first page costs the same at any size.
+        The filters and the page are applied in the database, reading ``ix_timestep_runs_updated``
+        (or, with a status, ``ix_timestep_runs_status_updated``) in order until the page is full.
         """
-        runs = schema.runs
-        query = select(runs).order_by(runs.c.updated_at.desc())
-        if status is not None:
-            query = query.where(runs.c.status == status)
+        query = _filtered(select(schema.runs), keep).order_by(schema.runs.c.updated_at.desc())
         if limit is not None:
             query = query.limit(limit)
         if offset:
@@ -364,12 +387,9 @@ class SqlBackend:
             rows = conn.execute(query).all()
         return [_summary(row) for row in rows]
 
-    def count_runs(self, status: RunStatus | None) -> int:
-        """How many runs there are (of one status): one ``count(*)`` over an index, no rows."""
-        runs = schema.runs
-        query = select(func.count()).select_from(runs)
-        if status is not None:
-            query = query.where(runs.c.status == status)
+    def count_runs(self, keep: RunFilter) -> int:
+        """How many runs ``keep`` keeps: one ``count(*)`` in the database, no rows read."""
+        query = _filtered(select(func.count()).select_from(schema.runs), keep)
         with database_errors(self.url), self._read() as conn:
             return int(conn.execute(query).scalar_one())
 

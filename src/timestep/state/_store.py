@@ -7,6 +7,7 @@ import json
 import os
 import threading
 from collections.abc import Hashable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,6 +27,7 @@ from ._decisions import (
 from ._describe import state_facts
 from ._engine import default_url, display_url
 from ._file_backend import FileBackend
+from ._filters import run_filter
 from ._identity import install as _install_identity_fast_path
 from ._origins import Origin, origin_of, remember
 from ._records import RUN_STATUSES, Language, NewVersion, RunStatus, RunSummary, StoredState
@@ -294,21 +296,40 @@ class RunStateStore:
         return state
 
     async def list_runs(
-        self, *, status: RunStatus | None = None, limit: int | None = None, offset: int = 0
+        self,
+        *,
+        status: RunStatus | None = None,
+        agent: str | None = None,
+        updated_since: str | datetime | None = None,
+        search: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[RunSummary]:
         """Runs with their latest facts, most recently updated first.
 
-        ``limit`` (at most that many) and ``offset`` (skip that many first) page through the
-        list in the database, so a page costs the same however many runs the store holds.
+        Filters (all optional, combined): ``status``; ``agent``, the agent name; ``updated_since``,
+        runs updated at or after this moment (an ISO-8601 date or time, UTC unless it names a
+        zone, or a ``datetime``); ``search``, a case-insensitive part of the run id. ``limit`` (at
+        most that many) and ``offset`` (skip that many first) page through the list. A database
+        applies the filters and cuts the page itself: no run outside the page is read.
         """
         _check_page(limit, offset)
+        keep = run_filter(status, agent, updated_since, search)
         backend = await self._backend_async()
-        return await asyncio.to_thread(backend.list_runs, status, limit, offset)
+        return await asyncio.to_thread(backend.list_runs, keep, limit, offset)
 
-    async def count_runs(self, *, status: RunStatus | None = None) -> int:
-        """How many runs the store holds (of ``status``): the total behind ``list_runs`` pages."""
+    async def count_runs(
+        self,
+        *,
+        status: RunStatus | None = None,
+        agent: str | None = None,
+        updated_since: str | datetime | None = None,
+        search: str | None = None,
+    ) -> int:
+        """How many runs ``list_runs`` with the same filters pages through (one ``count``)."""
+        keep = run_filter(status, agent, updated_since, search)
         backend = await self._backend_async()
-        return await asyncio.to_thread(backend.count_runs, status)
+        return await asyncio.to_thread(backend.count_runs, keep)
 
     async def run(self, run_id: str) -> RunSummary:
         """The latest facts of one run (its status may differ from its latest version's)."""
