@@ -121,7 +121,7 @@ async def test_a_file_store_filters_like_a_database(tmp_path: Path) -> None:
     result = await Runner.run(build_agent(start_model()), "Refund order 42")
     await store.save(result, run_id="Only_One")
     [run] = await store.list_runs()
-    for filters, kept in [
+    cases: list[tuple[dict[str, Any], bool]] = [
         ({"agent": "support"}, True),
         ({"agent": "billing"}, False),
         ({"search": "ONLY_"}, True),
@@ -130,7 +130,8 @@ async def test_a_file_store_filters_like_a_database(tmp_path: Path) -> None:
         ({"updated_since": datetime.now(UTC) + timedelta(days=1)}, False),
         ({"status": "waiting", "agent": "support", "search": "one"}, True),
         ({"status": "done", "agent": "support"}, False),
-    ]:
+    ]
+    for filters, kept in cases:
         assert _ids(await store.list_runs(**filters)) == (["Only_One"] if kept else []), filters
         assert await store.count_runs(**filters) == int(kept), filters
 

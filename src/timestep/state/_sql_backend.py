@@ -18,11 +18,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from .._errors import CorruptStateError, RunNotFoundError, RunNotWaitingError, StaleStateError
+from . import _pg_writes
 from . import _schema as schema
 from ._decisions import (
     DecisionKind,
@@ -80,12 +80,12 @@ _READ_RUN = select(schema.runs).where(schema.runs.c.run_id == bindparam("b_run_i
 #: to completion with the INSERT, in its transaction, after the run row was locked): one round
 #: trip less per write. SQLite has no data-modifying CTE: it runs ``_BUMP`` after the INSERT.
 _INSERT_STATE_BUMP = _INSERT_STATE.add_cte(_BUMP.cte("bump"))
-_CREATE_RUN = {
-    name: make(schema.runs)
+#: SQLite's first row (Postgres writes it in one statement, ``_pg_writes.create``).
+_CREATE_RUN = (
+    sqlite_insert(schema.runs)
     .on_conflict_do_nothing(index_elements=[schema.runs.c.run_id])
     .returning(schema.runs.c.run_id)
-    for name, make in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
-}
+)
 
 
 def _filtered(query: Select[Any], keep: RunFilter) -> Select[Any]:
@@ -219,6 +219,15 @@ class SqlBackend:
             self.engine: Engine = get_engine(url)
             schema.ensure_schema(self.engine)
 
+    @property
+    def _one_statement(self) -> bool:
+        """Postgres writes a first row and a compare-and-set append in one statement each."""
+        return self.engine.dialect.name == "postgresql"
+
+    def _autocommit(self) -> Connection:
+        """A Postgres connection whose one statement commits by itself (no BEGIN, no COMMIT)."""
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
     def _read(self) -> Connection:
         """A connection for a read whose answer is one statement (its error path may add one).
 
@@ -248,6 +257,15 @@ class SqlBackend:
         keep_versions: int | None,
     ) -> StoredState:
         """Add the next version of ``run_id`` in one transaction; a stale base raises."""
+        if self._one_statement and expected_version is not None and keep_versions is None:
+            now = utc_now()
+            with database_errors(self.url), self._autocommit() as conn:
+                try:
+                    version = _pg_writes.append(conn, run_id, new, now, expected_version, metadata)
+                except DataError:  # stored metadata that is no JSON: the path below keeps it
+                    version = None
+            if version is not None:
+                return new.stored(run_id, version, now)
         with database_errors(self.url):
             try:
                 with self.engine.begin() as conn:
@@ -307,10 +325,14 @@ class SqlBackend:
     ) -> StoredState | None:
         """Write version 0 of a run that has no row yet; ``None`` (and no change) if it has one."""
         now = utc_now()
+        if self._one_statement:
+            with database_errors(self.url), self._autocommit() as conn:
+                wrote = _pg_writes.create(conn, run_id, new, now, metadata)
+            return new.stored(run_id, 0, now) if wrote else None
         columns = new.columns()
         with database_errors(self.url), self.engine.begin() as conn:
             created = conn.execute(
-                _CREATE_RUN[self.engine.dialect.name],
+                _CREATE_RUN,
                 {
                     "run_id": run_id,
                     "agent_name": new.agent_name,
