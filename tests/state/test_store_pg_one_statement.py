@@ -89,6 +89,6 @@ async def test_metadata_merges_and_unmergeable_metadata_is_kept(postgres_db_url:
         assert stored.version == version + 1
         assert (await store.run("m")).metadata == {**kept, "k": version}, raw
     with get_engine(postgres_db_url).connect() as conn:
-        raw_now = conn.execute(text("SELECT metadata FROM timestep_runs")).scalar_one()
+        raw_now: str = conn.execute(text("SELECT metadata FROM timestep_runs")).scalar_one()
     assert json.loads(raw_now) == {"k": 5}
     assert [v.version for v in await store.versions("m")] == [1, 2, 3, 4, 5, 6]
