@@ -30,6 +30,7 @@ import {
 import { mergedMetadata, metadataColumn, pendingColumn, pendingFromRow } from './decode.js';
 import { bodyChecksum, ensureSchema } from './schema.js';
 import { type CheckedRunFilter, containsPattern } from './filters.js';
+import { appendVersion, createRun, isDataException } from './pgWrites.js';
 
 /**
  * Bumps the store's change counter (revision 0004): the last statement of every write
@@ -189,6 +190,11 @@ async function insertVersion(
       args.facts.agentName, args.status, pending, args.body, now, bodyChecksum(args.body)],
   );
   if (!bumped) await tx.query(BUMP);
+  return written(args, version, now);
+}
+
+/** The row of version `version` just written from `args`, without its body. */
+function written(args: AppendArgs, version: number, now: string): StoredState {
   return {
     runId: args.runId,
     version,
@@ -219,6 +225,22 @@ export class SqlBackend implements Backend {
 
   async append(args: AppendArgs): Promise<StoredState> {
     await this.ensureSchema();
+    if (
+      this.sql.dialect === 'postgresql' &&
+      args.expectedVersion !== undefined &&
+      args.keepVersions === undefined
+    ) {
+      // One autocommit statement (a pool query, outside any transaction); when it wrote nothing
+      // the transactional path below raises the precise error or keeps unreadable metadata.
+      const now = utcNow();
+      let version: number | undefined;
+      try {
+        version = await appendVersion(this.sql, args, now, args.expectedVersion);
+      } catch (error) {
+        if (!isDataException(error)) throw error; // stored metadata that is no JSON
+      }
+      if (version !== undefined) return written(args, version, now);
+    }
     return this.sql.transaction(async (tx) => {
       const lock = tx.dialect === 'postgresql' ? ' FOR UPDATE' : '';
       const rows = await tx.query(
@@ -264,6 +286,10 @@ export class SqlBackend implements Backend {
 
   async create(args: AppendArgs): Promise<StoredState | undefined> {
     await this.ensureSchema();
+    if (this.sql.dialect === 'postgresql') {
+      const now = utcNow();
+      return (await createRun(this.sql, args, now)) ? written(args, 0, now) : undefined;
+    }
     return this.sql.transaction(async (tx) => {
       const now = utcNow();
       const pending = pendingToRow(args.facts.pendingApprovals);
