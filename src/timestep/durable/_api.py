@@ -26,14 +26,10 @@ from .._errors import (
 from ..models import DEFAULT_MAX_TURNS
 from ..state import RunStateStore, RunSummary
 from . import _config, _names, _segment, _takeover
-from ._runtime import RUNTIME, LocalRun
+from ._runtime import RUNTIME, LocalRun, given_store
 from ._spec import SegmentSpec
 
 logger = logging.getLogger("timestep.durable")
-
-
-def _store(store: RunStateStore | None) -> RunStateStore:
-    return store if store is not None else RunStateStore()
 
 
 async def _latest(store: RunStateStore, run_id: str) -> tuple[int, str, dict[str, Any]]:
@@ -135,7 +131,7 @@ async def run_durable(
     run starts from its history (read once, in a step) and, when the run is done, its new items
     are appended to it once, in a step (a repeat after a crash finds them already written).
     """
-    store = _store(store)
+    store = given_store(store)
     target = store.target
     persisted = RUNTIME.add_store(store)
     RUNTIME.register_agent(agent)
@@ -193,7 +189,7 @@ async def resume(
     because its segment could not load its state (``metadata["resumable_from"]``, e.g. a tool
     renamed since it paused) is resumed the same way once the cause is fixed.
     """
-    store = _store(store)
+    store = given_store(store)
     target = store.target
     version, status, meta = await _latest(store, run_id)
     retry = status == "failed" and meta.get(_segment.RESUMABLE_KEY) == version
@@ -262,7 +258,7 @@ async def enqueue_run(
     """
     if context is not None and not _segment.is_json_object(context):
         raise ConfigurationError("enqueue_run(context=...) must be a JSON object (a dict)")
-    store = _store(store)
+    store = given_store(store)
     spec = SegmentSpec(
         agent=agent_name,
         store=RUNTIME.add_store(store),
@@ -303,7 +299,7 @@ async def worker(
     a run's ``max_turns`` and ``run_config.model`` are persisted with it and re-applied.
     ``on_ready`` is called once the worker has launched and takes work.
     """
-    store = _store(store)
+    store = given_store(store)
     target = store.target
     RUNTIME.add_store(store)
     for agent in agents:
@@ -359,7 +355,7 @@ async def list_runs(
     offset: int = 0,
 ) -> list[RunSummary]:
     """Runs in the store with their status, filtered and paged as ``RunStateStore.list_runs``."""
-    return await _store(store).list_runs(
+    return await given_store(store).list_runs(
         status=status,  # type: ignore[arg-type]
         agent=agent,
         updated_since=updated_since,

@@ -44,6 +44,33 @@ QUEUE_NAME = "timestep"
 LOCAL_EXECUTOR_PREFIX = "local-pid-"
 
 
+#: Threads of DBOS's executor when ``$TIMESTEP_EXECUTOR_THREADS`` does not say (see below).
+DEFAULT_EXECUTOR_THREADS = 16
+
+
+def executor_threads() -> int:
+    """Threads of the process's DBOS executor (``$TIMESTEP_EXECUTOR_THREADS``, default 16).
+
+    DBOS runs its system-database calls on this pool, and it is also the default executor of the
+    event loop (``asyncio.to_thread``: the store's calls, tools that use threads). DBOS leaves it
+    unbounded: 1,000 concurrent durable runs then start hundreds of threads that queue for 20
+    database connections and the GIL (bench/README.md: 1,000 concurrent runs on Postgres took
+    111.5 s unbounded, 70.3 s with 16 threads).
+    """
+    raw = os.environ.get("TIMESTEP_EXECUTOR_THREADS", "").strip()
+    if not raw:
+        return DEFAULT_EXECUTOR_THREADS
+    try:
+        threads = int(raw)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise ConfigurationError(
+            f"TIMESTEP_EXECUTOR_THREADS must be a whole number >= 1, got {raw!r}"
+        )
+    return threads
+
+
 def _start_ticks(pid: int) -> str:
     """The process's start time in clock ticks since boot (Linux), or ``0`` when unknown."""
     try:

@@ -23,15 +23,11 @@ from .._errors import ConfigurationError, RunNotFoundError
 from ..state import RunStateStore, RunSummary, utc_now
 from . import _config, _names, _segment
 from ._history import segment_language
-from ._runtime import RUNTIME
+from ._runtime import RUNTIME, given_store
 
 logger = logging.getLogger("timestep.durable")
 
 Language = Literal["python", "typescript"]
-
-
-def _store(store: RunStateStore | None) -> RunStateStore:
-    return store if store is not None else RunStateStore()
 
 
 def run_language(run: RunSummary) -> Language:
@@ -79,7 +75,7 @@ async def cancel_run(
     database may not exist): then only the run's status changes (``RunNotFoundError`` if the
     store has no such run either).
     """
-    store = _store(store)
+    store = given_store(store)
     target = store.target
     run = await _find_run(store, run_id)
     if (
@@ -140,7 +136,7 @@ async def fork_run(
     of the version its segment starts from) with
     ``metadata["forked_from"] = {"run_id", "segment", "step"}``.
     """
-    store = _store(store)
+    store = given_store(store)
     dbos = RUNTIME.client(store.target)
     segments = await _segments(store.target, run_id)
     if segment_version is not None:

@@ -283,6 +283,7 @@ class DurableRuntime:
                     config["executor_id"] = _config.process_executor_id()
                 elif not os.environ.get("DBOS__VMID"):
                     config["executor_id"] = _takeover.new_executor_id()
+            config["max_executor_threads"] = _config.executor_threads()
             config.update(options)  # type: ignore[typeddict-item]
             DBOS(config=config)
             if not worker:
@@ -342,3 +343,17 @@ def prepare_system_database(store: RunStateStore) -> str:
     deploy step so ``enqueue_run`` and control commands work before any worker started.
     """
     return RUNTIME.prepare_system_database(store.target, always=True)
+
+
+def given_store(store: object) -> RunStateStore:
+    """``store``, or the default ``RunStateStore()`` for ``None``; anything else is refused."""
+    if store is None:
+        return RunStateStore()
+    if not isinstance(store, RunStateStore):
+        raise ConfigurationError(
+            f"store must be a RunStateStore (e.g. RunStateStore({store!r})), not "
+            f"{type(store).__name__}"
+            if isinstance(store, str)
+            else f"store must be a RunStateStore, not {type(store).__name__}"
+        )
+    return store
