@@ -13,6 +13,7 @@ import { Agent, type FunctionTool, RunState } from '@openai/agents';
 import { ConfigurationError } from './errors.js';
 import { consumeResult, runAgent, type AnyAgent, type AnyResult, type RunAgentOptions } from './run.js';
 import { RunStateStore, type DecisionKind, type DecisionRecord } from './store/index.js';
+import { givenStore } from './store/given.js';
 
 /** What `approve` / `reject` recorded (the twin of Python's `timestep.durable.Decision`). */
 export interface Decision {
@@ -149,7 +150,7 @@ export function withEditedArguments(agent: AnyAgent, edits: Map<string, string>)
  * run id (saved at its end, not checkpointed; it needs the agent).
  */
 export async function resume(runId: string, options: ResumeOptions = {}): Promise<AnyResult | undefined> {
-  const store = options.store ?? new RunStateStore();
+  const store = givenStore(options.store);
   const given = options.agent ?? store.agent;
   const runOptions = options.runOptions ?? {};
   if (runOptions.durable !== false) {
@@ -193,7 +194,7 @@ async function decide(
   callId: string | undefined,
   options: DecideOptions & { arguments?: Record<string, unknown> | string; output?: string },
 ): Promise<Decision> {
-  const store = options.store ?? new RunStateStore();
+  const store = givenStore(options.store);
   const { record, allDecided } = await store.decide(runId, callId, decision, {
     always: options.always ?? false,
     reason: options.reason ?? null,

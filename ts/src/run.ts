@@ -31,6 +31,7 @@ import {
   type StoredState,
 } from './store/index.js';
 import type { Json } from './translate/index.js';
+import { givenStore } from './store/given.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyAgent = Agent<any, any>;
@@ -179,7 +180,7 @@ export async function runDirect(request: RunRequest): Promise<AnyResult> {
   if (options.maxTurns !== undefined) runOptions.maxTurns = options.maxTurns;
   if (options.context !== undefined) runOptions.context = options.context;
   const runId = options.runId;
-  const store = runId !== undefined ? (options.store ?? new RunStateStore()) : undefined;
+  const store = runId !== undefined ? (givenStore(options.store)) : undefined;
   const fail = async (error: unknown): Promise<never> => {
     if (store) await recordFailure(request, store, error);
     throw error;

@@ -14,6 +14,7 @@ from agents import Agent
 
 from ..state import DecisionKind, RunStateStore
 from ._api import resume
+from ._runtime import given_store
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ async def _decide(
     arguments: dict[str, Any] | str | None = None,
     output: str | None = None,
 ) -> Decision:
-    store = store if store is not None else RunStateStore()
+    store = given_store(store)
     outcome = await store.decide(
         run_id,
         call_id,

@@ -14,9 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from .._errors import RunNotFoundError, RunNotStreamedError
-from ..state import RunStateStore
 from . import _stream
-from ._runtime import RUNTIME
+from ._runtime import RUNTIME, given_store
 from ._stream import events
 
 
@@ -25,7 +24,7 @@ def _reader(store: Any) -> tuple[sa.Engine, Any]:
     bound = _stream.bound()
     if store is None and bound is not None:
         return bound, None
-    store = store if store is not None else RunStateStore()
+    store = given_store(store)
     engine = RUNTIME.system_engine(store.target)
     _stream.create_table(engine)
     return engine, store

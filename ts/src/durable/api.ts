@@ -29,6 +29,7 @@ import {
   type SegmentSpec,
   type SessionSpec,
 } from './segment.js';
+import { givenStore } from '../store/given.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyAgent = Agent<any, any>;
@@ -191,7 +192,7 @@ export async function runDurable(
   input: string | AgentInputItem[] | RunState<unknown, AnyAgent>,
   options: DurableRunOptions,
 ): Promise<AnyResult> {
-  const store = options.store ?? new RunStateStore();
+  const store = givenStore(options.store);
   registerAgent(agent);
   await ensureLaunched(store.target);
   const spec = baseSpec(agent.name, store, options);
@@ -261,7 +262,7 @@ export interface ResumeOptions extends Partial<Omit<DurableRunOptions, 'runId' |
  * the cause is fixed: that segment runs again under its own id.
  */
 export async function resume(runId: string, options: ResumeOptions = {}): Promise<AnyResult | undefined> {
-  const store = options.store ?? new RunStateStore();
+  const store = givenStore(options.store);
   const { version, status, metadata } = await runRow(store, runId);
   if (!status) throw new RunNotFoundError(`no run '${runId}' in ${store.url}`);
   // a segment that could not load its state ran under `<runId>@<version>`: a retry forgets it
@@ -326,7 +327,7 @@ export async function setResumeLanguage(
   language: 'python' | 'typescript',
   options: { store?: RunStateStore } = {},
 ): Promise<void> {
-  const store = options.store ?? new RunStateStore();
+  const store = givenStore(options.store);
   const run = await store.run(runId);
   await store.setStatus(runId, run.status, { metadata: { durable_language: language } });
 }
@@ -357,7 +358,7 @@ export interface WorkerOptions {
  * TypeScript's, `durable_language`) whose pending calls have all been decided.
  */
 export async function worker(agentList: AnyAgent[], options: WorkerOptions = {}): Promise<void> {
-  const store = options.store ?? new RunStateStore();
+  const store = givenStore(options.store);
   rememberTarget(store.target); // reopens the sessions (and stores) of recovered runs
   for (const agent of agentList) registerAgent(agent);
   workerSettings.modelProvider = options.modelProvider;

@@ -20,6 +20,7 @@ import * as names from './names.js';
 import { engineStepId, publicStepId } from './history.js';
 import { describeError, type SegmentSpec } from './segment.js';
 import { segmentLanguage, sharesSystemDatabase, withSystem } from './system.js';
+import { givenStore } from '../store/given.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyAgent = Agent<any, any>;
@@ -60,8 +61,8 @@ export function runLanguage(run: RunSummary): Language {
 export async function listRuns(
   options: RunFilter & { store?: RunStateStore; limit?: number; offset?: number } = {},
 ): Promise<RunSummary[]> {
-  const { store = new RunStateStore(), ...filter } = options;
-  return store.listRuns(filter);
+  const { store, ...filter } = options;
+  return givenStore(store).listRuns(filter);
 }
 
 export interface CancelRunOptions {
@@ -78,7 +79,7 @@ export interface CancelRunOptions {
  * such run either). A run running in Python on a SQLite or file store: `ConfigurationError`.
  */
 export async function cancelRun(runId: string, options: CancelRunOptions = {}): Promise<boolean> {
-  const store = options.store ?? new RunStateStore();
+  const store = givenStore(options.store);
   const run = await findRun(store, runId);
   if (run && run.status === 'running' && runLanguage(run) === 'python' && !sharesSystemDatabase(store.target)) {
     throw new ConfigurationError(
@@ -140,7 +141,7 @@ export interface ForkRunOptions {
  * `metadata.forked_from = { run_id, segment, step }`. A Python segment: `ConfigurationError`.
  */
 export async function forkRun(runId: string, newRunId: string, options: ForkRunOptions): Promise<string> {
-  const store = options.store ?? new RunStateStore();
+  const store = givenStore(options.store);
   const { fromStep } = options;
   if (!Number.isInteger(fromStep)) throw new ConfigurationError(`fromStep must be an integer, not ${String(fromStep)}`);
   return withSystem(store, async (system) => {
@@ -292,7 +293,7 @@ export async function enqueueRun(
     throw new ConfigurationError('enqueueRun({ context }) must be a JSON object');
   }
   const agentName = typeof agent === 'string' ? agent : agent.name;
-  const store = options.store ?? new RunStateStore();
+  const store = givenStore(options.store);
   systemDatabaseFor(store.target); // a typed error for a store that cannot hold durable runs
   const spec: SegmentSpec = {
     agent: agentName,

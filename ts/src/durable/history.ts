@@ -4,6 +4,7 @@
  */
 import { RunStateStore } from '../store/index.js';
 import { segmentLanguage, withSystem } from './system.js';
+import { givenStore } from '../store/given.js';
 
 /**
  * timestep numbers a segment's steps from 1 (its first step) whichever engine recorded it, as
@@ -44,7 +45,7 @@ function errorText(error: unknown): string | null {
  * numbered from 1, as Python's `recorded_steps` numbers them.
  */
 export async function recordedSteps(runId: string, options: { store?: RunStateStore } = {}): Promise<DurableStep[]> {
-  const store = options.store ?? new RunStateStore();
+  const store = givenStore(options.store);
   return withSystem(store, async (system) => {
     const steps: DurableStep[] = [];
     for (const segment of await system.segments(runId)) {

@@ -10,6 +10,7 @@ import { openSql, type Sql } from '../store/engine.js';
 import { RunStateStore } from '../store/index.js';
 import type { StreamEvent } from '../stream.js';
 import { createLogTable, logDatabaseUrl } from './streamLog.js';
+import { givenStore } from '../store/given.js';
 
 /** Options of {@link attachStream}. */
 export interface AttachStreamOptions {
@@ -147,7 +148,7 @@ const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wa
  */
 export async function* attachStream(runId: string, options: AttachStreamOptions = {}): AsyncGenerator<StreamEvent, void, undefined> {
   const own = options.store === undefined;
-  const store = options.store ?? new RunStateStore();
+  const store = givenStore(options.store);
   const until = new Set(options.until ?? ['done', 'failed', 'waiting', 'cancelled']);
   const poll = options.pollIntervalMs ?? 50;
   let after = options.after ?? 0;
