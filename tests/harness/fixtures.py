@@ -101,6 +101,15 @@ def postgres_db_url(postgres_url: str) -> Iterator[str]:
         drop_database(postgres_url, str(make_url(url).database))
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database store: a SQLite file, then a new Postgres database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'timestep.db'}"
+    url: str = request.getfixturevalue("postgres_db_url")
+    return url
+
+
 @pytest.fixture(params=["file", "sqlite", "postgres"])
 def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A ``RunStateStore`` target of each kind: a JSON file, a SQLite file, a Postgres database."""

@@ -17,28 +17,20 @@ from timestep.state import _schema as schema
 from timestep.state._engine import get_engine
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'sessions.db'}"
-    url: str = request.getfixturevalue("postgres_db_url")
-    return url
-
-
-async def test_session_history_persists_in_the_database(db_url: str) -> None:
+async def test_session_history_persists_in_the_database(db_target: str) -> None:
     model = ScriptedModel([[assistant_message("Hi Ada.")], [assistant_message("You are Ada.")]])
     agent = Agent(name="chat", model=model)
-    await run_agent(agent, "My name is Ada.", session=open_session("user-1", db_url))
+    await run_agent(agent, "My name is Ada.", session=open_session("user-1", db_target))
     # A new session object (as a new process would make) sees the same history.
-    result = await run_agent(agent, "Who am I?", session=open_session("user-1", db_url))
+    result = await run_agent(agent, "Who am I?", session=open_session("user-1", db_target))
     assert result.final_output == "You are Ada."
     second_input = model.calls[1].input
     texts = [str(item.get("content")) for item in second_input if isinstance(item, dict)]
     assert any("My name is Ada." in t for t in texts)
     assert any("Hi Ada." in t for t in texts)
-    items = await open_session("user-1", db_url).get_items()
+    items = await open_session("user-1", db_target).get_items()
     assert len(items) == 4
-    assert await open_session("someone-else", db_url).get_items() == []
+    assert await open_session("someone-else", db_target).get_items() == []
 
 
 async def test_session_id_string_uses_the_default_database(
@@ -53,24 +45,24 @@ async def test_session_id_string_uses_the_default_database(
     assert len(await open_session("s1", url).get_items()) == 4
 
 
-async def test_fresh_database_is_migrated_to_head(db_url: str) -> None:
-    await RunStateStore(db_url).list_runs()
-    engine = get_engine(db_url)
+async def test_fresh_database_is_migrated_to_head(db_target: str) -> None:
+    await RunStateStore(db_target).list_runs()
+    engine = get_engine(db_target)
     assert schema.current_revision(engine) == schema.head_revision() == "0005"
 
 
-async def test_reopening_runs_no_ddl(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    await RunStateStore(db_url).list_runs()
+async def test_reopening_runs_no_ddl(db_target: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    await RunStateStore(db_target).list_runs()
     monkeypatch.setattr(schema, "_checked", set())  # as in a new process
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement.strip().split()[0].upper())
 
-    engine = get_engine(db_url)
+    engine = get_engine(db_target)
     event.listen(engine, "before_cursor_execute", record)
     try:
-        await RunStateStore(db_url).list_runs()
+        await RunStateStore(db_target).list_runs()
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert statements, "the store should have read the schema revision"

@@ -35,14 +35,6 @@ def _two_calls() -> Agent[Any]:
     return Agent(name="support", model=ScriptedModel([calls]), tools=[refund])
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_target(request: pytest.FixtureRequest, tmp_path: Any) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'timestep.db'}"
-    url: str = request.getfixturevalue("postgres_db_url")
-    return url
-
-
 async def test_decide_names_the_only_undecided_call_and_records_who(db_target: str) -> None:
     store = RunStateStore(db_target)
     await _waiting(store, "r1")

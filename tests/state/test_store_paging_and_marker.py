@@ -18,14 +18,6 @@ from timestep import ConfigurationError, RunStateStore
 from timestep.state._engine import get_engine
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'paging.db'}"
-    url: str = request.getfixturevalue("postgres_db_url")
-    return url
-
-
 async def _waiting(store: RunStateStore, run_id: str) -> None:
     result = await Runner.run(build_agent(start_model()), "Refund order 42")
     await store.save(result, run_id=run_id)

@@ -24,14 +24,6 @@ from timestep.state._filters import store_moment
 RUNS = [("A-1", "support"), ("b%2", "billing"), ("x_1", "support"), ("axb", "billing")]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'filters.db'}"
-    url: str = request.getfixturevalue("postgres_db_url")
-    return url
-
-
 async def _fill(store: RunStateStore) -> dict[str, str]:
     """Write ``RUNS`` (waiting, one per save) and return each run's ``updated_at``."""
     result = await Runner.run(build_agent(start_model()), "Refund order 42")

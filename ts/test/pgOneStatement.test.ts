@@ -5,12 +5,12 @@
  * merge. Runs on a fresh database of the server TIMESTEP_TEST_POSTGRES_URL names (skipped without).
  */
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { after, describe, it } from 'node:test';
 import { Runner } from '@openai/agents';
 import { type Json, RunStateStore, StaleStateError } from '../src/index.js';
 import type { Sql } from '../src/store/engine.js';
 import { refundCall, scripted, supportAgent } from './fixtures.js';
+import { postgresDatabases } from './pgDatabases.js';
 
 const runner = new Runner({ tracingDisabled: true });
 const pgUrl = process.env.TIMESTEP_TEST_POSTGRES_URL;
@@ -24,37 +24,10 @@ async function waitingDoc(): Promise<Json> {
 const sqlOf = (store: RunStateStore): Sql => (store as unknown as { backend: { sql: Sql } }).backend.sql;
 
 describe('Postgres one-statement writes', { skip: pgUrl ? false : 'TIMESTEP_TEST_POSTGRES_URL is not set' }, () => {
-  const admin = (pgUrl ?? '').replace(/^postgres(ql)?(\+\w+)?:/, 'postgresql:');
-  const created: string[] = [];
-  const require = createRequire(import.meta.url);
-  const pg = require('pg') as {
-    Client: new (o: { connectionString: string }) => {
-      connect(): Promise<void>;
-      query(sql: string): Promise<unknown>;
-      end(): Promise<void>;
-    };
-  };
-  const onServer = async (sql: string) => {
-    const client = new pg.Client({ connectionString: admin });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
+  const databases = postgresDatabases(pgUrl ?? '', 'timestep_ts_one_statement');
   /** A store on a fresh database. */
-  const freshStore = async (): Promise<RunStateStore> => {
-    const name = `timestep_ts_one_statement_${process.pid}_${created.length}`;
-    await onServer(`CREATE DATABASE ${name}`);
-    created.push(name);
-    const url = new URL(admin);
-    url.pathname = `/${name}`;
-    return new RunStateStore(url.toString());
-  };
-  after(async () => {
-    for (const name of created) await onServer(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  });
+  const freshStore = async (): Promise<RunStateStore> => new RunStateStore(await databases.fresh());
+  after(() => databases.dropAll());
 
   it('racing appends on one base write exactly one version', async () => {
     const store = await freshStore();

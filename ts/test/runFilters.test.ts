@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -21,6 +20,7 @@ import {
 } from '../src/index.js';
 import type { Sql } from '../src/store/engine.js';
 import { storeTimestamp } from '../src/store/filters.js';
+import { postgresDatabases } from './pgDatabases.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'timestep-ts-filters-'));
 
@@ -56,38 +56,9 @@ const targets: Array<[string, () => Promise<string>]> = [
 ];
 const pgUrl = process.env.TIMESTEP_TEST_POSTGRES_URL;
 if (pgUrl) {
-  const require = createRequire(import.meta.url);
-  const pg = require('pg') as { Client: new (o: { connectionString: string }) => PgClient };
-  interface PgClient {
-    connect(): Promise<void>;
-    query(sql: string): Promise<unknown>;
-    end(): Promise<void>;
-  }
-  const admin = pgUrl.replace(/^postgres(ql)?(\+\w+)?:/, 'postgresql:');
-  const created: string[] = [];
-  const run = async (sql: string) => {
-    const client = new pg.Client({ connectionString: admin });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  targets.push([
-    'postgresql',
-    async () => {
-      const name = `timestep_ts_filters_${process.pid}_${created.length}`;
-      await run(`CREATE DATABASE ${name}`);
-      created.push(name);
-      const url = new URL(admin);
-      url.pathname = `/${name}`;
-      return url.toString();
-    },
-  ]);
-  after(async () => {
-    for (const name of created) await run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  });
+  const databases = postgresDatabases(pgUrl, 'timestep_ts_filters');
+  targets.push(['postgresql', () => databases.fresh()]);
+  after(() => databases.dropAll());
 }
 
 interface Written {
