@@ -79,8 +79,8 @@ async def summaries_page(
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of run summaries and the total it pages through.
 
-    The store filters, cuts the page and counts in the database: the same cost at any store
-    size (``search`` counts by reading the run ids, not the rows).
+    The store filters, cuts the page and counts in the database, so no run outside the page is
+    read into Python (the count itself is one ``count(*)``, a scan on Postgres).
     """
     runs = await store.list_runs(
         status=status,

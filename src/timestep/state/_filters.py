@@ -47,14 +47,11 @@ def _text(name: str, value: object) -> str | None:
     return value
 
 
-def store_moment(value: str | datetime) -> str:
-    """``value`` as the store writes timestamps; ``ConfigurationError`` when it is no moment."""
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    match = _MOMENT.match(value) if isinstance(value, str) else None
+def _parsed(text: str) -> datetime | None:
+    """The UTC moment ``text`` names (see ``_MOMENT``), or None when it names none."""
+    match = _MOMENT.match(text)
     if match is None:
-        raise ConfigurationError(f"updated_since must be an ISO-8601 date or time, got {value!r}")
+        return None
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     try:
         moment = datetime(
@@ -62,14 +59,24 @@ def store_moment(value: str | datetime) -> str:
             int((fraction or "").ljust(6, "0")[:6]), tzinfo=UTC,
         )  # fmt: skip
     except ValueError:
-        raise ConfigurationError(
-            f"updated_since must be an ISO-8601 date or time, got {value!r}"
-        ) from None
+        return None
     if zone and zone != "Z":
         digits = zone[1:].replace(":", "")
         offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
         moment -= offset if zone[0] == "+" else -offset
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment
+
+
+def store_moment(value: object) -> str:
+    """``value`` (text or a ``datetime``) as the store writes timestamps; ``ConfigurationError``
+    when it is no moment."""
+    if isinstance(value, datetime):
+        moment: datetime | None = value if value.tzinfo else value.replace(tzinfo=UTC)
+    else:
+        moment = _parsed(value) if isinstance(value, str) else None
+    if moment is None:
+        raise ConfigurationError(f"updated_since must be an ISO-8601 date or time, got {value!r}")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def run_filter(
@@ -81,16 +88,9 @@ def run_filter(
     """A checked ``RunFilter``; a wrong value is a ``ConfigurationError`` naming it."""
     if status is not None and status not in RUN_STATUSES:
         raise ConfigurationError(f"unknown status {status!r}; use one of {RUN_STATUSES}")
-    since = None
-    if updated_since is not None:
-        if not isinstance(updated_since, (str, datetime)):
-            raise ConfigurationError(
-                f"updated_since must be an ISO-8601 date or time, got {updated_since!r}"
-            )
-        since = store_moment(updated_since)
     return RunFilter(
         status=status,
         agent=_text("agent", agent),
-        updated_since=since,
+        updated_since=None if updated_since is None else store_moment(updated_since),
         search=_text("search", search),
     )

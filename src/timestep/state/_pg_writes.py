@@ -44,14 +44,15 @@ _CREATE = text(
     "SELECT version FROM version"
 )
 
-# ``metadata`` merges the new keys over the stored object (NULL or '' is none). The WHERE leaves
+# ``metadata`` merges the new keys over the stored object (NULL or '' is none; without new keys
+# it is left as it was, '' becoming NULL as the transactional path writes it). The WHERE leaves
 # a row whose metadata is JSON but no object to the transactional path; text that is no JSON
 # fails the cast, and the statement with it.
 _APPEND = text(
     "WITH run AS (UPDATE timestep_runs SET agent_name = :agent_name, status = :status, "
     "latest_version = latest_version + 1, language = :language, "
     "pending_approvals = :pending_approvals, updated_at = :now, metadata = CASE "
-    "WHEN CAST(:metadata AS text) IS NULL THEN metadata "
+    "WHEN CAST(:metadata AS text) IS NULL THEN NULLIF(metadata, '') "
     "ELSE (COALESCE(CAST(NULLIF(metadata, '') AS jsonb), '{}'::jsonb) "
     "|| CAST(:metadata AS jsonb))::text END "
     "WHERE run_id = :run_id AND latest_version = :expected "

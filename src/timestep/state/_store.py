@@ -311,7 +311,8 @@ class RunStateStore:
         runs updated at or after this moment (an ISO-8601 date or time, UTC unless it names a
         zone, or a ``datetime``); ``search``, a case-insensitive part of the run id. ``limit`` (at
         most that many) and ``offset`` (skip that many first) page through the list. A database
-        applies the filters and cuts the page itself: no run outside the page is read.
+        applies the filters and cuts the page itself: no run outside the page is read into Python
+        (a rare ``search`` match still walks the newest runs until the page is full).
         """
         _check_page(limit, offset)
         keep = run_filter(status, agent, updated_since, search)
