@@ -184,7 +184,7 @@ for (const [kind, makeTarget] of targets) {
       }
     });
 
-    it('refuses an empty or non-string agent or search', async () => {
+    it('refuses an empty or non-string agent or search, and an unknown status', async () => {
       const store = new RunStateStore(await makeTarget());
       try {
         for (const name of ['agent', 'search'] as const) {
@@ -194,6 +194,9 @@ for (const [kind, makeTarget] of targets) {
             await refused(() => store.countRuns(filter), new RegExp(`^${name} must be a non-empty string`));
           }
         }
+        const paused = { status: 'paused' } as unknown as RunFilter;
+        await refused(() => store.listRuns(paused), /^unknown status 'paused'; use one of running/);
+        await refused(() => store.countRuns(paused), /^unknown status 'paused'/);
       } finally {
         await store.close();
       }

@@ -1,6 +1,6 @@
 /** Which runs `listRuns` / `countRuns` cover: checked once, applied by each backend. */
 import { ConfigurationError } from '../errors.js';
-import type { RunStatus } from './records.js';
+import { checkStatus, type RunStatus } from './records.js';
 
 /** Filters of a run list or count (all given ones apply), as Python's `list_runs` takes them. */
 export interface RunFilter {
@@ -79,7 +79,10 @@ function nonEmpty(name: string, value: unknown): string | undefined {
 /** The filter checked (`ConfigurationError` naming a bad value), without its absent keys. */
 export function checkFilter(filter: RunFilter): CheckedRunFilter {
   const checked: CheckedRunFilter = {};
-  if (filter.status !== undefined) checked.status = filter.status;
+  if (filter.status !== undefined) {
+    checkStatus(filter.status);
+    checked.status = filter.status;
+  }
   const agent = nonEmpty('agent', filter.agent);
   if (agent !== undefined) checked.agent = agent;
   if (filter.updatedSince !== undefined) checked.updatedSince = storeTimestamp(filter.updatedSince);

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { ConfigurationError } from '../errors.js';
 import type { Json, Language } from '../translate/index.js';
 import type { DecideArgs, DecisionOutcome, DecisionRecord } from './decisions.js';
 import type { StateFacts } from './describe.js';
@@ -9,6 +10,15 @@ import type { CheckedRunFilter } from './filters.js';
 
 export type RunStatus = 'running' | 'waiting' | 'done' | 'failed' | 'cancelled';
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'waiting', 'done', 'failed', 'cancelled'];
+
+/** `ConfigurationError` for a status that is none of `RUN_STATUSES` (Python's message). */
+export function checkStatus(status: RunStatus): void {
+  if (!RUN_STATUSES.includes(status)) {
+    throw new ConfigurationError(
+      `unknown status '${String(status)}'; use one of ${RUN_STATUSES.join(', ')}`,
+    );
+  }
+}
 
 export interface PendingApproval {
   callId: string;

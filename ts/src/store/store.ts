@@ -17,7 +17,7 @@ import { FileBackend } from './fileBackend.js';
 import { checkFilter, type RunFilter } from './filters.js';
 import {
   type Backend,
-  RUN_STATUSES,
+  checkStatus,
   type RunStatus,
   type RunSummary,
   type StoredState,
@@ -272,8 +272,9 @@ export class RunStateStore {
    * `status`, `agent` (exact agent name), `updatedSince` (updated at or after: an ISO-8601 date
    * or time, or a Date) and `search` (run ids containing it, ignoring case). `limit` (at most that
    * many) and `offset` (skip that many first) page through the list. Filters and page are applied
-   * in the database, so a page costs the same however many runs the store holds (as Python's
-   * `list_runs(status=, agent=, updated_since=, search=, limit=, offset=)`).
+   * in the database: no run outside the page is read into JS (a rare `search` match still walks
+   * the newest runs until the page is full), as Python's
+   * `list_runs(status=, agent=, updated_since=, search=, limit=, offset=)`.
    */
   async listRuns(
     options: RunFilter & { limit?: number; offset?: number } = {},
@@ -392,13 +393,6 @@ export class RunStateStore {
   }
 }
 
-function checkStatus(status: RunStatus): void {
-  if (!RUN_STATUSES.includes(status)) {
-    throw new ConfigurationError(
-      `unknown status '${String(status)}'; use one of ${RUN_STATUSES.join(', ')}`,
-    );
-  }
-}
 
 /** Remember which stored version a state came from (runAgent carries it to the result). */
 export function inheritStoredVersion(from: object, to: object): void {
