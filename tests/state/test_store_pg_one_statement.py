@@ -91,4 +91,10 @@ async def test_metadata_merges_and_unmergeable_metadata_is_kept(postgres_db_url:
     with get_engine(postgres_db_url).connect() as conn:
         raw_now: str = conn.execute(text("SELECT metadata FROM timestep_runs")).scalar_one()
     assert json.loads(raw_now) == {"k": 5}
-    assert [v.version for v in await store.versions("m")] == [1, 2, 3, 4, 5, 6]
+    # '' without new metadata is stored as NULL, as the transactional path writes {}
+    _set_metadata(postgres_db_url, "m", "")
+    await store.save_json("m", doc, expected_version=6)
+    with get_engine(postgres_db_url).connect() as conn:
+        cleared: str | None = conn.execute(text("SELECT metadata FROM timestep_runs")).scalar_one()
+    assert cleared is None
+    assert [v.version for v in await store.versions("m")] == [1, 2, 3, 4, 5, 6, 7]
