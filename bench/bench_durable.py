@@ -177,11 +177,9 @@ async def mode_dbos_openai_agents(args: argparse.Namespace) -> dict[str, Any]:
         DBOS.destroy()
 
 
-async def mode_dbos_steps(args: argparse.Namespace) -> dict[str, Any]:
-    """DBOS itself: a workflow of 11 empty async steps vs the same 11 awaits without DBOS."""
-    from dbos import DBOS, SetWorkflowID
-
-    from timestep.durable._runtime import RUNTIME
+def _empty_steps_workflow() -> Any:
+    """DBOS itself: a workflow of 11 empty async steps (registered once per process)."""
+    from dbos import DBOS
 
     async def nothing() -> int:
         return 1
@@ -193,6 +191,16 @@ async def mode_dbos_steps(args: argparse.Namespace) -> dict[str, Any]:
             total += await DBOS.run_step_async({"name": "empty"}, nothing)
         return total
 
+    return workflow, nothing
+
+
+async def mode_dbos_steps(args: argparse.Namespace) -> dict[str, Any]:
+    """DBOS itself: a workflow of 11 empty async steps vs the same 11 awaits without DBOS."""
+    from dbos import SetWorkflowID
+
+    from timestep.durable._runtime import RUNTIME
+
+    workflow, nothing = _empty_steps_workflow()
     await asyncio.to_thread(RUNTIME.launch, args.target)  # WAL, JSON serializer
 
     async def base(_rid: str) -> None:
@@ -207,6 +215,48 @@ async def mode_dbos_steps(args: argparse.Namespace) -> dict[str, Any]:
         return await _paired(args.runs, base, one)
     finally:
         RUNTIME.shutdown()
+
+
+async def mode_own(args: argparse.Namespace) -> dict[str, Any]:
+    """timestep's own cost: stock run, DBOS's empty steps and a timestep run, in turn, one process.
+
+    Both baselines and the durable run share the process, the database and the moment, so the
+    difference ``timestep - stock - DBOS`` per triple is what timestep adds above the stock SDK's
+    work and DBOS's own step cost (issue 16, goals 1 and 2).
+    """
+    from dbos import SetWorkflowID
+
+    from timestep.durable import run_durable, shutdown
+    from timestep.durable._runtime import RUNTIME
+    from timestep.state import RunStateStore
+
+    workflow, _nothing = _empty_steps_workflow()
+    await asyncio.to_thread(RUNTIME.launch, args.target)
+    store = RunStateStore(args.target)
+    agent = _agent(0)
+
+    async def stock(_rid: str) -> None:
+        await _stock_one(agent.clone())
+
+    async def dbos(rid: str) -> None:
+        with SetWorkflowID(rid):
+            assert await workflow() == STEPS
+
+    async def durable(rid: str) -> None:
+        result = await run_durable(agent, "go", run_id=rid, store=store, max_turns=20)
+        assert result.final_output == "done"
+
+    out: dict[str, list[float]] = {"stock": [], "dbos": [], "timestep": []}
+    try:
+        for i in range(args.runs + 3):
+            for name, one in (("stock", stock), ("dbos", dbos), ("timestep", durable)):
+                start = time.perf_counter()
+                await one(f"{name}-{i}")
+                if i >= 3:  # warm-up
+                    out[name].append(time.perf_counter() - start)
+    finally:
+        shutdown()
+    return out
 
 
 def mode_langgraph(args: argparse.Namespace) -> dict[str, Any]:
@@ -262,6 +312,7 @@ MODES = {
     "timestep": mode_timestep,
     "dbos-openai-agents": mode_dbos_openai_agents,
     "dbos-steps": mode_dbos_steps,
+    "own": mode_own,
 }
 
 
@@ -351,6 +402,35 @@ def _build_ts() -> None:
         raise SystemExit("ts/node_modules is missing: run `npm --prefix ts ci` (or pass --no-ts)")
     tsc = ROOT / "ts" / "node_modules" / ".bin" / "tsc"
     subprocess.run([str(tsc), "-p", str(ROOT / "ts" / "tsconfig.json")], check=True, cwd=ROOT)
+
+
+Own = tuple[str, dict[str, float]]
+
+
+def _own(args: argparse.Namespace, tmp: Path, pg: str | None) -> list[Own]:
+    """timestep's own cost per step above the stock run and DBOS's empty steps (one process)."""
+    targets = [("SQLite file", f"sqlite:///{tmp / 'own'}.db")]
+    if pg:
+        targets.append(("Postgres", _fresh_pg(pg)))
+    out: list[Own] = []
+    for label, target in targets:
+        result = _spawn("own", target, runs=args.runs)
+        stock, dbos, durable = result["stock"], result["dbos"], result["timestep"]
+        own = [(t - s - d) * 1000 / STEPS for s, d, t in zip(stock, dbos, durable, strict=True)]
+        out.append(
+            (
+                label,
+                {
+                    "stock": _ms(stock),
+                    "dbos": _ms(dbos),
+                    "timestep": _ms(durable),
+                    "own": statistics.median(own),
+                    "q1": statistics.quantiles(own, n=4)[0],
+                    "q3": statistics.quantiles(own, n=4)[2],
+                },
+            )
+        )
+    return out
 
 
 def _per_step(args: argparse.Namespace, tmp: Path, pg: str | None) -> list[Row]:
@@ -450,6 +530,7 @@ def orchestrate(args: argparse.Namespace) -> str:
         )
     conc: list[Conc] = []
     try:
+        own = _own(args, tmp, pg)
         rows = _per_step(args, tmp, pg)
         if args.concurrent:
             conc = _concurrency(args, tmp, pg)
@@ -457,10 +538,38 @@ def orchestrate(args: argparse.Namespace) -> str:
         if server is not None:
             server.stop()
         shutil.rmtree(tmp, ignore_errors=True)  # SQLite files and PGlite directories (~40 MB each)
-    return _markdown(args, rows, conc, time.monotonic() - started)
+    return _markdown(args, rows, conc, time.monotonic() - started, own)
 
 
-def _markdown(args: argparse.Namespace, rows: list[Row], conc: list[Conc], took: float) -> str:
+def _own_lines(args: argparse.Namespace, own: list[Own]) -> list[str]:
+    lines = [
+        "",
+        "**timestep's own cost per step (issue 16, goals 1 and 2).** One process per database "
+        "runs, in turn, a stock SDK run (one Agent clone), DBOS's workflow of 11 empty steps and "
+        f"a timestep durable run, {args.runs} times after 3 warm-ups, on one database; own cost "
+        "per step = median over the triples of (timestep - stock - DBOS) / 11: what timestep adds "
+        "above the SDK's work and DBOS's own step cost, measured at the same moment (goals: "
+        "<= 0.5 ms on Postgres, <= 0.3 ms on SQLite).",
+        "",
+        "| database | stock ms/run | DBOS 11 empty steps ms/run | timestep ms/run "
+        "| own cost ms/step (median) | quartiles |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for label, r in own:
+        lines.append(
+            f"| {label} | {r['stock']:.1f} | {r['dbos']:.1f} | {r['timestep']:.1f} | "
+            f"**{r['own']:.2f}** | {r['q1']:.2f} - {r['q3']:.2f} |"
+        )
+    return lines
+
+
+def _markdown(
+    args: argparse.Namespace,
+    rows: list[Row],
+    conc: list[Conc],
+    took: float,
+    own: list[Own] | None = None,
+) -> str:
     command = f"python bench/bench_durable.py --runs {args.runs}"
     if args.concurrent != 1000 or args.repeats != 1:
         command += f" --concurrent {args.concurrent} --repeats {args.repeats}"
@@ -490,6 +599,8 @@ def _markdown(args: argparse.Namespace, rows: list[Row], conc: list[Conc], took:
         lines.append(
             f"| {lang} | {name} | {db} | {base:.1f} | {durable:.1f} | {ratio} | {per_step:.2f} |"
         )
+    if own:
+        lines += _own_lines(args, own)
     if conc:
         lines += [
             "",

@@ -20,7 +20,7 @@ import inspect
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Annotated, Any, Union, cast, get_args, get_origin
 
 from agents import Agent, Handoff, Model, ModelProvider, ModelResponse
 from agents.exceptions import ModelBehaviorError
@@ -30,7 +30,7 @@ from agents.mcp.util import MCPToolMetaContext
 from agents.run_context import RunContextWrapper
 from agents.tool import FunctionTool
 from agents.tool_context import ToolContext
-from agents.usage import deserialize_usage, serialize_usage
+from agents.usage import Usage, deserialize_usage, serialize_usage
 from dbos import DBOS, StepReservation
 from mcp.types import CallToolResult, GetPromptResult, ListPromptsResult
 from mcp.types import Tool as MCPTool
@@ -39,13 +39,43 @@ from openai.types.responses import (
     ResponseCompletedEvent,
     ResponseOutputItemDoneEvent,
 )
-from pydantic import TypeAdapter
+from pydantic import Field, TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
 
 from . import _names
 from ._stream import StreamWriter, abandoned, attempt_key
 
 _OUTPUT_ITEM: TypeAdapter[Any] = TypeAdapter(cast(Any, TResponseOutputItem))
+
+
+def _tagged_output_item() -> TypeAdapter[Any] | None:
+    """The output-item union checked by its ``type`` tag (one member tried, not all of them).
+
+    ``TResponseOutputItem`` is a union whose members each have a distinct literal ``type``;
+    pydantic validates a plain union by trying every member. None when that shape is not there.
+    """
+    union: Any = TResponseOutputItem
+    while get_origin(union) is Annotated:
+        union = get_args(union)[0]
+    members = get_args(union)
+    try:
+        tagged: Any = Annotated[Union.__getitem__(members), Field(discriminator="type")]
+        return TypeAdapter(tagged)
+    except Exception:  # pragma: no cover - an SDK whose union has no distinct type tags
+        return None
+
+
+_TAGGED_OUTPUT_ITEM = _tagged_output_item()
+
+
+def load_output_item(item: Any) -> TResponseOutputItem:
+    """One output item of a model step's checkpoint, validated as the SDK's union would."""
+    if _TAGGED_OUTPUT_ITEM is not None:
+        try:
+            return cast(TResponseOutputItem, _TAGGED_OUTPUT_ITEM.validate_python(item))
+        except ValidationError:
+            pass  # the plain union raises the error users know (or accepts an odd item)
+    return cast(TResponseOutputItem, _OUTPUT_ITEM.validate_python(item))
 
 
 @dataclass
@@ -106,11 +136,14 @@ def dump_model_response(response: ModelResponse) -> dict[str, Any]:
     }
 
 
-def load_model_response(data: dict[str, Any]) -> ModelResponse:
-    """Rebuild a ModelResponse from :func:`dump_model_response`."""
+def load_model_response(data: dict[str, Any], usage: Usage | None = None) -> ModelResponse:
+    """Rebuild a ModelResponse from :func:`dump_model_response`.
+
+    ``usage``: the live call's own Usage (a step that ran here), else rebuilt from ``data``.
+    """
     return ModelResponse(
-        output=[_OUTPUT_ITEM.validate_python(item) for item in data["output"]],
-        usage=deserialize_usage(data["usage"]),
+        output=[load_output_item(item) for item in data["output"]],
+        usage=usage if usage is not None else deserialize_usage(data["usage"]),
         response_id=data.get("response_id"),
         request_id=data.get("request_id"),
     )
@@ -154,11 +187,17 @@ class DurableModel(Model):
         if seg is None:
             return await self.model.get_response(*args, **kwargs)
 
+        live: list[Usage] = []
+
         async def call() -> dict[str, Any]:
-            return dump_model_response(await self.model.get_response(*args, **kwargs))
+            response = await self.model.get_response(*args, **kwargs)
+            live.append(response.usage)
+            return dump_model_response(response)
 
         data = await DBOS.run_step_async({"name": _names.MODEL_STEP}, call)
-        response = load_model_response(data)
+        # Output items always come from the checkpoint (a replay must see what the live run saw,
+        # e.g. in the session items it writes); usage, which no item carries, from the call.
+        response = load_model_response(data, live[-1] if live else None)
         seg.reserve_calls(_call_ids(response.output))
         return response
 
@@ -304,6 +343,9 @@ def _wrap_tool(tool: FunctionTool, step_name: str | None = None) -> FunctionTool
             )
         return output
 
+    # Evaluated annotations: the SDK reads them on every call to choose the context it passes
+    # (a ToolContext here); string ones it would parse and evaluate each time.
+    invoke.__annotations__ = {"ctx": ToolContext, "arguments": str, "return": Any}
     return dataclasses.replace(tool, on_invoke_tool=invoke)
 
 
