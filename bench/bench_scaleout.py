@@ -31,13 +31,15 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SECTION = "## Scale-out (bench_scaleout.py)"
+#: The scripted model's delay per call in the worker processes (``--latency``).
+LATENCY_ENV = "BENCH_SCALEOUT_LATENCY"
 
 
 def agent() -> Any:
     """The benchmark agent (imported by the worker processes as ``bench_scaleout:agent``)."""
     from bench_durable import _agent
 
-    return _agent(0.0, name="scaleout")
+    return _agent(float(os.environ.get(LATENCY_ENV, "0")), name="scaleout")
 
 
 def _env() -> dict[str, str]:
@@ -65,6 +67,20 @@ async def _measure(db: str, processes: int, runs: int, concurrency: int) -> dict
     store = RunStateStore(db)
     for n in range(runs):
         await enqueue_run("scaleout", "go", run_id=f"s-{n}", store=store)
+    # The worker logs a line per segment: to a file, since a pipe nobody reads fills up (64 KB)
+    # and then blocks the worker's logging, and with it its event loop.
+    with tempfile.TemporaryFile() as log:
+        done = await _drain(db, processes, runs, concurrency, store, log)
+    first = min(_stamp(run.created_at) for run in done)
+    last = max(_stamp(run.updated_at) for run in done)
+    wall = last - first
+    return {"processes": processes, "runs": runs, "wall": wall, "rate": runs / wall}
+
+
+async def _drain(
+    db: str, processes: int, runs: int, concurrency: int, store: Any, log: Any
+) -> list[Any]:
+    """Start ``timestep worker --processes N``; return the runs once all ``runs`` are done."""
     worker = subprocess.Popen(
         _cli(
             db,
@@ -78,33 +94,30 @@ async def _measure(db: str, processes: int, runs: int, concurrency: int) -> dict
         ),
         env=_env(),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     try:
         deadline = time.monotonic() + 1800
         while True:
-            done = await store.list_runs(status="done")
+            done: list[Any] = await store.list_runs(status="done")
             if len(done) == runs:
-                break
+                return done
             if worker.poll() is not None:
-                raise RuntimeError(f"worker exited: {worker.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                log.seek(0)
+                raise RuntimeError(f"worker exited: {log.read().decode()[-2000:]}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"only {len(done)} of {runs} runs finished")
             await asyncio.sleep(0.5)
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=60)
-    first = min(_stamp(run.created_at) for run in done)
-    last = max(_stamp(run.updated_at) for run in done)
-    wall = last - first
-    return {"processes": processes, "runs": runs, "wall": wall, "rate": runs / wall}
 
 
 def _postgres() -> tuple[Any, str | None]:
+    sys.path.insert(0, str(ROOT / "tests"))  # harness.postgres: the server, or a database on it
     url = os.environ.get("TIMESTEP_BENCH_POSTGRES_URL")
     if url:
         return None, url
-    sys.path.insert(0, str(ROOT / "tests"))
     from harness.postgres import PostgresServer, PostgresUnavailable
 
     server = PostgresServer()
@@ -167,7 +180,11 @@ def main() -> None:
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgres"])
     parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="scripted model delay per call (seconds)"
+    )
     args = parser.parse_args()
+    os.environ[LATENCY_ENV] = str(args.latency)
     rows: list[tuple[str, dict[str, Any]]] = []
     server, pg_url = (None, None)
     if "postgres" in args.databases:
