@@ -307,12 +307,27 @@ async def _concurrent(args: argparse.Namespace, one: Any) -> dict[str, Any]:
     return {"wall": wall, "ideal": (TURNS + 1) * args.latency, "runs": args.concurrent}
 
 
+async def mode_queued(args: argparse.Namespace) -> dict[str, Any]:
+    """``--concurrent`` runs queued at once, drained by ``timestep worker --processes N``.
+
+    The wall time is the stores' own, from the first run's first row to the last run's save
+    (bench_scaleout.py), so neither the queueing nor the workers' start-up is counted.
+    """
+    from bench_scaleout import LATENCY_ENV, _measure
+
+    os.environ[LATENCY_ENV] = str(args.latency)
+    per_process = -(-args.concurrent // args.processes)
+    result = await _measure(args.target, args.processes, args.concurrent, per_process)
+    return {"wall": result["wall"], "ideal": (TURNS + 1) * args.latency, "runs": args.concurrent}
+
+
 MODES = {
     "stock": mode_stock,
     "timestep": mode_timestep,
     "dbos-openai-agents": mode_dbos_openai_agents,
     "dbos-steps": mode_dbos_steps,
     "own": mode_own,
+    "queued": mode_queued,
 }
 
 
@@ -500,6 +515,23 @@ def _concurrency(args: argparse.Namespace, tmp: Path, pg: str | None) -> list[Co
     ]
     if pg:
         plans.append(("Python", "timestep durable, Postgres", py("timestep", fresh_pg)))
+    if args.processes:
+        queued = f"queued, drained by `timestep worker --processes {args.processes}`"
+        plans.append(
+            (
+                "Python",
+                f"timestep durable, SQLite file, {queued}",
+                py("queued", lambda i: f"sqlite:///{tmp}/q{i}.db", processes=args.processes),
+            )
+        )
+        if pg:
+            plans.append(
+                (
+                    "Python",
+                    f"timestep durable, Postgres, {queued}",
+                    py("queued", fresh_pg, processes=args.processes),
+                )
+            )
     if args.ts:
         unused = f"sqlite:///{tmp}/unused.db"
         plans += [
@@ -607,7 +639,10 @@ def _markdown(
             f"{args.concurrent} concurrent runs, scripted model with {args.latency * 1000:.0f} ms "
             f"latency per call (ideal = {TURNS + 1} calls x latency); wall = median over "
             f"{args.repeats} process(es), each on a fresh database; last column: against the "
-            "stock SDK of the same language with one Agent clone per run:",
+            "stock SDK of the same language with one Agent clone per run. Queued rows: the runs "
+            "are queued with `enqueue_run` and drained by one `timestep worker --processes N` "
+            "(each process its own DBOS executor, on the same cores); their wall time is the "
+            "store's, from the first run's first row to the last run's save:",
             "",
             "| language | framework | wall s | ideal s | ratio to ideal "
             "| ratio to SDK (clone per run) |",
@@ -663,6 +698,12 @@ def main() -> None:
     parser.add_argument("--no-ts", dest="ts", action="store_false", help="Python figures only")
     parser.add_argument("--no-build", dest="build", action="store_false", help="use ts/dist as is")
     parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        help="concurrent runs: worker processes draining the queued runs (0: no queued rows)",
+    )
     args = parser.parse_args()
     if args.mode == "langgraph":
         print(json.dumps(mode_langgraph(args)))
