@@ -116,6 +116,31 @@ describe('Postgres one-statement writes', { skip: pgUrl ? false : 'TIMESTEP_TEST
     }
   });
 
+  it('prepares both statements once per connection; they still write after the tables change', async () => {
+    const store = await freshStore();
+    const sql = sqlOf(store);
+    try {
+      const result = await runner.run(supportAgent(scripted([refundCall('call_1')])), 'Refund order 42');
+      const doc = result.state.toJSON() as unknown as Json;
+      await store.createRun(result.state, { runId: 'p' });
+      await store.saveJson('p', doc, { expectedVersion: 0 });
+      // one query at a time reuses the pool's one idle connection: the statements prepared there
+      const prepared = await sql.query('SELECT name FROM pg_prepared_statements ORDER BY name');
+      assert.deepEqual(prepared.map((r) => r.name), ['timestep_append_v1', 'timestep_create_run_v1']);
+      // a schema change (a later migration adding columns) re-plans them: still one row each
+      await sql.query('ALTER TABLE timestep_runs ADD COLUMN extra TEXT');
+      await sql.query('ALTER TABLE timestep_run_states ADD COLUMN extra TEXT');
+      await store.saveJson('p', doc, { expectedVersion: 1 });
+      assert.equal((await store.createRun(result.state, { runId: 'q' }))?.version, 0);
+      assert.equal(await store.createRun(result.state, { runId: 'q' }), undefined);
+      await assert.rejects(store.saveJson('p', doc, { expectedVersion: 1 }), StaleStateError);
+      assert.deepEqual((await store.versions('p')).map((v) => v.version), [0, 1, 2]);
+      assert.deepEqual((await store.versions('q')).map((v) => v.version), [0]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('writes a first row and an append with an expected version in one statement each', async () => {
     const store = await freshStore();
     const sql = sqlOf(store);

@@ -27,7 +27,9 @@ import {
 import { VECTORS } from './generate-vectors.js';
 import { Agent, MCPServerStdio } from '@openai/agents';
 import { checkAgainstGraph } from '../src/store/restore.js';
-import { lookup, refundCall, scripted, supportAgent, text } from './fixtures.js';
+import type { Sql } from '../src/store/engine.js';
+import { serializeState } from '../src/store/store.js';
+import { lookup, lookupCall, refundCall, scripted, supportAgent, text } from './fixtures.js';
 
 const runner = new Runner({ tracingDisabled: true });
 const tmp = () => mkdtempSync(join(tmpdir(), 'timestep-ts-'));
@@ -262,6 +264,49 @@ describe('RunStateStore errors and facts', () => {
 
   it('records the installed @openai/agents version', () => {
     assert.equal(jsSdkVersion(), '0.20.0');
+    assert.equal(jsSdkVersion(), '0.20.0'); // read once, then remembered
+  });
+
+  it('serializes a state as toJSON does, leaving stack traces as they were', async () => {
+    const result = await runner.run(
+      supportAgent(scripted([lookupCall('c1')], [lookupCall('c2')], [lookupCall('c3')], [text('ok')])),
+      'Where is order 42?',
+    );
+    const limit = Error.stackTraceLimit;
+    assert.deepEqual(serializeState(result.state), result.state.toJSON());
+    assert.equal(Error.stackTraceLimit, limit);
+    const broken = Object.create(result.state) as typeof result.state;
+    broken.toJSON = () => {
+      throw new Error('cannot serialize');
+    };
+    assert.throws(() => serializeState(broken), (error: unknown) => {
+      assert.ok(error instanceof Error && error.message === 'cannot serialize');
+      assert.match(String(error.stack), /\n\s+at /); // the SDK's error, with its stack
+      return true;
+    });
+    assert.equal(Error.stackTraceLimit, limit);
+  });
+
+  it('opens SQLite as Python does (WAL, synchronous=NORMAL) and recompiles cached statements after a schema change', async () => {
+    const store = new RunStateStore(`sqlite:///${join(tmp(), 'pragmas.db')}`);
+    const sql = (store as unknown as { backend: { sql: Sql } }).backend.sql;
+    try {
+      const doc = (await runner.run(supportAgent(scripted([refundCall('call_1')])), 'Refund order 42')).state.toJSON() as unknown as Json;
+      await store.saveJson('p', doc);
+      assert.deepEqual(await sql.query('PRAGMA journal_mode'), [{ journal_mode: 'wal' }]);
+      assert.deepEqual(await sql.query('PRAGMA synchronous'), [{ synchronous: 1 }]); // NORMAL
+      const select = 'SELECT * FROM timestep_runs WHERE run_id = $1';
+      const [before] = await sql.query(select, ['p']);
+      assert.equal('extra' in before!, false);
+      await sql.query('ALTER TABLE timestep_runs ADD COLUMN extra TEXT');
+      await sql.query("UPDATE timestep_runs SET extra = 'x' WHERE run_id = $1", ['p']);
+      const [after] = await sql.query(select, ['p']); // the same text: its cached statement
+      assert.equal(after!.extra, 'x');
+      await store.saveJson('p', doc, { expectedVersion: 1 });
+      assert.deepEqual((await store.versions('p')).map((v) => v.version), [1, 2]);
+    } finally {
+      await store.close();
+    }
   });
 
   it('rejects an unknown target scheme', () => {

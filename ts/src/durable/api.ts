@@ -30,6 +30,7 @@ import {
   type SessionSpec,
 } from './segment.js';
 import { givenStore } from '../store/given.js';
+import { serializeState } from '../store/store.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyAgent = Agent<any, any>;
@@ -210,7 +211,7 @@ export async function runDurable(
     if (status === 'waiting' && !(await store.claim(options.runId, version))) {
       throw new RunNotWaitingError(`run '${options.runId}' was resumed by another process`);
     }
-    spec.state = input.toJSON();
+    spec.state = serializeState(input);
     base = version;
     // a resumed run keeps the session it started with (and how much of its input came from it)
     const stored = storedSession(metadata);

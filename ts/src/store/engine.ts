@@ -9,7 +9,13 @@ export type Row = Record<string, unknown>;
 /** Minimal SQL connection both drivers implement; `$1`-style placeholders. */
 export interface Sql {
   dialect: 'sqlite' | 'postgresql';
-  query(sql: string, params?: unknown[]): Promise<Row[]>;
+  /**
+   * `prepared` names a Postgres prepared statement: each connection parses and plans `sql` once
+   * and then only binds `params` (SQLite ignores it). Only for statements whose result columns
+   * never depend on the tables' columns (no `SELECT *`): Postgres re-plans a prepared statement
+   * after a schema change but refuses one whose result type changed.
+   */
+  query(sql: string, params?: unknown[], prepared?: string): Promise<Row[]>;
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
@@ -20,6 +26,9 @@ export class SqliteSql implements Sql {
   #queue: Promise<unknown> = Promise.resolve();
   /** The view handed to a transaction's body: queries run at once, inside the transaction. */
   readonly #inside: Sql;
+  /** Compiled statements by their text (`#prepared`). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly #statements = new Map<string, any>();
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   constructor(private readonly db: any) {
@@ -34,12 +43,27 @@ export class SqliteSql implements Sql {
   }
 
   #run(sql: string, params: unknown[] = []): Row[] {
-    const text = sql.replace(/\$\d+/g, '?');
-    const stmt = this.db.prepare(text);
+    const stmt = this.#prepared(sql);
     const values = params.map((v) => (typeof v === 'boolean' ? (v ? 1 : 0) : v));
     if (stmt.reader) return stmt.all(...values) as Row[];
     stmt.run(...values);
     return [];
+  }
+
+  /**
+   * The compiled statement of `sql` (`$n` placeholders become `?`), compiled once per connection:
+   * SQLite recompiles a statement by itself when the schema changed since. Statement texts come
+   * from this package (a few dozen, plus filter combinations); the cache is bounded all the same.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  #prepared(sql: string): any {
+    let stmt = this.#statements.get(sql);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(sql.replace(/\$\d+/g, '?'));
+      if (this.#statements.size >= 256) this.#statements.clear();
+      this.#statements.set(sql, stmt);
+    }
+    return stmt;
   }
 
   #exclusive<T>(work: () => Promise<T>): Promise<T> {
@@ -77,8 +101,11 @@ export class PgSql implements Sql {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   constructor(private readonly client: any) {}
 
-  async query(sql: string, params: unknown[] = []): Promise<Row[]> {
-    const result = await this.client.query(sql, params);
+  async query(sql: string, params: unknown[] = [], prepared?: string): Promise<Row[]> {
+    const result = await this.client.query(
+      prepared === undefined ? sql : { name: prepared, text: sql, values: params },
+      prepared === undefined ? params : undefined,
+    );
     return result.rows as Row[];
   }
 
@@ -156,6 +183,9 @@ export function openSql(url: string, pool: PoolOptions = {}): Sql {
     };
     const db = new Database(path === '' ? ':memory:' : path);
     db.pragma('journal_mode = WAL');
+    // as Python's store: in WAL mode a commit survives a crashed process without an fsync of its
+    // own (the WAL is synced at checkpoints); only a power loss may take the latest commits back
+    db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 10000');
     db.pragma('foreign_keys = ON');
     return new SqliteSql(db);

@@ -64,7 +64,7 @@ function values(args: AppendArgs, now: string, metadata: Json | undefined): unkn
 
 /** Write version 0 of `args.runId`; false (and no change) when the run already has a row. */
 export async function createRun(sql: Sql, args: AppendArgs, now: string): Promise<boolean> {
-  const rows = await sql.query(CREATE, values(args, now, args.metadata));
+  const rows = await sql.query(CREATE, values(args, now, args.metadata), 'timestep_create_run_v1');
   return rows.length > 0;
 }
 
@@ -81,6 +81,6 @@ export async function appendVersion(
   now: string,
   expected: number,
 ): Promise<number | undefined> {
-  const rows = await sql.query(APPEND, [...values(args, now, args.metadata), expected]);
+  const rows = await sql.query(APPEND, [...values(args, now, args.metadata), expected], 'timestep_append_v1');
   return rows.length > 0 ? Number(rows[0]!.version) : undefined;
 }

@@ -55,8 +55,19 @@ export interface RunSummary {
   problem?: string;
 }
 
-/** The installed @openai/agents version (recorded as `sdk_version`). */
+let sdkVersion: string | undefined;
+
+/**
+ * The installed @openai/agents version (recorded as `sdk_version`): read from its package.json
+ * once per process (the module loaded here cannot change while the process runs; resolving and
+ * reading the file cost ~0.4 ms, paid twice per durable run before).
+ */
 export function jsSdkVersion(): string {
+  sdkVersion ??= readSdkVersion();
+  return sdkVersion;
+}
+
+function readSdkVersion(): string {
   const require = createRequire(import.meta.url);
   let dir = dirname(require.resolve('@openai/agents'));
   for (let i = 0; i < 6; i += 1) {
