@@ -93,20 +93,23 @@ async def _stock_one(agent: Any) -> None:
     assert result.final_output == "done"
 
 
+async def _in_turn(runs: int, named: dict[str, Any]) -> dict[str, list[float]]:
+    """Run each of ``named`` in turn ``runs`` times after 3 warm-ups (to cancel load drift)."""
+    for i in range(3):
+        for name, one in named.items():
+            await one(f"warm-{name}-{i}")
+    out: dict[str, list[float]] = {name: [] for name in named}
+    for i in range(runs):
+        for name, one in named.items():
+            start = time.perf_counter()
+            await one(f"{name}-{i}")
+            out[name].append(time.perf_counter() - start)
+    return out
+
+
 async def _paired(runs: int, base: Any, one: Any) -> dict[str, list[float]]:
     """Alternate a stock run and a durable run ``runs`` times (paired, to cancel load drift)."""
-    for i in range(3):
-        await base(f"warm-base-{i}")
-        await one(f"warm-{i}")
-    out: dict[str, list[float]] = {"base": [], "durable": []}
-    for i in range(runs):
-        start = time.perf_counter()
-        await base(f"base-{i}")
-        middle = time.perf_counter()
-        await one(f"run-{i}")
-        out["base"].append(middle - start)
-        out["durable"].append(time.perf_counter() - middle)
-    return out
+    return await _in_turn(runs, {"base": base, "durable": one})
 
 
 # ---- modes (each in its own process) -------------------------------------------------------
@@ -246,17 +249,10 @@ async def mode_own(args: argparse.Namespace) -> dict[str, Any]:
         result = await run_durable(agent, "go", run_id=rid, store=store, max_turns=20)
         assert result.final_output == "done"
 
-    out: dict[str, list[float]] = {"stock": [], "dbos": [], "timestep": []}
     try:
-        for i in range(args.runs + 3):
-            for name, one in (("stock", stock), ("dbos", dbos), ("timestep", durable)):
-                start = time.perf_counter()
-                await one(f"{name}-{i}")
-                if i >= 3:  # warm-up
-                    out[name].append(time.perf_counter() - start)
+        return await _in_turn(args.runs, {"stock": stock, "dbos": dbos, "timestep": durable})
     finally:
         shutdown()
-    return out
 
 
 def mode_langgraph(args: argparse.Namespace) -> dict[str, Any]:
@@ -432,6 +428,7 @@ def _own(args: argparse.Namespace, tmp: Path, pg: str | None) -> list[Own]:
         result = _spawn("own", target, runs=args.runs)
         stock, dbos, durable = result["stock"], result["dbos"], result["timestep"]
         own = [(t - s - d) * 1000 / STEPS for s, d, t in zip(stock, dbos, durable, strict=True)]
+        q1, _q2, q3 = statistics.quantiles(own, n=4)
         out.append(
             (
                 label,
@@ -440,8 +437,8 @@ def _own(args: argparse.Namespace, tmp: Path, pg: str | None) -> list[Own]:
                     "dbos": _ms(dbos),
                     "timestep": _ms(durable),
                     "own": statistics.median(own),
-                    "q1": statistics.quantiles(own, n=4)[0],
-                    "q3": statistics.quantiles(own, n=4)[2],
+                    "q1": q1,
+                    "q3": q3,
                 },
             )
         )

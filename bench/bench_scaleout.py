@@ -133,14 +133,17 @@ def _postgres() -> tuple[Any, str | None]:
 def _markdown(args: argparse.Namespace, rows: list[tuple[str, dict[str, Any]]]) -> str:
     load = os.getloadavg()[0]
     when = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    model = f"{args.latency * 1000:.0f} ms per call" if args.latency else "instant"
+    latency = f"--latency {args.latency} " if args.latency else ""
     lines = [
         SECTION,
         "",
         f"Measured {when} on this machine ({os.cpu_count()} cores shared with other jobs, load "
         f"average {load:.1f} at the end) by `python bench/bench_scaleout.py --runs {args.runs} "
         f"--concurrency {args.concurrency} --processes {' '.join(map(str, args.processes))} "
+        f"{latency}"
         f"--databases {' '.join(args.databases)}`: "
-        "queued runs of the durable benchmark's workload (11 steps, instant scripted model) "
+        f"queued runs of the durable benchmark's workload (11 steps, scripted model: {model}) "
         "drained by `timestep worker --processes N`; runs/s from the first run's start to the "
         "last run's end (store timestamps).",
         "",
