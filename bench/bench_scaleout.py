@@ -69,18 +69,60 @@ async def _measure(db: str, processes: int, runs: int, concurrency: int) -> dict
         await enqueue_run("scaleout", "go", run_id=f"s-{n}", store=store)
     # The worker logs a line per segment: to a file, since a pipe nobody reads fills up (64 KB)
     # and then blocks the worker's logging, and with it its event loop.
+    samples: list[tuple[float, float]] = []
     with tempfile.TemporaryFile() as log:
-        done = await _drain(db, processes, runs, concurrency, store, log)
+        done = await _drain(db, processes, runs, concurrency, store, log, samples)
     first = min(_stamp(run.created_at) for run in done)
     last = max(_stamp(run.updated_at) for run in done)
     wall = last - first
-    return {"processes": processes, "runs": runs, "wall": wall, "rate": runs / wall}
+    return {
+        "processes": processes,
+        "runs": runs,
+        "wall": wall,
+        "rate": runs / wall,
+        "cores": _cores(samples, first, last),
+    }
+
+
+def _cpu_seconds(root: int) -> float | None:
+    """CPU time (user + system) so far of process ``root`` and its children (Linux ``/proc``)."""
+    total, found = 0, False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile, or no /proc
+        if int(entry.name) == root or int(fields[1]) == root:
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+            found = True
+    return total / os.sysconf("SC_CLK_TCK") if found else None
+
+
+def _cores(samples: list[tuple[float, float]], first: float, last: float) -> float | None:
+    """The workers' CPU seconds per second between the samples around ``first`` and ``last``."""
+    before = [s for s in samples if s[0] <= first] or samples[:1]
+    after = [s for s in samples if s[0] >= last] or samples[-1:]
+    if not before or not after or after[0][0] <= before[-1][0]:
+        return None
+    (t0, cpu0), (t1, cpu1) = before[-1], after[0]
+    return (cpu1 - cpu0) / (t1 - t0)
 
 
 async def _drain(
-    db: str, processes: int, runs: int, concurrency: int, store: Any, log: Any
+    db: str,
+    processes: int,
+    runs: int,
+    concurrency: int,
+    store: Any,
+    log: Any,
+    samples: list[tuple[float, float]],
 ) -> list[Any]:
-    """Start ``timestep worker --processes N``; return the runs once all ``runs`` are done."""
+    """Start ``timestep worker --processes N``; return the runs once all ``runs`` are done.
+
+    ``samples`` gets (time, the workers' CPU seconds so far) at every poll.
+    """
     worker = subprocess.Popen(
         _cli(
             db,
@@ -101,6 +143,9 @@ async def _drain(
         while True:
             # a count, not the runs: this process shares the cores with the workers it measures
             done = await store.count_runs(status="done")
+            cpu = _cpu_seconds(worker.pid)
+            if cpu is not None:
+                samples.append((time.time(), cpu))
             if done == runs:
                 finished: list[Any] = await store.list_runs(status="done", limit=runs)
                 return finished
@@ -145,10 +190,12 @@ def _markdown(args: argparse.Namespace, rows: list[tuple[str, dict[str, Any]]]) 
         f"--databases {' '.join(args.databases)}`: "
         f"queued runs of the durable benchmark's workload (11 steps, scripted model: {model}) "
         "drained by `timestep worker --processes N`; runs/s from the first run's start to the "
-        "last run's end (store timestamps).",
+        "last run's end (store timestamps); worker CPU: the CPU seconds the worker processes "
+        "used per second over that time (2.00 = both cores busy with them).",
         "",
-        "| database | processes | runs | wall s | runs/s | efficiency per process |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| database | processes | runs | wall s | runs/s | efficiency per process | "
+        "worker CPU, cores |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     base: dict[str, float] = {}
     for database, result in rows:
@@ -158,9 +205,10 @@ def _markdown(args: argparse.Namespace, rows: list[tuple[str, dict[str, Any]]]) 
         efficiency = (
             f"{result['rate'] / (result['processes'] * one):.0%}" if one is not None else "-"
         )
+        cores = f"{result['cores']:.2f}" if result.get("cores") is not None else "-"
         lines.append(
             f"| {database} | {result['processes']} | {result['runs']} | {result['wall']:.1f} | "
-            f"{result['rate']:.1f} | {efficiency} |"
+            f"{result['rate']:.1f} | {efficiency} | {cores} |"
         )
     return "\n".join(lines) + "\n"
 
