@@ -1,0 +1,288 @@
+"""Where timestep's own cost per durable run goes, in wall time (issue 16, goals 1 and 2).
+
+One process per database runs, in turn, a stock SDK run (one Agent clone), DBOS's workflow of 11
+empty steps and a timestep durable run (the workload of ``bench_durable.py``), after 3 warm-ups,
+and times the calls that make up each run: timestep's store calls, the SDK's ``Runner.run``,
+DBOS's steps and DBOS's system-database calls (in its executor threads). Own cost per run is
+timestep minus stock minus DBOS; it splits into:
+
+- *store calls*: the new-run check, the run's first row and the end-of-segment save;
+- *agent-graph clone*: the per-run copy of the agent graph with its tools and model wrapped;
+- *rest outside the SDK run*: the workflow's start and end above DBOS's own (its larger input,
+  the segment's set-up), what remains outside ``Runner.run`` once the above are taken out;
+- *DBOS's calls, slower*: DBOS's system-database calls (step check, step record, workflow row
+  and outcome) in the timestep run minus the same calls in the empty workflow;
+- *step bodies*: the rest of the steps' time above the empty steps' (the model and tool
+  functions themselves, checkpointing their real outputs);
+- *SDK beside the steps*: ``Runner.run`` minus its steps, above the whole stock run.
+
+Medians over the runs of each part (so the parts need not add up exactly to the median total).
+
+    python bench/breakdown_durable.py --runs 40                 # SQLite file and Postgres
+    python bench/breakdown_durable.py --db sqlite --runs 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))  # harness.postgres: a fresh database per run
+
+from bench_durable import STEPS, _agent, _fresh_pg, _postgres, _stock_one  # noqa: E402
+
+# label -> (module, attribute path) of the calls timed; async ones are awaited inside the timer
+TIMED_ASYNC = {
+    "store.run": ("timestep.state", "RunStateStore.run"),
+    "store.create_run": ("timestep.state", "RunStateStore.create_run"),
+    "store.save": ("timestep.state", "RunStateStore.save"),
+    "Runner.run": ("agents", "Runner.run"),
+    "step": ("dbos", "DBOS.run_step_async"),
+    "reserved step": ("dbos", "StepReservation.run_async"),
+}
+TIMED_SYNC = {
+    "agent-graph clone": ("timestep.durable._segment", "wrap_agent"),
+    "sys.check": ("dbos._sys_db", "SystemDatabase.check_operation_execution"),
+    "sys.record": ("dbos._sys_db", "SystemDatabase.record_operation_result"),
+    "sys.workflow row": ("dbos._sys_db", "SystemDatabase._insert_workflow_status"),
+    "sys.outcome": ("dbos._sys_db", "SystemDatabase.update_workflow_outcome"),
+}
+SYS_CALLS = [label for label in TIMED_SYNC if label.startswith("sys.")]
+STORE_CALLS = ["store.run", "store.create_run", "store.save"]
+PARTS = [
+    "store calls",
+    "agent-graph clone",
+    "rest outside the SDK run",
+    "DBOS's calls, slower",
+    "step bodies",
+    "SDK beside the steps",
+]
+
+
+class _Clock:
+    """Wall time spent in the timed calls during the current run, by label (and call counts)."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+
+    def reset(self) -> None:
+        self.spent.clear()
+        self.calls.clear()
+
+    def install(self) -> None:
+        import importlib
+
+        for table, is_async in ((TIMED_ASYNC, True), (TIMED_SYNC, False)):
+            for label, (module, path) in table.items():
+                owner: Any = importlib.import_module(module)
+                *parents, name = path.split(".")
+                for parent in parents:
+                    owner = getattr(owner, parent)
+                setattr(owner, name, self._wrap(label, getattr(owner, name), is_async))
+
+    def _wrap(self, label: str, original: Callable[..., Any], is_async: bool) -> Any:
+        clock = self
+        if is_async:
+
+            @functools.wraps(original)
+            async def timed_async(*args: Any, **kwargs: Any) -> Any:
+                start = time.perf_counter()
+                try:
+                    return await original(*args, **kwargs)
+                finally:
+                    clock.spent[label] += time.perf_counter() - start
+                    clock.calls[label] += 1
+
+            # a classmethod looked up on its class is bound already: keep it callable as before
+            return staticmethod(timed_async) if _bound_to_class(original) else timed_async
+
+        @functools.wraps(original)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                clock.spent[label] += time.perf_counter() - start
+                clock.calls[label] += 1
+
+        return staticmethod(timed) if _bound_to_class(original) else timed
+
+
+def _bound_to_class(method: Any) -> bool:
+    return isinstance(getattr(method, "__self__", None), type)
+
+
+def split(
+    stock: dict[str, float], dbos: dict[str, float], ts: dict[str, float]
+) -> dict[str, float]:
+    """One triple of runs (seconds by label, ``total`` the run's wall) -> own cost by part."""
+    sys_dbos = sum(dbos.get(label, 0.0) for label in SYS_CALLS)
+    sys_ts = sum(ts.get(label, 0.0) for label in SYS_CALLS)
+    steps_dbos = dbos.get("step", 0.0) + dbos.get("reserved step", 0.0)
+    steps_ts = ts.get("step", 0.0) + ts.get("reserved step", 0.0)
+    store = sum(ts.get(label, 0.0) for label in STORE_CALLS)
+    clone = ts.get("agent-graph clone", 0.0)
+    outside_ts = ts["total"] - ts.get("Runner.run", 0.0)
+    outside_dbos = dbos["total"] - steps_dbos
+    return {
+        "store calls": store,
+        "agent-graph clone": clone,
+        "rest outside the SDK run": outside_ts - outside_dbos - store - clone,
+        "DBOS's calls, slower": sys_ts - sys_dbos,
+        "step bodies": (steps_ts - sys_ts) - (steps_dbos - sys_dbos),
+        "SDK beside the steps": ts.get("Runner.run", 0.0) - steps_ts - stock["total"],
+        "own": ts["total"] - stock["total"] - dbos["total"],
+    }
+
+
+async def _measure(target: str, runs: int) -> dict[str, Any]:
+    clock = _Clock()
+    clock.install()
+    from dbos import DBOS, SetWorkflowID
+
+    from timestep.durable import run_durable, shutdown
+    from timestep.durable._runtime import RUNTIME
+    from timestep.state import RunStateStore
+
+    store = RunStateStore(target)
+    agent = _agent(0.0)
+
+    async def nothing() -> int:
+        return 1
+
+    @DBOS.workflow(name="bench.breakdown_empty_steps")
+    async def empty() -> int:
+        total = 0
+        for _ in range(STEPS):
+            total += await DBOS.run_step_async({"name": "empty"}, nothing)
+        return total
+
+    await asyncio.to_thread(RUNTIME.launch, target)
+
+    async def one_ts(rid: str) -> None:
+        result = await run_durable(agent, "go", run_id=rid, store=store, max_turns=20)
+        assert result.final_output == "done"
+
+    async def one_dbos(rid: str) -> None:
+        with SetWorkflowID(rid):
+            assert await empty() == STEPS
+
+    async def one_stock(_rid: str) -> None:
+        await _stock_one(agent.clone())
+
+    kinds = {"stock": one_stock, "dbos": one_dbos, "timestep": one_ts}
+    seen: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
+    calls: dict[str, dict[str, int]] = {}
+    try:
+        for i in range(runs + 3):
+            for kind, one in kinds.items():
+                clock.reset()
+                start = time.perf_counter()
+                await one(f"{kind}-{i}")
+                spent = dict(clock.spent, total=time.perf_counter() - start)
+                if i >= 3:
+                    seen[kind].append(spent)
+                    calls[kind] = dict(clock.calls)
+    finally:
+        shutdown()
+    triples = (seen["stock"], seen["dbos"], seen["timestep"])
+    parts = [split(s, d, t) for s, d, t in zip(*triples, strict=True)]
+    return {
+        "runs": runs,
+        "total_ms": {k: statistics.median(r["total"] for r in v) * 1e3 for k, v in seen.items()},
+        "parts_ms": {p: statistics.median(x[p] for x in parts) * 1e3 for p in [*PARTS, "own"]},
+        "calls_per_run": calls,
+    }
+
+
+def _child(db: str, target: str, runs: int) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--target", target]
+    cmd += ["--runs", str(runs), "--db", db]
+    env = dict(os.environ, TIMESTEP_DBOS_LOG_LEVEL="ERROR", OPENAI_AGENTS_DISABLE_TRACING="1")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{db} failed:\n{proc.stderr[-3000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def table(results: dict[str, dict[str, Any]]) -> list[str]:
+    """The breakdown as a Markdown table, one column per database."""
+    dbs = list(results)
+    lines = [
+        "| ms per run | " + " | ".join(dbs) + " |",
+        "|---|" + "---:|" * len(dbs),
+    ]
+    for kind in ("stock", "dbos", "timestep"):
+        name = {"stock": "stock SDK run", "dbos": "DBOS, 11 empty steps", "timestep": "timestep"}
+        cells = " | ".join(f"{results[db]['total_ms'][kind]:.1f}" for db in dbs)
+        lines.append(f"| {name[kind]} | {cells} |")
+    own = " | ".join(
+        f"**{results[db]['parts_ms']['own']:.1f}** ({results[db]['parts_ms']['own'] / STEPS:.2f}"
+        " per step)"
+        for db in dbs
+    )
+    lines.append(f"| **own cost** (timestep - stock - DBOS) | {own} |")
+    for part in PARTS:
+        cells = " | ".join(f"{results[db]['parts_ms'][part]:.1f}" for db in dbs)
+        lines.append(f"| - {part} | {cells} |")
+    return lines
+
+
+def main() -> None:
+    from agents import set_tracing_disabled
+
+    set_tracing_disabled(True)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--json", action="store_true", help="print the raw JSON")
+    parser.add_argument("--child", action="store_true")
+    parser.add_argument("--target", default="-")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(asyncio.run(_measure(args.target, args.runs))))
+        return
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    results: dict[str, dict[str, Any]] = {}
+    server = None
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            for db in dbs:
+                if db == "sqlite":
+                    target = f"sqlite:///{tmp}/breakdown.db"
+                else:
+                    server, pg = _postgres()
+                    if pg is None:
+                        sys.exit("no Postgres server available")
+                    target = _fresh_pg(pg)
+                results["SQLite file" if db == "sqlite" else "Postgres"] = _child(
+                    db, target, args.runs
+                )
+        finally:
+            if server is not None:
+                server.stop()
+    if args.json:
+        print(json.dumps(results, indent=1))
+        return
+    load = os.getloadavg()[0]
+    print(f"{args.runs} triples after 3 warm-ups, medians; load average {load:.1f} at the end")
+    print("\n".join(table(results)))
+
+
+if __name__ == "__main__":
+    main()

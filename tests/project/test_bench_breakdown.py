@@ -1,0 +1,102 @@
+"""bench/breakdown_durable.py: the parts of timestep's own cost per run, and the calls it times."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "bench" / "breakdown_durable.py"
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("breakdown_durable_under_test", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SECONDS = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+
+
+@given(
+    stock=st.fixed_dictionaries({"total": SECONDS}),
+    dbos=st.fixed_dictionaries(
+        {"total": SECONDS, "step": SECONDS, "sys.check": SECONDS, "sys.record": SECONDS}
+    ),
+    ts=st.fixed_dictionaries(
+        {
+            "total": SECONDS,
+            "Runner.run": SECONDS,
+            "step": SECONDS,
+            "reserved step": SECONDS,
+            "sys.check": SECONDS,
+            "sys.record": SECONDS,
+            "sys.outcome": SECONDS,
+            "store.run": SECONDS,
+            "store.create_run": SECONDS,
+            "store.save": SECONDS,
+            "agent-graph clone": SECONDS,
+        }
+    ),
+)
+def test_the_parts_of_one_triple_add_up_to_its_own_cost(
+    stock: dict[str, float], dbos: dict[str, float], ts: dict[str, float]
+) -> None:
+    bench = _bench()
+    parts = bench.split(stock, dbos, ts)
+    assert parts["own"] == pytest.approx(ts["total"] - stock["total"] - dbos["total"])
+    assert sum(parts[p] for p in bench.PARTS) == pytest.approx(parts["own"], abs=1e-9)
+    assert parts["store calls"] == pytest.approx(
+        ts["store.run"] + ts["store.create_run"] + ts["store.save"]
+    )
+    assert parts["DBOS's calls, slower"] == pytest.approx(
+        ts["sys.check"]
+        + ts["sys.record"]
+        + ts["sys.outcome"]
+        - dbos["sys.check"]
+        - dbos["sys.record"]
+    )
+
+
+def test_it_times_the_calls_each_run_makes(tmp_path: Path) -> None:
+    """The wrapped names still exist and are the ones a run calls (a rename would zero a part)."""
+    env = dict(os.environ, TIMESTEP_DBOS_LOG_LEVEL="ERROR", OPENAI_AGENTS_DISABLE_TRACING="1")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    target = f"sqlite:///{tmp_path}/breakdown.db"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--child", "--target", target, "--runs", "2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    calls = found["calls_per_run"]
+    steps = _bench().STEPS
+    assert calls["stock"] == {"Runner.run": 1}
+    for kind in ("dbos", "timestep"):
+        assert calls[kind]["sys.check"] == steps
+        assert calls[kind]["sys.record"] == steps
+        assert calls[kind]["sys.workflow row"] == 1
+        assert calls[kind]["sys.outcome"] == 1
+    assert calls["dbos"]["step"] == steps
+    ts = calls["timestep"]
+    assert ts["step"] + ts["reserved step"] == steps
+    for label in ("store.run", "store.create_run", "store.save", "agent-graph clone"):
+        assert ts[label] == 1, label
+    assert ts["Runner.run"] == 1
+    assert set(found["parts_ms"]) == {*_bench().PARTS, "own"}
+    assert found["total_ms"]["timestep"] > found["total_ms"]["dbos"] > 0
