@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from .._errors import ConfigurationError, CorruptStateError, StoreUnavailableError
+from ._pg_pool import drop_closed_connections
 
 DEFAULT_URL = "sqlite:///timestep.db"
 _engines: dict[str, Engine] = {}
@@ -119,9 +120,8 @@ def get_engine(url: str) -> Engine:
             engine = create_engine(normalized)
             _configure_sqlite(engine)
         else:
-            engine = create_engine(
-                normalized, pool_pre_ping=True, connect_args={"connect_timeout": 10}
-            )
+            engine = create_engine(normalized, connect_args={"connect_timeout": 10})
+            drop_closed_connections(engine)
         _engines[key] = engine
         return engine
 
