@@ -15,7 +15,7 @@ import pytest
 
 from harness.node import TS, built_node
 
-SUITES = ["pgOneStatement", "runFilters", "history"]
+SUITES = ["pgOneStatement", "runFilters", "history", "pgPool"]
 
 
 @pytest.mark.parametrize("suite", SUITES)

@@ -112,16 +112,21 @@ export class PgSql implements Sql {
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
     const conn = await this.client.connect();
     const tx = new PgSql(conn);
+    let broken = false;
     try {
       await conn.query('BEGIN');
       const result = await fn(tx);
       await conn.query('COMMIT');
       return result;
     } catch (error) {
-      await conn.query('ROLLBACK');
+      try {
+        await conn.query('ROLLBACK');
+      } catch {
+        broken = true; // the connection is gone: the transaction's own error is the one to raise
+      }
       throw error;
     } finally {
-      conn.release();
+      conn.release(broken); // true: the pool closes this client instead of reusing it
     }
   }
 
@@ -192,10 +197,18 @@ export function openSql(url: string, pool: PoolOptions = {}): Sql {
   }
   if (POSTGRES_URL.test(url)) {
     const pg = loadDriver('pg', 'postgresql://') as {
-      Pool: new (config: { connectionString: string } & PoolOptions) => unknown;
+      Pool: new (config: { connectionString: string } & PoolOptions) => {
+        on(event: 'error', listener: (error: Error) => void): void;
+      };
     };
     const connectionString = url.replace(/^postgres(ql)?(\+\w+)?:/, 'postgresql:');
-    return new PgSql(new pg.Pool({ connectionString, ...pool }));
+    const clients = new pg.Pool({ connectionString, ...pool });
+    // An idle pooled client whose server closed it (a restart, a terminated session) errors while
+    // idle; node-postgres removes it from the pool and emits the error on the pool, where an
+    // unheard 'error' event would end the process. The next query checks out a new client (as
+    // Python's store replaces such a connection at checkout).
+    clients.on('error', () => undefined);
+    return new PgSql(clients);
   }
   throw new ConfigurationError(`'${url}' is not a database URL: use sqlite:///path.db or postgresql://...`);
 }
