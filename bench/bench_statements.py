@@ -25,7 +25,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_durable import STEPS, _agent, _fresh_pg, _postgres  # noqa: E402
+from bench_durable import STEPS, _agent, _empty_steps_workflow, _fresh_pg, _postgres  # noqa: E402
 
 
 class Counter:
@@ -108,16 +108,7 @@ async def _dbos(target: str, runs: int, counter: Counter) -> None:
 
     from timestep.durable._runtime import RUNTIME
 
-    async def nothing() -> int:
-        return 1
-
-    @DBOS.workflow(name="bench.empty_steps")
-    async def workflow() -> int:
-        total = 0
-        for _ in range(STEPS):
-            total += await DBOS.run_step_async({"name": "empty"}, nothing)
-        return total
-
+    workflow, _nothing = _empty_steps_workflow()
     await asyncio.to_thread(RUNTIME.launch, target)
     try:
         with SetWorkflowID("warm"):

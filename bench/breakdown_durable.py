@@ -43,7 +43,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))  # harness.postgres: a fresh database per run
 
-from bench_durable import STEPS, _agent, _fresh_pg, _postgres, _stock_one  # noqa: E402
+from bench_durable import (  # noqa: E402
+    STEPS,
+    _agent,
+    _empty_steps_workflow,
+    _fresh_pg,
+    _postgres,
+    _stock_one,
+)
 
 # label -> (module, attribute path) of the calls timed; async ones are awaited inside the timer
 TIMED_ASYNC = {
@@ -153,7 +160,7 @@ def split(
 async def _measure(target: str, runs: int) -> dict[str, Any]:
     clock = _Clock()
     clock.install()
-    from dbos import DBOS, SetWorkflowID
+    from dbos import SetWorkflowID
 
     from timestep.durable import run_durable, shutdown
     from timestep.durable._runtime import RUNTIME
@@ -161,17 +168,7 @@ async def _measure(target: str, runs: int) -> dict[str, Any]:
 
     store = RunStateStore(target)
     agent = _agent(0.0)
-
-    async def nothing() -> int:
-        return 1
-
-    @DBOS.workflow(name="bench.breakdown_empty_steps")
-    async def empty() -> int:
-        total = 0
-        for _ in range(STEPS):
-            total += await DBOS.run_step_async({"name": "empty"}, nothing)
-        return total
-
+    empty, _nothing = _empty_steps_workflow()
     await asyncio.to_thread(RUNTIME.launch, target)
 
     async def one_ts(rid: str) -> None:
