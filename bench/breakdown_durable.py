@@ -102,21 +102,20 @@ class _Clock:
                     owner = getattr(owner, parent)
                 setattr(owner, name, self._wrap(label, getattr(owner, name), is_async))
 
+    def _count(self, label: str, start: float) -> None:
+        self.spent[label] += time.perf_counter() - start
+        self.calls[label] += 1
+
     def _wrap(self, label: str, original: Callable[..., Any], is_async: bool) -> Any:
-        clock = self
-        if is_async:
+        count = self._count
 
-            @functools.wraps(original)
-            async def timed_async(*args: Any, **kwargs: Any) -> Any:
-                start = time.perf_counter()
-                try:
-                    return await original(*args, **kwargs)
-                finally:
-                    clock.spent[label] += time.perf_counter() - start
-                    clock.calls[label] += 1
-
-            # a classmethod looked up on its class is bound already: keep it callable as before
-            return staticmethod(timed_async) if _bound_to_class(original) else timed_async
+        @functools.wraps(original)
+        async def timed_async(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return await original(*args, **kwargs)
+            finally:
+                count(label, start)
 
         @functools.wraps(original)
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -124,10 +123,11 @@ class _Clock:
             try:
                 return original(*args, **kwargs)
             finally:
-                clock.spent[label] += time.perf_counter() - start
-                clock.calls[label] += 1
+                count(label, start)
 
-        return staticmethod(timed) if _bound_to_class(original) else timed
+        wrapper = timed_async if is_async else timed
+        # a classmethod looked up on its class is bound already: keep it callable as before
+        return staticmethod(wrapper) if _bound_to_class(original) else wrapper
 
 
 def _bound_to_class(method: Any) -> bool:
@@ -224,10 +224,10 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
         "| ms per run | " + " | ".join(dbs) + " |",
         "|---|" + "---:|" * len(dbs),
     ]
-    for kind in ("stock", "dbos", "timestep"):
-        name = {"stock": "stock SDK run", "dbos": "DBOS, 11 empty steps", "timestep": "timestep"}
+    names = {"stock": "stock SDK run", "dbos": "DBOS, 11 empty steps", "timestep": "timestep"}
+    for kind, name in names.items():
         cells = " | ".join(f"{results[db]['total_ms'][kind]:.1f}" for db in dbs)
-        lines.append(f"| {name[kind]} | {cells} |")
+        lines.append(f"| {name} | {cells} |")
     own = " | ".join(
         f"**{results[db]['parts_ms']['own']:.1f}** ({results[db]['parts_ms']['own'] / STEPS:.2f}"
         " per step)"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -14,16 +13,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.bench import BENCH_DIR, load_bench
+
 ROOT = Path(__file__).resolve().parents[2]
-BENCH = ROOT / "bench" / "breakdown_durable.py"
+BENCH = BENCH_DIR / "breakdown_durable.py"
 
 
 def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("breakdown_durable_under_test", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("breakdown_durable")
 
 
 SECONDS = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
