@@ -546,7 +546,10 @@ def _concurrency(args: argparse.Namespace, tmp: Path, pg: str | None) -> list[Co
 
 
 def orchestrate(args: argparse.Namespace) -> str:
+    from machine import MachineWatch
+
     started = time.monotonic()
+    watch = MachineWatch().start()
     tmp = Path(tempfile.mkdtemp(prefix="bench-durable-"))
     if args.ts and args.build:
         _build_ts()
@@ -567,7 +570,8 @@ def orchestrate(args: argparse.Namespace) -> str:
         if server is not None:
             server.stop()
         shutil.rmtree(tmp, ignore_errors=True)  # SQLite files and PGlite directories (~40 MB each)
-    return _markdown(args, rows, conc, time.monotonic() - started, own)
+    machine = watch.stop().describe()
+    return _markdown(args, rows, conc, time.monotonic() - started, own, machine)
 
 
 def _own_lines(args: argparse.Namespace, own: list[Own]) -> list[str]:
@@ -598,6 +602,7 @@ def _markdown(
     conc: list[Conc],
     took: float,
     own: list[Own] | None = None,
+    machine: str | None = None,
 ) -> str:
     command = f"python bench/bench_durable.py --runs {args.runs}"
     if args.concurrent != 1000 or args.repeats != 1:
@@ -609,7 +614,8 @@ def _markdown(
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on this machine "
         f"({os.cpu_count()} cores shared with other jobs, load average "
-        f"{os.getloadavg()[0]:.1f} at the end: figures are noisy) by `{command}` "
+        f"{os.getloadavg()[0]:.1f} at the end: figures are noisy"
+        f"{'; ' + machine if machine else ''}) by `{command}` "
         f"({took / 60:.1f} min). Workload: {TURNS} tool-call turns = {STEPS} model+tool calls per "
         "run, instant scripted model. Each framework runs in its own process on a fresh database "
         "(one temporary directory, one Postgres server for all) and alternates one run without "

@@ -175,7 +175,9 @@ def _postgres() -> tuple[Any, str | None]:
     return server, server.url()
 
 
-def _markdown(args: argparse.Namespace, rows: list[tuple[str, dict[str, Any]]]) -> str:
+def _markdown(
+    args: argparse.Namespace, rows: list[tuple[str, dict[str, Any]]], machine: str | None = None
+) -> str:
     load = os.getloadavg()[0]
     when = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     model = f"{args.latency * 1000:.0f} ms per call" if args.latency else "instant"
@@ -184,7 +186,8 @@ def _markdown(args: argparse.Namespace, rows: list[tuple[str, dict[str, Any]]]) 
         SECTION,
         "",
         f"Measured {when} on this machine ({os.cpu_count()} cores shared with other jobs, load "
-        f"average {load:.1f} at the end) by `python bench/bench_scaleout.py --runs {args.runs} "
+        f"average {load:.1f} at the end{'; ' + machine if machine else ''}) by "
+        f"`python bench/bench_scaleout.py --runs {args.runs} "
         f"--concurrency {args.concurrency} --processes {' '.join(map(str, args.processes))} "
         f"{latency}"
         f"--databases {' '.join(args.databases)}`: "
@@ -238,6 +241,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     os.environ[LATENCY_ENV] = str(args.latency)
+    from machine import MachineWatch
+
+    watch = MachineWatch().start()
     rows: list[tuple[str, dict[str, Any]]] = []
     server, pg_url = (None, None)
     if "postgres" in args.databases:
@@ -262,7 +268,7 @@ def main() -> None:
     finally:
         if server is not None:
             server.stop()
-    section = _markdown(args, rows)
+    section = _markdown(args, rows, watch.stop().describe())
     print(section)
     if not args.no_readme:
         _write_readme(section)

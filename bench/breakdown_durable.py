@@ -51,6 +51,7 @@ from bench_durable import (  # noqa: E402
     _postgres,
     _stock_one,
 )
+from machine import MachineState, MachineWatch  # noqa: E402
 
 # label -> (module, attribute path) of the calls timed; async ones are awaited inside the timer
 TIMED_ASYNC = {
@@ -267,9 +268,10 @@ def main() -> None:
                     if pg is None:
                         sys.exit("no Postgres server available")
                     target = _fresh_pg(pg)
-                results["SQLite file" if db == "sqlite" else "Postgres"] = _child(
-                    db, target, args.runs
-                )
+                watch = MachineWatch().start()
+                result = _child(db, target, args.runs)
+                result["machine"] = watch.stop().to_json()
+                results["SQLite file" if db == "sqlite" else "Postgres"] = result
         finally:
             if server is not None:
                 server.stop()
@@ -278,6 +280,8 @@ def main() -> None:
         return
     load = os.getloadavg()[0]
     print(f"{args.runs} triples after 3 warm-ups, medians; load average {load:.1f} at the end")
+    for db, result in results.items():
+        print(f"{db}: {MachineState(**result['machine']).describe()}")
     print("\n".join(table(results)))
 
 
