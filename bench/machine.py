@@ -1,16 +1,20 @@
-"""How fast this shared machine is while a benchmark runs: a speed probe and the CPU steal.
+"""The state of this shared machine while a benchmark runs: a speed probe and the CPU steal.
 
-On a shared VM the same work can take twice as long from one hour to the next, at a load average
-near 1: other tenants share the host's caches, memory bandwidth and CPU time. The load average
-does not show it. Two figures do, taken at the start and the end of a measurement:
+On this shared VM the same work can take twice as long from one minute or hour to the next at a
+load average near 1, so the load average alone says little. Two more figures are taken at the
+start and the end of a measurement and printed in its header:
 
-- the *speed probe*: a fixed single-threaded Python workload (JSON round trips and dict work,
-  like a durable step's), timed several times; its median in ms. Lower is faster. Only figures
-  measured at similar probe times compare (bench/README.md keeps them with every run);
-- the *CPU steal*: the share of this machine's CPU time the hypervisor gave to other guests
-  over the measurement (``/proc/stat``; ``None`` where there is no such file).
+- the *CPU steal*: the share of this machine's CPU time the hypervisor gave to other guests over
+  the measurement (``/proc/stat``; ``unknown`` where there is no such file);
+- the *speed probe*: a fixed single-threaded Python workload (JSON round trips and dict work),
+  timed several times; its median in ms (lower is faster).
 
-    python bench/machine.py          # print the probe and the steal over the probe
+Both are coarse: on 2026-12-03 the probe read 6.5-12 ms while the stock SDK run alternated with
+it took 8-14 ms, and the two did not move together minute by minute. The reference for comparing
+figures stays the stock run measured alternately in the same table; these explain a slow run
+(steal, or a slow probe) when they show it, and do not prove a run quiet when they do not.
+
+    python bench/machine.py          # print the probe and the steal over ~1 s of work
 """
 
 from __future__ import annotations
