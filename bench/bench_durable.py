@@ -368,10 +368,12 @@ def _run_child(name: str, cmd: list[str]) -> dict[str, Any]:
 
 
 def _postgres() -> tuple[Any, str | None]:
+    """A Postgres server's URL: ``$TIMESTEP_BENCH_POSTGRES_URL``, else a throwaway server started
+    here (returned too, for the caller to stop); ``(None, None)`` when neither is available."""
+    sys.path.insert(0, str(ROOT / "tests"))  # harness.postgres: the server, or a database on it
     url = os.environ.get("TIMESTEP_BENCH_POSTGRES_URL")
     if url:
         return None, url
-    sys.path.insert(0, str(ROOT / "tests"))
     try:
         from harness.postgres import PostgresServer, PostgresUnavailable
     except ImportError:
@@ -388,6 +390,36 @@ def _fresh_pg(server_url: str) -> str:
     from harness.postgres import create_database
 
     return str(create_database(server_url))
+
+
+class DatabaseTargets:
+    """Fresh databases for one benchmark's child processes, each on its own database.
+
+    ``target("sqlite", name)`` is a SQLite file in ``folder``; ``target("postgres", name)`` a new
+    database on one Postgres server (see :func:`_postgres`), started on first use and stopped on
+    exit. Without a server the script exits with a message.
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self._server: Any = None
+        self._url: str | None = None
+
+    def target(self, db: str, name: str) -> str:
+        if db == "sqlite":
+            return f"sqlite:///{self.folder / name}.db"
+        if self._url is None:
+            self._server, self._url = _postgres()
+            if self._url is None:
+                sys.exit("no Postgres server available")
+        return _fresh_pg(self._url)
+
+    def __enter__(self) -> DatabaseTargets:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._server is not None:
+            self._server.stop()
 
 
 def _ms(times: list[float]) -> float:

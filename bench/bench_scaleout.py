@@ -160,21 +160,6 @@ async def _drain(
         worker.wait(timeout=60)
 
 
-def _postgres() -> tuple[Any, str | None]:
-    sys.path.insert(0, str(ROOT / "tests"))  # harness.postgres: the server, or a database on it
-    url = os.environ.get("TIMESTEP_BENCH_POSTGRES_URL")
-    if url:
-        return None, url
-    from harness.postgres import PostgresServer, PostgresUnavailable
-
-    server = PostgresServer()
-    try:
-        server.start()
-    except PostgresUnavailable:
-        return None, None
-    return server, server.url()
-
-
 def _markdown(
     args: argparse.Namespace, rows: list[tuple[str, dict[str, Any]]], machine: str | None = None
 ) -> str:
@@ -247,6 +232,8 @@ def main() -> None:
     rows: list[tuple[str, dict[str, Any]]] = []
     server, pg_url = (None, None)
     if "postgres" in args.databases:
+        from bench_durable import _postgres
+
         server, pg_url = _postgres()
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -25,7 +25,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_durable import STEPS, _agent, _empty_steps_workflow, _fresh_pg, _postgres  # noqa: E402
+from bench_durable import STEPS, DatabaseTargets, _agent, _empty_steps_workflow  # noqa: E402
 
 
 class Counter:
@@ -149,21 +149,10 @@ def main() -> None:
     if args.child:
         child(args.child, args.target, args.runs)
         return
-    server = None
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, DatabaseTargets(tmp) as targets:
         results = {}
         for mode in ("dbos", "timestep"):
-            if args.db == "sqlite":
-                target = f"sqlite:///{tmp}/{mode}.db"
-            else:
-                if server is None:
-                    server, pg = _postgres()
-                    if pg is None:
-                        sys.exit("no Postgres server available")
-                target = _fresh_pg(pg)
-            results[mode] = _run_child(mode, target, args.runs)
-        if server is not None:
-            server.stop()
+            results[mode] = _run_child(mode, targets.target(args.db, mode), args.runs)
     keys = ["statements", "begin", "commit", "rollback", "checkouts"]
     print(f"per run of {STEPS} steps on {args.db} ({args.runs} runs after a warm-up)")
     print("| | " + " | ".join(keys) + " | round trips (statements+begin+commit+rollback) |")

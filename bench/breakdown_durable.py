@@ -41,14 +41,12 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "tests"))  # harness.postgres: a fresh database per run
 
 from bench_durable import (  # noqa: E402
     STEPS,
+    DatabaseTargets,
     _agent,
     _empty_steps_workflow,
-    _fresh_pg,
-    _postgres,
     _stock_one,
 )
 from machine import MachineState, MachineWatch  # noqa: E402
@@ -257,24 +255,13 @@ def main() -> None:
         return
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     results: dict[str, dict[str, Any]] = {}
-    server = None
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            for db in dbs:
-                if db == "sqlite":
-                    target = f"sqlite:///{tmp}/breakdown.db"
-                else:
-                    server, pg = _postgres()
-                    if pg is None:
-                        sys.exit("no Postgres server available")
-                    target = _fresh_pg(pg)
-                watch = MachineWatch().start()
-                result = _child(db, target, args.runs)
-                result["machine"] = watch.stop().to_json()
-                results["SQLite file" if db == "sqlite" else "Postgres"] = result
-        finally:
-            if server is not None:
-                server.stop()
+    with tempfile.TemporaryDirectory() as tmp, DatabaseTargets(tmp) as targets:
+        for db in dbs:
+            target = targets.target(db, "breakdown")
+            watch = MachineWatch().start()
+            result = _child(db, target, args.runs)
+            result["machine"] = watch.stop().to_json()
+            results["SQLite file" if db == "sqlite" else "Postgres"] = result
     if args.json:
         print(json.dumps(results, indent=1))
         return

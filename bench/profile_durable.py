@@ -38,7 +38,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_durable import STEPS, _agent, _empty_steps_workflow, _fresh_pg, _postgres  # noqa: E402
+from bench_durable import STEPS, DatabaseTargets, _agent, _empty_steps_workflow  # noqa: E402
 
 # Where a function's CPU goes, by the file it is defined in (first match wins).
 CATEGORIES = [
@@ -286,23 +286,11 @@ def main() -> None:
         print(json.dumps(asyncio.run(_measure(args))))
         return
     modes = ["dbos", "timestep", "stock"] if args.compare else [args.mode]
-    server = pg = None
     results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            for mode in modes:
-                if mode == "stock" or args.db == "sqlite":
-                    target = f"sqlite:///{tmp}/{mode}.db"
-                else:
-                    if server is None and pg is None:
-                        server, pg = _postgres()
-                        if pg is None:
-                            sys.exit("no Postgres server available")
-                    target = _fresh_pg(str(pg))
-                results[mode] = _child(mode, target, args, args.callgrind)
-        finally:
-            if server is not None:
-                server.stop()
+    with tempfile.TemporaryDirectory() as tmp, DatabaseTargets(tmp) as targets:
+        for mode in modes:
+            target = targets.target("sqlite" if mode == "stock" else args.db, mode)
+            results[mode] = _child(mode, target, args, args.callgrind)
     if args.json:
         print(json.dumps(results, indent=1))
         return
