@@ -1,7 +1,8 @@
 """SQL round trips per durable run: timestep durable vs DBOS's own workflow of empty steps.
 
 Counts, on every SQLAlchemy engine of the process (timestep's store and DBOS's system database),
-the statements executed, the transactions begun and committed and the pool checkouts, during
+the statements executed, the transactions begun and committed and the pool checkouts (with the
+statements the store runs on the driver's connection, ``timestep.state._driver``), during
 ``--runs`` sequential runs of bench_durable.py's workload (11 steps per run) after one warm-up run,
 and says where each statement came from (the innermost timestep or DBOS function that issued it).
 On Postgres every statement, BEGIN and COMMIT is one network round trip.
@@ -63,6 +64,20 @@ class Counter:
             if self.active:
                 self.counts["checkouts"] += 1
 
+        from timestep.state import _driver
+
+        def driver_statement(_engine: Any, text: str) -> None:
+            if not self.active:
+                return
+            verb = text.lstrip().split(None, 1)[0].upper()
+            kind = {"BEGIN": "begin", "COMMIT": "commit", "ROLLBACK": "rollback"}.get(verb)
+            if kind is not None:
+                self.counts[kind] += 1
+            else:
+                self.counts["statements"] += 1
+                self.sites[f"{_site()} {verb}"] += 1
+
+        _driver.statement_listeners.append(driver_statement)
         event.listen(Engine, "before_cursor_execute", statement)
         event.listen(Engine, "begin", begin)
         event.listen(Engine, "commit", commit)
@@ -81,6 +96,8 @@ def _site() -> str:
     frames = traceback.extract_stack()
     for marker, label in (("/timestep/", "timestep"), ("/dbos/", "dbos")):
         for frame in reversed(frames):
+            if frame.name == "execute" and frame.filename.endswith("_driver.py"):
+                continue  # the listener's own wrapper: its caller is the site
             if marker in frame.filename and "bench_" not in frame.filename:
                 return f"{label}:{Path(frame.filename).stem}:{frame.name}"
     return "other"

@@ -15,6 +15,7 @@ from sqlalchemy import event
 
 from harness.refund_agent import build_agent, start_model
 from timestep import ConfigurationError, RunStateStore
+from timestep.state import _driver
 from timestep.state._engine import get_engine
 
 
@@ -24,7 +25,8 @@ async def _waiting(store: RunStateStore, run_id: str) -> None:
 
 
 class _Statements:
-    """The SQL statements a store's engine runs while inside the ``with`` block."""
+    """The SQL statements a store's engine runs while inside the ``with`` block (through
+    SQLAlchemy and on the driver: the durable path's calls, ``timestep.state._driver``)."""
 
     def __init__(self, url: str) -> None:
         self.engine = get_engine(url)
@@ -33,12 +35,18 @@ class _Statements:
     def _record(self, _c: Any, _k: Any, statement: str, *_a: Any) -> None:
         self.seen.append(" ".join(statement.split()))
 
+    def _record_driver(self, engine: Any, statement: str) -> None:
+        if engine is self.engine and statement not in ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"):
+            self.seen.append(" ".join(statement.split()))
+
     def __enter__(self) -> list[str]:
         event.listen(self.engine, "before_cursor_execute", self._record)
+        _driver.statement_listeners.append(self._record_driver)
         return self.seen
 
     def __exit__(self, *_exc: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._record)
+        _driver.statement_listeners.remove(self._record_driver)
 
 
 async def test_list_runs_pages_newest_first_in_the_database(db_target: str) -> None:

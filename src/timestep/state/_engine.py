@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -60,14 +63,23 @@ SINGLE_READ = "timestep_single_read"
 #: ``Connection.info`` key of a connection whose transaction holds the process's write lock.
 _HOLDS_WRITE_LOCK = "timestep_holds_write_lock"
 
+_write_locks: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
+def sqlite_write_lock(engine: Engine) -> threading.RLock:
+    """The lock this process's writers of ``engine``'s SQLite file take before ``BEGIN IMMEDIATE``.
+
+    SQLite's busy timeout is for other processes. This process's own writers queue here for the
+    write lock instead: in SQLite's busy handler, many threads of one process starve each other
+    (1,000 concurrent durable runs failed with "database is locked"). Re-entrant, so a thread that
+    opens a second write transaction fails on SQLite's lock as before.
+    """
+    return _write_locks[engine]
+
 
 def _configure_sqlite(engine: Engine) -> None:
     timeout = busy_timeout_ms()
-    # SQLite's busy timeout is for other processes. This process's own writers queue here for
-    # the write lock instead: in SQLite's busy handler, many threads of one process starve each
-    # other (1,000 concurrent durable runs failed with "database is locked"). Re-entrant, so a
-    # thread that opens a second write transaction fails on SQLite's lock as before.
-    write_lock = threading.RLock()
+    write_lock = _write_locks[engine] = threading.RLock()
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -135,19 +147,31 @@ def dispose_engine(url: str) -> None:
         engine.dispose()
 
 
+def _typed(url: URL | str, driver_error: object) -> CorruptStateError | StoreUnavailableError:
+    detail = (str(driver_error).strip().splitlines() or [type(driver_error).__name__])[0]
+    if "could not decode to utf-8" in detail.lower():
+        return CorruptStateError(
+            f"database {display_url(url)}: a stored text value is not UTF-8 ({detail[:200]})"
+        )
+    if "locked" in detail:
+        detail += f" (waited {busy_timeout_ms() / 1000:g} s for another process)"
+    return StoreUnavailableError(f"database {display_url(url)}: {detail}")
+
+
 @contextmanager
 def database_errors(url: URL | str) -> Iterator[None]:
-    """Re-raise driver failures (locked, gone, unreachable) as ``StoreUnavailableError``."""
+    """Re-raise driver failures (locked, gone, unreachable) as ``StoreUnavailableError``.
+
+    Covers SQLAlchemy's calls and the drivers' own (``sqlite3``, ``psycopg``: the durable path's
+    store calls, ``_driver``); a stored text that is not UTF-8 is a ``CorruptStateError``.
+    """
     try:
         yield
     except DBAPIError as error:
-        detail = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        if "could not decode to utf-8" in detail.lower():
-            raise CorruptStateError(
-                f"database {display_url(url)}: a stored text value is not UTF-8 ({detail[:200]})"
-            ) from None
-        if "locked" in detail:
-            detail += f" (waited {busy_timeout_ms() / 1000:g} s for another process)"
-        raise StoreUnavailableError(f"database {display_url(url)}: {detail}") from error
+        typed = _typed(url, error.orig if error.orig else error)
+        raise typed from (None if isinstance(typed, CorruptStateError) else error)
+    except (sqlite3.Error, psycopg.Error) as error:
+        typed = _typed(url, error)
+        raise typed from (None if isinstance(typed, CorruptStateError) else error)
     except SQLAlchemyError as error:
         raise StoreUnavailableError(f"database {display_url(url)}: {error}") from error

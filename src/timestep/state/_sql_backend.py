@@ -18,11 +18,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from .._errors import CorruptStateError, RunNotFoundError, RunNotWaitingError, StaleStateError
-from . import _pg_writes
+from . import _driver, _pg_writes, _sqlite_writes
 from . import _schema as schema
 from ._decisions import (
     DecisionKind,
@@ -75,17 +74,10 @@ _LOCK_RUN = (
 _UPDATE_RUN = update(schema.runs).where(schema.runs.c.run_id == bindparam("b_run_id"))
 _INSERT_RUN = insert(schema.runs)
 _INSERT_STATE = insert(schema.run_states)
-_READ_RUN = select(schema.runs).where(schema.runs.c.run_id == bindparam("b_run_id"))
 #: On Postgres the version INSERT carries the change counter's bump as a data-modifying CTE (run
 #: to completion with the INSERT, in its transaction, after the run row was locked): one round
 #: trip less per write. SQLite has no data-modifying CTE: it runs ``_BUMP`` after the INSERT.
 _INSERT_STATE_BUMP = _INSERT_STATE.add_cte(_BUMP.cte("bump"))
-#: SQLite's first row (Postgres writes it in one statement, ``_pg_writes.create``).
-_CREATE_RUN = (
-    sqlite_insert(schema.runs)
-    .on_conflict_do_nothing(index_elements=[schema.runs.c.run_id])
-    .returning(schema.runs.c.run_id)
-)
 
 
 def _filtered(query: Select[Any], keep: RunFilter) -> Select[Any]:
@@ -137,7 +129,7 @@ def _stored(row: Row[Any], raw_body: object | None) -> StoredState:
     )
 
 
-def _summary(row: Row[Any]) -> RunSummary:
+def _summary(row: Row[Any] | _driver.RunRow) -> RunSummary:
     """A run's latest facts; an unreadable side column is reported in ``problem``, not raised."""
     problems: list[str] = []
     try:
@@ -221,12 +213,11 @@ class SqlBackend:
 
     @property
     def _one_statement(self) -> bool:
-        """Postgres writes a first row and a compare-and-set append in one statement each."""
-        return self.engine.dialect.name == "postgresql"
+        """Postgres writes a first row and a compare-and-set append in one statement each.
 
-    def _autocommit(self) -> Connection:
-        """A Postgres connection whose one statement commits by itself (no BEGIN, no COMMIT)."""
-        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        SQLite writes each in one transaction (``_sqlite_writes``); both run on the driver.
+        """
+        return self.engine.dialect.name == "postgresql"
 
     def _read(self) -> Connection:
         """A connection for a read whose answer is one statement (its error path may add one).
@@ -256,14 +247,24 @@ class SqlBackend:
         metadata: dict[str, Any] | None,
         keep_versions: int | None,
     ) -> StoredState:
-        """Add the next version of ``run_id`` in one transaction; a stale base raises."""
-        if self._one_statement and expected_version is not None and keep_versions is None:
+        """Add the next version of ``run_id`` in one transaction; a stale base raises.
+
+        A compare-and-set append (``expected_version``, no pruning) of a run that has a row runs
+        on the driver (``_driver``); anything else, and what that path leaves, here.
+        """
+        if expected_version is not None and keep_versions is None:
             now = utc_now()
-            with database_errors(self.url), self._autocommit() as conn:
-                try:
-                    version = _pg_writes.append(conn, run_id, new, now, expected_version, metadata)
-                except DataError:  # stored metadata that is no JSON: the path below keeps it
-                    version = None
+            with database_errors(self.url):
+                if self._one_statement:
+                    with _driver.pg_autocommit(self.engine) as pg:
+                        version = _pg_writes.append(
+                            pg, run_id, new, now, expected_version, metadata
+                        )
+                else:
+                    with _driver.sqlite_write(self.engine) as lite:
+                        version = _sqlite_writes.append(
+                            lite, run_id, new, now, expected_version, metadata
+                        )
             if version is not None:
                 return new.stored(run_id, version, now)
         with database_errors(self.url):
@@ -325,30 +326,14 @@ class SqlBackend:
     ) -> StoredState | None:
         """Write version 0 of a run that has no row yet; ``None`` (and no change) if it has one."""
         now = utc_now()
-        if self._one_statement:
-            with database_errors(self.url), self._autocommit() as conn:
-                wrote = _pg_writes.create(conn, run_id, new, now, metadata)
-            return new.stored(run_id, 0, now) if wrote else None
-        columns = new.columns()
-        with database_errors(self.url), self.engine.begin() as conn:
-            created = conn.execute(
-                _CREATE_RUN,
-                {
-                    "run_id": run_id,
-                    "agent_name": new.agent_name,
-                    "status": new.status,
-                    "latest_version": 0,
-                    "language": new.language,
-                    "pending_approvals": columns["pending_approvals"],
-                    "metadata": json.dumps(metadata) if metadata else None,
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            ).first()
-            if created is None:
-                return None
-            _insert_version(conn, run_id, 0, new, columns, now)
-        return new.stored(run_id, 0, now)
+        with database_errors(self.url):
+            if self._one_statement:
+                with _driver.pg_autocommit(self.engine) as pg:
+                    wrote = _pg_writes.create(pg, run_id, new, now, metadata)
+            else:
+                with _driver.sqlite_write(self.engine) as lite:
+                    wrote = _sqlite_writes.create(lite, run_id, new, now, metadata)
+        return new.stored(run_id, 0, now) if wrote else None
 
     def get(self, run_id: str, version: int | None) -> StoredState:
         """One version (the latest when ``version`` is None), with its JSON body."""
@@ -444,9 +429,9 @@ class SqlBackend:
             conn.execute(_BUMP)
 
     def run(self, run_id: str) -> RunSummary:
-        """The latest facts of one run."""
-        with database_errors(self.url), self._read() as conn:
-            row = conn.execute(_READ_RUN, {"b_run_id": run_id}).first()
+        """The latest facts of one run (read on the driver: the durable path's new-run check)."""
+        with database_errors(self.url):
+            row = _driver.read_run(self.engine, run_id)
         if row is None:
             raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
         return _summary(row)

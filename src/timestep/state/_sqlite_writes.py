@@ -1,0 +1,115 @@
+"""A run's first row and a compare-and-set append on SQLite, on the driver's connection.
+
+The twins of ``_pg_writes``, in a ``BEGIN IMMEDIATE`` transaction under the process's write lock
+(``_driver.sqlite_write``): the run row first, then the version row, then the change counter's
+bump, in the lock order of every other writer. An append answers ``None`` when it wrote nothing
+because the run is missing; the caller then takes the SQLAlchemy path, which handles that case.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from .._errors import StaleStateError
+from ._decode import merged_metadata
+from ._integrity import body_checksum
+from ._records import NewVersion
+
+_CREATE_RUN = (
+    "INSERT INTO timestep_runs (run_id, agent_name, status, latest_version, language, "
+    "pending_approvals, metadata, created_at, updated_at) VALUES (:run_id, :agent_name, "
+    ":status, 0, :language, :pending_approvals, :metadata, :now, :now) "
+    "ON CONFLICT (run_id) DO NOTHING RETURNING run_id"
+)
+_LOCK_RUN = "SELECT latest_version, metadata FROM timestep_runs WHERE run_id = ?"
+_UPDATE_RUN = (
+    "UPDATE timestep_runs SET agent_name = :agent_name, status = :status, "
+    "latest_version = :version, language = :language, pending_approvals = :pending_approvals, "
+    "metadata = :metadata, updated_at = :now WHERE run_id = :run_id"
+)
+_INSERT_VERSION = (
+    "INSERT INTO timestep_run_states (run_id, version, language, sdk_version, schema_version, "
+    "agent_name, status, pending_approvals, state_json, state_sha256, created_at) VALUES "
+    "(:run_id, :version, :language, :sdk_version, :schema_version, :agent_name, :status, "
+    ":pending_approvals, :state_json, :state_sha256, :now)"
+)
+_BUMP = "UPDATE timestep_changes SET counter = counter + 1 WHERE id = 1"
+
+
+def _insert_version(
+    conn: sqlite3.Connection, run_id: str, version: int, new: NewVersion, now: str
+) -> None:
+    values = {
+        "run_id": run_id,
+        "version": version,
+        "state_json": new.body,
+        "state_sha256": body_checksum(new.body),
+        "now": now,
+        **new.columns(),
+    }
+    conn.execute(_INSERT_VERSION, values)
+    conn.execute(_BUMP)
+
+
+def create(
+    conn: sqlite3.Connection,
+    run_id: str,
+    new: NewVersion,
+    now: str,
+    metadata: dict[str, Any] | None,
+) -> bool:
+    """Write version 0 of ``run_id``; False (and no change) when the run already has a row."""
+    values = {
+        "run_id": run_id,
+        "agent_name": new.agent_name,
+        "status": new.status,
+        "language": new.language,
+        "pending_approvals": new.columns()["pending_approvals"],
+        "metadata": json.dumps(metadata) if metadata else None,
+        "now": now,
+    }
+    if conn.execute(_CREATE_RUN, values).fetchone() is None:
+        return False
+    _insert_version(conn, run_id, 0, new, now)
+    return True
+
+
+def append(
+    conn: sqlite3.Connection,
+    run_id: str,
+    new: NewVersion,
+    now: str,
+    expected: int,
+    metadata: dict[str, Any] | None,
+) -> int | None:
+    """Append the version after ``expected``; its number, or None when the run has no row.
+
+    Raises ``StaleStateError`` (writing nothing) when the run's latest version is another one.
+    Unreadable stored metadata is kept under ``unreadable_metadata``, as every save keeps it.
+    """
+    row = conn.execute(_LOCK_RUN, (run_id,)).fetchone()
+    if row is None:
+        return None
+    latest, stored_metadata = int(row[0]), row[1]
+    if latest != expected:
+        raise StaleStateError(run_id, expected, latest)
+    version = latest + 1
+    merged = merged_metadata(stored_metadata, metadata, f"run {run_id!r}: metadata")
+    columns = new.columns()
+    conn.execute(
+        _UPDATE_RUN,
+        {
+            "run_id": run_id,
+            "agent_name": new.agent_name,
+            "status": new.status,
+            "version": version,
+            "language": new.language,
+            "pending_approvals": columns["pending_approvals"],
+            "metadata": json.dumps(merged) if merged else None,
+            "now": now,
+        },
+    )
+    _insert_version(conn, run_id, version, new, now)
+    return version
