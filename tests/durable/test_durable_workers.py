@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from timestep.durable import enqueue_run
+from timestep.durable import enqueue_run, list_activity
 from timestep.state import RunStateStore
 
 pytestmark = pytest.mark.slow
@@ -46,6 +46,17 @@ async def test_two_workers_drain_fifty_runs_exactly_once(
         deadline = time.monotonic() + 120
         while sum(e["kind"] == "worker_started" for e in read_log(log)) < 2:
             assert time.monotonic() < deadline, "workers did not start"
+            await asyncio.sleep(0.2)
+        # Both have launched DBOS (their heartbeat rows are written after it) before any run is
+        # queued: on a loaded machine the first one could otherwise drain all 50 alone.
+        while True:
+            try:
+                executors, _segments = await list_activity(store=store)
+            except sa.exc.SQLAlchemyError:  # DBOS's tables are still being created
+                executors = []
+            if {e.executor_id for e in executors if e.worker and e.alive} >= {"w1", "w2"}:
+                break
+            assert time.monotonic() < deadline, f"workers did not launch: {executors}"
             await asyncio.sleep(0.2)
         for n in range(RUNS):
             for attempt in range(100):  # the first worker may still be creating DBOS's tables
