@@ -167,11 +167,9 @@ def database_errors(url: URL | str) -> Iterator[None]:
     """
     try:
         yield
-    except DBAPIError as error:
-        typed = _typed(url, error.orig if error.orig else error)
-        raise typed from (None if isinstance(typed, CorruptStateError) else error)
-    except (sqlite3.Error, psycopg.Error) as error:
-        typed = _typed(url, error)
+    except (DBAPIError, sqlite3.Error, psycopg.Error) as error:
+        cause = error.orig if isinstance(error, DBAPIError) and error.orig else error
+        typed = _typed(url, cause)
         raise typed from (None if isinstance(typed, CorruptStateError) else error)
     except SQLAlchemyError as error:
         raise StoreUnavailableError(f"database {display_url(url)}: {error}") from error

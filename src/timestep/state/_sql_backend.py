@@ -212,11 +212,9 @@ class SqlBackend:
             schema.ensure_schema(self.engine)
 
     @property
-    def _one_statement(self) -> bool:
-        """Postgres writes a first row and a compare-and-set append in one statement each.
-
-        SQLite writes each in one transaction (``_sqlite_writes``); both run on the driver.
-        """
+    def _postgres(self) -> bool:
+        """Whether the durable path's writes are ``_pg_writes`` (one statement each) rather than
+        ``_sqlite_writes`` (one transaction each); both run on the driver (``_driver``)."""
         return self.engine.dialect.name == "postgresql"
 
     def _read(self) -> Connection:
@@ -255,7 +253,7 @@ class SqlBackend:
         if expected_version is not None and keep_versions is None:
             now = utc_now()
             with database_errors(self.url):
-                if self._one_statement:
+                if self._postgres:
                     with _driver.pg_autocommit(self.engine) as pg:
                         version = _pg_writes.append(
                             pg, run_id, new, now, expected_version, metadata
@@ -327,7 +325,7 @@ class SqlBackend:
         """Write version 0 of a run that has no row yet; ``None`` (and no change) if it has one."""
         now = utc_now()
         with database_errors(self.url):
-            if self._one_statement:
+            if self._postgres:
                 with _driver.pg_autocommit(self.engine) as pg:
                     wrote = _pg_writes.create(pg, run_id, new, now, metadata)
             else:

@@ -39,15 +39,21 @@ _BUMP = "UPDATE timestep_changes SET counter = counter + 1 WHERE id = 1"
 
 
 def _insert_version(
-    conn: sqlite3.Connection, run_id: str, version: int, new: NewVersion, now: str
+    conn: sqlite3.Connection,
+    run_id: str,
+    version: int,
+    new: NewVersion,
+    columns: dict[str, Any],
+    now: str,
 ) -> None:
+    """The version row (``columns``: ``new.columns()``, computed once per write), then the bump."""
     values = {
         "run_id": run_id,
         "version": version,
         "state_json": new.body,
         "state_sha256": body_checksum(new.body),
         "now": now,
-        **new.columns(),
+        **columns,
     }
     conn.execute(_INSERT_VERSION, values)
     conn.execute(_BUMP)
@@ -61,18 +67,19 @@ def create(
     metadata: dict[str, Any] | None,
 ) -> bool:
     """Write version 0 of ``run_id``; False (and no change) when the run already has a row."""
+    columns = new.columns()
     values = {
         "run_id": run_id,
         "agent_name": new.agent_name,
         "status": new.status,
         "language": new.language,
-        "pending_approvals": new.columns()["pending_approvals"],
+        "pending_approvals": columns["pending_approvals"],
         "metadata": json.dumps(metadata) if metadata else None,
         "now": now,
     }
     if conn.execute(_CREATE_RUN, values).fetchone() is None:
         return False
-    _insert_version(conn, run_id, 0, new, now)
+    _insert_version(conn, run_id, 0, new, columns, now)
     return True
 
 
@@ -111,5 +118,5 @@ def append(
             "now": now,
         },
     )
-    _insert_version(conn, run_id, version, new, now)
+    _insert_version(conn, run_id, version, new, columns, now)
     return version
