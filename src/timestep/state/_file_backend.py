@@ -20,7 +20,6 @@ from .._errors import (
     ConfigurationError,
     CorruptStateError,
     RunNotFoundError,
-    StaleStateError,
     StoreUnavailableError,
 )
 from ._decisions import DecisionKind, DecisionOutcome, DecisionRecord
@@ -29,6 +28,7 @@ from ._describe import parse_state_text, state_facts
 from ._filters import RunFilter
 from ._integrity import check, value_checksum
 from ._records import RUN_STATUSES, NewVersion, RunStatus, RunSummary, StoredState, utc_now
+from ._row_values import next_version
 
 FILE_FORMAT = "timestep.run_state_file"
 
@@ -139,13 +139,12 @@ class FileBackend:
                 )
             versions: list[dict[str, Any]] = doc["versions"] if doc else []
             latest = versions[-1]["version"] if versions else 0
-            if expected_version is not None and expected_version != latest:
-                raise StaleStateError(run_id, expected_version, latest)
+            version = next_version(run_id, latest, expected_version)
             now = utc_now()
             state = json.loads(new.body)
             entry = {
                 **new.columns(),
-                "version": latest + 1,
+                "version": version,
                 "pending_approvals": [p.to_dict() for p in new.pending_approvals],
                 "created_at": now,
                 "state": state,
@@ -165,7 +164,7 @@ class FileBackend:
                     "versions": versions,
                 }
             )
-        return new.stored(run_id, latest + 1, now)
+        return new.stored(run_id, version, now)
 
     def create(
         self, run_id: str, new: NewVersion, metadata: dict[str, Any] | None

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from .._errors import CorruptStateError, RunNotFoundError, RunNotWaitingError, StaleStateError
+from .._errors import CorruptStateError, RunNotFoundError, RunNotWaitingError
 from . import _driver, _pg_writes, _sqlite_writes
 from . import _schema as schema
 from ._decisions import (
@@ -38,6 +38,7 @@ from ._engine import SINGLE_READ, database_errors, get_engine
 from ._filters import RunFilter
 from ._integrity import body_checksum, check
 from ._records import NewVersion, RunStatus, RunSummary, StoredState, utc_now
+from ._row_values import next_version, run_values, version_values
 
 _STATE_META = (
     schema.run_states.c.run_id,
@@ -187,14 +188,7 @@ def _insert_version(
 
     On Postgres the bump rides in the INSERT (``_INSERT_STATE_BUMP``); SQLite runs ``_BUMP`` next.
     """
-    values = {
-        "run_id": run_id,
-        "version": version,
-        "state_json": new.body,
-        "state_sha256": body_checksum(new.body),
-        "created_at": now,
-        **columns,
-    }
+    values = version_values(run_id, version, new, columns, now)
     if conn.dialect.name == "postgresql":
         conn.execute(_INSERT_STATE_BUMP, values)
     else:
@@ -291,23 +285,10 @@ class SqlBackend:
         states = schema.run_states
         now = utc_now()
         row = conn.execute(_LOCK_RUN, {"b_run_id": run_id}).first()
-        latest = row.latest_version if row is not None else 0
-        if expected is not None and expected != latest:
-            raise StaleStateError(run_id, expected, latest)
-        version = latest + 1
-        merged = merged_metadata(
-            row.metadata if row is not None else None, metadata, f"run {run_id!r}: metadata"
-        )
+        version = next_version(run_id, row.latest_version if row is not None else 0, expected)
         columns = new.columns()
-        facts = {
-            "agent_name": new.agent_name,
-            "status": new.status,
-            "latest_version": version,
-            "language": new.language,
-            "pending_approvals": columns["pending_approvals"],
-            "metadata": json.dumps(merged) if merged else None,
-            "updated_at": now,
-        }
+        stored_metadata = row.metadata if row is not None else None
+        facts = run_values(run_id, new, columns, version, stored_metadata, metadata, now)
         if row is None:
             conn.execute(_INSERT_RUN, {"run_id": run_id, "created_at": now, **facts})
         else:

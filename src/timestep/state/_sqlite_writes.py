@@ -8,32 +8,30 @@ because the run is missing; the caller then takes the SQLAlchemy path, which han
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from typing import Any
 
-from .._errors import StaleStateError
-from ._decode import merged_metadata
-from ._integrity import body_checksum
 from ._records import NewVersion
+from ._row_values import next_version, run_values, version_values
 
 _CREATE_RUN = (
     "INSERT INTO timestep_runs (run_id, agent_name, status, latest_version, language, "
     "pending_approvals, metadata, created_at, updated_at) VALUES (:run_id, :agent_name, "
-    ":status, 0, :language, :pending_approvals, :metadata, :now, :now) "
+    ":status, 0, :language, :pending_approvals, :metadata, :updated_at, :updated_at) "
     "ON CONFLICT (run_id) DO NOTHING RETURNING run_id"
 )
 _LOCK_RUN = "SELECT latest_version, metadata FROM timestep_runs WHERE run_id = ?"
 _UPDATE_RUN = (
     "UPDATE timestep_runs SET agent_name = :agent_name, status = :status, "
-    "latest_version = :version, language = :language, pending_approvals = :pending_approvals, "
-    "metadata = :metadata, updated_at = :now WHERE run_id = :run_id"
+    "latest_version = :latest_version, language = :language, "
+    "pending_approvals = :pending_approvals, metadata = :metadata, updated_at = :updated_at "
+    "WHERE run_id = :run_id"
 )
 _INSERT_VERSION = (
     "INSERT INTO timestep_run_states (run_id, version, language, sdk_version, schema_version, "
     "agent_name, status, pending_approvals, state_json, state_sha256, created_at) VALUES "
     "(:run_id, :version, :language, :sdk_version, :schema_version, :agent_name, :status, "
-    ":pending_approvals, :state_json, :state_sha256, :now)"
+    ":pending_approvals, :state_json, :state_sha256, :created_at)"
 )
 _BUMP = "UPDATE timestep_changes SET counter = counter + 1 WHERE id = 1"
 
@@ -47,15 +45,7 @@ def _insert_version(
     now: str,
 ) -> None:
     """The version row (``columns``: ``new.columns()``, computed once per write), then the bump."""
-    values = {
-        "run_id": run_id,
-        "version": version,
-        "state_json": new.body,
-        "state_sha256": body_checksum(new.body),
-        "now": now,
-        **columns,
-    }
-    conn.execute(_INSERT_VERSION, values)
+    conn.execute(_INSERT_VERSION, version_values(run_id, version, new, columns, now))
     conn.execute(_BUMP)
 
 
@@ -68,15 +58,7 @@ def create(
 ) -> bool:
     """Write version 0 of ``run_id``; False (and no change) when the run already has a row."""
     columns = new.columns()
-    values = {
-        "run_id": run_id,
-        "agent_name": new.agent_name,
-        "status": new.status,
-        "language": new.language,
-        "pending_approvals": columns["pending_approvals"],
-        "metadata": json.dumps(metadata) if metadata else None,
-        "now": now,
-    }
+    values = {"run_id": run_id, **run_values(run_id, new, columns, 0, None, metadata, now)}
     if conn.execute(_CREATE_RUN, values).fetchone() is None:
         return False
     _insert_version(conn, run_id, 0, new, columns, now)
@@ -94,29 +76,13 @@ def append(
     """Append the version after ``expected``; its number, or None when the run has no row.
 
     Raises ``StaleStateError`` (writing nothing) when the run's latest version is another one.
-    Unreadable stored metadata is kept under ``unreadable_metadata``, as every save keeps it.
     """
     row = conn.execute(_LOCK_RUN, (run_id,)).fetchone()
     if row is None:
         return None
-    latest, stored_metadata = int(row[0]), row[1]
-    if latest != expected:
-        raise StaleStateError(run_id, expected, latest)
-    version = latest + 1
-    merged = merged_metadata(stored_metadata, metadata, f"run {run_id!r}: metadata")
+    version = next_version(run_id, int(row[0]), expected)
     columns = new.columns()
-    conn.execute(
-        _UPDATE_RUN,
-        {
-            "run_id": run_id,
-            "agent_name": new.agent_name,
-            "status": new.status,
-            "version": version,
-            "language": new.language,
-            "pending_approvals": columns["pending_approvals"],
-            "metadata": json.dumps(merged) if merged else None,
-            "now": now,
-        },
-    )
+    values = run_values(run_id, new, columns, version, row[1], metadata, now)
+    conn.execute(_UPDATE_RUN, {"run_id": run_id, **values})
     _insert_version(conn, run_id, version, new, columns, now)
     return version
