@@ -20,8 +20,8 @@ from typing import Any
 
 import psycopg
 
-from ._integrity import body_checksum
 from ._records import NewVersion
+from ._row_values import version_values
 
 _VERSION_COLUMNS = (
     "language, sdk_version, schema_version, agent_name, status, pending_approvals, state_json, "
@@ -29,7 +29,7 @@ _VERSION_COLUMNS = (
 )
 _VERSION_VALUES = (
     "%(language)s, %(sdk_version)s, %(schema_version)s, %(agent_name)s, %(status)s, "
-    "%(pending_approvals)s, %(state_json)s, %(state_sha256)s, %(now)s"
+    "%(pending_approvals)s, %(state_json)s, %(state_sha256)s, %(created_at)s"
 )
 _BUMP = (
     "bump AS (UPDATE timestep_changes SET counter = counter + 1 "
@@ -67,14 +67,14 @@ _APPEND = (
 )
 
 
-def _values(run_id: str, new: NewVersion, now: str, metadata: dict[str, Any] | None) -> Any:
+def _values(
+    run_id: str, version: int, new: NewVersion, now: str, metadata: dict[str, Any] | None
+) -> Any:
+    """The version row's values (``_row_values``), the time and the metadata's new keys."""
     return {
-        "run_id": run_id,
+        **version_values(run_id, version, new, new.columns(), now),
         "now": now,
-        "state_json": new.body,
-        "state_sha256": body_checksum(new.body),
         "metadata": json.dumps(metadata) if metadata else None,
-        **new.columns(),
     }
 
 
@@ -86,7 +86,7 @@ def create(
     metadata: dict[str, Any] | None,
 ) -> bool:
     """Write version 0 of ``run_id``; False (and no change) when the run already has a row."""
-    return conn.execute(_CREATE, _values(run_id, new, now, metadata)).fetchone() is not None
+    return conn.execute(_CREATE, _values(run_id, 0, new, now, metadata)).fetchone() is not None
 
 
 def append(
@@ -102,7 +102,7 @@ def append(
     Stored metadata that is no JSON fails the statement's cast (``DataError``): None too, and the
     transactional path keeps that text.
     """
-    values = {**_values(run_id, new, now, metadata), "expected": expected}
+    values = {**_values(run_id, expected + 1, new, now, metadata), "expected": expected}
     try:
         row = conn.execute(_APPEND, values).fetchone()
     except psycopg.DataError:

@@ -3,7 +3,8 @@
 One source for the store's SQL write paths (SQLAlchemy's transactional ``_append`` and the SQLite
 driver's ``_sqlite_writes``), so the compare-and-set rule, the metadata merge and the columns
 cannot drift apart between them; the file backend shares the compare-and-set rule. Postgres's
-one-statement writes (``_pg_writes``) merge metadata and number versions in their SQL.
+one-statement writes (``_pg_writes``) take the version row's values from here and check the
+version and merge metadata in their SQL.
 """
 
 from __future__ import annotations
