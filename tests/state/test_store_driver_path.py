@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import event, text
 
 from harness.refund_agent import build_agent, start_model
+from harness.statements import StatementLog
 from timestep import CorruptStateError, RunStateStore, StaleStateError, StoreUnavailableError
 from timestep.state import _driver
 from timestep.state._engine import get_engine
@@ -33,36 +34,11 @@ async def _result() -> Any:
     return await Runner.run(build_agent(start_model()), "Refund order 42")
 
 
-class _Seen:
-    """Statements run through SQLAlchemy and on the driver while inside the ``with`` block."""
-
-    def __init__(self, url: str) -> None:
-        self.engine = get_engine(url)
-        self.core: list[str] = []
-        self.driver: list[str] = []
-
-    def _core(self, _c: Any, _k: Any, statement: str, *_a: Any) -> None:
-        self.core.append(statement)
-
-    def _driver(self, engine: Any, statement: str) -> None:
-        if engine is self.engine:
-            self.driver.append(statement)
-
-    def __enter__(self) -> _Seen:
-        event.listen(self.engine, "before_cursor_execute", self._core)
-        _driver.statement_listeners.append(self._driver)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._core)
-        _driver.statement_listeners.remove(self._driver)
-
-
 async def test_a_durable_runs_store_calls_skip_sqlalchemy_core(db_target: str) -> None:
     store = RunStateStore(db_target)
     result = await _result()
     await store.list_runs()  # opened: the schema check is behind us
-    with _Seen(db_target) as seen:
+    with StatementLog(db_target) as seen:
         with pytest.raises(Exception, match="no run 'r1'"):
             await store.run("r1")
         created = await store.create_run(result.to_state(), run_id="r1", metadata={"a": 1})

@@ -11,42 +11,15 @@ from typing import Any
 
 import pytest
 from agents import Runner
-from sqlalchemy import event
 
 from harness.refund_agent import build_agent, start_model
+from harness.statements import StatementLog
 from timestep import ConfigurationError, RunStateStore
-from timestep.state import _driver
-from timestep.state._engine import get_engine
 
 
 async def _waiting(store: RunStateStore, run_id: str) -> None:
     result = await Runner.run(build_agent(start_model()), "Refund order 42")
     await store.save(result, run_id=run_id)
-
-
-class _Statements:
-    """The SQL statements a store's engine runs while inside the ``with`` block (through
-    SQLAlchemy and on the driver: the durable path's calls, ``timestep.state._driver``)."""
-
-    def __init__(self, url: str) -> None:
-        self.engine = get_engine(url)
-        self.seen: list[str] = []
-
-    def _record(self, _c: Any, _k: Any, statement: str, *_a: Any) -> None:
-        self.seen.append(" ".join(statement.split()))
-
-    def _record_driver(self, engine: Any, statement: str) -> None:
-        if engine is self.engine and statement not in ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"):
-            self.seen.append(" ".join(statement.split()))
-
-    def __enter__(self) -> list[str]:
-        event.listen(self.engine, "before_cursor_execute", self._record)
-        _driver.statement_listeners.append(self._record_driver)
-        return self.seen
-
-    def __exit__(self, *_exc: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._record)
-        _driver.statement_listeners.remove(self._record_driver)
 
 
 async def test_list_runs_pages_newest_first_in_the_database(db_target: str) -> None:
@@ -67,7 +40,8 @@ async def test_list_runs_pages_newest_first_in_the_database(db_target: str) -> N
     assert await store.list_runs(limit=0) == []
     waiting = await store.list_runs(status="waiting", limit=2, offset=1)
     assert [run.run_id for run in waiting] == ["r3", "r2"]
-    with _Statements(db_target) as seen:
+    with StatementLog(db_target) as seen_log:
+        seen = seen_log.queries
         await store.list_runs(limit=2, offset=2)
     [query] = [s for s in seen if "timestep_runs" in s]
     assert "LIMIT" in query and "OFFSET" in query, query  # cut by the database, not in Python
@@ -75,7 +49,8 @@ async def test_list_runs_pages_newest_first_in_the_database(db_target: str) -> N
     assert await store.count_runs() == 5
     assert await store.count_runs(status="waiting") == 4
     assert await store.count_runs(status="failed") == 0
-    with _Statements(db_target) as seen:
+    with StatementLog(db_target) as seen_log:
+        seen = seen_log.queries
         await store.count_runs(status="waiting")
     [count] = [s for s in seen if "timestep_runs" in s]
     assert "count(" in count.lower(), count
@@ -129,7 +104,8 @@ async def test_change_marker_moves_on_every_write_and_reads_one_row(db_target: s
     await store.list_runs()
     await store.get("new")
     assert await store.change_marker() == markers[-1]  # reading changes nothing
-    with _Statements(db_target) as seen:
+    with StatementLog(db_target) as seen_log:
+        seen = seen_log.queries
         await store.change_marker()
     assert len(seen) == 1 and "timestep_changes" in seen[0], seen
     assert "timestep_runs" not in seen[0]
@@ -144,10 +120,12 @@ async def test_a_version_write_bumps_the_marker_once_in_its_insert_on_postgres(
     store = RunStateStore(db_target)
     result = await Runner.run(build_agent(start_model()), "Refund order 42")
     before = await store.change_marker()
-    with _Statements(db_target) as created:
+    with StatementLog(db_target) as created_log:
+        created = created_log.queries
         assert await store.create_run(result.to_state(), run_id="first") is not None
     middle = await store.change_marker()
-    with _Statements(db_target) as saved:
+    with StatementLog(db_target) as saved_log:
+        saved = saved_log.queries
         await store.save(result, run_id="first", expected_version=0)
     after = await store.change_marker()
     assert (middle, after) == (before + 1, before + 2)  # type: ignore[operator]
