@@ -447,33 +447,42 @@ def _build_ts() -> None:
     subprocess.run([str(tsc), "-p", str(ROOT / "ts" / "tsconfig.json")], check=True, cwd=ROOT)
 
 
-Own = tuple[str, dict[str, float]]
+Own = tuple[str, str, dict[str, float]]
+
+
+def _own_figures(result: dict[str, list[float]]) -> dict[str, float]:
+    stock, dbos, durable = result["stock"], result["dbos"], result["timestep"]
+    own = [(t - s - d) * 1000 / STEPS for s, d, t in zip(stock, dbos, durable, strict=True)]
+    q1, _q2, q3 = statistics.quantiles(own, n=4)
+    return {
+        "stock": _ms(stock),
+        "dbos": _ms(dbos),
+        "timestep": _ms(durable),
+        "own": statistics.median(own),
+        "q1": q1,
+        "q3": q3,
+    }
 
 
 def _own(args: argparse.Namespace, tmp: Path, pg: str | None) -> list[Own]:
-    """timestep's own cost per step above the stock run and DBOS's empty steps (one process)."""
+    """timestep's own cost per step above the stock run and DBOS's empty steps (one process).
+
+    Python on a SQLite file and on Postgres; TypeScript (``ts/bench/durable.mjs --mode own``) on
+    PGlite and on Postgres.
+    """
+    out: list[Own] = []
     targets = [("SQLite file", f"sqlite:///{tmp / 'own'}.db")]
     if pg:
         targets.append(("Postgres", _fresh_pg(pg)))
-    out: list[Own] = []
     for label, target in targets:
-        result = _spawn("own", target, runs=args.runs)
-        stock, dbos, durable = result["stock"], result["dbos"], result["timestep"]
-        own = [(t - s - d) * 1000 / STEPS for s, d, t in zip(stock, dbos, durable, strict=True)]
-        q1, _q2, q3 = statistics.quantiles(own, n=4)
-        out.append(
-            (
-                label,
-                {
-                    "stock": _ms(stock),
-                    "dbos": _ms(dbos),
-                    "timestep": _ms(durable),
-                    "own": statistics.median(own),
-                    "q1": q1,
-                    "q3": q3,
-                },
-            )
-        )
+        out.append(("Python", label, _own_figures(_spawn("own", target, runs=args.runs))))
+    if args.ts:
+        ts_targets = [(PGLITE, f"sqlite:///{tmp / 'own-ts'}.db")]
+        if pg:
+            ts_targets.append(("Postgres", _fresh_pg(pg)))
+        for label, store in ts_targets:
+            figures = _own_figures(_spawn_ts("own", store, runs=args.runs))
+            out.append(("TypeScript", label, figures))
     return out
 
 
@@ -609,20 +618,21 @@ def orchestrate(args: argparse.Namespace) -> str:
 def _own_lines(args: argparse.Namespace, own: list[Own]) -> list[str]:
     lines = [
         "",
-        "**timestep's own cost per step (issue 16, goals 1 and 2).** One process per database "
-        "runs, in turn, a stock SDK run (one Agent clone), DBOS's workflow of 11 empty steps and "
-        f"a timestep durable run, {args.runs} times after 3 warm-ups, on one database; own cost "
+        "**timestep's own cost per step (issue 16, goals 1 and 2).** One process per language and "
+        "database runs, in turn, a stock SDK run of that language (one Agent clone), DBOS's "
+        "workflow of 11 empty steps and a timestep durable run, "
+        f"{args.runs} times after 3 warm-ups, on one database; own cost "
         "per step = median over the triples of (timestep - stock - DBOS) / 11: what timestep adds "
         "above the SDK's work and DBOS's own step cost, measured at the same moment (goals: "
         "<= 0.5 ms on Postgres, <= 0.3 ms on SQLite).",
         "",
-        "| database | stock ms/run | DBOS 11 empty steps ms/run | timestep ms/run "
+        "| language | database | stock ms/run | DBOS 11 empty steps ms/run | timestep ms/run "
         "| own cost ms/step (median) | quartiles |",
-        "|---|---:|---:|---:|---:|---|",
+        "|---|---|---:|---:|---:|---:|---|",
     ]
-    for label, r in own:
+    for lang, label, r in own:
         lines.append(
-            f"| {label} | {r['stock']:.1f} | {r['dbos']:.1f} | {r['timestep']:.1f} | "
+            f"| {lang} | {label} | {r['stock']:.1f} | {r['dbos']:.1f} | {r['timestep']:.1f} | "
             f"**{r['own']:.2f}** | {r['q1']:.2f} - {r['q3']:.2f} |"
         )
     return lines

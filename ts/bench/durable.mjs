@@ -9,6 +9,7 @@
 //   node ts/bench/durable.mjs --mode durable --store URL --runs 50 --profile /tmp/durable.cpuprofile
 //   node ts/bench/cpuprof-top.mjs /tmp/durable.cpuprofile        (where the durable run's CPU goes)
 //   node ts/bench/durable.mjs --mode statements --store URL --runs 5     (SQL statements per run)
+//   node ts/bench/durable.mjs --mode own --store URL --runs 30           (timestep's own cost)
 //
 // Workload as bench/bench_durable.py: 5 tool-call turns = 11 model+tool calls per run, scripted
 // model (instant, or `--latency` seconds per call). `steps` alternates a stock run (the SDK's
@@ -73,13 +74,17 @@ async function durableOne(store, runId) {
   check(await runDurable(agent, 'go', { runId, store, modelProvider: provider, maxTurns: 20 }));
 }
 
-async function steps() {
-  const empty = DBOS.registerWorkflow(
+function emptySteps() {
+  return DBOS.registerWorkflow(
     async () => {
       for (let i = 0; i < STEPS; i += 1) await DBOS.runStep(async () => i, { name: 'empty' });
     },
     { name: 'bench.empty_steps' },
   );
+}
+
+async function steps() {
+  const empty = emptySteps();
   const store = new RunStateStore(STORE);
   await ensureLaunched(STORE);
   const base = [];
@@ -113,6 +118,33 @@ async function steps() {
   await shutdownDurable();
   await store.close();
   return { timestep: { base, durable }, dbos: { base: emptyBase, durable: emptyRuns } };
+}
+
+// timestep's own cost, as Python's `own` mode: a stock run (one Agent clone), DBOS TS's workflow
+// of 11 empty steps and a timestep durable run, in turn in this process on one database, so
+// timestep - stock - DBOS per triple is what timestep adds at that moment.
+async function own() {
+  const empty = emptySteps();
+  const store = new RunStateStore(STORE);
+  await ensureLaunched(STORE);
+  const named = {
+    stock: async () => check(await stock.run(agent.clone({}), 'go', { maxTurns: 20 })),
+    dbos: async (i) => {
+      await (await DBOS.startWorkflow(empty, { workflowID: `own-empty-${tag}-${i}` })()).getResult();
+    },
+    timestep: (i) => durableOne(store, `own-${tag}-${i}`),
+  };
+  const out = Object.fromEntries(Object.keys(named).map((name) => [name, []]));
+  for (let i = -3; i < RUNS; i += 1) {
+    for (const [name, one] of Object.entries(named)) {
+      const t = performance.now();
+      await one(i);
+      if (i >= 0) out[name].push((performance.now() - t) / 1000);
+    }
+  }
+  await shutdownDurable();
+  await store.close();
+  return out;
 }
 
 async function concurrent() {
@@ -186,12 +218,7 @@ async function statements() {
     }
     return original.call(this, config, ...rest);
   };
-  const empty = DBOS.registerWorkflow(
-    async () => {
-      for (let i = 0; i < STEPS; i += 1) await DBOS.runStep(async () => i, { name: 'empty' });
-    },
-    { name: 'bench.empty_steps' },
-  );
+  const empty = emptySteps();
   const store = new RunStateStore(STORE);
   await ensureLaunched(STORE);
   const measure = async (one) => {
@@ -212,8 +239,8 @@ async function statements() {
   return { timestep, dbos };
 }
 
-const modes = { steps, concurrent, durable: durableOnly, statements };
-if (!modes[MODE]) throw new Error(`unknown --mode ${MODE} (steps, concurrent, durable, statements)`);
+const modes = { steps, own, concurrent, durable: durableOnly, statements };
+if (!modes[MODE]) throw new Error(`unknown --mode ${MODE} (${Object.keys(modes).join(', ')})`);
 const result = await modes[MODE]();
 console.log(JSON.stringify(result));
 process.exit(0);
