@@ -69,9 +69,11 @@ class _Clock:
 
 async def measure(target: str, calls: int) -> dict[str, dict[str, float]]:
     """Median ms of each piece of the three store calls on ``target`` (see :data:`PIECES`)."""
-    from agents import RunContextWrapper, Runner, RunState
+    from agents import Runner, RunState
 
     from timestep import RunNotFoundError
+    from timestep.durable import _rows
+    from timestep.durable._spec import SegmentSpec
     from timestep.durable._steps import wrap_agent
     from timestep.state import RunStateStore
     from timestep.state._store import _new_version
@@ -84,13 +86,10 @@ async def measure(target: str, calls: int) -> dict[str, dict[str, float]]:
     meta = {"durable_agent": agent.name}
     clocks = {call: _Clock() for call in PIECES}
 
+    spec = SegmentSpec(agent=agent.name, store=target, max_turns=20, input="go")
+
     def start_state() -> RunState[Any, Any]:
-        return RunState(
-            context=RunContextWrapper(context=None),
-            original_input="go",
-            starting_agent=agent,
-            max_turns=20,
-        )
+        return _rows.start_state(agent, "go", spec)  # what a run's first segment stores
 
     async def check(i: int) -> None:
         clock = clocks["new-run check"]
