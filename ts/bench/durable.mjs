@@ -83,6 +83,16 @@ function emptySteps() {
   );
 }
 
+// One run of DBOS's empty-steps workflow under `workflowID`, to its end.
+async function runEmpty(empty, workflowID) {
+  await (await DBOS.startWorkflow(empty, { workflowID })()).getResult();
+}
+
+// One stock SDK run on its own Agent clone (as Python's SDK advises for concurrent runs).
+async function stockClone() {
+  check(await stock.run(agent.clone({}), 'go', { maxTurns: 20 }));
+}
+
 async function steps() {
   const empty = emptySteps();
   const store = new RunStateStore(STORE);
@@ -109,7 +119,7 @@ async function steps() {
     for (let s = 0; s < STEPS; s += 1) await (async () => s)();
     const b = performance.now() - t;
     t = performance.now();
-    await (await DBOS.startWorkflow(empty, { workflowID: `bench-empty-${tag}-${i}` })()).getResult();
+    await runEmpty(empty, `bench-empty-${tag}-${i}`);
     if (i >= 0) {
       emptyBase.push(b / 1000);
       emptyRuns.push((performance.now() - t) / 1000);
@@ -128,10 +138,8 @@ async function own() {
   const store = new RunStateStore(STORE);
   await ensureLaunched(STORE);
   const named = {
-    stock: async () => check(await stock.run(agent.clone({}), 'go', { maxTurns: 20 })),
-    dbos: async (i) => {
-      await (await DBOS.startWorkflow(empty, { workflowID: `own-empty-${tag}-${i}` })()).getResult();
-    },
+    stock: stockClone,
+    dbos: (i) => runEmpty(empty, `own-empty-${tag}-${i}`),
     timestep: (i) => durableOne(store, `own-${tag}-${i}`),
   };
   const out = Object.fromEntries(Object.keys(named).map((name) => [name, []]));
@@ -157,8 +165,7 @@ async function concurrent() {
   } else if (VARIANT === 'shared') {
     one = async () => check(await stock.run(agent, 'go', { maxTurns: 20 }));
   } else {
-    // one Agent object per run, as Python's SDK advises for concurrent runs
-    one = async () => check(await stock.run(agent.clone({}), 'go', { maxTurns: 20 }));
+    one = stockClone;
   }
   await one('warm');
   const start = performance.now();
@@ -231,9 +238,7 @@ async function statements() {
     return { total: [...counts.values()].reduce((a, b) => a + b, 0) / RUNS, perRun };
   };
   const timestep = await measure((i) => durableOne(store, `st-${tag}-${i}`));
-  const dbos = await measure(async (i) => {
-    await (await DBOS.startWorkflow(empty, { workflowID: `st-empty-${tag}-${i}` })()).getResult();
-  });
+  const dbos = await measure((i) => runEmpty(empty, `st-empty-${tag}-${i}`));
   await shutdownDurable();
   await store.close();
   return { timestep, dbos };
