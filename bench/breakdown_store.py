@@ -72,6 +72,7 @@ async def measure(target: str, calls: int) -> dict[str, dict[str, float]]:
     from agents import Runner, RunState
 
     from timestep import RunNotFoundError
+    from timestep._versions import python_sdk_version
     from timestep.durable import _rows
     from timestep.durable._spec import SegmentSpec
     from timestep.durable._steps import wrap_agent
@@ -82,7 +83,7 @@ async def measure(target: str, calls: int) -> dict[str, dict[str, float]]:
     store = RunStateStore(target)
     backend = store._open()
     result = await Runner.run(agent, "go", max_turns=20)
-    sdk = "0.24"
+    sdk = python_sdk_version()
     meta = {"durable_agent": agent.name}
     clocks = {call: _Clock() for call in PIECES}
 

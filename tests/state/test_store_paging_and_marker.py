@@ -40,19 +40,17 @@ async def test_list_runs_pages_newest_first_in_the_database(db_target: str) -> N
     assert await store.list_runs(limit=0) == []
     waiting = await store.list_runs(status="waiting", limit=2, offset=1)
     assert [run.run_id for run in waiting] == ["r3", "r2"]
-    with StatementLog(db_target) as seen_log:
-        seen = seen_log.queries
+    with StatementLog(db_target) as seen:
         await store.list_runs(limit=2, offset=2)
-    [query] = [s for s in seen if "timestep_runs" in s]
+    [query] = [s for s in seen.queries if "timestep_runs" in s]
     assert "LIMIT" in query and "OFFSET" in query, query  # cut by the database, not in Python
     # the total behind the pages: one count statement, no rows read into Python
     assert await store.count_runs() == 5
     assert await store.count_runs(status="waiting") == 4
     assert await store.count_runs(status="failed") == 0
-    with StatementLog(db_target) as seen_log:
-        seen = seen_log.queries
+    with StatementLog(db_target) as seen:
         await store.count_runs(status="waiting")
-    [count] = [s for s in seen if "timestep_runs" in s]
+    [count] = [s for s in seen.queries if "timestep_runs" in s]
     assert "count(" in count.lower(), count
 
 
@@ -104,11 +102,10 @@ async def test_change_marker_moves_on_every_write_and_reads_one_row(db_target: s
     await store.list_runs()
     await store.get("new")
     assert await store.change_marker() == markers[-1]  # reading changes nothing
-    with StatementLog(db_target) as seen_log:
-        seen = seen_log.queries
+    with StatementLog(db_target) as seen:
         await store.change_marker()
-    assert len(seen) == 1 and "timestep_changes" in seen[0], seen
-    assert "timestep_runs" not in seen[0]
+    assert len(seen.queries) == 1 and "timestep_changes" in seen.queries[0], seen.queries
+    assert "timestep_runs" not in seen.queries[0]
 
 
 async def test_a_version_write_bumps_the_marker_once_in_its_insert_on_postgres(
@@ -120,19 +117,17 @@ async def test_a_version_write_bumps_the_marker_once_in_its_insert_on_postgres(
     store = RunStateStore(db_target)
     result = await Runner.run(build_agent(start_model()), "Refund order 42")
     before = await store.change_marker()
-    with StatementLog(db_target) as created_log:
-        created = created_log.queries
+    with StatementLog(db_target) as created:
         assert await store.create_run(result.to_state(), run_id="first") is not None
     middle = await store.change_marker()
-    with StatementLog(db_target) as saved_log:
-        saved = saved_log.queries
+    with StatementLog(db_target) as saved:
         await store.save(result, run_id="first", expected_version=0)
     after = await store.change_marker()
     assert (middle, after) == (before + 1, before + 2)  # type: ignore[operator]
-    bumps = [s for s in created + saved if "timestep_changes" in s]
-    assert len(bumps) == 2, created + saved
+    bumps = [s for s in created.queries + saved.queries if "timestep_changes" in s]
+    assert len(bumps) == 2, created.queries + saved.queries
     if db_target.startswith("postgres"):
-        assert (len(created), len(saved)) == (1, 1), created + saved
+        assert (len(created.queries), len(saved.queries)) == (1, 1), created.queries + saved.queries
         for bump in bumps:
             assert bump.startswith("WITH run AS ("), bump
             assert "timestep_runs" in bump and "INSERT INTO timestep_run_states" in bump
