@@ -41,7 +41,8 @@ class RunRow(NamedTuple):
 
 
 _READ_RUN_SQLITE = f"SELECT {', '.join(RunRow._fields)} FROM timestep_runs WHERE run_id = ?"
-_READ_RUN_PG = _READ_RUN_SQLITE.replace("?", "%s")
+#: The read of one run on Postgres (also awaited on the event loop by ``_pg_async``).
+READ_RUN_PG = _READ_RUN_SQLITE.replace("?", "%s")
 
 
 #: Told ``(engine, statement)`` before every statement this path runs: SQLAlchemy's
@@ -117,7 +118,7 @@ def read_run(engine: Engine, run_id: str) -> RunRow | None:
     """The row of ``run_id`` (None if there is none), in one statement outside a transaction."""
     if engine.dialect.name == "postgresql":
         with pg_autocommit(engine) as conn:
-            row = conn.execute(_READ_RUN_PG, (run_id,)).fetchone()
+            row = conn.execute(READ_RUN_PG, (run_id,)).fetchone()
     else:  # SQLite's connections are in autocommit: a read takes no write lock
         with _checked_out(engine) as conn:
             row = conn.execute(_READ_RUN_SQLITE, (run_id,)).fetchone()

@@ -6,7 +6,7 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -138,12 +138,18 @@ def get_engine(url: str) -> Engine:
         return engine
 
 
+#: Called with an engine ``dispose_engine`` closes (``_pg_async`` closes its own connections).
+on_dispose: list[Callable[[Engine], None]] = []
+
+
 def dispose_engine(url: str) -> None:
     """Close the pooled connections of ``url``'s engine, if one was created."""
     key = normalize_url(url).render_as_string(hide_password=False)
     with _lock:
         engine = _engines.pop(key, None)
     if engine is not None:
+        for hook in on_dispose:
+            hook(engine)
         engine.dispose()
 
 

@@ -5,8 +5,8 @@ the version the segment extends). In a transaction each costs BEGIN, 2-3 stateme
 here each is one autocommit statement of data-modifying CTEs: the run row is written (and locked)
 first, the version row is inserted from its RETURNING, and the change counter is bumped last, in
 the lock order of every other writer. One statement is atomic, so a failure changes nothing. They
-run on the driver's connection (``_driver.pg_autocommit``); SQLite's twins are in
-``_sqlite_writes``.
+run on the driver's connection (``_driver.pg_autocommit``) or, awaited on the event loop, on an
+async one (``_pg_async``); SQLite's twins are in ``_sqlite_writes``.
 
 An append answers ``None`` when it changed nothing: the run is missing, its latest version is not
 the expected one, or its stored metadata is no JSON object. The caller then takes the
@@ -78,6 +78,20 @@ def _values(
     }
 
 
+def create_statement(
+    run_id: str, new: NewVersion, now: str, metadata: dict[str, Any] | None
+) -> tuple[str, Any]:
+    """The statement writing version 0 of ``run_id``, and its parameters."""
+    return _CREATE, _values(run_id, 0, new, now, metadata)
+
+
+def append_statement(
+    run_id: str, new: NewVersion, now: str, expected: int, metadata: dict[str, Any] | None
+) -> tuple[str, Any]:
+    """The statement appending the version after ``expected``, and its parameters."""
+    return _APPEND, {**_values(run_id, expected + 1, new, now, metadata), "expected": expected}
+
+
 def create(
     conn: psycopg.Connection[Any],
     run_id: str,
@@ -86,7 +100,7 @@ def create(
     metadata: dict[str, Any] | None,
 ) -> bool:
     """Write version 0 of ``run_id``; False (and no change) when the run already has a row."""
-    return conn.execute(_CREATE, _values(run_id, 0, new, now, metadata)).fetchone() is not None
+    return conn.execute(*create_statement(run_id, new, now, metadata)).fetchone() is not None
 
 
 def append(
@@ -102,9 +116,8 @@ def append(
     Stored metadata that is no JSON fails the statement's cast (``DataError``): None too, and the
     transactional path keeps that text.
     """
-    values = {**_values(run_id, expected + 1, new, now, metadata), "expected": expected}
     try:
-        row = conn.execute(_APPEND, values).fetchone()
+        row = conn.execute(*append_statement(run_id, new, now, expected, metadata)).fetchone()
     except psycopg.DataError:
         return None
     return None if row is None else int(row[0])

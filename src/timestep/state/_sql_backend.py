@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Hashable
 from typing import Any, NoReturn
@@ -21,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from .._errors import CorruptStateError, RunNotFoundError, RunNotWaitingError
-from . import _driver, _pg_writes, _sqlite_writes
+from . import _driver, _pg_async, _pg_writes, _sqlite_writes
 from . import _schema as schema
 from ._decisions import (
     DecisionKind,
@@ -259,6 +260,17 @@ class SqlBackend:
                         )
             if version is not None:
                 return new.stored(run_id, version, now)
+        return self._append_in_transaction(run_id, new, expected_version, metadata, keep_versions)
+
+    def _append_in_transaction(
+        self,
+        run_id: str,
+        new: NewVersion,
+        expected_version: int | None,
+        metadata: dict[str, Any] | None,
+        keep_versions: int | None,
+    ) -> StoredState:
+        """The append as one transaction: any case, and the precise error of a stale base."""
         with database_errors(self.url):
             try:
                 with self.engine.begin() as conn:
@@ -414,6 +426,77 @@ class SqlBackend:
         if row is None:
             raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
         return _summary(row)
+
+    # ---- the durable path's calls, awaited: on Postgres without a thread hop (``_pg_async``)
+
+    async def run_async(self, run_id: str) -> RunSummary:
+        """:meth:`run`, awaited."""
+        if self._postgres:
+            with database_errors(self.url):
+                async with _pg_async.connection(self.engine) as conn:
+                    row = (
+                        None
+                        if conn is None
+                        else await _pg_async.read_run(self.engine, conn, run_id)
+                    )
+            if conn is not None:
+                if row is None:
+                    raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
+                return _summary(row)
+        return await asyncio.to_thread(self.run, run_id)
+
+    async def create_async(
+        self, run_id: str, new: NewVersion, metadata: dict[str, Any] | None
+    ) -> StoredState | None:
+        """:meth:`create`, awaited."""
+        if self._postgres:
+            now = utc_now()
+            with database_errors(self.url):
+                async with _pg_async.connection(self.engine) as conn:
+                    if conn is not None:
+                        wrote = await _pg_async.create(
+                            self.engine, conn, run_id, new, now, metadata
+                        )
+                        return new.stored(run_id, 0, now) if wrote else None
+        return await asyncio.to_thread(self.create, run_id, new, metadata)
+
+    async def append_async(
+        self,
+        run_id: str,
+        new: NewVersion,
+        *,
+        expected_version: int | None,
+        metadata: dict[str, Any] | None,
+        keep_versions: int | None,
+    ) -> StoredState:
+        """:meth:`append`, awaited; what the one-statement append leaves goes to the thread."""
+        if self._postgres and expected_version is not None and keep_versions is None:
+            now = utc_now()
+            with database_errors(self.url):
+                async with _pg_async.connection(self.engine) as conn:
+                    if conn is not None:
+                        version = await _pg_async.append(
+                            self.engine, conn, run_id, new, now, expected_version, metadata
+                        )
+                        if version is not None:
+                            return new.stored(run_id, version, now)
+                        # the statement wrote nothing: the transaction raises or writes
+                        return await asyncio.to_thread(
+                            self._append_in_transaction,
+                            run_id,
+                            new,
+                            expected_version,
+                            metadata,
+                            keep_versions,
+                        )
+        return await asyncio.to_thread(
+            self.append,
+            run_id,
+            new,
+            expected_version=expected_version,
+            metadata=metadata,
+            keep_versions=keep_versions,
+        )
 
     def decide(
         self,

@@ -240,6 +240,14 @@ class RunStateStore:
         """Store a state document as it is (any language); facts are read from the document."""
         new = _new_version(state_json, language, sdk_version, status)
         backend = await self._backend_async()
+        if isinstance(backend, SqlBackend):
+            return await backend.append_async(
+                run_id,
+                new,
+                expected_version=expected_version,
+                metadata=metadata,
+                keep_versions=self.keep_versions,
+            )
         return await asyncio.to_thread(
             backend.append,
             run_id,
@@ -265,7 +273,10 @@ class RunStateStore:
         """
         new = _new_version(state.to_json(), "python", python_sdk_version(), status)
         backend = await self._backend_async()
-        stored = await asyncio.to_thread(backend.create, run_id, new, metadata)
+        if isinstance(backend, SqlBackend):
+            stored = await backend.create_async(run_id, new, metadata)
+        else:
+            stored = await asyncio.to_thread(backend.create, run_id, new, metadata)
         if stored is not None:
             remember(state, Origin(self._target, run_id, 0))
         return stored
@@ -335,6 +346,8 @@ class RunStateStore:
     async def run(self, run_id: str) -> RunSummary:
         """The latest facts of one run (its status may differ from its latest version's)."""
         backend = await self._backend_async()
+        if isinstance(backend, SqlBackend):
+            return await backend.run_async(run_id)
         return await asyncio.to_thread(backend.run, run_id)
 
     async def versions(self, run_id: str | None = None) -> list[StoredState]:

@@ -1,0 +1,176 @@
+"""On Postgres the durable path's three store calls (the read of one run, a run's first row, the
+compare-and-set append) are awaited on the event loop over psycopg's async connections
+(``timestep.state._pg_async``), without a thread hop: the same answers and errors as the thread
+path, a bounded number of connections per loop (beyond it, calls take the thread path), and no
+connection kept that failed, was cancelled, or belongs to a loop that has closed."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from agents import Runner, RunState
+from sqlalchemy import make_url
+
+from harness.refund_agent import build_agent, start_model
+from harness.statements import StatementLog
+from timestep import RunStateStore, StoreUnavailableError
+from timestep.state import _driver, _pg_async
+from timestep.state._engine import dispose_engine, get_engine
+
+
+async def _start() -> RunState[Any, Any]:
+    result = await Runner.run(build_agent(start_model()), "Refund order 42")
+    return result.to_state()
+
+
+class _Threads:
+    """The thread each driver-path statement on ``url``'s engine ran in."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = get_engine(url)
+        self.seen: list[int] = []
+
+    def _on(self, engine: Any, _statement: str) -> None:
+        if engine is self.engine:
+            self.seen.append(threading.get_ident())
+
+    def __enter__(self) -> _Threads:
+        _driver.statement_listeners.append(self._on)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        _driver.statement_listeners.remove(self._on)
+
+
+async def test_the_durable_calls_run_on_the_loops_thread_on_postgres_only(db_target: str) -> None:
+    store = RunStateStore(db_target)
+    state = await _start()
+    await store.list_runs()  # opened
+    with _Threads(db_target) as threads, StatementLog(db_target) as log:
+        with pytest.raises(Exception, match="no run 'r1'"):
+            await store.run("r1")
+        assert (await store.create_run(state, run_id="r1")) is not None
+        assert (await store.create_run(state, run_id="r1")) is None  # it has a row now
+        assert (await store.save(state, run_id="r1", expected_version=0)).version == 1
+        assert (await store.run("r1")).latest_version == 1
+    here = threading.get_ident()
+    if db_target.startswith("postgresql"):
+        assert threads.seen == [here] * 5
+        assert len(log.queries) == 5 and log.core == []
+    else:  # SQLite's statements stay in a worker thread (a lock wait must not stop the loop)
+        assert threads.seen and here not in threads.seen
+
+
+async def test_calls_beyond_the_loops_connections_take_the_thread_path(
+    postgres_db_url: str,
+) -> None:
+    store = RunStateStore(postgres_db_url)
+    state = await _start()
+    await store.list_runs()
+    many = _pg_async.MAX_CONNECTIONS * 4
+    with _Threads(postgres_db_url) as threads:
+        created = await asyncio.gather(
+            *(store.create_run(state, run_id=f"r{i}") for i in range(many))
+        )
+        saved = await asyncio.gather(
+            *(store.save(state, run_id=f"r{i}", expected_version=0) for i in range(many))
+        )
+    assert all(c is not None and c.version == 0 for c in created)
+    assert [s.version for s in saved] == [1] * many
+    here = threading.get_ident()
+    assert here in threads.seen and set(threads.seen) - {here}, "both paths ran"
+    assert 0 < _pg_async.open_connections(get_engine(postgres_db_url)) <= _pg_async.MAX_CONNECTIONS
+    runs = await store.list_runs()
+    assert sorted(r.run_id for r in runs) == sorted(f"r{i}" for i in range(many))
+    assert {r.latest_version for r in runs} == {1}
+
+
+def _idle(engine: Any) -> list[Any]:
+    with _pg_async._lock:
+        return [
+            c
+            for loops in _pg_async._by_loop.values()
+            for c in loops.get(engine, _pg_async._LoopConnections()).idle
+        ]
+
+
+def test_each_loop_has_its_own_connections_and_a_closed_loops_are_closed(
+    postgres_db_url: str,
+) -> None:
+    store = RunStateStore(postgres_db_url)
+    engine = get_engine(postgres_db_url)
+    state = asyncio.run(_start())
+
+    async def one(run_id: str) -> int:
+        await store.create_run(state, run_id=run_id)
+        return (await store.run(run_id)).latest_version
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert asyncio.run(one("a")) == 0
+        [first] = _idle(engine)
+        assert not first.closed
+        assert asyncio.run(one("b")) == 0  # a new loop: the first loop's connection is closed
+        assert first.closed
+        [second] = _idle(engine)
+        assert second is not first
+        dispose_engine(postgres_db_url)
+        assert second.closed and _idle(engine) == []
+        del first, second
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], caught
+
+
+async def test_a_cancelled_call_closes_its_connection(postgres_db_url: str) -> None:
+    store = RunStateStore(postgres_db_url)
+    state = await _start()
+    await store.create_run(state, run_id="r1")
+    engine = get_engine(postgres_db_url)
+    dsn = (
+        make_url(postgres_db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    with psycopg.connect(dsn) as holder:  # holds the table: the next read waits for it
+        holder.execute("LOCK TABLE timestep_runs IN ACCESS EXCLUSIVE MODE")
+        reading = asyncio.ensure_future(store.run("r1"))
+        await asyncio.sleep(0.3)
+        assert not reading.done()
+        reading.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reading
+        assert _pg_async.open_connections(engine) == 0
+        assert _idle(engine) == []
+    assert (await store.run("r1")).latest_version == 0  # a new connection, after the lock
+
+
+async def test_a_database_that_cannot_be_reached_is_a_typed_error(
+    postgres_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = RunStateStore(postgres_db_url)
+    state = await _start()
+    await store.list_runs()  # opened while the database could be reached
+    engine = get_engine(postgres_db_url)
+    params = dict(_pg_async._connect_params(engine), port=1, connect_timeout=2)
+    monkeypatch.setitem(_pg_async._params, engine, params)
+    for call in (
+        store.run("r1"),
+        store.create_run(state, run_id="r1"),
+        store.save(state, run_id="r1", expected_version=0),
+    ):
+        with pytest.raises(StoreUnavailableError, match="database"):
+            await call
+    assert _pg_async.open_connections(engine) == 0
+    monkeypatch.undo()
+    assert (await store.create_run(state, run_id="r1")) is not None
+
+
+@pytest.fixture(autouse=True)
+def _no_listeners_left() -> Iterator[None]:
+    yield
+    assert _driver.statement_listeners == []
