@@ -10,6 +10,8 @@ the engine's, and driver errors become the store's typed errors (``database_erro
 connection whose statement failed is discarded, not returned to the pool.
 
 The SQL is in ``_pg_writes`` and ``_sqlite_writes``; the rest of the store stays on SQLAlchemy.
+On Postgres the store awaits the same statements on the event loop (``_pg_async``), and comes
+here (in a worker thread) when that loop's async connections are all busy.
 """
 
 from __future__ import annotations
