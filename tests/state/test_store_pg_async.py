@@ -20,7 +20,7 @@ from sqlalchemy import make_url
 
 from harness.refund_agent import build_agent, start_model
 from harness.statements import StatementLog
-from timestep import RunStateStore, StoreUnavailableError
+from timestep import RunNotFoundError, RunStateStore, StaleStateError, StoreUnavailableError
 from timestep.state import _driver, _pg_async
 from timestep.state._engine import dispose_engine, get_engine
 
@@ -126,6 +126,23 @@ def test_each_loop_has_its_own_connections_and_a_closed_loops_are_closed(
         del first, second
         gc.collect()
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)], caught
+
+
+async def test_a_stale_save_or_a_missing_run_keeps_the_connection(postgres_db_url: str) -> None:
+    """Answers that are errors (a stale base, an unknown run) leave a healthy connection idle."""
+    store = RunStateStore(postgres_db_url)
+    engine = get_engine(postgres_db_url)
+    state = await _start()
+    await store.create_run(state, run_id="r1")
+    await store.save(state, run_id="r1", expected_version=0)
+    [conn] = _idle(engine)
+    with pytest.raises(StaleStateError) as caught:
+        await store.save(state, run_id="r1", expected_version=0)
+    assert (caught.value.expected, caught.value.actual) == (0, 1)
+    with pytest.raises(RunNotFoundError):
+        await store.run("nobody")
+    assert _idle(engine) == [conn] and not conn.closed
+    assert _pg_async.open_connections(engine) == 1
 
 
 async def test_a_cancelled_call_closes_its_connection(postgres_db_url: str) -> None:

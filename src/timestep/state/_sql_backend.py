@@ -474,21 +474,24 @@ class SqlBackend:
             now = utc_now()
             with database_errors(self.url):
                 async with _pg_async.connection(self.engine) as conn:
-                    if conn is not None:
-                        version = await _pg_async.append(
+                    version = (
+                        None
+                        if conn is None
+                        else await _pg_async.append(
                             self.engine, conn, run_id, new, now, expected_version, metadata
                         )
-                        if version is not None:
-                            return new.stored(run_id, version, now)
-                        # the statement wrote nothing: the transaction raises or writes
-                        return await asyncio.to_thread(
-                            self._append_in_transaction,
-                            run_id,
-                            new,
-                            expected_version,
-                            metadata,
-                            keep_versions,
-                        )
+                    )
+            if version is not None:
+                return new.stored(run_id, version, now)
+            if conn is not None:  # it wrote nothing: the transaction raises or writes
+                return await asyncio.to_thread(
+                    self._append_in_transaction,
+                    run_id,
+                    new,
+                    expected_version,
+                    metadata,
+                    keep_versions,
+                )
         return await asyncio.to_thread(
             self.append,
             run_id,
