@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import threading
 import warnings
 from collections.abc import Iterator
@@ -185,6 +186,23 @@ async def test_a_database_that_cannot_be_reached_is_a_typed_error(
     assert _pg_async.open_connections(engine) == 0
     monkeypatch.undo()
     assert (await store.create_run(state, run_id="r1")) is not None
+
+
+async def test_a_forked_child_leaves_its_parents_connections_open(postgres_db_url: str) -> None:
+    store = RunStateStore(postgres_db_url)
+    engine = get_engine(postgres_db_url)
+    await store.create_run(await _start(), run_id="r1")
+    [conn] = _idle(engine)
+    pid = os.fork()
+    if pid == 0:  # the child: what it inherited is gone from its view, and exiting closes nothing
+        code = 0 if _idle(engine) == [] and _pg_async.open_connections(engine) == 0 else 1
+        _pg_async._close_all()
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert _idle(engine) == [conn] and not conn.closed
+    assert (await store.run("r1")).latest_version == 0  # on the same connection, still live
+    assert _idle(engine) == [conn]
 
 
 @pytest.fixture(autouse=True)

@@ -11,13 +11,15 @@ each database, at most ``MAX_CONNECTIONS``. A call that finds them all busy retu
 As in the engine's pool (``_pg_pool``), an idle connection whose server closed it is dropped at
 checkout; one whose statement failed or was cancelled is closed, not reused. The idle
 connections of loops that have closed are closed at the next checkout (on any loop), an
-engine's by :func:`dispose` (``dispose_engine``), and all of them at exit.
+engine's by :func:`dispose` (``dispose_engine``), and all of them at exit. A forked child
+forgets its parent's connections without closing them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import os
 import threading
 import weakref
 from collections.abc import AsyncIterator
@@ -158,6 +160,18 @@ def dispose(engine: Engine) -> None:
 
 
 on_dispose.append(dispose)
+
+
+def _forget_inherited() -> None:
+    """In a forked child: drop the parent's connections without closing them.
+
+    Closing one here would end the parent's session on the socket both processes share; psycopg
+    itself closes a connection only in the process that opened it.
+    """
+    _by_loop.clear()
+
+
+os.register_at_fork(after_in_child=_forget_inherited)
 
 
 @atexit.register
