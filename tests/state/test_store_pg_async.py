@@ -55,7 +55,7 @@ async def test_the_durable_calls_run_on_the_loops_thread_on_postgres_only(db_tar
     state = await _start()
     await store.list_runs()  # opened
     with _Threads(db_target) as threads, StatementLog(db_target) as log:
-        with pytest.raises(Exception, match="no run 'r1'"):
+        with pytest.raises(RunNotFoundError, match="no run 'r1'"):
             await store.run("r1")
         assert (await store.create_run(state, run_id="r1")) is not None
         assert (await store.create_run(state, run_id="r1")) is None  # it has a row now
@@ -102,7 +102,7 @@ def _idle(engine: Any) -> list[Any]:
         ]
 
 
-def test_each_loop_has_its_own_connections_and_a_closed_loops_are_closed(
+def test_each_loop_has_its_own_connections_and_a_closed_loops_connections_close(
     postgres_db_url: str,
 ) -> None:
     store = RunStateStore(postgres_db_url)
