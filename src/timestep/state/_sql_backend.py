@@ -470,10 +470,12 @@ class SqlBackend:
         keep_versions: int | None,
     ) -> StoredState:
         """:meth:`append`, awaited; what the one-statement append leaves goes to the thread."""
+        tried = False
         if self._postgres and expected_version is not None and keep_versions is None:
             now = utc_now()
             with database_errors(self.url):
                 async with _pg_async.connection(self.engine) as conn:
+                    tried = conn is not None
                     version = (
                         None
                         if conn is None
@@ -483,22 +485,15 @@ class SqlBackend:
                     )
             if version is not None:
                 return new.stored(run_id, version, now)
-            if conn is not None:  # it wrote nothing: the transaction raises or writes
-                return await asyncio.to_thread(
-                    self._append_in_transaction,
-                    run_id,
-                    new,
-                    expected_version,
-                    metadata,
-                    keep_versions,
-                )
-        return await asyncio.to_thread(
-            self.append,
-            run_id,
-            new,
-            expected_version=expected_version,
-            metadata=metadata,
-            keep_versions=keep_versions,
+        # a statement that wrote nothing leaves it to the transaction, which raises or writes
+        call = self._append_in_transaction if tried else self._append_positional
+        return await asyncio.to_thread(call, run_id, new, expected_version, metadata, keep_versions)
+
+    def _append_positional(
+        self, run_id: str, new: NewVersion, expected: int | None, metadata: Any, keep: int | None
+    ) -> StoredState:
+        return self.append(
+            run_id, new, expected_version=expected, metadata=metadata, keep_versions=keep
         )
 
     def decide(
