@@ -53,6 +53,12 @@ READ_RUN_PG = _READ_RUN_SQLITE.replace("?", "%s")
 statement_listeners: list[Callable[[Engine, str], None]] = []
 
 
+def tell_listeners(engine: Engine, statement: str) -> None:
+    """Tell ``statement_listeners`` that ``statement`` is about to run on ``engine``."""
+    for listener in list(statement_listeners):
+        listener(engine, statement)
+
+
 class _Told:
     """A driver connection whose ``execute`` first tells ``statement_listeners``."""
 
@@ -61,8 +67,7 @@ class _Told:
         object.__setattr__(self, "_conn", conn)
 
     def execute(self, statement: str, params: Any = ()) -> Any:
-        for listener in list(statement_listeners):
-            listener(self._engine, statement)
+        tell_listeners(self._engine, statement)
         return self._conn.execute(statement, params)
 
     def __getattr__(self, name: str) -> Any:

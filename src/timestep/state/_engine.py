@@ -113,6 +113,10 @@ def _configure_sqlite(engine: Engine) -> None:
             write_lock.release()
 
 
+#: Seconds a new Postgres connection may take (the pool's, and ``_pg_async``'s).
+PG_CONNECT_TIMEOUT = 10
+
+
 def get_engine(url: str) -> Engine:
     """A process-wide engine for ``url`` (created on first use)."""
     normalized = normalize_url(url)
@@ -132,7 +136,7 @@ def get_engine(url: str) -> Engine:
             engine = create_engine(normalized)
             _configure_sqlite(engine)
         else:
-            engine = create_engine(normalized, connect_args={"connect_timeout": 10})
+            engine = create_engine(normalized, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT})
             drop_closed_connections(engine)
         _engines[key] = engine
         return engine

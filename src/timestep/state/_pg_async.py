@@ -22,7 +22,7 @@ import atexit
 import os
 import threading
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,15 +31,12 @@ import psycopg
 from sqlalchemy import Engine
 
 from . import _driver, _pg_writes
-from ._engine import on_dispose
+from ._engine import PG_CONNECT_TIMEOUT, on_dispose
 from ._pg_pool import server_closed
 from ._records import NewVersion
 
 #: Async connections per event loop and database (beyond them, calls take the thread path).
 MAX_CONNECTIONS = 4
-#: Seconds a new connection may take, as for the engine's (``_engine.get_engine``).
-CONNECT_TIMEOUT = 10
-
 Connection = psycopg.AsyncConnection[Any]
 
 
@@ -56,6 +53,13 @@ class _LoopConnections:
     opened: int = 0
 
 
+def _close_idle(groups: Iterable[_LoopConnections]) -> None:
+    """Close the idle connections of ``groups``."""
+    for mine in groups:
+        for conn in mine.idle:
+            _close_now(conn)
+
+
 _lock = threading.Lock()
 #: Every event loop's connections, by engine (loops that have closed are swept at checkout).
 _by_loop: dict[asyncio.AbstractEventLoop, dict[Engine, _LoopConnections]] = {}
@@ -69,7 +73,7 @@ def _connect_params(engine: Engine) -> dict[str, Any]:
         params.pop("context", None)  # SQLAlchemy's adapters: these statements need psycopg's
         found = _params[engine] = {
             **params,
-            "connect_timeout": CONNECT_TIMEOUT,
+            "connect_timeout": PG_CONNECT_TIMEOUT,
             "autocommit": True,
         }
     return found
@@ -78,9 +82,7 @@ def _connect_params(engine: Engine) -> dict[str, Any]:
 def _sweep() -> None:
     """Close the idle connections of loops that have closed (under the lock)."""
     for loop in [loop for loop in _by_loop if loop.is_closed()]:
-        for mine in _by_loop.pop(loop).values():
-            for conn in mine.idle:
-                _close_now(conn)
+        _close_idle(_by_loop.pop(loop).values())
 
 
 async def _take(engine: Engine, loop: asyncio.AbstractEventLoop) -> Connection | None:
@@ -154,9 +156,7 @@ def dispose(engine: Engine) -> None:
     """Close ``engine``'s idle connections on every loop; busy ones close when given back."""
     with _lock:
         gone = [loops.pop(engine) for loops in _by_loop.values() if engine in loops]
-    for mine in gone:
-        for conn in mine.idle:
-            _close_now(conn)
+    _close_idle(gone)
 
 
 on_dispose.append(dispose)
@@ -179,14 +179,11 @@ def _close_all() -> None:
     with _lock:
         every = [mine for loops in _by_loop.values() for mine in loops.values()]
         _by_loop.clear()
-    for mine in every:
-        for conn in mine.idle:
-            _close_now(conn)
+    _close_idle(every)
 
 
 async def _one_row(engine: Engine, conn: Connection, statement: str, params: Any) -> Any:
-    for listener in list(_driver.statement_listeners):
-        listener(engine, statement)
+    _driver.tell_listeners(engine, statement)
     cursor = await conn.execute(statement, params)
     return await cursor.fetchone()
 

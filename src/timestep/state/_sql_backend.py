@@ -486,14 +486,13 @@ class SqlBackend:
             if version is not None:
                 return new.stored(run_id, version, now)
         # a statement that wrote nothing leaves it to the transaction, which raises or writes
-        call = self._append_in_transaction if tried else self._append_positional
-        return await asyncio.to_thread(call, run_id, new, expected_version, metadata, keep_versions)
-
-    def _append_positional(
-        self, run_id: str, new: NewVersion, expected: int | None, metadata: Any, keep: int | None
-    ) -> StoredState:
-        return self.append(
-            run_id, new, expected_version=expected, metadata=metadata, keep_versions=keep
+        return await asyncio.to_thread(
+            self._append_in_transaction if tried else self.append,
+            run_id,
+            new,
+            expected_version=expected_version,
+            metadata=metadata,
+            keep_versions=keep_versions,
         )
 
     def decide(
