@@ -6,6 +6,7 @@ path's calls run on the driver's own connection (``timestep.state._driver``).
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import event
@@ -27,13 +28,15 @@ class StatementLog:
     """Statements of the store engine of ``url``: ``core``, ``driver`` and, in order, ``queries``.
 
     ``core`` and ``driver`` hold every statement as run; ``queries`` holds both paths' statements
-    on one line each, in the order they ran, without the driver's transaction control.
+    on one line each, in the order they ran, without the driver's transaction control;
+    ``driver_threads`` the thread each ``driver`` statement ran in.
     """
 
     def __init__(self, url: str) -> None:
         self.engine = get_engine(url)
         self.core: list[str] = []
         self.driver: list[str] = []
+        self.driver_threads: list[int] = []
         self.queries: list[str] = []
 
     def _on_core(self, _conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
@@ -44,6 +47,7 @@ class StatementLog:
         if engine is not self.engine:
             return
         self.driver.append(statement)
+        self.driver_threads.append(threading.get_ident())
         if statement not in _CONTROL:
             self.queries.append(_one_line(statement))
 

@@ -31,30 +31,11 @@ async def _start() -> RunState[Any, Any]:
     return result.to_state()
 
 
-class _Threads:
-    """The thread each driver-path statement on ``url``'s engine ran in."""
-
-    def __init__(self, url: str) -> None:
-        self.engine = get_engine(url)
-        self.seen: list[int] = []
-
-    def _on(self, engine: Any, _statement: str) -> None:
-        if engine is self.engine:
-            self.seen.append(threading.get_ident())
-
-    def __enter__(self) -> _Threads:
-        _driver.statement_listeners.append(self._on)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        _driver.statement_listeners.remove(self._on)
-
-
 async def test_the_durable_calls_run_on_the_loops_thread_on_postgres_only(db_target: str) -> None:
     store = RunStateStore(db_target)
     state = await _start()
     await store.list_runs()  # opened
-    with _Threads(db_target) as threads, StatementLog(db_target) as log:
+    with StatementLog(db_target) as log:
         with pytest.raises(RunNotFoundError, match="no run 'r1'"):
             await store.run("r1")
         assert (await store.create_run(state, run_id="r1")) is not None
@@ -63,10 +44,10 @@ async def test_the_durable_calls_run_on_the_loops_thread_on_postgres_only(db_tar
         assert (await store.run("r1")).latest_version == 1
     here = threading.get_ident()
     if db_target.startswith("postgresql"):
-        assert threads.seen == [here] * 5
+        assert log.driver_threads == [here] * 5
         assert len(log.queries) == 5 and log.core == []
     else:  # SQLite's statements stay in a worker thread (a lock wait must not stop the loop)
-        assert threads.seen and here not in threads.seen
+        assert log.driver_threads and here not in log.driver_threads
 
 
 async def test_calls_beyond_the_loops_connections_take_the_thread_path(
@@ -76,7 +57,7 @@ async def test_calls_beyond_the_loops_connections_take_the_thread_path(
     state = await _start()
     await store.list_runs()
     many = _pg_async.MAX_CONNECTIONS * 4
-    with _Threads(postgres_db_url) as threads:
+    with StatementLog(postgres_db_url) as log:
         created = await asyncio.gather(
             *(store.create_run(state, run_id=f"r{i}") for i in range(many))
         )
@@ -86,7 +67,7 @@ async def test_calls_beyond_the_loops_connections_take_the_thread_path(
     assert all(c is not None and c.version == 0 for c in created)
     assert [s.version for s in saved] == [1] * many
     here = threading.get_ident()
-    assert here in threads.seen and set(threads.seen) - {here}, "both paths ran"
+    assert here in log.driver_threads and set(log.driver_threads) - {here}, "both paths ran"
     assert 0 < _pg_async.open_connections(get_engine(postgres_db_url)) <= _pg_async.MAX_CONNECTIONS
     runs = await store.list_runs()
     assert sorted(r.run_id for r in runs) == sorted(f"r{i}" for i in range(many))
