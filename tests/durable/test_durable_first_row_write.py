@@ -7,7 +7,7 @@ kept. (Guards the order an optimisation that writes the row beside the set-up wo
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -23,7 +23,7 @@ from agents.testing import ScriptedModel, assistant_message
 
 from timestep import StoreUnavailableError
 from timestep.durable import run_durable, shutdown
-from timestep.state import RunStateStore
+from timestep.state import RunStateStore, _sql_awaited
 from timestep.state._sql_backend import SqlBackend
 
 
@@ -41,16 +41,16 @@ async def store(store_url: str) -> AsyncIterator[RunStateStore]:
 
 def _slow_create(monkeypatch: pytest.MonkeyPatch, delay: float) -> list[str]:
     """Make the store's first-row write take ``delay`` seconds; returns the runs it wrote."""
-    original = SqlBackend.create
+    original = _sql_awaited.create
     written: list[str] = []
 
-    def create(self: SqlBackend, run_id: str, *args: Any, **kwargs: Any) -> Any:
-        time.sleep(delay)
-        stored = original(self, run_id, *args, **kwargs)
+    async def create(backend: SqlBackend, run_id: str, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(delay)
+        stored = await original(backend, run_id, *args, **kwargs)
         written.append(run_id)
         return stored
 
-    monkeypatch.setattr(SqlBackend, "create", create)
+    monkeypatch.setattr(_sql_awaited, "create", create)
     return written
 
 
@@ -84,10 +84,10 @@ async def test_the_first_step_starts_only_once_the_run_is_stored(
 async def test_a_store_that_cannot_write_the_first_row_calls_no_model(
     store: RunStateStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(self: SqlBackend, run_id: str, *args: Any, **kwargs: Any) -> Any:
-        raise StoreUnavailableError(f"database {self.url}: disk I/O error (test)")
+    async def refuse(backend: SqlBackend, run_id: str, *args: Any, **kwargs: Any) -> Any:
+        raise StoreUnavailableError(f"database {backend.url}: disk I/O error (test)")
 
-    monkeypatch.setattr(SqlBackend, "create", refuse)
+    monkeypatch.setattr(_sql_awaited, "create", refuse)
     model = ScriptedModel([[assistant_message("never")]])
     with pytest.raises(StoreUnavailableError, match="disk I/O error"):
         await run_durable(Agent(name="a", model=model), "hi", run_id="no-row", store=store)

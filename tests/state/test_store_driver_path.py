@@ -226,11 +226,11 @@ def test_connections_are_wrapped_only_for_a_listener(tmp_path: Path) -> None:
     the hot path)."""
     url = f"sqlite:///{tmp_path / 'x.db'}"
     RunStateStore(url)
-    with _driver._checked_out(get_engine(url)) as conn:
+    with _driver.checked_out(get_engine(url)) as conn:
         assert type(conn) is sqlite3.Connection
     _driver.statement_listeners.append(lambda _e, _s: None)
     try:
-        with _driver._checked_out(get_engine(url)) as conn:
+        with _driver.checked_out(get_engine(url)) as conn:
             assert type(conn) is not sqlite3.Connection
             assert conn.execute("SELECT 1").fetchone() == (1,)
     finally:

@@ -1,7 +1,7 @@
 """The ``Backend`` protocol: every operation on timestep's stored runs, one implementation per kind.
 
 ``RunStateStore`` is the async face of a backend (it runs these blocking calls in a thread, but
-for ``SqlBackend``'s awaitable twins of the durable path's three calls on Postgres); no
+awaits the durable path's three calls on a SQL database on the event loop, ``_sql_awaited``); no
 module outside ``timestep.state`` reads or writes the tables (or file) behind it. The TypeScript
 package has the same interface in ``ts/src/store.ts``.
 """

@@ -10,8 +10,9 @@ the engine's, and driver errors become the store's typed errors (``database_erro
 connection whose statement failed is discarded, not returned to the pool.
 
 The SQL is in ``_pg_writes`` and ``_sqlite_writes``; the rest of the store stays on SQLAlchemy.
-On Postgres the store awaits the same statements on the event loop (``_pg_async``), and comes
-here (in a worker thread) when that loop's async connections are all busy.
+The store first runs the same statements on the event loop (``_sql_awaited``: ``_pg_async`` on
+Postgres, ``_sqlite_loop`` on SQLite), and comes here, in a worker thread, when that cannot be
+done without waiting (a loop's async connections all busy, a SQLite lock taken).
 """
 
 from __future__ import annotations
@@ -42,9 +43,10 @@ class RunRow(NamedTuple):
     updated_at: str
 
 
-_READ_RUN_SQLITE = f"SELECT {', '.join(RunRow._fields)} FROM timestep_runs WHERE run_id = ?"
+#: The read of one run on SQLite (also run on the event loop by ``_sqlite_loop``).
+READ_RUN_SQLITE = f"SELECT {', '.join(RunRow._fields)} FROM timestep_runs WHERE run_id = ?"
 #: The read of one run on Postgres (also awaited on the event loop by ``_pg_async``).
-READ_RUN_PG = _READ_RUN_SQLITE.replace("?", "%s")
+READ_RUN_PG = READ_RUN_SQLITE.replace("?", "%s")
 
 
 #: Told ``(engine, statement)`` before every statement this path runs: SQLAlchemy's
@@ -77,13 +79,18 @@ class _Told:
         setattr(self._conn, name, value)
 
 
+def told(engine: Engine, conn: Any) -> Any:
+    """``conn``, wrapped to tell ``statement_listeners`` of its statements when there are any."""
+    return _Told(engine, conn) if statement_listeners else conn
+
+
 @contextmanager
-def _checked_out(engine: Engine) -> Iterator[Any]:
+def checked_out(engine: Engine) -> Iterator[Any]:
     """The driver connection of a pooled connection; discarded when the driver raised on it."""
     pooled = engine.raw_connection()
     conn = pooled.driver_connection
     try:
-        yield _Told(engine, conn) if statement_listeners else conn
+        yield told(engine, conn)
     except (sqlite3.Error, psycopg.Error):
         pooled.invalidate()  # its state is unknown (a broken socket, a failed ROLLBACK)
         raise
@@ -98,7 +105,7 @@ def sqlite_write(engine: Engine) -> Iterator[Any]:
     The connection is checked out before the lock is taken, as SQLAlchemy's writers do, so a
     writer never holds the lock while it waits for a pooled connection.
     """
-    with _checked_out(engine) as conn, sqlite_write_lock(engine):
+    with checked_out(engine) as conn, sqlite_write_lock(engine):
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -112,7 +119,7 @@ def sqlite_write(engine: Engine) -> Iterator[Any]:
 @contextmanager
 def pg_autocommit(engine: Engine) -> Iterator[Any]:
     """A psycopg connection whose statements commit by themselves (no BEGIN, no COMMIT)."""
-    with _checked_out(engine) as conn:
+    with checked_out(engine) as conn:
         conn.autocommit = True
         try:
             yield conn
@@ -127,6 +134,6 @@ def read_run(engine: Engine, run_id: str) -> RunRow | None:
         with pg_autocommit(engine) as conn:
             row = conn.execute(READ_RUN_PG, (run_id,)).fetchone()
     else:  # SQLite's connections are in autocommit: a read takes no write lock
-        with _checked_out(engine) as conn:
-            row = conn.execute(_READ_RUN_SQLITE, (run_id,)).fetchone()
+        with checked_out(engine) as conn:
+            row = conn.execute(READ_RUN_SQLITE, (run_id,)).fetchone()
     return None if row is None else RunRow(*row)

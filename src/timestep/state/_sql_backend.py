@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Hashable
 from typing import Any, NoReturn
@@ -22,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from .._errors import CorruptStateError, RunNotFoundError, RunNotWaitingError
-from . import _driver, _pg_async, _pg_writes, _sqlite_writes
+from . import _driver, _pg_writes, _sqlite_writes
 from . import _schema as schema
 from ._decisions import (
     DecisionKind,
@@ -131,7 +130,7 @@ def _stored(row: Row[Any], raw_body: object | None) -> StoredState:
     )
 
 
-def _summary(row: Row[Any] | _driver.RunRow) -> RunSummary:
+def run_summary(row: Row[Any] | _driver.RunRow) -> RunSummary:
     """A run's latest facts; an unreadable side column is reported in ``problem``, not raised."""
     problems: list[str] = []
     try:
@@ -207,7 +206,7 @@ class SqlBackend:
             schema.ensure_schema(self.engine)
 
     @property
-    def _postgres(self) -> bool:
+    def postgres(self) -> bool:
         """Whether the durable path's writes are ``_pg_writes`` (one statement each) rather than
         ``_sqlite_writes`` (one transaction each); both run on the driver (``_driver``)."""
         return self.engine.dialect.name == "postgresql"
@@ -248,7 +247,7 @@ class SqlBackend:
         if expected_version is not None and keep_versions is None:
             now = utc_now()
             with database_errors(self.url):
-                if self._postgres:
+                if self.postgres:
                     with _driver.pg_autocommit(self.engine) as pg:
                         version = _pg_writes.append(
                             pg, run_id, new, now, expected_version, metadata
@@ -260,9 +259,9 @@ class SqlBackend:
                         )
             if version is not None:
                 return new.stored(run_id, version, now)
-        return self._append_in_transaction(run_id, new, expected_version, metadata, keep_versions)
+        return self.append_in_transaction(run_id, new, expected_version, metadata, keep_versions)
 
-    def _append_in_transaction(
+    def append_in_transaction(
         self,
         run_id: str,
         new: NewVersion,
@@ -318,7 +317,7 @@ class SqlBackend:
         """Write version 0 of a run that has no row yet; ``None`` (and no change) if it has one."""
         now = utc_now()
         with database_errors(self.url):
-            if self._postgres:
+            if self.postgres:
                 with _driver.pg_autocommit(self.engine) as pg:
                     wrote = _pg_writes.create(pg, run_id, new, now, metadata)
             else:
@@ -383,7 +382,7 @@ class SqlBackend:
             query = query.offset(offset)
         with database_errors(self.url), self._read() as conn:
             rows = conn.execute(query).all()
-        return [_summary(row) for row in rows]
+        return [run_summary(row) for row in rows]
 
     def count_runs(self, keep: RunFilter) -> int:
         """How many runs ``keep`` keeps: one ``count(*)`` in the database, no rows read."""
@@ -425,75 +424,7 @@ class SqlBackend:
             row = _driver.read_run(self.engine, run_id)
         if row is None:
             raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
-        return _summary(row)
-
-    # ---- the durable path's calls, awaited: on Postgres without a thread hop (``_pg_async``)
-
-    async def run_async(self, run_id: str) -> RunSummary:
-        """:meth:`run`, awaited."""
-        if self._postgres:
-            with database_errors(self.url):
-                async with _pg_async.connection(self.engine) as conn:
-                    row = (
-                        None
-                        if conn is None
-                        else await _pg_async.read_run(self.engine, conn, run_id)
-                    )
-            if conn is not None:
-                if row is None:
-                    raise RunNotFoundError(f"no run {run_id!r} in {self.url}")
-                return _summary(row)
-        return await asyncio.to_thread(self.run, run_id)
-
-    async def create_async(
-        self, run_id: str, new: NewVersion, metadata: dict[str, Any] | None
-    ) -> StoredState | None:
-        """:meth:`create`, awaited."""
-        if self._postgres:
-            now = utc_now()
-            with database_errors(self.url):
-                async with _pg_async.connection(self.engine) as conn:
-                    if conn is not None:
-                        wrote = await _pg_async.create(
-                            self.engine, conn, run_id, new, now, metadata
-                        )
-                        return new.stored(run_id, 0, now) if wrote else None
-        return await asyncio.to_thread(self.create, run_id, new, metadata)
-
-    async def append_async(
-        self,
-        run_id: str,
-        new: NewVersion,
-        *,
-        expected_version: int | None,
-        metadata: dict[str, Any] | None,
-        keep_versions: int | None,
-    ) -> StoredState:
-        """:meth:`append`, awaited; what the one-statement append leaves goes to the thread."""
-        tried = False
-        if self._postgres and expected_version is not None and keep_versions is None:
-            now = utc_now()
-            with database_errors(self.url):
-                async with _pg_async.connection(self.engine) as conn:
-                    tried = conn is not None
-                    version = (
-                        None
-                        if conn is None
-                        else await _pg_async.append(
-                            self.engine, conn, run_id, new, now, expected_version, metadata
-                        )
-                    )
-            if version is not None:
-                return new.stored(run_id, version, now)
-        # a statement that wrote nothing leaves it to the transaction, which raises or writes
-        return await asyncio.to_thread(
-            self._append_in_transaction if tried else self.append,
-            run_id,
-            new,
-            expected_version=expected_version,
-            metadata=metadata,
-            keep_versions=keep_versions,
-        )
+        return run_summary(row)
 
     def decide(
         self,

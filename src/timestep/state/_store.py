@@ -16,6 +16,7 @@ from agents.result import RunResult, RunResultBase, RunResultStreaming
 
 from .._errors import ConfigurationError, CorruptStateError, RunNotFoundError, TimestepError
 from .._versions import python_sdk_version
+from . import _sql_awaited
 from ._backend import Backend
 from ._decisions import (
     DecisionKind,
@@ -241,7 +242,8 @@ class RunStateStore:
         new = _new_version(state_json, language, sdk_version, status)
         backend = await self._backend_async()
         if isinstance(backend, SqlBackend):
-            return await backend.append_async(
+            return await _sql_awaited.append(
+                backend,
                 run_id,
                 new,
                 expected_version=expected_version,
@@ -274,7 +276,7 @@ class RunStateStore:
         new = _new_version(state.to_json(), "python", python_sdk_version(), status)
         backend = await self._backend_async()
         if isinstance(backend, SqlBackend):
-            stored = await backend.create_async(run_id, new, metadata)
+            stored = await _sql_awaited.create(backend, run_id, new, metadata)
         else:
             stored = await asyncio.to_thread(backend.create, run_id, new, metadata)
         if stored is not None:
@@ -347,7 +349,7 @@ class RunStateStore:
         """The latest facts of one run (its status may differ from its latest version's)."""
         backend = await self._backend_async()
         if isinstance(backend, SqlBackend):
-            return await backend.run_async(run_id)
+            return await _sql_awaited.run(backend, run_id)
         return await asyncio.to_thread(backend.run, run_id)
 
     async def versions(self, run_id: str | None = None) -> list[StoredState]:

@@ -1,0 +1,233 @@
+"""On SQLite the durable path's three store calls run on the event loop's own connection when no
+statement has to wait (``timestep.state._sqlite_loop``). A call that would wait for a lock (this
+process's write lock, or another process's write transaction) takes the thread path instead, so
+the loop keeps running while it waits; the loop's connection leaves WAL checkpoints to a worker
+thread; connections of closed loops, of disposed engines and of a forked parent are handled."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import sqlite3
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agents import Runner, RunState
+from sqlalchemy import Engine, create_engine
+
+from harness.refund_agent import build_agent, start_model
+from harness.statements import StatementLog
+from timestep import RunNotFoundError, RunStateStore, StaleStateError
+from timestep.state import _driver, _sqlite_loop
+from timestep.state._engine import dispose_engine, get_engine, sqlite_write_lock
+
+
+async def _start() -> RunState[Any, Any]:
+    result = await Runner.run(build_agent(start_model()), "Refund order 42")
+    return result.to_state()
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'timestep.db'}"
+
+
+def _connections(engine: Engine) -> list[sqlite3.Connection]:
+    with _sqlite_loop._lock:
+        return [
+            conn
+            for mine in _sqlite_loop._by_loop.values()
+            if (conn := mine.connections.get(engine)) is not None
+        ]
+
+
+async def _until(condition: Any, seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
+async def test_a_write_waiting_for_this_process_lock_waits_in_a_thread(url: str) -> None:
+    store = RunStateStore(url)
+    state = await _start()
+    await store.create_run(state, run_id="r1")
+    engine = get_engine(url)
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with sqlite_write_lock(engine):
+            taken.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    taken.wait(5)
+    with StatementLog(url) as log:
+        saving = asyncio.ensure_future(store.save(state, run_id="r1", expected_version=0))
+        ticks = 0
+        for _ in range(20):  # the loop keeps running while the save waits
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 20 and not saving.done()
+        release.set()
+        saved = await saving
+    holder.join()
+    assert saved.version == 1 and (await store.run("r1")).latest_version == 1
+    assert log.driver_threads and threading.get_ident() not in log.driver_threads
+
+
+async def test_a_write_waiting_for_another_writer_waits_in_a_thread(url: str) -> None:
+    """Another process's write transaction (here a second connection) holds SQLite's lock."""
+    store = RunStateStore(url)
+    state = await _start()
+    await store.create_run(state, run_id="r1")
+    here = threading.get_ident()
+    other = sqlite3.connect(Path(url.removeprefix("sqlite:///")), isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with StatementLog(url) as log:
+            # a read does not wait for a writer in WAL mode: it stays on the loop
+            assert (await store.run("r1")).latest_version == 0
+            assert log.driver_threads == [here]
+            saving = asyncio.ensure_future(store.save(state, run_id="r1", expected_version=0))
+            await asyncio.sleep(0.2)
+            assert not saving.done()
+            other.execute("COMMIT")
+            assert (await saving).version == 1
+        assert log.driver_threads[1] == here  # the loop's BEGIN IMMEDIATE, refused at once
+        assert set(log.driver_threads[2:]) - {here}, "the save then ran in a worker thread"
+    finally:
+        other.close()
+    assert [v.version for v in await store.versions("r1")] == [0, 1]
+
+
+async def test_answers_that_are_errors_keep_the_loops_connection(url: str) -> None:
+    store = RunStateStore(url)
+    engine = get_engine(url)
+    state = await _start()
+    await store.create_run(state, run_id="r1")
+    await store.save(state, run_id="r1", expected_version=0)
+    [conn] = _connections(engine)
+    with pytest.raises(StaleStateError) as caught:
+        await store.save(state, run_id="r1", expected_version=0)
+    assert (caught.value.expected, caught.value.actual) == (0, 1)
+    with pytest.raises(RunNotFoundError, match="no run 'nobody'"):
+        await store.run("nobody")
+    assert _connections(engine) == [conn] and not conn.in_transaction
+    assert [v.version for v in await store.versions("r1")] == [0, 1]
+
+
+async def test_a_missing_run_is_saved_by_the_transactional_path(url: str) -> None:
+    store = RunStateStore(url)
+    state = await _start()
+    await store.list_runs()
+    saved = await store.save(state, run_id="new", expected_version=0)
+    assert saved.version == 1 and (await store.run("new")).latest_version == 1
+
+
+async def test_checkpoints_run_in_a_worker_thread(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = RunStateStore(url)
+    engine = get_engine(url)
+    state = await _start()
+    await store.create_run(state, run_id="r1")
+    [conn] = _connections(engine)
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    ran: list[tuple[int, Any]] = []
+    original = _sqlite_loop.checkpoint
+
+    def checkpoint(engine: Engine) -> None:
+        original(engine)
+        with _driver.checked_out(engine) as raw:  # what is left to copy into the database
+            ran.append((threading.get_ident(), raw.execute("PRAGMA wal_checkpoint").fetchone()))
+
+    monkeypatch.setattr(_sqlite_loop, "checkpoint", checkpoint)
+    await store.save(state, run_id="r1", expected_version=0)
+    await asyncio.sleep(0.05)
+    assert ran == []  # a few kilobytes written: no checkpoint yet
+    monkeypatch.setattr(_sqlite_loop, "CHECKPOINT_BYTES", 1)
+    await store.save(state, run_id="r1", expected_version=1)
+    await _until(lambda: ran)
+    [(thread, (busy, frames, copied))] = ran
+    assert thread != threading.get_ident()
+    assert busy == 0 and frames == copied  # every frame of the WAL is in the database
+
+
+def test_each_loop_has_its_own_connection_and_closed_loops_connections_close(url: str) -> None:
+    store = RunStateStore(url)
+    engine = get_engine(url)
+    state = asyncio.run(_start())
+
+    async def one(run_id: str) -> int:
+        await store.create_run(state, run_id=run_id)
+        return (await store.run(run_id)).latest_version
+
+    def closed(conn: sqlite3.Connection) -> bool:
+        try:
+            conn.execute("SELECT 1")
+        except sqlite3.ProgrammingError:
+            return True
+        return False
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert asyncio.run(one("a")) == 0
+        [first] = _connections(engine)
+        assert not closed(first)
+        assert asyncio.run(one("b")) == 0  # a new loop: the first loop's connection is closed
+        assert closed(first)
+        [second] = _connections(engine)
+        assert second is not first
+        dispose_engine(url)
+        assert closed(second) and _sqlite_loop.open_connections(engine) == 0
+        del first, second
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], caught
+
+
+async def test_a_database_not_in_wal_mode_stays_in_threads(tmp_path: Path) -> None:
+    path = tmp_path / "rollback-journal.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute("CREATE TABLE t (x)")
+    engine = create_engine(f"sqlite+pysqlite:///{path}")
+    try:
+        with pytest.raises(_sqlite_loop.Busy):
+            _sqlite_loop.read(engine, "SELECT x FROM t", ())
+        with pytest.raises(_sqlite_loop.Busy):
+            _sqlite_loop.write(engine, lambda conn: conn.execute("INSERT INTO t VALUES (1)"), 1)
+        assert _sqlite_loop.open_connections(engine) == 0
+        with sqlite3.connect(path) as raw:
+            assert raw.execute("SELECT count(*) FROM t").fetchone() == (0,)
+    finally:
+        _sqlite_loop.dispose(engine)
+        engine.dispose()
+
+
+async def test_a_forked_child_leaves_its_parents_connection_open(url: str) -> None:
+    store = RunStateStore(url)
+    engine = get_engine(url)
+    await store.create_run(await _start(), run_id="r1")
+    [conn] = _connections(engine)
+    pid = os.fork()
+    if pid == 0:  # the child: what it inherited is gone from its view, and exiting closes nothing
+        code = 0 if _sqlite_loop.open_connections(engine) == 0 else 1
+        _sqlite_loop._close_all()
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert (await store.run("r1")).latest_version == 0
+    assert _connections(engine) == [conn]
+
+
+@pytest.fixture(autouse=True)
+def _no_listeners_left() -> Iterator[None]:
+    yield
+    assert _driver.statement_listeners == []
