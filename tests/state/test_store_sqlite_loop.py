@@ -161,6 +161,30 @@ async def test_checkpoints_run_in_a_worker_thread(
     assert busy == 0 and frames == copied  # every frame of the WAL is in the database
 
 
+async def test_a_failed_checkpoint_is_logged_and_the_next_one_runs(
+    url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = RunStateStore(url)
+    state = await _start()
+    await store.create_run(state, run_id="r1")
+    calls: list[int] = []
+
+    def failing_once(engine: Engine) -> None:
+        calls.append(threading.get_ident())
+        if len(calls) == 1:
+            raise sqlite3.OperationalError("disk I/O error (test)")
+
+    monkeypatch.setattr(_sqlite_loop, "checkpoint", failing_once)
+    monkeypatch.setattr(_sqlite_loop, "CHECKPOINT_BYTES", 1)
+    with caplog.at_level("WARNING", logger="timestep.state"):
+        await store.save(state, run_id="r1", expected_version=0)
+        await _until(lambda: "disk I/O error (test)" in caplog.text)
+    await _until(lambda: not _sqlite_loop._written[get_engine(url)].running)
+    await store.save(state, run_id="r1", expected_version=1)
+    await _until(lambda: len(calls) == 2)
+    assert [v.version for v in await store.versions("r1")] == [0, 1, 2]
+
+
 def test_each_loop_has_its_own_connection_and_closed_loops_connections_close(url: str) -> None:
     store = RunStateStore(url)
     engine = get_engine(url)

@@ -55,7 +55,7 @@ class _Written:
     """How much the loop's connections wrote to one database since its last checkpoint."""
 
     bytes: int = 0
-    checkpoint: asyncio.Future[None] | None = None
+    running: bool = False
 
 
 @dataclass
@@ -189,20 +189,24 @@ def write(engine: Engine, work: Callable[[Any], T], size: int) -> T:
 
 def _count(engine: Engine, size: int) -> None:
     """Add ``size`` written bytes; past ``CHECKPOINT_BYTES``, checkpoint in a worker thread."""
-    written = _written.setdefault(engine, _Written())
-    written.bytes += size
-    if written.bytes < CHECKPOINT_BYTES or written.checkpoint is not None:
-        return
-    written.bytes = 0
-    future = asyncio.get_running_loop().run_in_executor(None, checkpoint, engine)
-    written.checkpoint = future
+    with _lock:
+        written = _written.setdefault(engine, _Written())
+        written.bytes += size
+        if written.bytes < CHECKPOINT_BYTES or written.running:
+            return
+        written.bytes, written.running = 0, True
+    asyncio.get_running_loop().run_in_executor(None, _checkpoint_in_thread, engine, written)
 
-    def done(finished: asyncio.Future[None]) -> None:
-        written.checkpoint = None
-        if not finished.cancelled() and finished.exception() is not None:
-            logger.warning("WAL checkpoint of %s failed: %s", engine.url, finished.exception())
 
-    future.add_done_callback(done)
+def _checkpoint_in_thread(engine: Engine, written: _Written) -> None:
+    """:func:`checkpoint`, then the next may be started (whatever became of this loop)."""
+    try:
+        checkpoint(engine)
+    except Exception as error:  # the next commit past the threshold tries again
+        logger.warning("WAL checkpoint of %s failed: %s", engine.url, error)
+    finally:
+        with _lock:
+            written.running = False
 
 
 def checkpoint(engine: Engine) -> None:
