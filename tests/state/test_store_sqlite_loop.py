@@ -217,6 +217,33 @@ def test_each_loop_has_its_own_connection_and_closed_loops_connections_close(url
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)], caught
 
 
+async def test_a_file_that_cannot_be_opened_now_is_tried_again(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = RunStateStore(url)
+    engine = get_engine(url)
+    await store.create_run(await _start(), run_id="r1")
+    _sqlite_loop.dispose(engine)  # the next call opens the loop's connection again
+    original: Any = sqlite3.connect
+
+    def refuse_the_loop(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        if kwargs.get("timeout") == 0:
+            raise sqlite3.OperationalError("unable to open database file (test)")
+        conn: sqlite3.Connection = original(*args, **kwargs)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", refuse_the_loop)
+    with StatementLog(url) as log:
+        assert (await store.run("r1")).latest_version == 0  # answered in a worker thread
+    assert log.driver_threads and threading.get_ident() not in log.driver_threads
+    assert _sqlite_loop.open_connections(engine) == 0
+    monkeypatch.undo()
+    with StatementLog(url) as log:
+        assert (await store.run("r1")).latest_version == 0
+    assert log.driver_threads == [threading.get_ident()]
+    assert _sqlite_loop.open_connections(engine) == 1
+
+
 async def test_a_database_not_in_wal_mode_stays_in_threads(tmp_path: Path) -> None:
     path = tmp_path / "rollback-journal.db"
     with sqlite3.connect(path) as raw:

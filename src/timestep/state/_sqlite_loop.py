@@ -84,7 +84,10 @@ def _sweep() -> None:
 
 def _open(engine: Engine) -> sqlite3.Connection | None:
     """A connection to ``engine``'s file that never waits; None for a database not in WAL mode
-    (an in-memory one, or a file whose readers and writers would block each other)."""
+    (an in-memory one, or a file whose readers and writers would block each other).
+
+    Raises Busy when the file cannot be opened now (the thread path then reports the cause).
+    """
     args, kwargs = engine.dialect.create_connect_args(engine.url)
     database = str(args[0]) if args else str(kwargs.get("database", ""))
     if not database or database == ":memory:" or "mode=memory" in database:
@@ -93,8 +96,8 @@ def _open(engine: Engine) -> sqlite3.Connection | None:
     connect: Callable[..., sqlite3.Connection] = sqlite3.connect
     try:
         conn = connect(*args, **kwargs)
-    except sqlite3.Error:
-        return None  # the thread path opens its own and reports the cause
+    except sqlite3.Error as error:
+        raise Busy from error
     try:
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.close()
@@ -102,14 +105,18 @@ def _open(engine: Engine) -> sqlite3.Connection | None:
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA wal_autocheckpoint = 0")
-    except sqlite3.Error:
+    except sqlite3.Error as error:
         conn.close()
-        return None
+        raise Busy from error
     return conn
 
 
 def _connection(engine: Engine) -> sqlite3.Connection:
-    """The running loop's connection to ``engine``'s database; Busy when it has none."""
+    """The running loop's connection to ``engine``'s database; Busy when it has none.
+
+    A database that is not in WAL mode is remembered as such (its calls stay in threads); one
+    that could not be opened is tried again at the next call.
+    """
     loop = asyncio.get_running_loop()
     with _lock:
         _sweep()
@@ -152,8 +159,8 @@ def read(engine: Engine, statement: str, params: Any) -> Any:
 def write(engine: Engine, work: Callable[[Any], T], size: int) -> T:
     """``work(conn)`` in a ``BEGIN IMMEDIATE`` transaction, committed; Busy if it would wait.
 
-    ``size``: the bytes it writes, counted towards the next checkpoint. Busy is raised only
-    before the transaction began, so nothing was written.
+    ``size``: the bytes it writes, counted towards the next checkpoint. Busy is raised only when
+    nothing was written (before ``BEGIN IMMEDIATE``, or after its ROLLBACK).
     """
     conn = _connection(engine)
     lock = sqlite_write_lock(engine)
