@@ -10,10 +10,11 @@ process on a fresh database (a SQLite file and Postgres), medians over ``--calls
 - the row's values (``json.dumps`` of the state and the facts read from it);
 - the statements, on the calling thread;
 - a thread hop alone (``asyncio.to_thread`` of a function that does nothing);
-- the whole call as a durable run makes it (``await store.run / create_run / save``): on SQLite
-  its statements run in a worker thread, on Postgres they are awaited on the event loop;
-- the whole call with its statements in a worker thread, as on SQLite (and on Postgres before
-  the calls were awaited on the loop): what that path costs beside the other, in the same round.
+- the whole call as a durable run makes it (``await store.run / create_run / save``): its
+  statements run on the event loop (awaited on Postgres; on SQLite when no lock is waited for);
+- the whole call with its statements in a worker thread, as before the calls ran on the loop
+  (and as they still do when they would wait): what that path costs beside the other, in the
+  same round.
 
     python bench/breakdown_store.py                  # SQLite file and Postgres
     python bench/breakdown_store.py --db sqlite --calls 500
