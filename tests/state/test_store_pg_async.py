@@ -1,8 +1,10 @@
-"""On Postgres the durable path's three store calls (the read of one run, a run's first row, the
-compare-and-set append) are awaited on the event loop over psycopg's async connections
+"""The durable path's three store calls (the read of one run, a run's first row, the
+compare-and-set append) awaited on the event loop: on Postgres over psycopg's async connections
 (``timestep.state._pg_async``), without a thread hop: the same answers and errors as the thread
 path, a bounded number of connections per loop (beyond it, calls take the thread path), and no
-connection kept that failed, was cancelled, or belongs to a loop that has closed."""
+connection kept that failed, was cancelled, or belongs to a loop that has closed. The tests taking
+``db_target`` check the same of SQLite's loop connection (``_sqlite_loop``, with its own tests in
+``test_store_sqlite_loop.py``)."""
 
 from __future__ import annotations
 
@@ -19,10 +21,11 @@ import pytest
 from agents import Runner, RunState
 from sqlalchemy import make_url
 
+from harness.loop_connections import is_closed, loop_connections
 from harness.refund_agent import build_agent, start_model
 from harness.statements import StatementLog
 from timestep import RunNotFoundError, RunStateStore, StaleStateError, StoreUnavailableError
-from timestep.state import _driver, _pg_async
+from timestep.state import _driver, _pg_async, _sqlite_loop
 from timestep.state._engine import dispose_engine, get_engine
 
 
@@ -73,20 +76,10 @@ async def test_calls_beyond_the_loops_connections_take_the_thread_path(
     assert {r.latest_version for r in runs} == {1}
 
 
-def _idle(engine: Any) -> list[Any]:
-    with _pg_async._lock:
-        return [
-            c
-            for loops in _pg_async._by_loop.values()
-            for c in loops.get(engine, _pg_async._LoopConnections()).idle
-        ]
-
-
 def test_each_loop_has_its_own_connections_and_a_closed_loops_connections_close(
-    postgres_db_url: str,
+    db_target: str,
 ) -> None:
-    store = RunStateStore(postgres_db_url)
-    engine = get_engine(postgres_db_url)
+    store = RunStateStore(db_target)
     state = asyncio.run(_start())
 
     async def one(run_id: str) -> int:
@@ -96,34 +89,37 @@ def test_each_loop_has_its_own_connections_and_a_closed_loops_connections_close(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert asyncio.run(one("a")) == 0
-        [first] = _idle(engine)
-        assert not first.closed
+        [first] = loop_connections(db_target)
+        assert not is_closed(first)
         assert asyncio.run(one("b")) == 0  # a new loop: the first loop's connection is closed
-        assert first.closed
-        [second] = _idle(engine)
+        assert is_closed(first)
+        [second] = loop_connections(db_target)
         assert second is not first
-        dispose_engine(postgres_db_url)
-        assert second.closed and _idle(engine) == []
+        dispose_engine(db_target)
+        assert is_closed(second) and loop_connections(db_target) == []
         del first, second
         gc.collect()
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)], caught
 
 
-async def test_a_stale_save_or_a_missing_run_keeps_the_connection(postgres_db_url: str) -> None:
+async def test_a_stale_save_or_a_missing_run_keeps_the_connection(db_target: str) -> None:
     """Answers that are errors (a stale base, an unknown run) leave a healthy connection idle."""
-    store = RunStateStore(postgres_db_url)
-    engine = get_engine(postgres_db_url)
+    store = RunStateStore(db_target)
     state = await _start()
     await store.create_run(state, run_id="r1")
     await store.save(state, run_id="r1", expected_version=0)
-    [conn] = _idle(engine)
+    [conn] = loop_connections(db_target)
     with pytest.raises(StaleStateError) as caught:
         await store.save(state, run_id="r1", expected_version=0)
     assert (caught.value.expected, caught.value.actual) == (0, 1)
-    with pytest.raises(RunNotFoundError):
+    with pytest.raises(RunNotFoundError, match="no run 'nobody'"):
         await store.run("nobody")
-    assert _idle(engine) == [conn] and not conn.closed
-    assert _pg_async.open_connections(engine) == 1
+    assert loop_connections(db_target) == [conn]
+    if db_target.startswith("postgresql"):
+        assert not conn.closed
+    else:  # SQLite: the stale save's transaction was rolled back
+        assert not conn.in_transaction
+    assert [v.version for v in await store.versions("r1")] == [0, 1]
 
 
 async def test_a_cancelled_call_closes_its_connection(postgres_db_url: str) -> None:
@@ -143,7 +139,7 @@ async def test_a_cancelled_call_closes_its_connection(postgres_db_url: str) -> N
         with pytest.raises(asyncio.CancelledError):
             await reading
         assert _pg_async.open_connections(engine) == 0
-        assert _idle(engine) == []
+        assert loop_connections(postgres_db_url) == []
     assert (await store.run("r1")).latest_version == 0  # a new connection, after the lock
 
 
@@ -168,21 +164,23 @@ async def test_a_database_that_cannot_be_reached_is_a_typed_error(
     assert (await store.create_run(state, run_id="r1")) is not None
 
 
-async def test_a_forked_child_leaves_its_parents_connections_open(postgres_db_url: str) -> None:
-    store = RunStateStore(postgres_db_url)
-    engine = get_engine(postgres_db_url)
+async def test_a_forked_child_leaves_its_parents_connections_open(db_target: str) -> None:
+    store = RunStateStore(db_target)
+    engine = get_engine(db_target)
     await store.create_run(await _start(), run_id="r1")
-    [conn] = _idle(engine)
+    [conn] = loop_connections(db_target)
     pid = os.fork()
     if pid == 0:  # the child: what it inherited is gone from its view, and exiting closes nothing
-        code = 0 if _idle(engine) == [] and _pg_async.open_connections(engine) == 0 else 1
+        opened = _pg_async.open_connections(engine) + _sqlite_loop.open_connections(engine)
+        code = 0 if loop_connections(db_target) == [] and opened == 0 else 1
         _pg_async._close_all()
+        _sqlite_loop._close_all()
         os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert _idle(engine) == [conn] and not conn.closed
+    assert loop_connections(db_target) == [conn] and not is_closed(conn)
     assert (await store.run("r1")).latest_version == 0  # on the same connection, still live
-    assert _idle(engine) == [conn]
+    assert loop_connections(db_target) == [conn]
 
 
 @pytest.fixture(autouse=True)

@@ -7,11 +7,8 @@ thread; connections of closed loops, of disposed engines and of a forked parent 
 from __future__ import annotations
 
 import asyncio
-import gc
-import os
 import sqlite3
 import threading
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,11 +17,12 @@ import pytest
 from agents import Runner, RunState
 from sqlalchemy import Engine, create_engine
 
+from harness.loop_connections import loop_connections
 from harness.refund_agent import build_agent, start_model
 from harness.statements import StatementLog
-from timestep import RunNotFoundError, RunStateStore, StaleStateError
+from timestep import RunStateStore
 from timestep.state import _driver, _sqlite_loop
-from timestep.state._engine import dispose_engine, get_engine, sqlite_write_lock
+from timestep.state._engine import get_engine, sqlite_write_lock
 
 
 async def _start() -> RunState[Any, Any]:
@@ -35,15 +33,6 @@ async def _start() -> RunState[Any, Any]:
 @pytest.fixture
 def url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'timestep.db'}"
-
-
-def _connections(engine: Engine) -> list[sqlite3.Connection]:
-    with _sqlite_loop._lock:
-        return [
-            conn
-            for mine in _sqlite_loop._by_loop.values()
-            if (conn := mine.connections.get(engine)) is not None
-        ]
 
 
 async def _until(condition: Any, seconds: float = 5.0) -> None:
@@ -108,22 +97,6 @@ async def test_a_write_waiting_for_another_writer_waits_in_a_thread(url: str) ->
     assert [v.version for v in await store.versions("r1")] == [0, 1]
 
 
-async def test_answers_that_are_errors_keep_the_loops_connection(url: str) -> None:
-    store = RunStateStore(url)
-    engine = get_engine(url)
-    state = await _start()
-    await store.create_run(state, run_id="r1")
-    await store.save(state, run_id="r1", expected_version=0)
-    [conn] = _connections(engine)
-    with pytest.raises(StaleStateError) as caught:
-        await store.save(state, run_id="r1", expected_version=0)
-    assert (caught.value.expected, caught.value.actual) == (0, 1)
-    with pytest.raises(RunNotFoundError, match="no run 'nobody'"):
-        await store.run("nobody")
-    assert _connections(engine) == [conn] and not conn.in_transaction
-    assert [v.version for v in await store.versions("r1")] == [0, 1]
-
-
 async def test_a_missing_run_is_saved_by_the_transactional_path(url: str) -> None:
     store = RunStateStore(url)
     state = await _start()
@@ -136,10 +109,9 @@ async def test_checkpoints_run_in_a_worker_thread(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = RunStateStore(url)
-    engine = get_engine(url)
     state = await _start()
     await store.create_run(state, run_id="r1")
-    [conn] = _connections(engine)
+    [conn] = loop_connections(url)
     assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
     ran: list[tuple[int, Any]] = []
     original = _sqlite_loop.checkpoint
@@ -185,38 +157,6 @@ async def test_a_failed_checkpoint_is_logged_and_the_next_one_runs(
     assert [v.version for v in await store.versions("r1")] == [0, 1, 2]
 
 
-def test_each_loop_has_its_own_connection_and_closed_loops_connections_close(url: str) -> None:
-    store = RunStateStore(url)
-    engine = get_engine(url)
-    state = asyncio.run(_start())
-
-    async def one(run_id: str) -> int:
-        await store.create_run(state, run_id=run_id)
-        return (await store.run(run_id)).latest_version
-
-    def closed(conn: sqlite3.Connection) -> bool:
-        try:
-            conn.execute("SELECT 1")
-        except sqlite3.ProgrammingError:
-            return True
-        return False
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        assert asyncio.run(one("a")) == 0
-        [first] = _connections(engine)
-        assert not closed(first)
-        assert asyncio.run(one("b")) == 0  # a new loop: the first loop's connection is closed
-        assert closed(first)
-        [second] = _connections(engine)
-        assert second is not first
-        dispose_engine(url)
-        assert closed(second) and _sqlite_loop.open_connections(engine) == 0
-        del first, second
-        gc.collect()
-    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], caught
-
-
 async def test_a_file_that_cannot_be_opened_now_is_tried_again(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -260,22 +200,6 @@ async def test_a_database_not_in_wal_mode_stays_in_threads(tmp_path: Path) -> No
     finally:
         _sqlite_loop.dispose(engine)
         engine.dispose()
-
-
-async def test_a_forked_child_leaves_its_parents_connection_open(url: str) -> None:
-    store = RunStateStore(url)
-    engine = get_engine(url)
-    await store.create_run(await _start(), run_id="r1")
-    [conn] = _connections(engine)
-    pid = os.fork()
-    if pid == 0:  # the child: what it inherited is gone from its view, and exiting closes nothing
-        code = 0 if _sqlite_loop.open_connections(engine) == 0 else 1
-        _sqlite_loop._close_all()
-        os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    assert (await store.run("r1")).latest_version == 0
-    assert _connections(engine) == [conn]
 
 
 @pytest.fixture(autouse=True)
