@@ -171,11 +171,14 @@ async def test_a_forked_child_leaves_its_parents_connections_open(db_target: str
     [conn] = loop_connections(db_target)
     pid = os.fork()
     if pid == 0:  # the child: what it inherited is gone from its view, and exiting closes nothing
-        opened = _pg_async.open_connections(engine) + _sqlite_loop.open_connections(engine)
-        code = 0 if loop_connections(db_target) == [] and opened == 0 else 1
-        _pg_async._close_all()
-        _sqlite_loop._close_all()
-        os._exit(code)
+        code = 1
+        try:
+            opened = _pg_async.open_connections(engine) + _sqlite_loop.open_connections(engine)
+            code = 0 if loop_connections(db_target) == [] and opened == 0 else 1
+            _pg_async._close_all()
+            _sqlite_loop._close_all()
+        finally:  # whatever happened, the child must not go on running the tests
+            os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert loop_connections(db_target) == [conn] and not is_closed(conn)
