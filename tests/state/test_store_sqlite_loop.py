@@ -17,7 +17,7 @@ import pytest
 from agents import Runner, RunState
 from sqlalchemy import Engine, create_engine
 
-from harness.loop_connections import loop_connections
+from harness.loop_connections import is_closed, loop_connections
 from harness.refund_agent import build_agent, start_model
 from harness.statements import StatementLog
 from timestep import RunStateStore
@@ -155,6 +155,43 @@ async def test_a_failed_checkpoint_is_logged_and_the_next_one_runs(
     await store.save(state, run_id="r1", expected_version=1)
     await _until(lambda: len(calls) == 2)
     assert [v.version for v in await store.versions("r1")] == [0, 1, 2]
+
+
+def test_disposing_closes_a_running_loops_connection_on_that_loop(url: str) -> None:
+    """Never in the middle of that loop's work: here a callback the loop is still running."""
+    store = RunStateStore(url)
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever)
+    runner.start()
+
+    def on_loop(call: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(call, loop).result(10)
+
+    try:
+        on_loop(store.create_run(on_loop(_start()), run_id="r1"))
+        [conn] = loop_connections(url)
+        busy, done = threading.Event(), threading.Event()
+
+        def working() -> None:  # stands for a statement in progress on the loop's thread
+            busy.set()
+            done.wait(10)
+
+        loop.call_soon_threadsafe(working)
+        busy.wait(5)
+        _sqlite_loop.dispose(get_engine(url))  # as dispose_engine does
+        assert not is_closed(conn) and loop_connections(url) == []
+        done.set()
+        for _ in range(500):
+            if is_closed(conn):
+                break
+            threading.Event().wait(0.01)
+        assert is_closed(conn)
+        assert on_loop(store.run("r1")).latest_version == 0  # a new connection on that loop
+        assert len(loop_connections(url)) == 1
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(10)
+        loop.close()
 
 
 async def test_a_file_that_cannot_be_opened_now_is_tried_again(

@@ -229,13 +229,28 @@ def open_connections(engine: Engine) -> int:
 
 
 def dispose(engine: Engine) -> None:
-    """Close ``engine``'s loop-side connections (those of every loop)."""
+    """Close ``engine``'s loop-side connections (those of every loop).
+
+    The connection of a loop running in another thread is closed on that loop, between two of
+    its callbacks, so never in the middle of one of its statements.
+    """
     with _lock:
         gone = [
-            mine.connections.pop(engine) for mine in _by_loop.values() if engine in mine.connections
+            (loop, mine.connections.pop(engine))
+            for loop, mine in _by_loop.items()
+            if engine in mine.connections
         ]
         _written.pop(engine, None)
-    _close(gone)
+    for loop, conn in gone:
+        if conn is None:
+            continue
+        if loop.is_running() and asyncio._get_running_loop() is not loop:
+            try:
+                loop.call_soon_threadsafe(conn.close)
+                continue
+            except RuntimeError:  # that loop closed meanwhile
+                pass
+        conn.close()
 
 
 on_dispose.append(dispose)
