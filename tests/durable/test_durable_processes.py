@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from timestep.cli._processes import child_args
-from timestep.durable import enqueue_run
+from timestep.durable import enqueue_run, list_activity
 from timestep.state import RunStateStore
 
 RUNS = 20
@@ -89,6 +89,20 @@ async def test_two_worker_processes_drain_the_queue_on_postgres(
         stderr=subprocess.DEVNULL,
     )
     try:
+        # Both children poll the queue before their heartbeat row is written: enqueue once both
+        # rows are there, or one child may drain all the runs while the other is starting.
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                executors, _segments = await list_activity(store=store)
+            except sa.exc.SQLAlchemyError:  # the workers may still be creating the tables
+                executors = []
+            live = {e.pid for e in executors if e.worker and e.alive and e.pid != parent.pid}
+            if len(live) >= 2:
+                break
+            assert parent.poll() is None, f"the worker command exited ({parent.returncode})"
+            assert time.monotonic() < deadline, f"the worker processes did not start ({live})"
+            await asyncio.sleep(0.2)
         for n in range(RUNS):
             for attempt in range(200):  # the workers may still be creating DBOS's tables
                 try:
