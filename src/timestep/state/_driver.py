@@ -99,21 +99,28 @@ def checked_out(engine: Engine) -> Iterator[Any]:
 
 
 @contextmanager
+def immediate(conn: Any) -> Iterator[None]:
+    """A ``BEGIN IMMEDIATE`` transaction on the SQLite connection ``conn`` (the caller holds the
+    process's write lock): COMMIT on success, ROLLBACK when the block raised."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+@contextmanager
 def sqlite_write(engine: Engine) -> Iterator[Any]:
     """A ``BEGIN IMMEDIATE`` transaction under the process's write lock; COMMIT on success.
 
     The connection is checked out before the lock is taken, as SQLAlchemy's writers do, so a
     writer never holds the lock while it waits for a pooled connection.
     """
-    with checked_out(engine) as conn, sqlite_write_lock(engine):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    with checked_out(engine) as conn, sqlite_write_lock(engine), immediate(conn):
+        yield conn
 
 
 @contextmanager

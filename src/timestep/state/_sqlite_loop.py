@@ -160,7 +160,8 @@ def write(engine: Engine, work: Callable[[Any], T], size: int) -> T:
     """``work(conn)`` in a ``BEGIN IMMEDIATE`` transaction, committed; Busy if it would wait.
 
     ``size``: the bytes it writes, counted towards the next checkpoint. Busy is raised only when
-    nothing was written (before ``BEGIN IMMEDIATE``, or after its ROLLBACK).
+    nothing was written (``BEGIN IMMEDIATE`` refused, or the transaction rolled back). After any
+    other driver error the connection is closed, as the pool's are (``_driver.checked_out``).
     """
     conn = _connection(engine)
     lock = sqlite_write_lock(engine)
@@ -168,26 +169,13 @@ def write(engine: Engine, work: Callable[[Any], T], size: int) -> T:
         raise Busy
     try:
         told = _driver.told(engine, conn)
-        try:
-            told.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as error:
-            if _waits(error):
-                raise Busy from error
-            _drop(engine, conn)
-            raise
-        try:
+        with _driver.immediate(told):
             result = work(told)
-            told.execute("COMMIT")
-        except BaseException as error:
-            try:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                _drop(engine, conn)
-                raise error from None
-            if isinstance(error, sqlite3.Error) and _waits(error):
-                raise Busy from error  # rolled back: nothing was written
-            raise
+    except sqlite3.Error as error:
+        if _waits(error) and not conn.in_transaction:
+            raise Busy from error
+        _drop(engine, conn)
+        raise
     finally:
         lock.release()
     _count(engine, size)
