@@ -221,6 +221,17 @@ async def test_a_file_that_cannot_be_opened_now_is_tried_again(
     assert _sqlite_loop.open_connections(engine) == 1
 
 
+async def test_an_in_memory_database_stays_in_threads() -> None:
+    engine = create_engine("sqlite+pysqlite://")  # the loop's connection would be another database
+    try:
+        with pytest.raises(_sqlite_loop.Busy):
+            _sqlite_loop.read(engine, "SELECT 1", ())
+        assert _sqlite_loop.open_connections(engine) == 0
+    finally:
+        _sqlite_loop.dispose(engine)
+        engine.dispose()
+
+
 async def test_a_database_not_in_wal_mode_stays_in_threads(tmp_path: Path) -> None:
     path = tmp_path / "rollback-journal.db"
     with sqlite3.connect(path) as raw:

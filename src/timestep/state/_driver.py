@@ -49,6 +49,11 @@ READ_RUN_SQLITE = f"SELECT {', '.join(RunRow._fields)} FROM timestep_runs WHERE 
 READ_RUN_PG = READ_RUN_SQLITE.replace("?", "%s")
 
 
+def run_row(row: Any) -> RunRow | None:
+    """The driver's row of a read of one run as a :class:`RunRow` (None if there was none)."""
+    return None if row is None else RunRow(*row)
+
+
 #: Told ``(engine, statement)`` before every statement this path runs: SQLAlchemy's
 #: ``before_cursor_execute`` does not see it (the tests and ``bench/bench_statements.py`` count
 #: statements with both). Empty in normal use, where connections are handed out unwrapped.
@@ -143,4 +148,4 @@ def read_run(engine: Engine, run_id: str) -> RunRow | None:
     else:  # SQLite's connections are in autocommit: a read takes no write lock
         with checked_out(engine) as conn:
             row = conn.execute(READ_RUN_SQLITE, (run_id,)).fetchone()
-    return None if row is None else RunRow(*row)
+    return run_row(row)

@@ -190,8 +190,7 @@ async def _one_row(engine: Engine, conn: Connection, statement: str, params: Any
 
 async def read_run(engine: Engine, conn: Connection, run_id: str) -> _driver.RunRow | None:
     """The row of ``run_id`` (None if there is none): ``_driver.read_run`` on ``conn``."""
-    row = await _one_row(engine, conn, _driver.READ_RUN_PG, (run_id,))
-    return None if row is None else _driver.RunRow(*row)
+    return _driver.run_row(await _one_row(engine, conn, _driver.READ_RUN_PG, (run_id,)))
 
 
 async def create(

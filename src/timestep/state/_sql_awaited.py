@@ -51,13 +51,13 @@ async def run(backend: SqlBackend, run_id: str) -> RunSummary:
     ran, row = await _here(
         backend,
         lambda conn: _pg_async.read_run(engine, conn, run_id),
-        lambda: _sqlite_loop.read(engine, _driver.READ_RUN_SQLITE, (run_id,)),
+        lambda: _driver.run_row(_sqlite_loop.read(engine, _driver.READ_RUN_SQLITE, (run_id,))),
     )
     if not ran:
         return await asyncio.to_thread(backend.run, run_id)
     if row is None:
         raise RunNotFoundError(f"no run {run_id!r} in {backend.url}")
-    return run_summary(_driver.RunRow(*row))
+    return run_summary(row)
 
 
 async def create(

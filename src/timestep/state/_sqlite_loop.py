@@ -84,14 +84,12 @@ def _sweep() -> None:
 
 def _open(engine: Engine) -> sqlite3.Connection | None:
     """A connection to ``engine``'s file that never waits; None for a database not in WAL mode
-    (an in-memory one, or a file whose readers and writers would block each other).
+    (an in-memory one reports ``memory``, a file whose readers and writers would block each other
+    ``delete`` or another rollback journal).
 
     Raises Busy when the file cannot be opened now (the thread path then reports the cause).
     """
     args, kwargs = engine.dialect.create_connect_args(engine.url)
-    database = str(args[0]) if args else str(kwargs.get("database", ""))
-    if not database or database == ":memory:" or "mode=memory" in database:
-        return None
     kwargs.update(timeout=0, check_same_thread=False, isolation_level=None)
     connect: Callable[..., sqlite3.Connection] = sqlite3.connect
     try:
@@ -146,9 +144,8 @@ def _waits(error: sqlite3.Error) -> bool:
 def read(engine: Engine, statement: str, params: Any) -> Any:
     """One row of a one-statement read (None if there is none); Busy if it would wait."""
     conn = _connection(engine)
-    _driver.tell_listeners(engine, statement)
     try:
-        return conn.execute(statement, params).fetchone()
+        return _driver.told(engine, conn).execute(statement, params).fetchone()
     except sqlite3.Error as error:
         if _waits(error):
             raise Busy from error
