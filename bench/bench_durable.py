@@ -312,6 +312,8 @@ async def mode_queued(args: argparse.Namespace) -> dict[str, Any]:
     from bench_scaleout import LATENCY_ENV, _measure
 
     os.environ[LATENCY_ENV] = str(args.latency)
+    if args.executor_threads:  # the worker processes inherit it
+        os.environ["TIMESTEP_EXECUTOR_THREADS"] = str(args.executor_threads)
     per_process = -(-args.concurrent // args.processes)
     result = await _measure(args.target, args.processes, args.concurrent, per_process)
     return {"wall": result["wall"], "ideal": (TURNS + 1) * args.latency, "runs": args.concurrent}
@@ -344,10 +346,11 @@ def _spawn_ts(mode: str, store: str, **extra: Any) -> dict[str, Any]:
 def _flags(extra: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for key, value in extra.items():
+        flag = "--" + key.replace("_", "-")
         if value is True:
-            out.append(f"--{key}")
+            out.append(flag)
         elif value not in (None, False):
-            out += [f"--{key}", str(value)]
+            out += [flag, str(value)]
     return out
 
 
@@ -570,6 +573,24 @@ def _concurrency(args: argparse.Namespace, tmp: Path, pg: str | None) -> list[Co
                     py("queued", fresh_pg, processes=args.processes),
                 )
             )
+        if args.queued_threads:
+            threads = {"processes": args.processes, "executor_threads": args.queued_threads}
+            also = f"{queued}, {args.queued_threads} executor threads"
+            plans.append(
+                (
+                    "Python",
+                    f"timestep durable, SQLite file, {also}",
+                    py("queued", lambda i: f"sqlite:///{tmp}/qt{i}.db", **threads),
+                )
+            )
+            if pg:
+                plans.append(
+                    (
+                        "Python",
+                        f"timestep durable, Postgres, {also}",
+                        py("queued", fresh_pg, **threads),
+                    )
+                )
     if args.ts:
         unused = f"sqlite:///{tmp}/unused.db"
         plans += [
@@ -687,7 +708,9 @@ def _markdown(
             "stock SDK of the same language with one Agent clone per run. Queued rows: the runs "
             "are queued with `enqueue_run` and drained by one `timestep worker --processes N` "
             "(each process its own DBOS executor, on the same cores); their wall time is the "
-            "store's, from the first run's first row to the last run's save:",
+            "store's, from the first run's first row to the last run's save; rows with \"N "
+            'executor threads" run the workers with `TIMESTEP_EXECUTOR_THREADS=N` (default 16; '
+            "that pool also runs sync tools, see docs/operations.md):",
             "",
             "| language | framework | wall s | ideal s | ratio to ideal "
             "| ratio to SDK (clone per run) |",
@@ -748,6 +771,18 @@ def main() -> None:
         type=int,
         default=2,
         help="concurrent runs: worker processes draining the queued runs (0: no queued rows)",
+    )
+    parser.add_argument(
+        "--executor-threads",
+        type=int,
+        default=0,
+        help="queued mode: $TIMESTEP_EXECUTOR_THREADS of the workers (0: timestep's default)",
+    )
+    parser.add_argument(
+        "--queued-threads",
+        type=int,
+        default=4,
+        help="queued rows again with this many executor threads per worker (0: no such rows)",
     )
     args = parser.parse_args()
     if args.mode == "langgraph":
