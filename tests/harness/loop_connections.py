@@ -29,7 +29,7 @@ def loop_connections(url: str) -> list[Any]:
         return [
             conn
             for mine in _sqlite_loop._by_loop.values()
-            if (conn := mine.connections.get(engine)) is not None
+            if (conn := mine.get(engine)) is not None
         ]
 
 

@@ -27,7 +27,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -58,15 +58,9 @@ class _Written:
     running: bool = False
 
 
-@dataclass
-class _Loop:
-    """One event loop's connections, by engine (None: this database cannot be used here)."""
-
-    connections: dict[Engine, sqlite3.Connection | None] = field(default_factory=dict)
-
-
 _lock = threading.Lock()
-_by_loop: dict[asyncio.AbstractEventLoop, _Loop] = {}
+#: Each event loop's connections, by engine (None: this database cannot be used on a loop).
+_by_loop: dict[asyncio.AbstractEventLoop, dict[Engine, sqlite3.Connection | None]] = {}
 _written: dict[Engine, _Written] = {}
 
 
@@ -79,7 +73,7 @@ def _close(connections: list[sqlite3.Connection | None]) -> None:
 def _sweep() -> None:
     """Close the connections of loops that have closed (under the lock)."""
     for loop in [loop for loop in _by_loop if loop.is_closed()]:
-        _close(list(_by_loop.pop(loop).connections.values()))
+        _close(list(_by_loop.pop(loop).values()))
 
 
 def _open(engine: Engine) -> sqlite3.Connection | None:
@@ -118,11 +112,11 @@ def _connection(engine: Engine) -> sqlite3.Connection:
     loop = asyncio.get_running_loop()
     with _lock:
         _sweep()
-        mine = _by_loop.setdefault(loop, _Loop())
-        if engine in mine.connections:
-            conn = mine.connections[engine]
+        mine = _by_loop.setdefault(loop, {})
+        if engine in mine:
+            conn = mine[engine]
         else:
-            conn = mine.connections[engine] = _open(engine)
+            conn = mine[engine] = _open(engine)
     if conn is None:
         raise Busy
     return conn
@@ -132,8 +126,8 @@ def _drop(engine: Engine, conn: sqlite3.Connection) -> None:
     """Close ``conn`` after a failure (its state is unknown); the loop opens another next time."""
     with _lock:
         mine = _by_loop.get(asyncio.get_running_loop())
-        if mine is not None and mine.connections.get(engine) is conn:
-            del mine.connections[engine]
+        if mine is not None and mine.get(engine) is conn:
+            del mine[engine]
     conn.close()
 
 
@@ -210,7 +204,7 @@ def checkpoint(engine: Engine) -> None:
 def open_connections(engine: Engine) -> int:
     """How many loop-side connections to ``engine`` are open, on every loop."""
     with _lock:
-        return sum(1 for mine in _by_loop.values() if mine.connections.get(engine) is not None)
+        return sum(1 for mine in _by_loop.values() if mine.get(engine) is not None)
 
 
 def dispose(engine: Engine) -> None:
@@ -220,11 +214,7 @@ def dispose(engine: Engine) -> None:
     its callbacks, so never in the middle of one of its statements.
     """
     with _lock:
-        gone = [
-            (loop, mine.connections.pop(engine))
-            for loop, mine in _by_loop.items()
-            if engine in mine.connections
-        ]
+        gone = [(loop, mine.pop(engine)) for loop, mine in _by_loop.items() if engine in mine]
         _written.pop(engine, None)
     for loop, conn in gone:
         if conn is None:
@@ -253,6 +243,6 @@ os.register_at_fork(after_in_child=_forget_inherited)
 @atexit.register
 def _close_all() -> None:
     with _lock:
-        every = [conn for mine in _by_loop.values() for conn in mine.connections.values()]
+        every = [conn for mine in _by_loop.values() for conn in mine.values()]
         _by_loop.clear()
     _close(every)
