@@ -119,6 +119,10 @@ async def mode_stock(args: argparse.Namespace) -> dict[str, Any]:
     from agents import Runner
 
     agent = _agent(args.latency)
+    if args.worker_gc:  # the collector as a `timestep worker` process tunes it
+        from timestep.cli._gc import tune_gc, worker_gc_threshold
+
+        tune_gc(worker_gc_threshold())
 
     async def one(_rid: str) -> None:
         # --clone: one Agent object per run, as the SDK advises for concurrent runs (it checks
@@ -432,6 +436,11 @@ def _ms(times: list[float]) -> float:
 Row = tuple[str, str, str, float, float, float]
 Conc = tuple[str, str, dict[str, Any]]
 SDK_CLONED = "OpenAI Agents SDK, no durability, one Agent clone per run"
+#: The same, with the collector tuned as `timestep worker` processes tune it (a fair reference).
+SDK_CLONED_WORKER_GC = (
+    "OpenAI Agents SDK, no durability, one Agent clone per run, the collector as in "
+    "`timestep worker` (`TIMESTEP_WORKER_GC`)"
+)
 SDK_JS = "OpenAI Agents SDK JS, no durability"
 PGLITE = "PGlite (embedded, 1 connection) + SQLite store"
 
@@ -548,6 +557,7 @@ def _concurrency(args: argparse.Namespace, tmp: Path, pg: str | None) -> list[Co
     plans: list[tuple[str, str, Any]] = [
         ("Python", "OpenAI Agents SDK, no durability, one shared Agent", py("stock", no_db)),
         ("Python", SDK_CLONED, py("stock", no_db, clone=True)),
+        ("Python", SDK_CLONED_WORKER_GC, py("stock", no_db, clone=True, worker_gc=True)),
         (
             "Python",
             "timestep durable, SQLite file",
@@ -710,7 +720,10 @@ def _markdown(
             "(each process its own DBOS executor, on the same cores); their wall time is the "
             "store's, from the first run's first row to the last run's save; rows with \"N "
             'executor threads" run the workers with `TIMESTEP_EXECUTOR_THREADS=N` (default 16; '
-            "that pool also runs sync tools, see docs/operations.md):",
+            "that pool also runs sync tools, see docs/operations.md). Worker processes freeze "
+            "their start-up objects and collect gen 0 every 200,000 allocations "
+            "(`TIMESTEP_WORKER_GC`); the stock SDK row marked so runs with the same settings, "
+            "for reference:",
             "",
             "| language | framework | wall s | ideal s | ratio to ideal "
             "| ratio to SDK (clone per run) |",
@@ -763,6 +776,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="concurrent runs: processes each")
     parser.add_argument("--checkpoint", action="store_true")
     parser.add_argument("--clone", action="store_true", help="stock mode: clone the Agent per run")
+    parser.add_argument(
+        "--worker-gc",
+        action="store_true",
+        help="stock mode: tune the garbage collector as `timestep worker` processes do",
+    )
     parser.add_argument("--no-ts", dest="ts", action="store_false", help="Python figures only")
     parser.add_argument("--no-build", dest="build", action="store_false", help="use ts/dist as is")
     parser.add_argument("--no-readme", action="store_true")

@@ -21,6 +21,7 @@ from ._common import (
     err,
     out,
 )
+from ._gc import tune_gc, worker_gc_threshold
 
 
 @app.command()
@@ -74,6 +75,7 @@ def worker(
     agents = [load_agent(ref) for ref in agent_refs or []]
     if not agents:
         raise typer.BadParameter("name at least one agent", param_hint="--agent")
+    gc_threshold = worker_gc_threshold()  # a bad value fails before anything starts
     if processes > 1:
         from ._processes import child_args, run_processes
 
@@ -98,6 +100,7 @@ def worker(
     shown = _shown(_db(db))
 
     def ready() -> None:
+        tune_gc(gc_threshold)
         err.print(
             f"worker ready on {shown}: agents {names}; waiting for runs (Ctrl+C to stop)",
             markup=False,

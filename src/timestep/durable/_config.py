@@ -25,6 +25,7 @@ sequence; segments left PENDING by an older timestep version are then not recove
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,12 @@ def system_database_url(store_url: str) -> str:
     override = os.environ.get("TIMESTEP_DBOS_URL")
     if override:
         return override
+    return _derived_system_database_url(store_url)
+
+
+@functools.lru_cache(maxsize=64)
+def _derived_system_database_url(store_url: str) -> str:
+    """:func:`system_database_url` without ``$TIMESTEP_DBOS_URL`` (asked on every run: cached)."""
     if store_url.startswith(("postgresql", "postgres")):
         return store_url
     if store_url.startswith("sqlite"):

@@ -20,14 +20,30 @@ from .._errors import DurableStepError
 _ERROR_KEY = "$error"
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _plain(value: Any) -> Any:
     """Make ``value`` JSON-compatible, or raise TypeError naming what is not."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:  # the common case first; subclasses below
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str and not isinstance(key, str):
+                raise TypeError(f"JSON object keys must be strings, got {type(key).__name__}")
+            out[key] = item if type(item) in _SCALARS else _plain(item)
+        return out
+    if kind is list:
+        return [item if type(item) in _SCALARS else _plain(item) for item in value]
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
+        out = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"JSON object keys must be strings, got {type(key).__name__}")
@@ -83,7 +99,7 @@ class JSONSerializer(Serializer):
     """DBOS serializer writing compact JSON (see the module docstring)."""
 
     def serialize(self, data: Any) -> str:
-        return json.dumps(_plain(data), separators=(",", ":"), ensure_ascii=False)
+        return _ENCODE(_plain(data))
 
     def deserialize(self, serialized_data: str) -> Any:
         return _revive(json.loads(serialized_data))

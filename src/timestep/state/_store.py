@@ -69,6 +69,10 @@ def _to_python_json(stored: StoredState) -> dict[str, Any]:
         ) from error
 
 
+#: ``json.dumps(state, separators=(",", ":"))`` without building an encoder per call.
+_BODY = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _new_version(
     state_json: dict[str, Any],
     language: Language | None,
@@ -80,7 +84,7 @@ def _new_version(
     if final_status not in RUN_STATUSES:
         raise ConfigurationError(f"unknown status {final_status!r}; use one of {RUN_STATUSES}")
     return NewVersion(
-        body=json.dumps(state_json, separators=(",", ":")),
+        body=_BODY(state_json),
         language=language or facts.language,
         sdk_version=sdk_version,
         schema_version=facts.schema_version,
