@@ -25,7 +25,7 @@ from harness.cli_support import (
     interrupted_run,
     reset_durable,
 )
-from harness.processes import stop_process
+from harness.processes import read_until, stop_process
 from timestep.cli import main
 from timestep.state import RunStateStore
 
@@ -320,14 +320,8 @@ def test_worker_prints_readiness_and_each_segment(tmp_path: Path, db_url: str, a
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        assert proc.stderr is not None
-        lines: list[str] = []
         deadline = time.monotonic() + 180
-        while not any("worker ready on" in line for line in lines):
-            assert time.monotonic() < deadline, lines
-            line = proc.stderr.readline()
-            assert line, lines
-            lines.append(line)
+        lines = read_until(proc, "worker ready on", [], deadline)
         assert f"worker ready on {db_url}: agents support" in lines[-1]
         # a run that was not started durably cannot be resumed by a worker: said once, no crash
         asyncio.run(_paused_and_approved(db_url, agents, "plain"))
@@ -336,11 +330,7 @@ def test_worker_prints_readiness_and_each_segment(tmp_path: Path, db_url: str, a
         )
         assert started.returncode == 0, started.stderr
         asyncio.run(_approve(db_url, "t/9"))
-        while not any("segment t/9@1" in line for line in lines):
-            assert time.monotonic() < deadline, lines
-            line = proc.stderr.readline()
-            assert line, lines
-            lines.append(line)
+        read_until(proc, "segment t/9@1", lines, deadline)
         assert "run t/9, agent support, done in" in lines[-1]
         assert sum("cannot resume run plain" in line for line in lines) == 1
         assert proc.poll() is None

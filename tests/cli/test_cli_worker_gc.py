@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli_support import cli_env
-from harness.processes import stop_process
+from harness.processes import start_worker, stop_process
 from timestep import ConfigurationError
 from timestep.cli import _gc
 
@@ -39,8 +39,10 @@ from agents.testing import ScriptedModel, assistant_message, function_call
 def gc_settings() -> str:
     """Report the collector's settings."""
     report = {"threshold": list(gc.get_threshold()), "frozen": gc.get_freeze_count()}
-    with open(os.environ["TIMESTEP_TEST_REPORT"], "w") as out:
+    path = os.environ["TIMESTEP_TEST_REPORT"]
+    with open(path + ".tmp", "w") as out:
         json.dump(report, out)
+    os.replace(path + ".tmp", path)  # the test sees the whole file or none
     return "reported"
 
 
@@ -68,25 +70,14 @@ def _worker_settings(tmp_path: Path, gc_env: str | None) -> dict[str, list[int] 
     env.pop("TIMESTEP_WORKER_GC", None)
     if gc_env is not None:
         env["TIMESTEP_WORKER_GC"] = gc_env
-    process = subprocess.Popen(
-        [sys.executable, "-m", "timestep.cli", "worker", "--agent", f"{MODULE}:reporter"],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    process = start_worker(tmp_path, env, f"{MODULE}:reporter")
     try:
-        assert process.stderr is not None
         deadline = time.monotonic() + 180
-        lines: list[str] = []
-        while not any("worker ready on" in line for line in lines):
-            assert time.monotonic() < deadline, lines
-            line = process.stderr.readline()
-            assert line, f"the worker exited: {lines}"
-            lines.append(line)
         asyncio.run(_enqueue(db_url, "gc-1"))
         while not report.exists():
             assert time.monotonic() < deadline, "the queued run never reported"
             assert process.poll() is None, "the worker exited"
             time.sleep(0.1)
-        time.sleep(0.2)  # the tool closed the file before the step returned; be sure it is whole
         settings: dict[str, list[int] | int] = json.loads(report.read_text(encoding="utf-8"))
         return settings
     finally:

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.cli_support import cli_env
-from harness.processes import stop_process
+from harness.processes import start_worker, stop_process
 
 MODULE = "timestep_busy_agents"
 
@@ -80,20 +78,8 @@ def busy_worker(
     release = directory / "release"
     env = {**cli_env(db_url), "TIMESTEP_TEST_RELEASE": str(release), **(env or {})}
     env["TIMESTEP_LOG_FILE"] = str(directory / "worker.log")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "timestep.cli", "worker", "--agent", f"{MODULE}:busy",
-         "--concurrency", "1"],
-        cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    process = start_worker(directory, env, f"{MODULE}:busy", "--concurrency", "1")
     try:
-        assert process.stderr is not None
-        deadline = time.monotonic() + 180
-        lines: list[str] = []
-        while not any("worker ready on" in line for line in lines):
-            assert time.monotonic() < deadline, lines
-            line = process.stderr.readline()
-            assert line, f"the worker exited: {lines}"
-            lines.append(line)
         worker = BusyWorker(process, f"{prefix}-1", f"{prefix}-2", release)
         asyncio.run(_enqueue(db_url, [worker.running, worker.queued]))
         yield worker
