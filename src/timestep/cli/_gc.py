@@ -12,9 +12,8 @@ Python's settings.
 from __future__ import annotations
 
 import gc
-import os
 
-from .._errors import ConfigurationError
+from .._env import whole_number
 
 #: The gen-0 threshold of worker processes when ``$TIMESTEP_WORKER_GC`` does not say.
 DEFAULT_WORKER_GC = 200_000
@@ -22,16 +21,7 @@ DEFAULT_WORKER_GC = 200_000
 
 def worker_gc_threshold() -> int:
     """``$TIMESTEP_WORKER_GC`` (default 200,000; 0 leaves the collector as Python set it)."""
-    raw = os.environ.get("TIMESTEP_WORKER_GC", "").strip()
-    if not raw:
-        return DEFAULT_WORKER_GC
-    try:
-        threshold = int(raw)
-    except ValueError:
-        threshold = -1
-    if threshold < 0:
-        raise ConfigurationError(f"TIMESTEP_WORKER_GC must be a whole number >= 0, got {raw!r}")
-    return threshold
+    return whole_number("TIMESTEP_WORKER_GC", DEFAULT_WORKER_GC, 0)
 
 
 def tune_gc(threshold: int) -> None:

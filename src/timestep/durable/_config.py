@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from dbos import DBOS
 from sqlalchemy import event
 
+from .._env import whole_number
 from .._errors import ConfigurationError
 
 #: DBOS application version of timestep's durable workflows (see the module docstring).
@@ -58,18 +59,7 @@ def executor_threads() -> int:
     database connections and the GIL (bench/README.md: 1,000 concurrent runs on Postgres took
     111.5 s unbounded, 70.3 s with 16 threads).
     """
-    raw = os.environ.get("TIMESTEP_EXECUTOR_THREADS", "").strip()
-    if not raw:
-        return DEFAULT_EXECUTOR_THREADS
-    try:
-        threads = int(raw)
-    except ValueError:
-        threads = 0
-    if threads < 1:
-        raise ConfigurationError(
-            f"TIMESTEP_EXECUTOR_THREADS must be a whole number >= 1, got {raw!r}"
-        )
-    return threads
+    return whole_number("TIMESTEP_EXECUTOR_THREADS", DEFAULT_EXECUTOR_THREADS, 1)
 
 
 def _start_ticks(pid: int) -> str:

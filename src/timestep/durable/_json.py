@@ -20,35 +20,24 @@ from .._errors import DurableStepError
 _ERROR_KEY = "$error"
 
 
+#: Types whose values are their own JSON form (checked by identity first: the common case).
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _plain(value: Any) -> Any:
     """Make ``value`` JSON-compatible, or raise TypeError naming what is not."""
-    kind = type(value)
-    if kind in _SCALARS:
+    if type(value) in _SCALARS or isinstance(value, (bool, int, float, str)):
         return value
-    if kind is dict:  # the common case first; subclasses below
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if type(key) is not str and not isinstance(key, str):
-                raise TypeError(f"JSON object keys must be strings, got {type(key).__name__}")
-            out[key] = item if type(item) in _SCALARS else _plain(item)
-        return out
-    if kind is list:
-        return [item if type(item) in _SCALARS else _plain(item) for item in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
     if isinstance(value, dict):
-        out = {}
+        out: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"JSON object keys must be strings, got {type(key).__name__}")
-            out[key] = _plain(item)
+            out[key] = item if type(item) in _SCALARS else _plain(item)
         return out
+    if isinstance(value, (list, tuple)):
+        return [item if type(item) in _SCALARS else _plain(item) for item in value]
     if isinstance(value, BaseException):
         return {_ERROR_KEY: _error_payload(value)}
     raise TypeError(f"{type(value).__name__} is not JSON-serializable for a durable checkpoint")

@@ -450,9 +450,9 @@ def _clone(agent: Agent[Any], changes: dict[str, Any]) -> Agent[Any]:
     ``agent`` passed those checks already, and the changes keep their kinds (lists stay lists, a
     ``Model`` stays a ``Model``, so the settled ``model_settings`` stay equal): copying the fields
     gives an equal agent for a twentieth of the cost. Subclasses, whose ``__post_init__`` may do
-    more, and agents without a ``__dict__`` take the SDK's own path.
+    more, take the SDK's own path.
     """
-    if type(agent) is not Agent or not hasattr(agent, "__dict__"):
+    if type(agent) is not Agent:
         return agent.clone(**changes)
     clone: Agent[Any] = object.__new__(Agent)
     clone.__dict__.update(agent.__dict__)
