@@ -719,8 +719,9 @@ def _markdown(
             "are queued with `enqueue_run` and drained by one `timestep worker --processes N` "
             "(each process its own DBOS executor, on the same cores); their wall time is the "
             "store's, from the first run's first row to the last run's save; rows with \"N "
-            'executor threads" run the workers with `TIMESTEP_EXECUTOR_THREADS=N` (default 16; '
-            "that pool also runs sync tools, see docs/operations.md). Worker processes freeze "
+            'executor threads" run the workers with `TIMESTEP_EXECUTOR_THREADS=N` (default 4, '
+            "16 until 2026-12-05; sync tools have a pool of their own, see docs/operations.md). "
+            "Worker processes freeze "
             "their start-up objects and collect gen 0 every 200,000 allocations "
             "(`TIMESTEP_WORKER_GC`); the stock SDK row marked so runs with the same settings, "
             "for reference:",
@@ -799,7 +800,7 @@ def main() -> None:
     parser.add_argument(
         "--queued-threads",
         type=int,
-        default=4,
+        default=16,
         help="queued rows again with this many executor threads per worker (0: no such rows)",
     )
     args = parser.parse_args()

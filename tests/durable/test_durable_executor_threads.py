@@ -1,5 +1,7 @@
-"""DBOS's executor (the event loop's default executor once DBOS runs: ``asyncio.to_thread``) is
-bounded by ``$TIMESTEP_EXECUTOR_THREADS``; DBOS alone leaves it unbounded."""
+"""Thread pools of a durable process: DBOS's executor (``$TIMESTEP_EXECUTOR_THREADS``) runs the
+checkpoints; tool bodies' thread calls get a pool of their own (``$TIMESTEP_TOOL_THREADS``), so
+sync tools that block never hold up another run's checkpoints. DBOS alone leaves its pool
+unbounded and shares it with the tools."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from timestep.durable import _config
 
 # A durable run whose tool starts 8 blocking calls with asyncio.to_thread at once and reports how
 # many ran at the same time.
-_SCRIPT = textwrap.dedent(
+_FAN_OUT = textwrap.dedent(
     """
     import asyncio, json, sys, threading, time
     from agents import Agent, function_tool
@@ -54,15 +56,82 @@ _SCRIPT = textwrap.dedent(
     """
 )
 
+# Run "hold" calls 4 sync tools at once that block until released; run "quick" (a model turn, a
+# sync tool, an answer) starts once all 4 hold their threads and must finish before the release.
+_BLOCKED = textwrap.dedent(
+    """
+    import asyncio, json, sys, threading
+    from agents import Agent, function_tool
+    sys.path.insert(0, sys.argv[2])
+    from harness.scripted import scripted_model, text_turn, tool_turn, tools_turn
+    from timestep.durable import run_durable, shutdown
+    from timestep.state import RunStateStore
 
-def _run(tmp_path: Path, threads: str | None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "TIMESTEP_EXECUTOR_THREADS"}
-    if threads is not None:
-        env["TIMESTEP_EXECUTOR_THREADS"] = threads
+    release, lock, holding, names = threading.Event(), threading.Lock(), [0], set()
+
+    @function_tool
+    def hold(n: int) -> str:
+        with lock:
+            holding[0] += 1
+            names.add(threading.current_thread().name.rsplit("_", 1)[0])
+        release.wait(60)
+        return f"held {n}"
+
+    @function_tool
+    def quick() -> str:
+        names.add(threading.current_thread().name.rsplit("_", 1)[0])
+        return "quick"
+
+    async def main() -> None:
+        store = RunStateStore(sys.argv[1])
+        calls = [("hold", {"n": n}, f"call_{n}") for n in range(4)]
+        holder = Agent(
+            name="holder",
+            model=scripted_model(tools_turn(*calls), text_turn("released")),
+            tools=[hold],
+        )
+        quicker = Agent(
+            name="quicker",
+            model=scripted_model(tool_turn("quick", {}), text_turn("quick done")),
+            tools=[quick],
+        )
+        held = asyncio.create_task(run_durable(holder, "go", run_id="hold", store=store))
+        for _ in range(500):  # all 4 hold a thread (a pool too small for them: 5 s at most)
+            if holding[0] == 4:
+                break
+            await asyncio.sleep(0.01)
+        held_at_start = holding[0]
+        try:
+            fast = await asyncio.wait_for(
+                run_durable(quicker, "go", run_id="quick", store=store), 15
+            )
+            answer = fast.final_output
+        except asyncio.TimeoutError:
+            answer = "stalled"
+        release.set()
+        slow = await held
+        print(json.dumps(
+            {
+                "holding": held_at_start,
+                "quick": answer,
+                "hold": slow.final_output,
+                "threads": sorted(names),
+            }
+        ))
+        shutdown()
+
+    asyncio.run(main())
+    """
+)
+
+
+def _run(tmp_path: Path, script: str, **threads: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_THREADS")}
+    env.update({f"TIMESTEP_{name.upper()}_THREADS": value for name, value in threads.items()})
     tests = str(Path(__file__).resolve().parents[1])
     store = f"sqlite:///{tmp_path / 'runs.db'}"
     return subprocess.run(
-        [sys.executable, "-c", _SCRIPT, store, tests],
+        [sys.executable, "-c", script, store, tests],
         capture_output=True,
         text=True,
         env=env,
@@ -71,21 +140,44 @@ def _run(tmp_path: Path, threads: str | None) -> subprocess.CompletedProcess[str
     )
 
 
-@pytest.mark.parametrize(("threads", "most"), [("3", 3), (None, 8)])
-def test_to_thread_in_a_durable_run_is_bounded(
-    tmp_path: Path, threads: str | None, most: int
-) -> None:
-    done = _run(tmp_path, threads)
+def _report(done: subprocess.CompletedProcess[str]) -> dict[str, object]:
     assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    # 3 threads: never more than 3 at once; the default (16) lets all 8 run together
-    assert report == {"answer": "done", "most": most}, report
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def test_a_bad_thread_count_is_refused_before_anything_is_written(tmp_path: Path) -> None:
-    done = _run(tmp_path, "0")
+@pytest.mark.parametrize(
+    ("threads", "most"),
+    [({"tool": "3"}, 3), ({"tool": "3", "executor": "1"}, 3), ({}, None)],
+)
+def test_to_thread_in_a_tool_is_bounded_by_the_tool_threads(
+    tmp_path: Path, threads: dict[str, str], most: int | None
+) -> None:
+    report = _report(_run(tmp_path, _FAN_OUT, **threads))
+    # 3 tool threads: never more than 3 at once, whatever DBOS's pool; by default asyncio's own
+    # default size (the stock SDK's), which lets all 8 run together on 4 cores or more
+    expected = most if most is not None else min(8, _config.default_tool_threads())
+    assert report == {"answer": "done", "most": expected}, report
+
+
+def test_tools_that_block_do_not_hold_up_other_runs_checkpoints(tmp_path: Path) -> None:
+    # one checkpoint thread, 5 tool threads: 4 blocked tools leave a thread for run "quick", and
+    # its checkpoints do not wait for them (in one shared pool of 1 "quick" would stall)
+    report = _report(_run(tmp_path, _BLOCKED, executor="1", tool="5"))
+    assert report == {
+        "holding": 4,
+        "quick": "quick done",
+        "hold": "released",
+        "threads": ["timestep-tool-"],
+    }, report
+
+
+@pytest.mark.parametrize("name", ["EXECUTOR", "TOOL"])
+def test_a_bad_thread_count_is_refused_before_anything_is_written(
+    tmp_path: Path, name: str
+) -> None:
+    done = _run(tmp_path, _FAN_OUT, **{name.lower(): "0"})
     assert done.returncode != 0
-    assert "ConfigurationError: TIMESTEP_EXECUTOR_THREADS must be a whole number >= 1" in (
+    assert f"ConfigurationError: TIMESTEP_{name}_THREADS must be a whole number >= 1" in (
         done.stderr
     )
     assert not (tmp_path / "runs.dbos.sqlite").exists()
@@ -93,16 +185,25 @@ def test_a_bad_thread_count_is_refused_before_anything_is_written(tmp_path: Path
 
 @pytest.mark.parametrize("raw", ["0", "-2", "many", "1.5"])
 def test_thread_counts_are_checked(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
-    monkeypatch.setenv("TIMESTEP_EXECUTOR_THREADS", raw)
-    with pytest.raises(ConfigurationError, match="TIMESTEP_EXECUTOR_THREADS"):
-        _config.executor_threads()
+    for name, read in (("EXECUTOR", _config.executor_threads), ("TOOL", _config.tool_threads)):
+        monkeypatch.setenv(f"TIMESTEP_{name}_THREADS", raw)
+        with pytest.raises(ConfigurationError, match=f"TIMESTEP_{name}_THREADS"):
+            read()
 
 
-def test_thread_count_default_and_override(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_thread_count_defaults_and_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TIMESTEP_EXECUTOR_THREADS", raising=False)
-    assert _config.executor_threads() == _config.DEFAULT_EXECUTOR_THREADS == 16
+    monkeypatch.delenv("TIMESTEP_TOOL_THREADS", raising=False)
+    assert _config.executor_threads() == _config.DEFAULT_EXECUTOR_THREADS == 4
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert _config.tool_threads() == 6
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert _config.tool_threads() == 5
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert _config.tool_threads() == 32
     monkeypatch.setenv("TIMESTEP_EXECUTOR_THREADS", " 40 ")
-    assert _config.executor_threads() == 40
+    monkeypatch.setenv("TIMESTEP_TOOL_THREADS", "7")
+    assert (_config.executor_threads(), _config.tool_threads()) == (40, 7)
 
 
 async def test_a_store_that_is_no_store_is_refused() -> None:

@@ -329,3 +329,15 @@ def drop_database(server_url: str, name: str) -> None:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+def end_sessions(db_url: str) -> None:
+    """End every session on ``db_url``'s database from outside (as a server restart would)."""
+    name = make_url(db_url).database
+    query = "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+    with psycopg.connect(to_conninfo(db_url), autocommit=True) as conn:
+        conn.execute(f"SELECT pg_terminate_backend(pid) {query}", (name,))
+        deadline = time.monotonic() + 10
+        while conn.execute(f"SELECT count(*) {query}", (name,)).fetchone() != (0,):
+            assert time.monotonic() < deadline, "sessions did not end"
+            time.sleep(0.02)

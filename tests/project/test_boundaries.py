@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "_errors": 0,
     "_versions": 0,
     "_env": 1,
+    "_pg_pool": 1,
     "state": 2,
     "models": 2,
     "tools": 3,

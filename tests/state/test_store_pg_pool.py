@@ -1,5 +1,5 @@
 """A pooled Postgres connection the server has closed is replaced at checkout, with no round
-trip to find out (``timestep.state._pg_pool``): the store's next call just works."""
+trip to find out (``timestep._pg_pool``): the store's next call just works."""
 
 from __future__ import annotations
 
@@ -8,26 +8,12 @@ import time
 import psycopg
 import pytest
 from agents import Runner
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import make_url
 
+from harness.postgres import end_sessions
 from harness.refund_agent import build_agent, start_model
 from timestep import RunStateStore
-from timestep.state._pg_pool import server_closed
-
-
-def _end_sessions(db_url: str) -> None:
-    """End every session on ``db_url``'s database from outside (as a server restart would)."""
-    name = make_url(db_url).database
-    admin = create_engine(db_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    query = "FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
-    with admin.connect() as conn:
-        conn.execute(text(f"SELECT pg_terminate_backend(pid) {query}"), {"db": name})
-        deadline = time.monotonic() + 10
-        while conn.execute(text(f"SELECT count(*) {query}"), {"db": name}).scalar():
-            assert time.monotonic() < deadline, "sessions did not end"
-            time.sleep(0.02)
-    admin.dispose()
+from timestep._pg_pool import server_closed
 
 
 async def test_the_store_replaces_connections_the_server_ended(postgres_db_url: str) -> None:
@@ -36,7 +22,7 @@ async def test_the_store_replaces_connections_the_server_ended(postgres_db_url: 
     doc = result.to_state().to_json()
     await store.save_json("r1", doc)  # the pool now holds a connection
     for _round in range(2):
-        _end_sessions(postgres_db_url)
+        end_sessions(postgres_db_url)
         saved = await store.save_json("r1", doc)
         assert [run.run_id for run in await store.list_runs()] == ["r1"]
         assert (await store.get("r1")).version == saved.version
@@ -51,7 +37,7 @@ def test_server_closed_tells_a_live_connection_from_an_ended_one(postgres_db_url
     with psycopg.connect(_psycopg_url(postgres_db_url), autocommit=True) as conn:
         conn.execute("SELECT 1").fetchall()
         assert not server_closed(conn)
-        _end_sessions(postgres_db_url)
+        end_sessions(postgres_db_url)
         deadline = time.monotonic() + 5
         while not server_closed(conn):  # the FATAL message and the close reach the socket
             assert time.monotonic() < deadline, "an ended session still looks alive"

@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from dbos import DBOS
@@ -47,19 +47,35 @@ LOCAL_EXECUTOR_PREFIX = "local-pid-"
 
 
 #: Threads of DBOS's executor when ``$TIMESTEP_EXECUTOR_THREADS`` does not say (see below).
-DEFAULT_EXECUTOR_THREADS = 16
+DEFAULT_EXECUTOR_THREADS = 4
 
 
 def executor_threads() -> int:
-    """Threads of the process's DBOS executor (``$TIMESTEP_EXECUTOR_THREADS``, default 16).
+    """Threads of the process's DBOS executor (``$TIMESTEP_EXECUTOR_THREADS``, default 4).
 
-    DBOS runs its system-database calls on this pool, and it is also the default executor of the
-    event loop (``asyncio.to_thread``: the store's calls, tools that use threads). DBOS leaves it
-    unbounded: 1,000 concurrent durable runs then start hundreds of threads that queue for 20
-    database connections and the GIL (bench/README.md: 1,000 concurrent runs on Postgres took
-    111.5 s unbounded, 70.3 s with 16 threads).
+    DBOS runs its system-database calls on this pool, and it is the event loop's default executor
+    (``asyncio.to_thread``) outside tool bodies, e.g. for the store's calls that wait for a lock.
+    DBOS leaves it unbounded: 1,000 concurrent durable runs then start hundreds of threads that
+    queue for 20 database connections and the GIL (bench/README.md).
     """
     return whole_number("TIMESTEP_EXECUTOR_THREADS", DEFAULT_EXECUTOR_THREADS, 1)
+
+
+def default_tool_threads() -> int:
+    """Asyncio's own default executor size, which the stock SDK's sync tools get."""
+    return min(32, (os.cpu_count() or 1) + 4)
+
+
+def tool_threads() -> int:
+    """Threads for tool bodies (``$TIMESTEP_TOOL_THREADS``; default as asyncio's, ``_threads``)."""
+    return whole_number("TIMESTEP_TOOL_THREADS", default_tool_threads(), 1)
+
+
+def dbos_engine() -> sa.Engine:
+    """The launched DBOS's own engine on its system database."""
+    from dbos._dbos import _get_dbos_instance
+
+    return cast(sa.Engine, _get_dbos_instance()._sys_db.engine)
 
 
 def _start_ticks(pid: int) -> str:

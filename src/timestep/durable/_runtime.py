@@ -21,8 +21,9 @@ from agents.memory import Session
 from dbos import DBOS, DBOSClient, DBOSConfig
 
 from .._errors import ConfigurationError, StoreUnavailableError
+from .._pg_pool import drop_closed_connections
 from ..state import RunStateStore, display_url
-from . import _config, _stream, _takeover
+from . import _config, _stream, _takeover, _threads
 from ._json import JSONSerializer
 from ._spec import public_target, resolve_target
 
@@ -278,17 +279,23 @@ class DurableRuntime:
                 config["system_database_engine"] = engine
             else:
                 config["system_database_url"] = _config.postgres_url(url)
+                # a closed connection is found at checkout without DBOS's ping (see launch below)
+                config["db_engine_kwargs"] = {"pool_pre_ping": False}
             if "executor_id" not in options:
                 if url.startswith("sqlite"):
                     config["executor_id"] = _config.process_executor_id()
                 elif not os.environ.get("DBOS__VMID"):
                     config["executor_id"] = _takeover.new_executor_id()
             config["max_executor_threads"] = _config.executor_threads()
+            tool_threads = _config.tool_threads()
             config.update(options)  # type: ignore[typeddict-item]
             DBOS(config=config)
             if not worker:
                 DBOS.listen_queues([])
             DBOS.launch()
+            _threads.route_tools(tool_threads)
+            if engine is None and "system_database_engine" not in options:
+                drop_closed_connections(_config.dbos_engine())
             DBOS.register_queue(
                 _config.QUEUE_NAME,
                 worker_concurrency=worker_concurrency,

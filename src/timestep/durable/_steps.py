@@ -44,6 +44,7 @@ from pydantic_core import to_jsonable_python
 
 from . import _names
 from ._stream import StreamWriter, abandoned, attempt_key
+from ._threads import tool_body
 
 _OUTPUT_ITEM: TypeAdapter[Any] = TypeAdapter(cast(Any, TResponseOutputItem))
 
@@ -314,7 +315,8 @@ def _wrap_tool(tool: FunctionTool, step_name: str | None = None) -> FunctionTool
     async def invoke(ctx: ToolContext[Any], arguments: str) -> Any:
         seg = _active()
         if seg is None:
-            return await original(ctx, arguments)
+            with tool_body():
+                return await original(ctx, arguments)
         call_id = ctx.tool_call_id
         edited = seg.edited_arguments.get(call_id)
         if edited is not None:  # a human edited them when approving: the tool gets these
@@ -323,7 +325,9 @@ def _wrap_tool(tool: FunctionTool, step_name: str | None = None) -> FunctionTool
             ctx._function_tool_arguments = None  # the SDK prepared the model's arguments
 
         async def body() -> dict[str, Any]:
-            return _dump_tool_output(await original(ctx, arguments))
+            with tool_body():
+                output = await original(ctx, arguments)
+            return _dump_tool_output(output)
 
         reservation = seg.reservations.pop(call_id, None)
         if reservation is not None:

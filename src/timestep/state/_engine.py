@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from .._errors import ConfigurationError, CorruptStateError, StoreUnavailableError
-from ._pg_pool import drop_closed_connections
+from .._pg_pool import drop_closed_connections
 
 DEFAULT_URL = "sqlite:///timestep.db"
 _engines: dict[str, Engine] = {}

@@ -30,9 +30,9 @@ from typing import Any
 import psycopg
 from sqlalchemy import Engine
 
+from .._pg_pool import server_closed
 from . import _driver, _pg_writes
 from ._engine import PG_CONNECT_TIMEOUT, on_dispose
-from ._pg_pool import server_closed
 from ._records import NewVersion
 
 #: Async connections per event loop and database (beyond them, calls take the thread path).

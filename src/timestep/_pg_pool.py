@@ -4,7 +4,8 @@ A server that restarts, or ends a session (``pg_terminate_backend``, ``idle_sess
 a proxy closing it), sends a FATAL message and closes its side of the socket. Until the next use,
 a pooled connection then sits with a readable socket while no query of ours is running: checking
 that at checkout is one ``poll`` of the socket. SQLAlchemy's ``pool_pre_ping`` asks the server
-instead (``SELECT 1``), a round trip per checkout: three per durable run for the store. A
+instead (``SELECT 1``), a round trip per checkout: three per durable run for the store and two
+per step for DBOS's system database (its engine gets this check instead of its ping too). A
 connection whose peer vanished without closing it (a cut network) is not caught by either
 before its statement runs; that statement then fails with ``StoreUnavailableError``.
 """
