@@ -126,7 +126,8 @@ _BLOCKED = textwrap.dedent(
 
 
 def _run(tmp_path: Path, script: str, **threads: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_THREADS")}
+    ours = {"TIMESTEP_EXECUTOR_THREADS", "TIMESTEP_TOOL_THREADS"}
+    env = {k: v for k, v in os.environ.items() if k not in ours}
     env.update({f"TIMESTEP_{name.upper()}_THREADS": value for name, value in threads.items()})
     tests = str(Path(__file__).resolve().parents[1])
     store = f"sqlite:///{tmp_path / 'runs.db'}"

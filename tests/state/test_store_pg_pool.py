@@ -8,9 +8,8 @@ import time
 import psycopg
 import pytest
 from agents import Runner
-from sqlalchemy import make_url
 
-from harness.postgres import end_sessions
+from harness.postgres import end_sessions, to_conninfo
 from harness.refund_agent import build_agent, start_model
 from timestep import RunStateStore
 from timestep._pg_pool import server_closed
@@ -29,12 +28,8 @@ async def test_the_store_replaces_connections_the_server_ended(postgres_db_url: 
     assert saved.version == 3
 
 
-def _psycopg_url(db_url: str) -> str:
-    return make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def test_server_closed_tells_a_live_connection_from_an_ended_one(postgres_db_url: str) -> None:
-    with psycopg.connect(_psycopg_url(postgres_db_url), autocommit=True) as conn:
+    with psycopg.connect(to_conninfo(postgres_db_url), autocommit=True) as conn:
         conn.execute("SELECT 1").fetchall()
         assert not server_closed(conn)
         end_sessions(postgres_db_url)
@@ -44,6 +39,6 @@ def test_server_closed_tells_a_live_connection_from_an_ended_one(postgres_db_url
             time.sleep(0.01)
         with pytest.raises(psycopg.OperationalError):
             conn.execute("SELECT 1")
-    closed = psycopg.connect(_psycopg_url(postgres_db_url))
+    closed = psycopg.connect(to_conninfo(postgres_db_url))
     closed.close()
     assert server_closed(closed)
