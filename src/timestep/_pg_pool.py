@@ -5,7 +5,9 @@ a proxy closing it), sends a FATAL message and closes its side of the socket. Un
 a pooled connection then sits with a readable socket while no query of ours is running: checking
 that at checkout is one ``poll`` of the socket. SQLAlchemy's ``pool_pre_ping`` asks the server
 instead (``SELECT 1``), a round trip per checkout: three per durable run for the store and two
-per step for DBOS's system database (its engine gets this check instead of its ping too). A
+per step for DBOS's system database (its engine gets this check instead of its ping too). Every
+Postgres engine timestep creates comes from ``postgres_engine`` (the store's, the system
+database's client engine); DBOS's own engine gets ``drop_closed_connections`` after launch. A
 connection whose peer vanished without closing it (a cut network) is not caught by either
 before its statement runs; that statement then fails with ``StoreUnavailableError``.
 """
@@ -15,8 +17,11 @@ from __future__ import annotations
 import select
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
+
+#: Seconds a new Postgres connection may take before the attempt fails (a host that is gone).
+CONNECT_TIMEOUT = 10
 
 
 def _readable(fd: int) -> bool:
@@ -47,3 +52,10 @@ def drop_closed_connections(engine: Engine) -> None:
         if server_closed(dbapi_connection):
             # the pool discards this connection and checks out a new one (SQLAlchemy retries)
             raise DisconnectionError("the server closed this pooled connection")
+
+
+def postgres_engine(url: str | URL) -> Engine:
+    """An engine on Postgres: connect timeout, no ping, closed connections replaced at checkout."""
+    engine = create_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT})
+    drop_closed_connections(engine)
+    return engine

@@ -2,8 +2,8 @@
 
 A ready worker freezes what start-up loaded and collects gen 0 every ``TIMESTEP_WORKER_GC`` net
 allocations (default 200,000; 0 keeps Python's settings). A real worker process runs a queued run
-whose tool reports the collector's settings from inside that process; a bad value is refused
-before the worker starts.
+whose tool reports the collector's settings from inside that process; a bad value (of this or of
+the thread settings) is refused before the worker starts.
 """
 
 from __future__ import annotations
@@ -101,9 +101,24 @@ def test_zero_leaves_the_collector_as_python_set_it(tmp_path: Path) -> None:
     assert settings == {"threshold": [700, 10, 10], "frozen": 0}
 
 
-def test_a_bad_value_is_refused_before_the_worker_starts(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [
+        (
+            "TIMESTEP_WORKER_GC",
+            "lots",
+            "TIMESTEP_WORKER_GC must be a whole number >= 0, got 'lots'",
+        ),
+        ("TIMESTEP_EXECUTOR_THREADS", "0", "TIMESTEP_EXECUTOR_THREADS must be a whole number >= 1"),
+        ("TIMESTEP_TOOL_THREADS", "few", "TIMESTEP_TOOL_THREADS must be a whole number >= 1"),
+    ],
+)
+def test_a_bad_value_is_refused_before_any_worker_starts(
+    tmp_path: Path, name: str, raw: str, message: str
+) -> None:
+    """The supervisor of ``--processes 2`` refuses it once, before it starts a child."""
     db_url = f"sqlite:///{tmp_path / 'gc.db'}"
-    env = {**cli_env(db_url), "TIMESTEP_WORKER_GC": "lots"}
+    env = {**cli_env(db_url), name: raw}
     env["TIMESTEP_LOG_FILE"] = str(tmp_path / "worker.log")
     (tmp_path / f"{MODULE}.py").write_text(SOURCE, encoding="utf-8")
     done = subprocess.run(
@@ -112,8 +127,8 @@ def test_a_bad_value_is_refused_before_the_worker_starts(tmp_path: Path) -> None
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode != 0
-    assert "TIMESTEP_WORKER_GC must be a whole number >= 0, got 'lots'" in done.stderr
-    assert "worker ready" not in done.stderr
+    assert done.stderr.count(message) == 1, done.stderr
+    assert "2 workers on" not in done.stderr and "worker ready" not in done.stderr
     assert not (tmp_path / "gc.dbos.sqlite").exists()
 
 

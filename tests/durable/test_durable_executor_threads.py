@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from timestep import ConfigurationError
-from timestep.durable import _config
+from timestep import ConfigurationError, _env
 
 # A durable run whose tool starts 8 blocking calls with asyncio.to_thread at once and reports how
 # many ran at the same time.
@@ -156,7 +155,7 @@ def test_to_thread_in_a_tool_is_bounded_by_the_tool_threads(
     report = _report(_run(tmp_path, _FAN_OUT, **threads))
     # 3 tool threads: never more than 3 at once, whatever DBOS's pool; by default asyncio's own
     # default size (the stock SDK's), which lets all 8 run together on 4 cores or more
-    expected = most if most is not None else min(8, _config.default_tool_threads())
+    expected = most if most is not None else min(8, _env.default_tool_threads())
     assert report == {"answer": "done", "most": expected}, report
 
 
@@ -186,7 +185,7 @@ def test_a_bad_thread_count_is_refused_before_anything_is_written(
 
 @pytest.mark.parametrize("raw", ["0", "-2", "many", "1.5"])
 def test_thread_counts_are_checked(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
-    for name, read in (("EXECUTOR", _config.executor_threads), ("TOOL", _config.tool_threads)):
+    for name, read in (("EXECUTOR", _env.executor_threads), ("TOOL", _env.tool_threads)):
         monkeypatch.setenv(f"TIMESTEP_{name}_THREADS", raw)
         with pytest.raises(ConfigurationError, match=f"TIMESTEP_{name}_THREADS"):
             read()
@@ -195,16 +194,16 @@ def test_thread_counts_are_checked(monkeypatch: pytest.MonkeyPatch, raw: str) ->
 def test_thread_count_defaults_and_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TIMESTEP_EXECUTOR_THREADS", raising=False)
     monkeypatch.delenv("TIMESTEP_TOOL_THREADS", raising=False)
-    assert _config.executor_threads() == _config.DEFAULT_EXECUTOR_THREADS == 4
+    assert _env.executor_threads() == _env.DEFAULT_EXECUTOR_THREADS == 4
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    assert _config.tool_threads() == 6
+    assert _env.tool_threads() == 6
     monkeypatch.setattr(os, "cpu_count", lambda: None)
-    assert _config.tool_threads() == 5
+    assert _env.tool_threads() == 5
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
-    assert _config.tool_threads() == 32
+    assert _env.tool_threads() == 32
     monkeypatch.setenv("TIMESTEP_EXECUTOR_THREADS", " 40 ")
     monkeypatch.setenv("TIMESTEP_TOOL_THREADS", "7")
-    assert (_config.executor_threads(), _config.tool_threads()) == (40, 7)
+    assert (_env.executor_threads(), _env.tool_threads()) == (40, 7)
 
 
 async def test_a_store_that_is_no_store_is_refused() -> None:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from .._env import executor_threads, tool_threads
 from .._errors import ConfigurationError
 from ._common import (
     DbOption,
@@ -75,7 +76,10 @@ def worker(
     agents = [load_agent(ref) for ref in agent_refs or []]
     if not agents:
         raise typer.BadParameter("name at least one agent", param_hint="--agent")
-    gc_threshold = worker_gc_threshold()  # a bad value fails before anything starts
+    # bad values fail here, before anything starts (not once in each child of --processes)
+    gc_threshold = worker_gc_threshold()
+    executor_threads()
+    tool_threads()
     if processes > 1:
         from ._processes import child_args, run_processes
 

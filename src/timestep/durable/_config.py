@@ -34,7 +34,6 @@ import sqlalchemy as sa
 from dbos import DBOS
 from sqlalchemy import event
 
-from .._env import whole_number
 from .._errors import ConfigurationError
 
 #: DBOS application version of timestep's durable workflows (see the module docstring).
@@ -44,31 +43,6 @@ QUEUE_NAME = "timestep"
 
 #: Prefix of the per-process executor ids used on SQLite system databases.
 LOCAL_EXECUTOR_PREFIX = "local-pid-"
-
-
-#: Threads of DBOS's executor when ``$TIMESTEP_EXECUTOR_THREADS`` does not say (see below).
-DEFAULT_EXECUTOR_THREADS = 4
-
-
-def executor_threads() -> int:
-    """Threads of the process's DBOS executor (``$TIMESTEP_EXECUTOR_THREADS``, default 4).
-
-    DBOS runs its system-database calls on this pool, and it is the event loop's default executor
-    (``asyncio.to_thread``) outside tool bodies, e.g. for the store's calls that wait for a lock.
-    DBOS leaves it unbounded: 1,000 concurrent durable runs then start hundreds of threads that
-    queue for 20 database connections and the GIL (bench/README.md).
-    """
-    return whole_number("TIMESTEP_EXECUTOR_THREADS", DEFAULT_EXECUTOR_THREADS, 1)
-
-
-def default_tool_threads() -> int:
-    """Asyncio's own default executor size, which the stock SDK's sync tools get."""
-    return min(32, (os.cpu_count() or 1) + 4)
-
-
-def tool_threads() -> int:
-    """Threads for tool bodies (``$TIMESTEP_TOOL_THREADS``; default as asyncio's, ``_threads``)."""
-    return whole_number("TIMESTEP_TOOL_THREADS", default_tool_threads(), 1)
 
 
 def dbos_engine() -> sa.Engine:

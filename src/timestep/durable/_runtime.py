@@ -20,8 +20,9 @@ from agents import Agent, RunConfig, RunResult, RunResultStreaming
 from agents.memory import Session
 from dbos import DBOS, DBOSClient, DBOSConfig
 
+from .._env import executor_threads, tool_threads
 from .._errors import ConfigurationError, StoreUnavailableError
-from .._pg_pool import drop_closed_connections
+from .._pg_pool import drop_closed_connections, postgres_engine
 from ..state import RunStateStore, display_url
 from . import _config, _stream, _takeover, _threads
 from ._json import JSONSerializer
@@ -134,9 +135,7 @@ class DurableRuntime:
                 if url.startswith("sqlite"):
                     self._engines[url] = _config.sqlite_engine(url)
                 else:
-                    self._engines[url] = sa.create_engine(
-                        _config.postgres_url(url), pool_pre_ping=True
-                    )
+                    self._engines[url] = postgres_engine(_config.postgres_url(url))
             return self._engines[url]
 
     def system_engine(self, store_url: str) -> sa.Engine:
@@ -286,14 +285,14 @@ class DurableRuntime:
                     config["executor_id"] = _config.process_executor_id()
                 elif not os.environ.get("DBOS__VMID"):
                     config["executor_id"] = _takeover.new_executor_id()
-            config["max_executor_threads"] = _config.executor_threads()
-            tool_threads = _config.tool_threads()
+            config["max_executor_threads"] = executor_threads()
+            tools = tool_threads()
             config.update(options)  # type: ignore[typeddict-item]
             DBOS(config=config)
             if not worker:
                 DBOS.listen_queues([])
             DBOS.launch()
-            _threads.route_tools(tool_threads)
+            _threads.route_tools(tools)
             if engine is None and "system_database_engine" not in options:
                 drop_closed_connections(_config.dbos_engine())
             DBOS.register_queue(

@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from .._errors import ConfigurationError, CorruptStateError, StoreUnavailableError
-from .._pg_pool import drop_closed_connections
+from .._pg_pool import CONNECT_TIMEOUT, postgres_engine
 
 DEFAULT_URL = "sqlite:///timestep.db"
 _engines: dict[str, Engine] = {}
@@ -114,7 +114,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 #: Seconds a new Postgres connection may take (the pool's, and ``_pg_async``'s).
-PG_CONNECT_TIMEOUT = 10
+PG_CONNECT_TIMEOUT = CONNECT_TIMEOUT
 
 
 def get_engine(url: str) -> Engine:
@@ -136,8 +136,7 @@ def get_engine(url: str) -> Engine:
             engine = create_engine(normalized)
             _configure_sqlite(engine)
         else:
-            engine = create_engine(normalized, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT})
-            drop_closed_connections(engine)
+            engine = postgres_engine(normalized)
         _engines[key] = engine
         return engine
 
