@@ -332,12 +332,23 @@ def drop_database(server_url: str, name: str) -> None:
 
 
 def end_sessions(db_url: str) -> None:
-    """End every session on ``db_url``'s database from outside (as a server restart would)."""
+    """End every session on ``db_url``'s database from outside (as a server restart would).
+
+    Waits until those sessions are gone; clients that reconnect meanwhile (a heartbeat, DBOS's
+    listener) open new sessions, which are left alone.
+    """
     name = make_url(db_url).database
-    query = "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
     with psycopg.connect(to_conninfo(db_url), autocommit=True) as conn:
-        conn.execute(f"SELECT pg_terminate_backend(pid) {query}", (name,))
+        ended = [
+            pid
+            for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            ).fetchall()
+        ]
+        conn.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (ended,))
         deadline = time.monotonic() + 10
-        while conn.execute(f"SELECT count(*) {query}", (name,)).fetchone() != (0,):
+        alive = "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s::int[])"
+        while conn.execute(alive, (ended,)).fetchone() != (0,):
             assert time.monotonic() < deadline, "sessions did not end"
             time.sleep(0.02)
