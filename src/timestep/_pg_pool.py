@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 
-#: Seconds a new Postgres connection may take before the attempt fails (a host that is gone).
+#: Seconds a new Postgres connection may take before the attempt fails (a host that is gone):
+#: every pool's here, and ``state._pg_async``'s connections.
 CONNECT_TIMEOUT = 10
 
 

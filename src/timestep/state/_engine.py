@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from .._errors import ConfigurationError, CorruptStateError, StoreUnavailableError
-from .._pg_pool import CONNECT_TIMEOUT, postgres_engine
+from .._pg_pool import postgres_engine
 
 DEFAULT_URL = "sqlite:///timestep.db"
 _engines: dict[str, Engine] = {}
@@ -111,10 +111,6 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_end(conn: Any) -> None:
         if conn.info.pop(_HOLDS_WRITE_LOCK, False):
             write_lock.release()
-
-
-#: Seconds a new Postgres connection may take (the pool's, and ``_pg_async``'s).
-PG_CONNECT_TIMEOUT = CONNECT_TIMEOUT
 
 
 def get_engine(url: str) -> Engine:

@@ -30,9 +30,9 @@ from typing import Any
 import psycopg
 from sqlalchemy import Engine
 
-from .._pg_pool import server_closed
+from .._pg_pool import CONNECT_TIMEOUT, server_closed
 from . import _driver, _pg_writes
-from ._engine import PG_CONNECT_TIMEOUT, on_dispose
+from ._engine import on_dispose
 from ._records import NewVersion
 
 #: Async connections per event loop and database (beyond them, calls take the thread path).
@@ -73,7 +73,7 @@ def _connect_params(engine: Engine) -> dict[str, Any]:
         params.pop("context", None)  # SQLAlchemy's adapters: these statements need psycopg's
         found = _params[engine] = {
             **params,
-            "connect_timeout": PG_CONNECT_TIMEOUT,
+            "connect_timeout": CONNECT_TIMEOUT,
             "autocommit": True,
         }
     return found
