@@ -203,6 +203,13 @@ async def _measure(target: str, runs: int) -> dict[str, Any]:
         "total_ms": {k: statistics.median(r["total"] for r in v) * 1e3 for k, v in seen.items()},
         "parts_ms": {p: statistics.median(x[p] for x in parts) * 1e3 for p in [*PARTS, "own"]},
         "calls_per_run": calls,
+        "calls_ms": {
+            kind: {
+                label: statistics.median(r.get(label, 0.0) for r in v) * 1e3
+                for label in calls.get(kind, {})
+            }
+            for kind, v in seen.items()
+        },
     }
 
 

@@ -1,12 +1,14 @@
 """Settings read from environment variables, checked where they are read.
 
-The thread settings of durable processes live here too, so ``timestep worker --processes N``
-checks them before it starts any child.
+The thread and lease settings of durable processes live here too, so
+``timestep worker --processes N`` checks them before it starts any child.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass
 
 from ._errors import ConfigurationError
 
@@ -51,3 +53,56 @@ def default_tool_threads() -> int:
 def tool_threads() -> int:
     """Threads for tool bodies (``$TIMESTEP_TOOL_THREADS``; default as asyncio's, ``_threads``)."""
     return whole_number("TIMESTEP_TOOL_THREADS", default_tool_threads(), 1)
+
+
+#: A number of seconds as the environment may give it: plain decimal, optionally with an exponent
+#: (no ``inf``, ``nan``, hex or underscores; the TypeScript twin accepts the same texts).
+_SPACE = r"[ \t\n\r\f\v]*"
+_SECONDS = re.compile(_SPACE + r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?" + _SPACE)
+
+DEFAULT_HEARTBEAT = 5.0
+DEFAULT_LEASE = 20.0
+
+
+def seconds(name: str, default: float) -> float:
+    """``$name`` as a finite number of seconds (``default`` when unset or empty)."""
+    text = os.environ.get(name)
+    if not text:
+        return default
+    if _SECONDS.fullmatch(text) is None or float(text) in (float("inf"), float("-inf")):
+        raise ConfigurationError(f"${name} must be a number of seconds, got {text!r}")
+    return float(text)
+
+
+@dataclass(frozen=True)
+class LeaseSettings:
+    """How often a durable process renews its lease and how long the lease lasts (seconds)."""
+
+    heartbeat: float = DEFAULT_HEARTBEAT
+    lease: float = DEFAULT_LEASE
+
+    def __post_init__(self) -> None:
+        if not self.heartbeat > 0:
+            raise ConfigurationError(
+                f"the executor heartbeat must be positive, got {self.heartbeat}"
+            )
+        if not self.lease >= 2 * self.heartbeat:
+            raise ConfigurationError(
+                f"the executor lease ({self.lease} s) must be at least twice the heartbeat "
+                f"({self.heartbeat} s), so one late heartbeat does not look like a dead process"
+            )
+
+    @classmethod
+    def resolve(cls, heartbeat: float | None = None, lease: float | None = None) -> LeaseSettings:
+        """Explicit values, else ``$TIMESTEP_EXECUTOR_HEARTBEAT`` / ``_LEASE``, else defaults."""
+        return cls(
+            heartbeat=heartbeat
+            if heartbeat is not None
+            else seconds("TIMESTEP_EXECUTOR_HEARTBEAT", DEFAULT_HEARTBEAT),
+            lease=lease if lease is not None else seconds("TIMESTEP_EXECUTOR_LEASE", DEFAULT_LEASE),
+        )
+
+    @property
+    def bound(self) -> float:
+        """Seconds within which a dead executor's segments are back on the queue."""
+        return self.lease + self.heartbeat

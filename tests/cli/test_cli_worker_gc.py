@@ -102,29 +102,42 @@ def test_zero_leaves_the_collector_as_python_set_it(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "raw", "message"),
+    ("env", "args", "message"),
     [
         (
-            "TIMESTEP_WORKER_GC",
-            "lots",
+            {"TIMESTEP_WORKER_GC": "lots"},
+            [],
             "TIMESTEP_WORKER_GC must be a whole number >= 0, got 'lots'",
         ),
-        ("TIMESTEP_EXECUTOR_THREADS", "0", "TIMESTEP_EXECUTOR_THREADS must be a whole number >= 1"),
-        ("TIMESTEP_TOOL_THREADS", "few", "TIMESTEP_TOOL_THREADS must be a whole number >= 1"),
+        ({"TIMESTEP_EXECUTOR_THREADS": "0"}, [], "TIMESTEP_EXECUTOR_THREADS must be a whole"),
+        ({"TIMESTEP_TOOL_THREADS": "few"}, [], "TIMESTEP_TOOL_THREADS must be a whole number"),
+        (
+            {"TIMESTEP_EXECUTOR_HEARTBEAT": "soon"},
+            [],
+            "$TIMESTEP_EXECUTOR_HEARTBEAT must be a number of seconds, got 'soon'",
+        ),
+        (
+            {"TIMESTEP_EXECUTOR_LEASE": "inf"},
+            [],
+            "$TIMESTEP_EXECUTOR_LEASE must be a number of seconds, got 'inf'",
+        ),
+        ({"TIMESTEP_EXECUTOR_LEASE": "3"}, [], "must be at least twice the heartbeat (5.0 s)"),
+        ({}, ["--heartbeat", "2", "--lease", "3"], "must be at least twice the heartbeat (2.0 s)"),
     ],
+    ids=["gc", "executor-threads", "tool-threads", "heartbeat", "lease", "lease-env", "options"],
 )
 def test_a_bad_value_is_refused_before_any_worker_starts(
-    tmp_path: Path, name: str, raw: str, message: str
+    tmp_path: Path, env: dict[str, str], args: list[str], message: str
 ) -> None:
     """The supervisor of ``--processes 2`` refuses it once, before it starts a child."""
     db_url = f"sqlite:///{tmp_path / 'gc.db'}"
-    env = {**cli_env(db_url), name: raw}
-    env["TIMESTEP_LOG_FILE"] = str(tmp_path / "worker.log")
+    child_env = {**cli_env(db_url), **env}
+    child_env["TIMESTEP_LOG_FILE"] = str(tmp_path / "worker.log")
     (tmp_path / f"{MODULE}.py").write_text(SOURCE, encoding="utf-8")
     done = subprocess.run(
         [sys.executable, "-m", "timestep.cli", "worker", "--agent", f"{MODULE}:reporter",
-         "--processes", "2"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+         "--processes", "2", *args],
+        cwd=tmp_path, env=child_env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode != 0
     assert done.stderr.count(message) == 1, done.stderr

@@ -4,6 +4,7 @@ lease bound, each run by exactly one worker, with no completed step run again.""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from timestep._env import LeaseSettings
 from timestep._errors import ConfigurationError
 from timestep.durable import _takeover, enqueue_run
 from timestep.state import RunStateStore
@@ -30,10 +32,10 @@ def _engine(url: str) -> sa.Engine:
     return sa.create_engine(sa.make_url(url).set(drivername="postgresql+psycopg"))
 
 
-def _lease_table(url: str, *beating: str) -> tuple[sa.Engine, _takeover.LeaseSettings]:
+def _lease_table(url: str, *beating: str) -> tuple[sa.Engine, LeaseSettings]:
     """An engine on ``url`` with the lease table and a fresh lease for each of ``beating``."""
     engine = _engine(url)
-    settings = _takeover.LeaseSettings(HEARTBEAT, LEASE)
+    settings = LeaseSettings(HEARTBEAT, LEASE)
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS dbos"))
     _takeover.ensure_table(engine)
@@ -45,16 +47,65 @@ def _lease_table(url: str, *beating: str) -> tuple[sa.Engine, _takeover.LeaseSet
 def test_lease_settings_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TIMESTEP_EXECUTOR_HEARTBEAT", "0.5")
     monkeypatch.setenv("TIMESTEP_EXECUTOR_LEASE", "2")
-    assert _takeover.LeaseSettings.resolve() == _takeover.LeaseSettings(0.5, 2.0)
-    assert _takeover.LeaseSettings.resolve(lease=3).lease == 3
+    assert LeaseSettings.resolve() == LeaseSettings(0.5, 2.0)
+    assert LeaseSettings.resolve(lease=3).lease == 3
     monkeypatch.setenv("TIMESTEP_EXECUTOR_LEASE", "soon")
     with pytest.raises(ConfigurationError, match="TIMESTEP_EXECUTOR_LEASE"):
-        _takeover.LeaseSettings.resolve()
+        LeaseSettings.resolve()
     with pytest.raises(ConfigurationError, match="at least twice the heartbeat"):
-        _takeover.LeaseSettings(heartbeat=5, lease=6)
+        LeaseSettings(heartbeat=5, lease=6)
     with pytest.raises(ConfigurationError, match="positive"):
-        _takeover.LeaseSettings(heartbeat=0, lease=6)
-    assert _takeover.LeaseSettings().bound <= 30  # the documented default bound
+        LeaseSettings(heartbeat=0, lease=6)
+    assert LeaseSettings().bound <= 30  # the documented default bound
+
+
+#: Texts for $TIMESTEP_EXECUTOR_HEARTBEAT: accepted (the number) or refused, in both languages.
+SECONDS_TEXTS = [
+    "0.5", " 2 ", "+1", "1.", ".5", "1e1", "2E-1", "007",  # accepted
+    "", "soon", "inf", "-inf", "Infinity", "nan", "0x10", "1_0", "1e400", "٣", "1 2", ".", "e1",
+]  # fmt: skip
+
+
+def _python_outcome(monkeypatch: pytest.MonkeyPatch, text: str) -> str:
+    monkeypatch.setenv("TIMESTEP_EXECUTOR_HEARTBEAT", text)
+    try:
+        return repr(LeaseSettings.resolve(lease=1e9).heartbeat)
+    except ConfigurationError as error:
+        return f"{type(error).__name__}: {error}"
+
+
+def test_the_lease_settings_read_the_same_texts_in_both_languages(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The same heartbeat texts give the same number or the same error in Python and TypeScript."""
+    from harness.node import TS, built_node
+
+    node = built_node(TS / "dist-test" / "test" / "seed.test.js")
+    lease = (TS / "dist-test" / "src" / "durable" / "lease.js").as_uri()
+    script = tmp_path / "seconds.mjs"
+    script.write_text(
+        f"import {{ leaseSettings }} from {json.dumps(lease)};\n"
+        "const out = [];\n"
+        "for (const text of JSON.parse(process.argv[2])) {\n"
+        "  process.env.TIMESTEP_EXECUTOR_HEARTBEAT = text;\n"
+        "  try { const h = leaseSettings({ lease: 1e9 }).heartbeat;\n"
+        "    out.push(Number.isInteger(h) ? h.toFixed(1) : String(h)); }\n"
+        "  catch (e) { out.push(`${e.name}: ${e.message}`); }\n"
+        "}\n"
+        "console.log(JSON.stringify(out));\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [node, str(script), json.dumps(SECONDS_TEXTS)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    typescript = json.loads(done.stdout)
+    python = [_python_outcome(monkeypatch, text) for text in SECONDS_TEXTS]
+    assert python == typescript
+    assert python[:8] == ["0.5", "2.0", "1.0", "1.0", "0.5", "10.0", "0.2", "7.0"]
+    assert python[8] == "5.0"  # empty: the default
+    refused = python[9:]
+    assert all(o.startswith("ConfigurationError: $TIMESTEP_EXECUTOR_HEARTBEAT") for o in refused)
 
 
 def test_db_upgrade_creates_the_lease_table(postgres_db_url: str) -> None:

@@ -52,6 +52,10 @@ test('executor leases: settings validated as Python, a unique executor id per pr
     assert.deepEqual(leaseSettings({ lease: 3 }), { heartbeat: 0.5, lease: 3 });
     process.env.TIMESTEP_EXECUTOR_LEASE = 'soon';
     assert.throws(() => leaseSettings(), (e: unknown) => e instanceof ConfigurationError && /TIMESTEP_EXECUTOR_LEASE/.test(e.message));
+    for (const text of ['0x10', 'Infinity', '1_0', '1e400']) {
+      process.env.TIMESTEP_EXECUTOR_LEASE = text; // Number() reads some of these; Python's reader refuses all
+      assert.throws(() => leaseSettings(), (e: unknown) => e instanceof ConfigurationError && /must be a number of seconds/.test(e.message));
+    }
     assert.throws(() => leaseSettings({ heartbeat: 5, lease: 6 }), (e: unknown) => e instanceof ConfigurationError && /at least twice the heartbeat/.test(e.message));
     assert.throws(() => leaseSettings({ heartbeat: 0, lease: 6 }), (e: unknown) => e instanceof ConfigurationError && /positive/.test(e.message));
     // on Postgres a bad setting fails the launch before anything connects

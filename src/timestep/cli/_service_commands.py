@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from .._env import executor_threads, tool_threads
+from .._env import LeaseSettings, executor_threads, tool_threads
 from .._errors import ConfigurationError
 from ._common import (
     DbOption,
@@ -80,6 +80,7 @@ def worker(
     gc_threshold = worker_gc_threshold()
     executor_threads()
     tool_threads()
+    LeaseSettings.resolve(heartbeat, lease)
     if processes > 1:
         from ._processes import child_args, run_processes
 

@@ -16,6 +16,7 @@ from agents import Agent, RunConfig, RunResult, RunResultStreaming, RunState
 from dbos import DBOS, EnqueueOptions, SetWorkflowID, SetWorkflowTimeout
 from dbos._error import DBOSAwaitedWorkflowCancelledError, DBOSWorkflowCancelledError
 
+from .._env import LeaseSettings
 from .._errors import (
     ConfigurationError,
     RunCancelledError,
@@ -25,7 +26,7 @@ from .._errors import (
 )
 from ..models import DEFAULT_MAX_TURNS
 from ..state import RunStateStore, RunSummary
-from . import _config, _names, _segment, _takeover
+from . import _config, _names, _segment
 from ._runtime import RUNTIME, LocalRun, given_store
 from ._spec import SegmentSpec
 
@@ -309,7 +310,7 @@ async def worker(
     options: dict[str, Any] = {}
     if executor_id is not None:
         options["executor_id"] = executor_id
-    settings = _takeover.LeaseSettings.resolve(heartbeat, lease)
+    settings = LeaseSettings.resolve(heartbeat, lease)
     await asyncio.to_thread(
         RUNTIME.launch,
         target,

@@ -20,7 +20,7 @@ from agents import Agent, RunConfig, RunResult, RunResultStreaming
 from agents.memory import Session
 from dbos import DBOS, DBOSClient, DBOSConfig
 
-from .._env import executor_threads, tool_threads
+from .._env import LeaseSettings, executor_threads, tool_threads
 from .._errors import ConfigurationError, StoreUnavailableError
 from .._pg_pool import drop_closed_connections, postgres_engine
 from ..state import RunStateStore, display_url
@@ -240,7 +240,7 @@ class DurableRuntime:
         *,
         worker: bool = False,
         worker_concurrency: int | None = None,
-        lease: _takeover.LeaseSettings | None = None,
+        lease: LeaseSettings | None = None,
         **options: Any,
     ) -> str:
         """Configure and launch DBOS once per process; return the system database URL in use.
@@ -307,7 +307,7 @@ class DurableRuntime:
             _takeover.start(
                 engine if engine is not None else self._client_engine(url),
                 DBOS.executor_id,
-                lease or _takeover.LeaseSettings.resolve(),
+                lease or LeaseSettings.resolve(),
                 takes_over=worker,
                 worker=worker,
             )

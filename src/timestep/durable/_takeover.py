@@ -40,18 +40,15 @@ import secrets
 import socket
 import threading
 import time
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from .._errors import ConfigurationError
+from .._env import LeaseSettings
 from ._config import APPLICATION_VERSION, QUEUE_NAME
 
 logger = logging.getLogger("timestep.durable")
 
 TABLE = "dbos.timestep_executors"
-DEFAULT_HEARTBEAT = 5.0
-DEFAULT_LEASE = 20.0
 
 _CREATE = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -124,52 +121,6 @@ _RELEASE = f"""
 DELETE FROM {TABLE}
 WHERE executor_id = :dead AND taken_by = :me
   AND heartbeat_at < now() - lease_seconds * interval '1 second'"""
-
-
-@dataclass(frozen=True)
-class LeaseSettings:
-    """How often an executor renews its lease and how long the lease lasts (seconds)."""
-
-    heartbeat: float = DEFAULT_HEARTBEAT
-    lease: float = DEFAULT_LEASE
-
-    def __post_init__(self) -> None:
-        if not self.heartbeat > 0:
-            raise ConfigurationError(
-                f"the executor heartbeat must be positive, got {self.heartbeat}"
-            )
-        if not self.lease >= 2 * self.heartbeat:
-            raise ConfigurationError(
-                f"the executor lease ({self.lease} s) must be at least twice the heartbeat "
-                f"({self.heartbeat} s), so one late heartbeat does not look like a dead process"
-            )
-
-    @classmethod
-    def resolve(cls, heartbeat: float | None = None, lease: float | None = None) -> LeaseSettings:
-        """Explicit values, else ``$TIMESTEP_EXECUTOR_HEARTBEAT`` / ``_LEASE``, else defaults."""
-        return cls(
-            heartbeat=heartbeat
-            if heartbeat is not None
-            else _env_seconds("TIMESTEP_EXECUTOR_HEARTBEAT", DEFAULT_HEARTBEAT),
-            lease=lease
-            if lease is not None
-            else _env_seconds("TIMESTEP_EXECUTOR_LEASE", DEFAULT_LEASE),
-        )
-
-    @property
-    def bound(self) -> float:
-        """Seconds within which a dead executor's segments are back on the queue."""
-        return self.lease + self.heartbeat
-
-
-def _env_seconds(name: str, default: float) -> float:
-    text = os.environ.get(name)
-    if not text:
-        return default
-    try:
-        return float(text)
-    except ValueError:
-        raise ConfigurationError(f"${name} must be a number of seconds, got {text!r}") from None
 
 
 def new_executor_id() -> str:

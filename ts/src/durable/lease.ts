@@ -87,11 +87,14 @@ export interface LeaseSettings {
   lease: number;
 }
 
+/** Plain decimal seconds, optionally with an exponent: the texts Python's reader accepts. */
+const SECONDS = /^[ \t\n\r\f\v]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t\n\r\f\v]*$/;
+
 function envSeconds(name: string, fallback: number): number {
   const text = process.env[name];
   if (!text) return fallback;
   const value = Number(text);
-  if (!Number.isFinite(value)) {
+  if (!SECONDS.test(text) || !Number.isFinite(value)) {
     throw new ConfigurationError(`$${name} must be a number of seconds, got '${text}'`);
   }
   return value;
