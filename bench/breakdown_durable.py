@@ -6,15 +6,22 @@ and times the calls that make up each run: timestep's store calls, the SDK's ``R
 DBOS's steps and DBOS's system-database calls (in its executor threads). Own cost per run is
 timestep minus stock minus DBOS; it splits into:
 
-- *store calls*: the new-run check, the run's first row and the end-of-segment save;
+- *store calls*: the new-run check, the run's first row and the end-of-segment save; the
+  table also shows how much of them is the SDK's own ``RunResult.to_state`` and
+  ``RunState.to_json`` (the state's serialisation, which timestep does not control);
 - *agent-graph clone*: the per-run copy of the agent graph with its tools and model wrapped;
 - *rest outside the SDK run*: the workflow's start and end above DBOS's own (its larger input,
   the segment's set-up), what remains outside ``Runner.run`` once the above are taken out;
 - *DBOS's calls, slower*: DBOS's system-database calls (step check, step record, workflow row
   and outcome) in the timestep run minus the same calls in the empty workflow;
-- *step bodies*: the rest of the steps' time above the empty steps' (the model and tool
-  functions themselves, checkpointing their real outputs);
-- *SDK beside the steps*: ``Runner.run`` minus its steps, above the whole stock run.
+- *step bodies*: the rest of the steps' time above the empty steps', without the work itself
+  (the scripted model's ``get_response`` and the tool's ``on_invoke_tool``, timed in both runs):
+  the wrappers, the checkpoint's JSON, the model response's dump and reload;
+- *model and tool wrappers*: timestep's ``DurableModel.get_response`` and tool wrappers outside
+  the steps they run (the model response's reload from its checkpoint, reserving the tool
+  calls' step ids);
+- *SDK beside the wrappers*: ``Runner.run`` minus the wrapped calls, above the stock run minus
+  its work.
 
 Medians over the runs of each part (so the parts need not add up exactly to the median total).
 
@@ -59,6 +66,7 @@ TIMED_ASYNC = {
     "Runner.run": ("agents", "Runner.run"),
     "step": ("dbos", "DBOS.run_step_async"),
     "reserved step": ("dbos", "StepReservation.run_async"),
+    "model wrapper": ("timestep.durable._steps", "DurableModel.get_response"),
 }
 TIMED_SYNC = {
     "agent-graph clone": ("timestep.durable._segment", "wrap_agent"),
@@ -66,8 +74,16 @@ TIMED_SYNC = {
     "sys.record": ("dbos._sys_db", "SystemDatabase.record_operation_result"),
     "sys.workflow row": ("dbos._sys_db", "SystemDatabase._insert_workflow_status"),
     "sys.outcome": ("dbos._sys_db", "SystemDatabase.update_workflow_outcome"),
+    "sdk.to_state": ("agents.result", "RunResult.to_state"),
+    "sdk.to_json": ("agents", "RunState.to_json"),
 }
 SYS_CALLS = [label for label in TIMED_SYNC if label.startswith("sys.")]
+SDK_STATE_CALLS = ["sdk.to_state", "sdk.to_json"]
+#: the model's and the tool's own calls, in the stock run and inside timestep's steps
+WORK = "work"
+TOOL_WRAPPER = "tool wrapper"
+#: the part of "store calls" that is the SDK's own serialisation of the state
+SDK_STATE = "of which the SDK's to_state and to_json"
 STORE_CALLS = ["store.run", "store.create_run", "store.save"]
 PARTS = [
     "store calls",
@@ -75,7 +91,8 @@ PARTS = [
     "rest outside the SDK run",
     "DBOS's calls, slower",
     "step bodies",
-    "SDK beside the steps",
+    "model and tool wrappers",
+    "SDK beside the wrappers",
 ]
 
 
@@ -129,6 +146,24 @@ class _Clock:
         return staticmethod(wrapper) if _bound_to_class(original) else wrapper
 
 
+def _time_work(clock: _Clock, agent: Any) -> None:
+    """Count the scripted model's calls and the tool's invocations as :data:`WORK`."""
+    model_class = type(agent.model)
+    model_class.get_response = clock._wrap(WORK, model_class.get_response, True)
+    for tool in agent.tools:  # before any clone: the clones and timestep's wrappers share them
+        tool.on_invoke_tool = clock._wrap(WORK, tool.on_invoke_tool, True)
+    from timestep.durable import _steps
+
+    wrap_tool = _steps._wrap_tool
+
+    def timed_wrap_tool(tool: Any, step_name: str | None = None) -> Any:
+        wrapped = wrap_tool(tool, step_name)
+        wrapped.on_invoke_tool = clock._wrap(TOOL_WRAPPER, wrapped.on_invoke_tool, True)
+        return wrapped
+
+    _steps._wrap_tool = timed_wrap_tool
+
+
 def _bound_to_class(method: Any) -> bool:
     return isinstance(getattr(method, "__self__", None), type)
 
@@ -141,17 +176,23 @@ def split(
     sys_ts = sum(ts.get(label, 0.0) for label in SYS_CALLS)
     steps_dbos = dbos.get("step", 0.0) + dbos.get("reserved step", 0.0)
     steps_ts = ts.get("step", 0.0) + ts.get("reserved step", 0.0)
+    work_ts, work_stock = ts.get(WORK, 0.0), stock.get(WORK, 0.0)
+    wrapped = ts.get("model wrapper", 0.0) + ts.get(TOOL_WRAPPER, 0.0)
     store = sum(ts.get(label, 0.0) for label in STORE_CALLS)
     clone = ts.get("agent-graph clone", 0.0)
     outside_ts = ts["total"] - ts.get("Runner.run", 0.0)
     outside_dbos = dbos["total"] - steps_dbos
     return {
         "store calls": store,
+        SDK_STATE: sum(ts.get(label, 0.0) for label in SDK_STATE_CALLS),
         "agent-graph clone": clone,
         "rest outside the SDK run": outside_ts - outside_dbos - store - clone,
         "DBOS's calls, slower": sys_ts - sys_dbos,
-        "step bodies": (steps_ts - sys_ts) - (steps_dbos - sys_dbos),
-        "SDK beside the steps": ts.get("Runner.run", 0.0) - steps_ts - stock["total"],
+        "step bodies": (steps_ts - sys_ts - work_ts) - (steps_dbos - sys_dbos),
+        "model and tool wrappers": wrapped - steps_ts,
+        "SDK beside the wrappers": ts.get("Runner.run", 0.0)
+        - wrapped
+        - (stock["total"] - work_stock),
         "own": ts["total"] - stock["total"] - dbos["total"],
     }
 
@@ -167,6 +208,7 @@ async def _measure(target: str, runs: int) -> dict[str, Any]:
 
     store = RunStateStore(target)
     agent = _agent(0.0)
+    _time_work(clock, agent)
     empty, _nothing = _empty_steps_workflow()
     await asyncio.to_thread(RUNTIME.launch, target)
 
@@ -201,7 +243,9 @@ async def _measure(target: str, runs: int) -> dict[str, Any]:
     return {
         "runs": runs,
         "total_ms": {k: statistics.median(r["total"] for r in v) * 1e3 for k, v in seen.items()},
-        "parts_ms": {p: statistics.median(x[p] for x in parts) * 1e3 for p in [*PARTS, "own"]},
+        "parts_ms": {
+            p: statistics.median(x[p] for x in parts) * 1e3 for p in [*PARTS, SDK_STATE, "own"]
+        },
         "calls_per_run": calls,
         "calls_ms": {
             kind: {
@@ -243,6 +287,9 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
     for part in PARTS:
         cells = " | ".join(f"{results[db]['parts_ms'][part]:.1f}" for db in dbs)
         lines.append(f"| - {part} | {cells} |")
+        if part == "store calls":
+            cells = " | ".join(f"{results[db]['parts_ms'][SDK_STATE]:.1f}" for db in dbs)
+            lines.append(f"| &nbsp;&nbsp;{SDK_STATE} | {cells} |")
     return lines
 
 
