@@ -16,7 +16,7 @@ timestep minus stock minus DBOS; it splits into:
   and outcome) in the timestep run minus the same calls in the empty workflow;
 - *step bodies*: the rest of the steps' time above the empty steps', without the work itself
   (the scripted model's ``get_response`` and the tool's ``on_invoke_tool``, timed in both runs):
-  the wrappers, the checkpoint's JSON, the model response's dump and reload;
+  the step functions around the work, the output's dump and its JSON for the checkpoint;
 - *model and tool wrappers*: timestep's ``DurableModel.get_response`` and tool wrappers outside
   the steps they run (the model response's reload from its checkpoint, reserving the tool
   calls' step ids);
