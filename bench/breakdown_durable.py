@@ -21,7 +21,9 @@ timestep minus stock minus DBOS; it splits into:
   the steps they run (the model response's reload from its checkpoint, reserving the tool
   calls' step ids);
 - *SDK beside the wrappers*: ``Runner.run`` minus the wrapped calls, above the stock run minus
-  its work.
+  its work;
+- *the work, slower*: the model's and the tool's own calls in the timestep run minus the same
+  calls in the stock run (the same code, run between DBOS's calls).
 
 Medians over the runs of each part (so the parts need not add up exactly to the median total).
 
@@ -93,6 +95,7 @@ PARTS = [
     "step bodies",
     "model and tool wrappers",
     "SDK beside the wrappers",
+    "the work, slower",
 ]
 
 
@@ -193,6 +196,7 @@ def split(
         "SDK beside the wrappers": ts.get("Runner.run", 0.0)
         - wrapped
         - (stock["total"] - work_stock),
+        "the work, slower": work_ts - work_stock,
         "own": ts["total"] - stock["total"] - dbos["total"],
     }
 

@@ -27,7 +27,7 @@ SECONDS = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 
 
 @given(
-    stock=st.fixed_dictionaries({"total": SECONDS}),
+    stock=st.fixed_dictionaries({"total": SECONDS, "work": SECONDS}),
     dbos=st.fixed_dictionaries(
         {"total": SECONDS, "step": SECONDS, "sys.check": SECONDS, "sys.record": SECONDS}
     ),
@@ -44,6 +44,11 @@ SECONDS = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
             "store.create_run": SECONDS,
             "store.save": SECONDS,
             "agent-graph clone": SECONDS,
+            "work": SECONDS,
+            "model wrapper": SECONDS,
+            "tool wrapper": SECONDS,
+            "sdk.to_state": SECONDS,
+            "sdk.to_json": SECONDS,
         }
     ),
 )
@@ -64,6 +69,18 @@ def test_the_parts_of_one_triple_add_up_to_its_own_cost(
         - dbos["sys.check"]
         - dbos["sys.record"]
     )
+    assert parts[bench.SDK_STATE] == pytest.approx(ts["sdk.to_state"] + ts["sdk.to_json"])
+    steps = ts["step"] + ts["reserved step"]
+    wrapped = ts["model wrapper"] + ts["tool wrapper"]
+    assert parts["model and tool wrappers"] == pytest.approx(wrapped - steps)
+    assert parts["step bodies"] == pytest.approx(
+        steps - ts["sys.check"] - ts["sys.record"] - ts["sys.outcome"] - ts["work"]
+        - (dbos["step"] - dbos["sys.check"] - dbos["sys.record"])
+    )  # fmt: skip
+    assert parts["SDK beside the wrappers"] == pytest.approx(
+        ts["Runner.run"] - wrapped - (stock["total"] - stock["work"])
+    )
+    assert parts["the work, slower"] == pytest.approx(ts["work"] - stock["work"])
 
 
 def test_it_times_the_calls_each_run_makes(tmp_path: Path) -> None:
@@ -83,7 +100,7 @@ def test_it_times_the_calls_each_run_makes(tmp_path: Path) -> None:
     found = json.loads(proc.stdout.strip().splitlines()[-1])
     calls = found["calls_per_run"]
     steps = _bench().STEPS
-    assert calls["stock"] == {"Runner.run": 1}
+    assert calls["stock"] == {"Runner.run": 1, "work": steps}
     for kind in ("dbos", "timestep"):
         assert calls[kind]["sys.check"] == steps
         assert calls[kind]["sys.record"] == steps
@@ -95,5 +112,10 @@ def test_it_times_the_calls_each_run_makes(tmp_path: Path) -> None:
     for label in ("store.run", "store.create_run", "store.save", "agent-graph clone"):
         assert ts[label] == 1, label
     assert ts["Runner.run"] == 1
-    assert set(found["parts_ms"]) == {*_bench().PARTS, "own"}
+    # the model's and tool's own calls, each inside timestep's wrapper of it
+    assert ts["work"] == ts["model wrapper"] + ts["tool wrapper"] == steps
+    assert ts["tool wrapper"] == ts["reserved step"] > 0
+    assert (ts["sdk.to_state"], ts["sdk.to_json"]) == (1, 2)  # the save's; the first row's JSON
+    assert set(found["parts_ms"]) == {*_bench().PARTS, _bench().SDK_STATE, "own"}
+    assert set(found["calls_ms"]["timestep"]) == set(ts)
     assert found["total_ms"]["timestep"] > found["total_ms"]["dbos"] > 0
