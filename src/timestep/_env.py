@@ -6,9 +6,11 @@ The thread and lease settings of durable processes live here too, so
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ._errors import ConfigurationError
 
@@ -70,8 +72,36 @@ def seconds(name: str, default: float) -> float:
     if not text:
         return default
     if _SECONDS.fullmatch(text) is None or float(text) in (float("inf"), float("-inf")):
-        raise ConfigurationError(f"${name} must be a number of seconds, got {text!r}")
+        # quoted as the TypeScript twin quotes it (not repr), so both give the same message
+        raise ConfigurationError(f"${name} must be a number of seconds, got '{text}'")
     return float(text)
+
+
+def js_number(value: float) -> str:
+    """``value`` as JavaScript's ``String(number)`` writes it, for messages both languages share.
+
+    The shortest digits that read back as ``value`` (as ``repr``), laid out by ECMAScript's
+    Number::toString: no ``.0`` on whole numbers, an exponent only from 1e21 or below 1e-6.
+    """
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "0"
+    _sign, digit_tuple, exponent = Decimal(repr(abs(value))).normalize().as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    k, n = len(digits), len(digits) + int(exponent)  # the decimal point sits after n digits
+    if k <= n <= 21:
+        text = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        text = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        text = "0." + "0" * -n + digits
+    else:
+        e = n - 1
+        text = digits[0] + ("." + digits[1:] if k > 1 else "") + f"e{'+' if e > 0 else '-'}{abs(e)}"
+    return ("-" if value < 0 else "") + text
 
 
 @dataclass(frozen=True)
@@ -84,12 +114,13 @@ class LeaseSettings:
     def __post_init__(self) -> None:
         if not self.heartbeat > 0:
             raise ConfigurationError(
-                f"the executor heartbeat must be positive, got {self.heartbeat}"
+                f"the executor heartbeat must be positive, got {js_number(self.heartbeat)}"
             )
         if not self.lease >= 2 * self.heartbeat:
             raise ConfigurationError(
-                f"the executor lease ({self.lease} s) must be at least twice the heartbeat "
-                f"({self.heartbeat} s), so one late heartbeat does not look like a dead process"
+                f"the executor lease ({js_number(self.lease)} s) must be at least twice the "
+                f"heartbeat ({js_number(self.heartbeat)} s), so one late heartbeat does not look "
+                "like a dead process"
             )
 
     @classmethod

@@ -121,8 +121,8 @@ def test_zero_leaves_the_collector_as_python_set_it(tmp_path: Path) -> None:
             [],
             "$TIMESTEP_EXECUTOR_LEASE must be a number of seconds, got 'inf'",
         ),
-        ({"TIMESTEP_EXECUTOR_LEASE": "3"}, [], "must be at least twice the heartbeat (5.0 s)"),
-        ({}, ["--heartbeat", "2", "--lease", "3"], "must be at least twice the heartbeat (2.0 s)"),
+        ({"TIMESTEP_EXECUTOR_LEASE": "3"}, [], "must be at least twice the heartbeat (5 s)"),
+        ({}, ["--heartbeat", "2", "--lease", "3"], "must be at least twice the heartbeat (2 s)"),
     ],
     ids=["gc", "executor-threads", "tool-threads", "heartbeat", "lease", "lease-env", "options"],
 )

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -18,7 +20,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from timestep._env import LeaseSettings
+from timestep._env import LeaseSettings, js_number
 from timestep._errors import ConfigurationError
 from timestep.durable import _takeover, enqueue_run
 from timestep.state import RunStateStore
@@ -66,6 +68,13 @@ SECONDS_TEXTS = [
 ]  # fmt: skip
 
 
+def _random_texts(count: int) -> list[str]:
+    """Short texts over the characters a number of seconds is made of, and some it is not."""
+    rng = random.Random(16)
+    alphabet = "0123456789" * 3 + "+-..eE  \t_xXabInfinty٣\u00a0"
+    return ["".join(rng.choices(alphabet, k=rng.randint(1, 8))) for _ in range(count)]
+
+
 def _python_outcome(monkeypatch: pytest.MonkeyPatch, text: str) -> str:
     monkeypatch.setenv("TIMESTEP_EXECUTOR_HEARTBEAT", text)
     try:
@@ -95,17 +104,53 @@ def test_the_lease_settings_read_the_same_texts_in_both_languages(
         "console.log(JSON.stringify(out));\n",
         encoding="utf-8",
     )
+    texts = SECONDS_TEXTS + _random_texts(500)
     done = subprocess.run(
-        [node, str(script), json.dumps(SECONDS_TEXTS)],
+        [node, str(script), json.dumps(texts)],
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     typescript = json.loads(done.stdout)
-    python = [_python_outcome(monkeypatch, text) for text in SECONDS_TEXTS]
+    python = [_python_outcome(monkeypatch, text) for text in texts]
     assert python == typescript
+    accepted = [text for text, outcome in zip(texts, python, strict=True) if "Error" not in outcome]
+    assert len(accepted) > 60  # the random texts reach both branches
     assert python[:8] == ["0.5", "2.0", "1.0", "1.0", "0.5", "10.0", "0.2", "7.0"]
     assert python[8] == "5.0"  # empty: the default
-    refused = python[9:]
+    refused = python[9 : len(SECONDS_TEXTS)]
     assert all(o.startswith("ConfigurationError: $TIMESTEP_EXECUTOR_HEARTBEAT") for o in refused)
+
+
+def test_numbers_in_the_lease_messages_are_written_as_javascript_writes_them(
+    tmp_path: Path,
+) -> None:
+    """``js_number`` against Node's ``String(x)``: fixed edge cases and random magnitudes."""
+    from harness.node import TS, built_node
+
+    node = built_node(TS / "dist-test" / "test" / "seed.test.js")
+    rng = random.Random(21)
+    values = [0.0, -0.0, 5.0, -3.0, 0.1 + 0.2, 1e-7, 1e-6, 1.5e-6, 1e21, 1e20, 123456789.125]
+    values += [5e-324, 1.7976931348623157e308, float("nan"), float("inf"), float("-inf"), 2.5e-5]
+    values += [rng.uniform(-1, 1) * 10 ** rng.randint(-30, 30) for _ in range(400)]
+    values += [float(rng.randint(-(10**22), 10**22)) for _ in range(50)]
+    script = tmp_path / "numbers.mjs"
+    script.write_text(
+        "const values = JSON.parse(process.argv[2]).map((v) => "
+        "(v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : "
+        "v === '-0' ? -0 : v));\n"
+        "console.log(JSON.stringify(values.map((v) => String(v))));\n",
+        encoding="utf-8",
+    )
+
+    def as_json(value: float) -> float | str:
+        if math.isnan(value) or math.isinf(value):
+            return repr(value)
+        return "-0" if value == 0 and math.copysign(1, value) < 0 else value
+
+    done = subprocess.run(
+        [node, str(script), json.dumps([as_json(v) for v in values])],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert [js_number(v) for v in values] == json.loads(done.stdout)
 
 
 def test_db_upgrade_creates_the_lease_table(postgres_db_url: str) -> None:
