@@ -71,10 +71,11 @@ def seconds(name: str, default: float) -> float:
     text = os.environ.get(name)
     if not text:
         return default
-    if _SECONDS.fullmatch(text) is None or float(text) in (float("inf"), float("-inf")):
+    value = float(text) if _SECONDS.fullmatch(text) else math.inf  # 1e400 reads as inf too
+    if math.isinf(value):
         # quoted as the TypeScript twin quotes it (not repr), so both give the same message
         raise ConfigurationError(f"${name} must be a number of seconds, got '{text}'")
-    return float(text)
+    return value
 
 
 def js_number(value: float) -> str:
