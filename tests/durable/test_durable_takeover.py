@@ -87,29 +87,25 @@ def test_the_lease_settings_read_the_same_texts_in_both_languages(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """The same heartbeat texts give the same number or the same error in Python and TypeScript."""
-    from harness.node import TS, built_node
+    from harness.node import TS, built_package_node, run_node
 
-    node = built_node(TS / "dist-test" / "test" / "seed.test.js")
-    lease = (TS / "dist-test" / "src" / "durable" / "lease.js").as_uri()
-    script = tmp_path / "seconds.mjs"
-    script.write_text(
-        f"import {{ leaseSettings }} from {json.dumps(lease)};\n"
-        "const out = [];\n"
-        "for (const text of JSON.parse(process.argv[2])) {\n"
-        "  process.env.TIMESTEP_EXECUTOR_HEARTBEAT = text;\n"
-        "  try { const h = leaseSettings({ lease: 1e9 }).heartbeat;\n"
-        "    out.push(Number.isInteger(h) ? h.toFixed(1) : String(h)); }\n"
-        "  catch (e) { out.push(`${e.name}: ${e.message}`); }\n"
-        "}\n"
-        "console.log(JSON.stringify(out));\n",
-        encoding="utf-8",
-    )
     texts = SECONDS_TEXTS + _random_texts(500)
-    done = subprocess.run(
-        [node, str(script), json.dumps(texts)],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    typescript = json.loads(done.stdout)
+    lines = run_node(
+        built_package_node(),
+        tmp_path,
+        f"""
+        import {{ leaseSettings }} from {json.dumps((TS / "dist/durable/lease.js").as_uri())};
+        const out = [];
+        for (const text of {json.dumps(texts)}) {{
+          process.env.TIMESTEP_EXECUTOR_HEARTBEAT = text;
+          try {{ const h = leaseSettings({{ lease: 1e9 }}).heartbeat;
+            out.push(Number.isInteger(h) ? h.toFixed(1) : String(h)); }}
+          catch (e) {{ out.push(`${{e.name}}: ${{e.message}}`); }}
+        }}
+        console.log(JSON.stringify(out));
+        """,
+    )
+    typescript = json.loads(lines[-1])
     python = [_python_outcome(monkeypatch, text) for text in texts]
     assert python == typescript
     accepted = [text for text, outcome in zip(texts, python, strict=True) if "Error" not in outcome]
@@ -124,33 +120,29 @@ def test_numbers_in_the_lease_messages_are_written_as_javascript_writes_them(
     tmp_path: Path,
 ) -> None:
     """``js_number`` against Node's ``String(x)``: fixed edge cases and random magnitudes."""
-    from harness.node import TS, built_node
+    from harness.node import built_package_node, run_node
 
-    node = built_node(TS / "dist-test" / "test" / "seed.test.js")
     rng = random.Random(21)
     values = [0.0, -0.0, 5.0, -3.0, 0.1 + 0.2, 1e-7, 1e-6, 1.5e-6, 1e21, 1e20, 123456789.125]
     values += [5e-324, 1.7976931348623157e308, float("nan"), float("inf"), float("-inf"), 2.5e-5]
     values += [rng.uniform(-1, 1) * 10 ** rng.randint(-30, 30) for _ in range(400)]
     values += [float(rng.randint(-(10**22), 10**22)) for _ in range(50)]
-    script = tmp_path / "numbers.mjs"
-    script.write_text(
-        "const values = JSON.parse(process.argv[2]).map((v) => "
-        "(v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : "
-        "v === '-0' ? -0 : v));\n"
-        "console.log(JSON.stringify(values.map((v) => String(v))));\n",
-        encoding="utf-8",
-    )
 
     def as_json(value: float) -> float | str:
         if math.isnan(value) or math.isinf(value):
             return repr(value)
         return "-0" if value == 0 and math.copysign(1, value) < 0 else value
 
-    done = subprocess.run(
-        [node, str(script), json.dumps([as_json(v) for v in values])],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    assert [js_number(v) for v in values] == json.loads(done.stdout)
+    lines = run_node(
+        built_package_node(),
+        tmp_path,
+        f"""
+        const special = {{ nan: NaN, inf: Infinity, '-inf': -Infinity, '-0': -0 }};
+        const values = {json.dumps([as_json(v) for v in values])};
+        console.log(JSON.stringify(values.map((v) => String(v in special ? special[v] : v))));
+        """,
+    )
+    assert [js_number(v) for v in values] == json.loads(lines[-1])
 
 
 def test_db_upgrade_creates_the_lease_table(postgres_db_url: str) -> None:
