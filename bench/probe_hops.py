@@ -1,18 +1,19 @@
 """Why the SDK runs slower inside a durable run than beside it: thread hops (issue 16, goal 2).
 
-DBOS runs a step's system-database calls in executor threads: the check for a recorded output
-before the step's body and the record of its output after it, two hops per step. This probe
-puts the same hops into the stock SDK's run of ``bench_durable.py``'s workload (11 steps: six
-model calls and five tool calls) without DBOS or a database, and times, in turn in one process:
+DBOS's async step hops to an executor thread three times (dbos 3.4, ``_outcome.Pending``): once
+to pick the step's recording function (which does no I/O), once to check for a recorded output
+before the body and once to record the output after it. This probe puts the same hops into the
+stock SDK's run of ``bench_durable.py``'s workload (11 steps: six model calls and five tool
+calls) without DBOS or a database, and times, in turn in one process:
 
 - ``stock``: the stock SDK's run (one Agent clone);
 - ``timestep's graph``: the same run through timestep's durable clone of the agent graph and its
   durable model provider, outside a workflow, where the wrappers pass straight through (what the
   wrapping costs the SDK by itself);
-- ``empty hops``: the stock run with a hop to a worker thread before and after each model and
-  tool call, the thread doing nothing;
-- ``busy hops``: the same, the thread running ``--hold`` ms of Python each time (holding the GIL,
-  as DBOS's SQLAlchemy calls do).
+- ``empty hops``: the stock run with two hops to a worker thread before each model and tool
+  call and one after it, the thread doing nothing;
+- ``busy hops``: the same, the thread running ``--hold`` ms of Python in the check and the
+  record (holding the GIL, as DBOS's SQLAlchemy calls do).
 
 For each, the run's median and the SDK's own time: the run minus the wall time of its hops. When
 that time is above the stock run's, the SDK's code itself ran slower between the hops (the
@@ -62,19 +63,25 @@ class Hops:
         while time.perf_counter() < end:
             pass
 
-    async def hop(self) -> None:
+    @staticmethod
+    def _nothing() -> None:
+        pass
+
+    async def hop(self, busy: bool = True) -> None:
         if not self.on:
             return
         start = time.perf_counter()
-        await asyncio.get_running_loop().run_in_executor(self.pool, self._busy)
+        work = self._busy if busy else self._nothing
+        await asyncio.get_running_loop().run_in_executor(self.pool, work)
         self.seconds += time.perf_counter() - start
         self.count += 1
 
     def around(self, call: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        """``call`` with a hop before it and one after it (a DBOS step's check and record)."""
+        """``call`` with DBOS's hops: an idle one and the check before it, the record after."""
 
         @functools.wraps(call)
         async def wrapped(*args: Any, **kwargs: Any) -> Any:
+            await self.hop(busy=False)
             await self.hop()
             result = await call(*args, **kwargs)
             await self.hop()

@@ -1,4 +1,4 @@
-"""bench/probe_hops.py: the hops it adds are DBOS's (two per step) and are timed apart."""
+"""bench/probe_hops.py: the hops it adds are DBOS's (three per step) and are timed apart."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from harness.bench import BENCH_DIR, load_bench
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_each_step_gets_two_hops_whose_time_is_taken_out_of_the_sdks() -> None:
+def test_each_step_gets_three_hops_whose_time_is_taken_out_of_the_sdks() -> None:
     env = dict(os.environ, OPENAI_AGENTS_DISABLE_TRACING="1")
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
     hold_ms = 0.5
@@ -37,8 +37,8 @@ def test_each_step_gets_two_hops_whose_time_is_taken_out_of_the_sdks() -> None:
         assert modes[name]["run_ms"] == modes[name]["sdk_ms"]
     assert modes["stock"]["sdk_above_stock_ms"] == 0
     for name in ("empty hops", "busy hops"):
-        assert modes[name]["hops_per_run"] == 2 * steps  # a step's check and its record
+        assert modes[name]["hops_per_run"] == 3 * steps  # DBOS's idle hop, check and record
         assert modes[name]["sdk_ms"] > 0
     busy = modes["busy hops"]
-    # each busy hop holds its thread for hold_ms: all of that is hop time, none of it the SDK's
+    # the check and the record hold their thread for hold_ms: hop time, none of it the SDK's
     assert busy["run_ms"] - busy["sdk_ms"] >= 2 * steps * hold_ms
