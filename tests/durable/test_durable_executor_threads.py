@@ -10,9 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
 
@@ -126,61 +124,14 @@ _BLOCKED = textwrap.dedent(
 )
 
 
-# A durable run of three steps (model, tool, model) that reports what each thread submission ran
-# (the innermost function's qualified name); argv[3] "off" takes the idle-hop shortcut away.
-_HOPS = textwrap.dedent(
-    """
-    import asyncio, collections, functools, json, sys
-    from concurrent.futures import ThreadPoolExecutor
-    from agents import Agent, function_tool
-    sys.path.insert(0, sys.argv[2])
-    from harness.scripted import scripted_model, text_turn, tool_turn
-    from timestep.durable import _threads, run_durable, shutdown
-    from timestep.state import RunStateStore
-
-    found = _threads._IDLE_HOP is not None
-    if sys.argv[3] == "off":
-        _threads._IDLE_HOP = None
-    submitted = collections.Counter()
-    original = ThreadPoolExecutor.submit
-
-    def submit(self, fn, /, *args, **kwargs):
-        inner = fn
-        while isinstance(inner, functools.partial):
-            inner = inner.args[0] if inner.args and callable(inner.args[0]) else inner.func
-        submitted[getattr(inner, "__qualname__", "?")] += 1
-        return original(self, fn, *args, **kwargs)
-
-    ThreadPoolExecutor.submit = submit
-
-    @function_tool
-    async def ping() -> str:
-        return "pong"
-
-    async def main() -> None:
-        model = scripted_model(tool_turn("ping", {}), text_turn("done"))
-        agent = Agent(name="hops", model=model, tools=[ping])
-        result = await run_durable(
-            agent, "go", run_id="hops-1", store=RunStateStore(sys.argv[1])
-        )
-        print(json.dumps({"answer": result.final_output, "found": found, "ran": submitted}))
-        shutdown()
-
-    asyncio.run(main())
-    """
-)
-
-
-def _run(
-    tmp_path: Path, script: str, *extra: str, **threads: str
-) -> subprocess.CompletedProcess[str]:
+def _run(tmp_path: Path, script: str, **threads: str) -> subprocess.CompletedProcess[str]:
     ours = {"TIMESTEP_EXECUTOR_THREADS", "TIMESTEP_TOOL_THREADS"}
     env = {k: v for k, v in os.environ.items() if k not in ours}
     env.update({f"TIMESTEP_{name.upper()}_THREADS": value for name, value in threads.items()})
     tests = str(Path(__file__).resolve().parents[1])
     store = f"sqlite:///{tmp_path / 'runs.db'}"
     return subprocess.run(
-        [sys.executable, "-c", script, store, tests, *extra],
+        [sys.executable, "-c", script, store, tests],
         capture_output=True,
         text=True,
         env=env,
@@ -218,71 +169,6 @@ def test_tools_that_block_do_not_hold_up_other_runs_checkpoints(tmp_path: Path) 
         "hold": "released",
         "threads": ["timestep-tool-"],
     }, report
-
-
-@pytest.mark.parametrize("shortcut", ["on", "off"])
-def test_dbos_idle_hop_runs_where_it_is_made_and_the_checkpoints_still_take_threads(
-    tmp_path: Path, shortcut: str
-) -> None:
-    report = _report(_run(tmp_path, _HOPS, shortcut))
-    assert report["answer"] == "done"
-    assert report["found"] is True  # the pinned DBOS has the shape the shortcut looks for
-    ran = dict(report["ran"])  # type: ignore[call-overload]
-    steps = 3  # model, tool, model
-    assert ran.get("invoke_step.<locals>.check_existing_result") == steps
-    assert ran.get("invoke_step.<locals>.record_step_result") == steps
-    idle = ran.get("Pending.then.<locals>.<lambda>.<locals>.<lambda>", 0)
-    if shortcut == "on":
-        assert idle == 0, ran
-    else:  # one per step, and DBOS makes more around the workflow
-        assert idle >= steps, ran
-
-
-def test_only_dbos_own_idle_lambda_skips_the_thread() -> None:
-    import contextvars
-    import functools
-    import types
-    from concurrent.futures import Future, ThreadPoolExecutor
-
-    from timestep.durable import _threads
-
-    code = _threads._IDLE_HOP
-    assert code is not None
-    threads = ThreadPoolExecutor(max_workers=1)
-    pool = _threads.RoutedExecutor(threads, tool_threads=1)
-    sent: list[object] = []
-    original = threads.submit
-
-    def counted(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        sent.append(fn)
-        return original(fn, *args, **kwargs)
-
-    threads.submit = counted  # type: ignore[method-assign]
-
-    def hop(fn: Callable[[], Any]) -> Future[Any]:
-        # as asyncio.to_thread submits it: the call in a copy of the task's context
-        return pool.submit(functools.partial(contextvars.copy_context().run, fn))
-
-    def idle(*value: object) -> Callable[[], Any]:
-        cells = (types.CellType(*value),)
-        return cast(Callable[[], Any], types.FunctionType(code, {}, None, None, cells))
-
-    try:
-        marker = object()
-        done = hop(idle(marker))
-        assert done.done() and done.result() is marker and sent == []
-        with pytest.raises(NameError):  # an error reaches the awaiting task, as from a thread
-            hop(idle()).result()  # an empty cell: reading it raises
-        assert sent == []
-
-        def lookalike(next: object) -> Callable[[], object]:  # the same shape, another function
-            return lambda: next
-
-        assert hop(lookalike(marker)).result(timeout=10) is marker
-        assert pool.submit(idle(marker)).result(timeout=10) is marker  # not as to_thread sends it
-        assert len(sent) == 2
-    finally:
-        pool.shutdown()
 
 
 @pytest.mark.parametrize("name", ["EXECUTOR", "TOOL"])

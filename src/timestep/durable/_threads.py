@@ -11,23 +11,15 @@ a tool's body runs (:data:`in_tool`, set by the tool step wrapper) goes to a poo
 ``$TIMESTEP_TOOL_THREADS`` threads, everything else to DBOS's own pool of
 ``$TIMESTEP_EXECUTOR_THREADS``. ``loop.run_in_executor`` calls ``submit`` in the calling task, so
 the task's context decides.
-
-One submission runs where it is made instead: DBOS's async step first hops to a thread only to
-call ``lambda: next`` (dbos 3.4, ``Pending.then``), which hands back the step's recording
-function and does nothing else. :data:`_IDLE_HOP` is that lambda's code, found in DBOS's own
-``Pending.then``; a DBOS whose code has another shape gets no shortcut (every call goes to a
-thread, as before).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
-from types import CodeType
 from typing import Any, TypeVar
 
 logger = logging.getLogger("timestep.durable")
@@ -48,42 +40,6 @@ def tool_body() -> Iterator[None]:
         in_tool.reset(token)
 
 
-def _idle_hop() -> CodeType | None:
-    """The code of ``lambda: next`` in DBOS's ``Pending.then``; None when it is not there."""
-    try:
-        from dbos._outcome import Pending
-    except ImportError:  # pragma: no cover - a DBOS without this module
-        return None
-    outer = [c for c in Pending.then.__code__.co_consts if isinstance(c, CodeType)]
-    inner = [c for o in outer for c in o.co_consts if isinstance(c, CodeType)]
-    if len(outer) != 1 or len(inner) != 1:
-        return None
-    code = inner[0]
-    plain = code.co_argcount == 0 and code.co_freevars == ("next",) and not code.co_names
-    return code if plain and code.co_name == "<lambda>" else None
-
-
-#: DBOS's hop that only hands back a function: run where it is submitted (see the module doc).
-_IDLE_HOP = _idle_hop()
-
-
-def _is_idle_hop(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
-    """``fn`` is ``asyncio.to_thread``'s call of DBOS's idle lambda in the task's context."""
-    if _IDLE_HOP is None or args or not isinstance(fn, functools.partial):
-        return False
-    inner = fn.args[0] if len(fn.args) == 1 and not fn.keywords else None
-    return getattr(inner, "__code__", None) is _IDLE_HOP
-
-
-def _run_here(fn: Callable[..., T]) -> Future[T]:
-    future: Future[T] = Future()
-    try:
-        future.set_result(fn())
-    except BaseException as error:  # handed to the awaiting task, as a thread would
-        future.set_exception(error)
-    return future
-
-
 class RoutedExecutor(ThreadPoolExecutor):
     """DBOS's executor, with the work submitted from tool bodies sent to a pool of their own."""
 
@@ -95,8 +51,6 @@ class RoutedExecutor(ThreadPoolExecutor):
         )
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        if not kwargs and _is_idle_hop(fn, args):
-            return _run_here(fn)
         pool = self.tools if in_tool.get() else self.checkpoints
         return pool.submit(fn, *args, **kwargs)
 
