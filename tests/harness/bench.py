@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
-BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
+ROOT = Path(__file__).resolve().parents[2]
+BENCH_DIR = ROOT / "bench"
 
 
 @functools.cache
@@ -23,3 +28,20 @@ def load_bench(name: str) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def run_bench_json(script: str, *args: str, **env: str) -> Any:
+    """Run ``bench/<script>`` with ``args`` (this checkout's ``src`` first on the path, tracing
+    off, ``env`` added); the JSON it printed last. Fails with its stderr if it exits non-zero."""
+    full = dict(os.environ, OPENAI_AGENTS_DISABLE_TRACING="1", **env)
+    full["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), full.get("PYTHONPATH", "")])
+    proc = subprocess.run(
+        [sys.executable, str(BENCH_DIR / script), *args],
+        capture_output=True,
+        text=True,
+        env=full,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])

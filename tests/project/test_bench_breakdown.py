@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -13,9 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.bench import BENCH_DIR, load_bench
+from harness.bench import BENCH_DIR, load_bench, run_bench_json
 
-ROOT = Path(__file__).resolve().parents[2]
 BENCH = BENCH_DIR / "breakdown_durable.py"
 
 
@@ -85,19 +80,10 @@ def test_the_parts_of_one_triple_add_up_to_its_own_cost(
 
 def test_it_times_the_calls_each_run_makes(tmp_path: Path) -> None:
     """The wrapped names still exist and are the ones a run calls (a rename would zero a part)."""
-    env = dict(os.environ, TIMESTEP_DBOS_LOG_LEVEL="ERROR", OPENAI_AGENTS_DISABLE_TRACING="1")
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
     target = f"sqlite:///{tmp_path}/breakdown.db"
-    proc = subprocess.run(
-        [sys.executable, str(BENCH), "--child", "--target", target, "--runs", "2"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
+    found = run_bench_json(
+        BENCH.name, "--child", "--target", target, "--runs", "2", TIMESTEP_DBOS_LOG_LEVEL="ERROR"
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    found = json.loads(proc.stdout.strip().splitlines()[-1])
     calls = found["calls_per_run"]
     steps = _bench().STEPS
     assert calls["stock"] == {"Runner.run": 1, "work": steps}

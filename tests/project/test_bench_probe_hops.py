@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-from harness.bench import BENCH_DIR, load_bench
-
-ROOT = Path(__file__).resolve().parents[2]
+from harness.bench import load_bench, run_bench_json
 
 
 def test_each_step_gets_three_hops_whose_time_is_taken_out_of_the_sdks() -> None:
-    env = dict(os.environ, OPENAI_AGENTS_DISABLE_TRACING="1")
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
     hold_ms = 0.5
-    script = str(BENCH_DIR / "probe_hops.py")
-    proc = subprocess.run(
-        [sys.executable, script, "--runs", "2", "--hold", str(hold_ms), "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    found = run_bench_json("probe_hops.py", "--runs", "2", "--hold", str(hold_ms), "--json")
     steps = load_bench("bench_durable").STEPS
     assert found["steps"] == steps
     modes = found["modes"]
