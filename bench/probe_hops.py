@@ -54,7 +54,6 @@ class Hops:
 
     pool: ThreadPoolExecutor
     hold: float = 0.0
-    on: bool = False
     count: int = 0
     seconds: float = 0.0
 
@@ -68,8 +67,6 @@ class Hops:
         pass
 
     async def hop(self, busy: bool = True) -> None:
-        if not self.on:
-            return
         start = time.perf_counter()
         work = self._busy if busy else self._nothing
         await asyncio.get_running_loop().run_in_executor(self.pool, work)
@@ -130,13 +127,11 @@ async def _probe(runs: int, hold_ms: float) -> dict[str, dict[str, float]]:
         for i in range(WARM + runs):
             for name, (one, hops) in modes.items():
                 if hops is not None:
-                    hops.on, hops.count, hops.seconds = True, 0, 0.0
+                    hops.count, hops.seconds = 0, 0.0
                 start = time.perf_counter()
                 await one()
                 elapsed = time.perf_counter() - start
                 hopped = hops.seconds if hops is not None else 0.0
-                if hops is not None:
-                    hops.on = False
                 if i >= WARM:
                     seen[name]["run"].append(elapsed)
                     seen[name]["sdk"].append(elapsed - hopped)
