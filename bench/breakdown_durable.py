@@ -57,6 +57,7 @@ from bench_durable import (  # noqa: E402
     _agent,
     _empty_steps_workflow,
     _stock_one,
+    median_interval,
 )
 from machine import MachineState, MachineWatch  # noqa: E402
 
@@ -244,8 +245,10 @@ async def _measure(target: str, runs: int) -> dict[str, Any]:
         shutdown()
     triples = (seen["stock"], seen["dbos"], seen["timestep"])
     parts = [split(s, d, t) for s, d, t in zip(*triples, strict=True)]
+    low, high = median_interval([x["own"] for x in parts])
     return {
         "runs": runs,
+        "own_interval_ms": [low * 1e3, high * 1e3],
         "total_ms": {k: statistics.median(r["total"] for r in v) * 1e3 for k, v in seen.items()},
         "parts_ms": {
             p: statistics.median(x[p] for x in parts) * 1e3 for p in [*PARTS, SDK_STATE, "own"]
@@ -284,7 +287,9 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
         lines.append(f"| {name} | {cells} |")
     own = " | ".join(
         f"**{results[db]['parts_ms']['own']:.1f}** ({results[db]['parts_ms']['own'] / STEPS:.2f}"
-        " per step)"
+        " per step; the median's 95% interval "
+        + " - ".join(f"{ms / STEPS:.2f}" for ms in results[db]["own_interval_ms"])
+        + ")"
         for db in dbs
     )
     lines.append(f"| **own cost** (timestep - stock - DBOS) | {own} |")

@@ -105,3 +105,5 @@ def test_it_times_the_calls_each_run_makes(tmp_path: Path) -> None:
     assert set(found["parts_ms"]) == {*_bench().PARTS, _bench().SDK_STATE, "own"}
     assert set(found["calls_ms"]["timestep"]) == set(ts)
     assert found["total_ms"]["timestep"] > found["total_ms"]["dbos"] > 0
+    low, high = found["own_interval_ms"]  # where the median own cost lies, around it
+    assert low <= found["parts_ms"]["own"] <= high
