@@ -14,7 +14,7 @@ model with 50 ms latency and compares the wall time with the latency-bound ideal
 
     make bench                                    # = the next line (builds ts/ first)
     python bench/bench_durable.py                 # everything, writes bench/README.md section
-    python bench/bench_durable.py --runs 5 --concurrent 50 --no-readme   # quick check
+    python bench/bench_durable.py --runs 5 --own-runs 5 --concurrent 50 --no-readme   # quick check
     python bench/bench_durable.py --no-ts         # Python only
 
 Needs ``pip install -r bench/requirements.txt`` and, for TypeScript, Node 20 with ``ts/``'s
@@ -492,7 +492,7 @@ def median_interval(values: list[float], level: float = 0.95) -> tuple[float, fl
 
 
 #: Triples per language and database in the own-cost table (the median's interval narrows as
-#: 1/sqrt(n); 150 keep it within about +-0.05 ms per step on this machine).
+#: 1/sqrt(n); with 150 it was about +-0.04 ms per step on this machine on 2026-12-05).
 OWN_RUNS = 150
 #: The own-cost goals per step (issue 16): Postgres, and SQLite (PGlite for TypeScript's row).
 OWN_GOALS = {"Postgres": 0.5}
