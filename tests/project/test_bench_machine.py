@@ -69,7 +69,9 @@ def test_a_watch_describes_the_probe_at_both_ends_and_the_steal() -> None:
 def test_the_benchmark_headers_carry_the_machine_state() -> None:
     sentence = _machine().MachineState(7.0, 7.5, 0.02).describe()
     durable = load_bench("bench_durable")
-    args = argparse.Namespace(runs=5, concurrent=1000, repeats=1, ts=True, latency=0.05)
+    args = argparse.Namespace(
+        runs=5, own_runs=durable.OWN_RUNS, concurrent=1000, repeats=1, ts=True, latency=0.05
+    )
     assert sentence in durable._markdown(args, [], [], 60.0, None, sentence)
     scaleout = load_bench("bench_scaleout")
     args = argparse.Namespace(
