@@ -30,15 +30,18 @@ from ._engine import default_url, display_url
 from ._file_backend import FileBackend
 from ._filters import run_filter
 from ._identity import install as _install_identity_fast_path
+from ._nested_refs import install as _install_nested_refs_fast_path
 from ._origins import Origin, origin_of, remember
 from ._records import RUN_STATUSES, Language, NewVersion, RunStatus, RunSummary, StoredState
 from ._restore import restore_state
 from ._sql_backend import SqlBackend
+from ._state_json import state_json
 from .translate import to_python
 
 StoreKind = Literal["file", "sqlite", "postgresql"]
 
 _install_identity_fast_path()  # RunState.to_json's agent identities, same output, less CPU
+_install_nested_refs_fast_path()  # RunResult.to_state without nested refs, same output, less CPU
 
 
 def _kind(target: str) -> StoreKind:
@@ -215,7 +218,7 @@ class RunStateStore:
             run_state = state
         else:
             raise ConfigurationError(f"save() takes a RunState or a run result, not {state!r}")
-        doc = run_state.to_json()
+        doc = state_json(run_state)
         stored = await self.save_json(
             rid,
             doc,
@@ -277,7 +280,7 @@ class RunStateStore:
         cancelled and forked from its first step. Returns ``None`` and changes nothing when the
         run already exists (a repeated start, or a racing writer).
         """
-        new = _new_version(state.to_json(), "python", python_sdk_version(), status)
+        new = _new_version(state_json(state), "python", python_sdk_version(), status)
         backend = await self._backend_async()
         if isinstance(backend, SqlBackend):
             stored = await _sql_awaited.create(backend, run_id, new, metadata)
