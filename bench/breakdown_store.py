@@ -6,7 +6,9 @@ splits each call into its pieces, timed in the order the call runs them (a warm 
 alone reads about half of what it costs inside the call), then times the call itself, in one
 process on a fresh database (a SQLite file and Postgres), medians over ``--calls`` rounds:
 
-- the SDK's own work: building the start state and ``RunState.to_json``; ``RunResult.to_state``;
+- the SDK's own work: building the start state and ``RunState.to_json``; ``RunResult.to_state``
+  (as the store runs them: each run item serialised once, no digests when no nested-history refs
+  are owned), and, last in each round, the SDK's ``to_state`` and ``to_json`` with none of that;
 - the row's values (``json.dumps`` of the state and the facts read from it);
 - the statements, on the calling thread;
 - a thread hop alone (``asyncio.to_thread`` of a function that does nothing);
@@ -31,6 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,10 @@ PIECES: dict[str, list[str]] = {
     "first row": ["SDK start state + to_json", "row values", "statement", "whole call", THREADED],
     "save": ["SDK to_state", "SDK to_json", "row values", "statement", "whole call", THREADED],
 }
+#: The SDK's own to_state and to_json beside timestep's faster paths (state/_nested_refs.py,
+#: state/_state_json.py), timed last in each save round.
+SDK_OWN = ["SDK to_state, the SDK's own code", "SDK to_json, the SDK's own code"]
+PIECES["save"] += SDK_OWN
 
 
 class _Clock:
@@ -81,7 +88,8 @@ async def measure(target: str, calls: int) -> dict[str, dict[str, float]]:
     from timestep.durable import _rows
     from timestep.durable._spec import SegmentSpec
     from timestep.durable._steps import wrap_agent
-    from timestep.state import RunStateStore
+    from timestep.state import RunStateStore, _nested_refs
+    from timestep.state._state_json import state_json
     from timestep.state._store import _new_version
 
     agent, _graph = wrap_agent(_agent(0))
@@ -118,7 +126,7 @@ async def measure(target: str, calls: int) -> dict[str, dict[str, float]]:
     async def first_row(i: int) -> None:
         clock = clocks["first row"]
         clock.start()
-        doc = start_state().to_json()
+        doc = state_json(start_state())
         clock.lap("SDK start state + to_json")
         row = _new_version(doc, "python", sdk, "running")
         clock.lap("row values")
@@ -126,7 +134,7 @@ async def measure(target: str, calls: int) -> dict[str, dict[str, float]]:
         clock.lap("statement")
         assert await store.create_run(start_state(), run_id=f"whole-{i}", metadata=meta)
         clock.lap("whole call")
-        row = _new_version(start_state().to_json(), "python", sdk, "running")
+        row = _new_version(state_json(start_state()), "python", sdk, "running")
         assert await asyncio.to_thread(backend.create, f"threaded-{i}", row, meta) is not None
         clock.lap(THREADED)
 
@@ -135,7 +143,7 @@ async def measure(target: str, calls: int) -> dict[str, dict[str, float]]:
         clock.start()
         state = result.to_state()
         clock.lap("SDK to_state")
-        doc = state.to_json()
+        doc = state_json(state)
         clock.lap("SDK to_json")
         row = _new_version(doc, "python", sdk, "done")
         clock.lap("row values")
@@ -147,7 +155,7 @@ async def measure(target: str, calls: int) -> dict[str, dict[str, float]]:
         stored = await store.save(result, run_id=f"whole-{i}", expected_version=0, metadata=meta)
         assert stored.version == 1
         clock.lap("whole call")
-        row = _new_version(result.to_state().to_json(), "python", sdk, "done")
+        row = _new_version(state_json(result.to_state()), "python", sdk, "done")
         stored = await asyncio.to_thread(
             backend.append,
             f"threaded-{i}",
@@ -158,12 +166,32 @@ async def measure(target: str, calls: int) -> dict[str, dict[str, float]]:
         )
         assert stored.version == 1
         clock.lap(THREADED)
+        with _sdk_rebase(_nested_refs.ORIGINALS):
+            clock.start()
+            state = result.to_state()
+            clock.lap(SDK_OWN[0])
+        state.to_json()
+        clock.lap(SDK_OWN[1])
 
     for i in range(calls):
         await check(i)
         await first_row(i)
         await save(i)
     return {call: clock.medians_ms() for call, clock in clocks.items()}
+
+
+@contextlib.contextmanager
+def _sdk_rebase(originals: dict[str, Any]) -> Iterator[None]:
+    """``RunResult.to_state`` with the SDK's own nested-refs rebase for the block."""
+    import agents.result as result_module
+
+    name = "rebase_nested_history_owned_item_refs"
+    faster = getattr(result_module, name)
+    setattr(result_module, name, originals.get(name, faster))
+    try:
+        yield
+    finally:
+        setattr(result_module, name, faster)
 
 
 def markdown(results: dict[str, dict[str, dict[str, float]]]) -> list[str]:
