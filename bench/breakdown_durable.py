@@ -27,14 +27,20 @@ timestep minus stock minus DBOS; it splits into:
 
 Medians over the runs of each part (so the parts need not add up exactly to the median total).
 
+``--sdk-state`` adds a fourth run to each round: the same timestep run with the SDK's own
+``to_state`` and ``to_json`` (without the store's faster paths, ``timestep/state/_state_json.py``
+and ``_nested_refs.py``), so the two own costs are measured side by side.
+
     python bench/breakdown_durable.py --runs 40                 # SQLite file and Postgres
     python bench/breakdown_durable.py --db sqlite --runs 40
+    python bench/breakdown_durable.py --db sqlite --runs 100 --sdk-state
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import json
 import os
@@ -44,7 +50,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -202,7 +208,29 @@ def split(
     }
 
 
-async def _measure(target: str, runs: int) -> dict[str, Any]:
+#: The fourth kind of run of ``--sdk-state``: timestep with the SDK's own state serialisation.
+SDK_STATE_RUN = "timestep, the SDK's own to_state and to_json"
+
+
+@contextlib.contextmanager
+def _sdk_state_paths() -> Iterator[None]:
+    """The store saves with the SDK's own ``to_state`` and ``to_json`` inside the block."""
+    import agents.result as result_module
+
+    from timestep.state import _nested_refs, _store
+
+    name = "rebase_nested_history_owned_item_refs"
+    faster_rebase, faster_json = getattr(result_module, name), _store.state_json
+    setattr(result_module, name, _nested_refs.ORIGINALS.get(name, faster_rebase))
+    _store.state_json = lambda state: state.to_json()
+    try:
+        yield
+    finally:
+        setattr(result_module, name, faster_rebase)
+        _store.state_json = faster_json
+
+
+async def _measure(target: str, runs: int, sdk_state: bool = False) -> dict[str, Any]:
     clock = _Clock()
     clock.install()
     from dbos import SetWorkflowID
@@ -228,12 +256,21 @@ async def _measure(target: str, runs: int) -> dict[str, Any]:
     async def one_stock(_rid: str) -> None:
         await _stock_one(agent.clone())
 
+    async def one_ts_sdk_state(rid: str) -> None:
+        with _sdk_state_paths():
+            await one_ts(rid)
+
     kinds = {"stock": one_stock, "dbos": one_dbos, "timestep": one_ts}
+    if sdk_state:
+        kinds[SDK_STATE_RUN] = one_ts_sdk_state
     seen: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
     calls: dict[str, dict[str, int]] = {}
     try:
         for i in range(runs + 3):
-            for kind, one in kinds.items():
+            order = list(kinds.items())
+            if sdk_state and i % 2:  # the two timestep runs take turns at going first
+                order[-2], order[-1] = order[-1], order[-2]
+            for kind, one in order:
                 clock.reset()
                 start = time.perf_counter()
                 await one(f"{kind}-{i}")
@@ -246,7 +283,25 @@ async def _measure(target: str, runs: int) -> dict[str, Any]:
     triples = (seen["stock"], seen["dbos"], seen["timestep"])
     parts = [split(s, d, t) for s, d, t in zip(*triples, strict=True)]
     low, high = median_interval([x["own"] for x in parts])
+    extra: dict[str, Any] = {}
+    if sdk_state:
+        own = [
+            t["total"] - s["total"] - d["total"]
+            for s, d, t in zip(*triples[:2], seen[SDK_STATE_RUN], strict=True)
+        ]
+        # paired: each round's two timestep runs, minus each other (same moment, same load)
+        saved = [
+            a["total"] - b["total"]
+            for a, b in zip(seen[SDK_STATE_RUN], seen["timestep"], strict=True)
+        ]
+        extra["sdk_state"] = {
+            "own_ms": statistics.median(own) * 1e3,
+            "own_interval_ms": [ms * 1e3 for ms in median_interval(own)],
+            "saved_ms": statistics.median(saved) * 1e3,
+            "saved_interval_ms": [ms * 1e3 for ms in median_interval(saved)],
+        }
     return {
+        **extra,
         "runs": runs,
         "own_interval_ms": [low * 1e3, high * 1e3],
         "total_ms": {k: statistics.median(r["total"] for r in v) * 1e3 for k, v in seen.items()},
@@ -264,9 +319,9 @@ async def _measure(target: str, runs: int) -> dict[str, Any]:
     }
 
 
-def _child(db: str, target: str, runs: int) -> dict[str, Any]:
+def _child(db: str, target: str, runs: int, sdk_state: bool = False) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--target", target]
-    cmd += ["--runs", str(runs), "--db", db]
+    cmd += ["--runs", str(runs), "--db", db] + (["--sdk-state"] if sdk_state else [])
     env = dict(os.environ, TIMESTEP_DBOS_LOG_LEVEL="ERROR", OPENAI_AGENTS_DISABLE_TRACING="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600)
     if proc.returncode != 0:
@@ -282,6 +337,8 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
         "|---|" + "---:|" * len(dbs),
     ]
     names = {"stock": "stock SDK run", "dbos": "DBOS, 11 empty steps", "timestep": "timestep"}
+    if all(SDK_STATE_RUN in results[db]["total_ms"] for db in dbs):
+        names[SDK_STATE_RUN] = SDK_STATE_RUN
     for kind, name in names.items():
         cells = " | ".join(f"{results[db]['total_ms'][kind]:.1f}" for db in dbs)
         lines.append(f"| {name} | {cells} |")
@@ -293,6 +350,8 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
         for db in dbs
     )
     lines.append(f"| **own cost** (timestep - stock - DBOS) | {own} |")
+    if all("sdk_state" in results[db] for db in dbs):
+        lines += _sdk_state_rows([results[db]["sdk_state"] for db in dbs])
     for part in PARTS:
         cells = " | ".join(f"{results[db]['parts_ms'][part]:.1f}" for db in dbs)
         lines.append(f"| - {part} | {cells} |")
@@ -300,6 +359,24 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
             cells = " | ".join(f"{results[db]['parts_ms'][SDK_STATE]:.1f}" for db in dbs)
             lines.append(f"| &nbsp;&nbsp;{SDK_STATE} | {cells} |")
     return lines
+
+
+def _sdk_state_rows(found: list[dict[str, Any]]) -> list[str]:
+    """``--sdk-state``'s two rows: its own cost, and what the faster paths save per run."""
+
+    def cell(ms: float, interval: list[float]) -> str:
+        low, high = interval
+        return (
+            f"{ms:.2f} ({ms / STEPS:.3f} per step; the median's 95% interval "
+            f"{low / STEPS:.3f} - {high / STEPS:.3f})"
+        )
+
+    own = " | ".join(cell(f["own_ms"], f["own_interval_ms"]) for f in found)
+    saved = " | ".join(cell(f["saved_ms"], f["saved_interval_ms"]) for f in found)
+    return [
+        f"| own cost with the SDK's own to_state and to_json | {own} |",
+        f"| saved by the store's paths (the two timestep runs of a round, paired) | {saved} |",
+    ]
 
 
 def main() -> None:
@@ -312,9 +389,14 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the raw JSON")
     parser.add_argument("--child", action="store_true")
     parser.add_argument("--target", default="-")
+    parser.add_argument(
+        "--sdk-state",
+        action="store_true",
+        help="also run timestep with the SDK's own to_state and to_json, in each round",
+    )
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(asyncio.run(_measure(args.target, args.runs))))
+        print(json.dumps(asyncio.run(_measure(args.target, args.runs, args.sdk_state))))
         return
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     results: dict[str, dict[str, Any]] = {}
@@ -322,7 +404,7 @@ def main() -> None:
         for db in dbs:
             target = targets.target(db, "breakdown")
             watch = MachineWatch().start()
-            result = _child(db, target, args.runs)
+            result = _child(db, target, args.runs, args.sdk_state)
             result["machine"] = watch.stop().to_json()
             results["SQLite file" if db == "sqlite" else "Postgres"] = result
     if args.json:

@@ -82,7 +82,9 @@ def test_it_times_the_calls_each_run_makes(tmp_path: Path) -> None:
     """The wrapped names still exist and are the ones a run calls (a rename would zero a part)."""
     target = f"sqlite:///{tmp_path}/breakdown.db"
     found = run_bench_json(
-        BENCH.name, "--child", "--target", target, "--runs", "2", TIMESTEP_DBOS_LOG_LEVEL="ERROR"
+        BENCH.name,
+        *("--child", "--target", target, "--runs", "2", "--sdk-state"),
+        TIMESTEP_DBOS_LOG_LEVEL="ERROR",
     )
     calls = found["calls_per_run"]
     steps = _bench().STEPS
@@ -107,3 +109,33 @@ def test_it_times_the_calls_each_run_makes(tmp_path: Path) -> None:
     assert found["total_ms"]["timestep"] > found["total_ms"]["dbos"] > 0
     low, high = found["own_interval_ms"]  # where the median own cost lies, around it
     assert low <= found["parts_ms"]["own"] <= high
+    # --sdk-state: the same run, the same calls, with the SDK's own serialisation beside it
+    assert calls[_bench().SDK_STATE_RUN] == ts
+    sdk_state = found["sdk_state"]
+    low, high = sdk_state["own_interval_ms"]
+    assert low <= sdk_state["own_ms"] <= high
+    low, high = sdk_state["saved_interval_ms"]
+    assert low <= sdk_state["saved_ms"] <= high
+    lines = _bench().table({"SQLite file": found})
+    assert lines[2 + 3].startswith(f"| {_bench().SDK_STATE_RUN} | ")
+    assert any(line.startswith("| saved by the store's paths") for line in lines)
+
+
+async def test_the_sdk_state_run_saves_with_the_sdks_own_code() -> None:
+    """Inside the block the store's save runs the SDK's to_state and to_json; after it, not."""
+    import agents.result as result_module
+    from agents import Agent, Runner
+    from agents.testing import ScriptedModel, assistant_message
+
+    from timestep.state import _nested_refs, _state_json, _store
+
+    name = "rebase_nested_history_owned_item_refs"
+    faster = getattr(result_module, name)
+    model = ScriptedModel([[assistant_message("x")]])
+    state = (await Runner.run(Agent(name="a", model=model), "go")).to_state()
+    with _bench()._sdk_state_paths():
+        assert getattr(result_module, name) is _nested_refs.ORIGINALS[name]
+        assert vars(_store)["state_json"] is not _state_json.state_json
+        assert vars(_store)["state_json"](state) == state.to_json()
+    assert getattr(result_module, name) is faster
+    assert vars(_store)["state_json"] is _state_json.state_json
