@@ -33,7 +33,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_durable import DatabaseTargets, _agent  # noqa: E402
+from breakdown_durable import _sdk_state_paths  # noqa: E402
 from machine import MachineWatch  # noqa: E402
 
 #: The pieces of each call, in the order printed; "whole call" is the call itself.
@@ -88,7 +88,7 @@ async def measure(target: str, calls: int) -> dict[str, dict[str, float]]:
     from timestep.durable import _rows
     from timestep.durable._spec import SegmentSpec
     from timestep.durable._steps import wrap_agent
-    from timestep.state import RunStateStore, _nested_refs
+    from timestep.state import RunStateStore
     from timestep.state._state_json import state_json
     from timestep.state._store import _new_version
 
@@ -166,7 +166,7 @@ async def measure(target: str, calls: int) -> dict[str, dict[str, float]]:
         )
         assert stored.version == 1
         clock.lap(THREADED)
-        with _sdk_rebase(_nested_refs.ORIGINALS):
+        with _sdk_state_paths():
             clock.start()
             state = result.to_state()
             clock.lap(SDK_OWN[0])
@@ -178,20 +178,6 @@ async def measure(target: str, calls: int) -> dict[str, dict[str, float]]:
         await first_row(i)
         await save(i)
     return {call: clock.medians_ms() for call, clock in clocks.items()}
-
-
-@contextlib.contextmanager
-def _sdk_rebase(originals: dict[str, Any]) -> Iterator[None]:
-    """``RunResult.to_state`` with the SDK's own nested-refs rebase for the block."""
-    import agents.result as result_module
-
-    name = "rebase_nested_history_owned_item_refs"
-    faster = getattr(result_module, name)
-    setattr(result_module, name, originals.get(name, faster))
-    try:
-        yield
-    finally:
-        setattr(result_module, name, faster)
 
 
 def markdown(results: dict[str, dict[str, dict[str, float]]]) -> list[str]:
