@@ -170,7 +170,7 @@ class DurableRuntime:
         try:
             if always or not self.has_system_tables(store_url):
                 DBOS.migrate(url if url.startswith("sqlite") else _config.postgres_url(url))
-            _stream.events.create(self.system_engine(store_url), checkfirst=True)
+            _stream.create_table(self.system_engine(store_url))
             if not url.startswith("sqlite"):
                 _takeover.ensure_table(self.system_engine(store_url))
         except Exception as error:

@@ -43,8 +43,8 @@ _engine: sa.Engine | None = None
 def bind(engine: sa.Engine) -> None:
     """Use ``engine`` (the DBOS system database) for the event log; creates the table once."""
     global _engine
+    create_table(engine)
     with _lock:
-        _metadata.create_all(engine, checkfirst=True)
         _engine = engine
 
 
@@ -61,9 +61,21 @@ def bound() -> sa.Engine | None:
 
 
 def create_table(engine: sa.Engine) -> None:
-    """Create the event log's table in ``engine`` if it is missing."""
-    with _lock:
-        _metadata.create_all(engine, checkfirst=True)
+    """Create the event log's table (and its index) in ``engine`` if it is missing.
+
+    Processes that start at once on a fresh database may all find the table missing. On
+    Postgres two concurrent ``CREATE TABLE`` of one name collide in the catalog (a unique
+    violation on ``pg_type``) even with ``IF NOT EXISTS``, so the creators take turns on an
+    advisory lock held until their transaction ends; SQLite serialises its writers itself.
+    """
+    with _lock, engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": events.name}
+            )
+        conn.execute(sa.schema.CreateTable(events, if_not_exists=True))
+        for index in events.indexes:
+            conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
 
 
 def _require() -> sa.Engine:
