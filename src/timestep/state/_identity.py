@@ -18,6 +18,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from ._sdk_patch import swap_in
+
 _MODULE = "agents._run_state_agent_identity"
 #: Modules that imported the wrapped functions by name (they hold their own references).
 _IMPORTERS = ("agents.run_state", "agents.run_internal.tool_use_tracker")
@@ -64,14 +66,5 @@ def install() -> bool:
     ORIGINALS.update(
         _get_ambiguous_agent_ids=original_ambiguous, _build_agent_identity_map=original_map
     )
-    for name, function in replacements.items():
-        setattr(identity, name, function)
-    for module_name in _IMPORTERS:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        for name, function in replacements.items():
-            if getattr(module, name, None) is ORIGINALS[name]:
-                setattr(module, name, function)
+    swap_in((_MODULE, *_IMPORTERS), replacements, ORIGINALS)
     return True

@@ -15,6 +15,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from ._sdk_patch import swap_in
+
 _MODULE = "agents.run_internal.items"
 _NAME = "rebase_nested_history_owned_item_refs"
 #: Modules that imported the function by name (they hold their own reference).
@@ -41,11 +43,5 @@ def install() -> bool:
         return result
 
     ORIGINALS[_NAME] = original
-    for module_name in (_MODULE, *_IMPORTERS):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        if getattr(module, _NAME, None) is original:
-            setattr(module, _NAME, rebase_nested_history_owned_item_refs)
+    swap_in((_MODULE, *_IMPORTERS), {_NAME: rebase_nested_history_owned_item_refs}, ORIGINALS)
     return True
