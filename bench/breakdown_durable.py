@@ -286,8 +286,7 @@ async def _measure(target: str, runs: int, sdk_state: bool = False) -> dict[str,
     extra: dict[str, Any] = {}
     if sdk_state:
         own = [
-            t["total"] - s["total"] - d["total"]
-            for s, d, t in zip(*triples[:2], seen[SDK_STATE_RUN], strict=True)
+            split(s, d, t)["own"] for s, d, t in zip(*triples[:2], seen[SDK_STATE_RUN], strict=True)
         ]
         # paired: each round's two timestep runs, minus each other (same moment, same load)
         saved = [

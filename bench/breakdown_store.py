@@ -45,15 +45,17 @@ from machine import MachineWatch  # noqa: E402
 
 #: The pieces of each call, in the order printed; "whole call" is the call itself.
 THREADED = "whole call, statements in a worker thread"
-PIECES: dict[str, list[str]] = {
-    "new-run check": ["statement", "thread hop", "whole call", THREADED],
-    "first row": ["SDK start state + to_json", "row values", "statement", "whole call", THREADED],
-    "save": ["SDK to_state", "SDK to_json", "row values", "statement", "whole call", THREADED],
-}
 #: The SDK's own to_state and to_json beside timestep's faster paths (state/_nested_refs.py,
 #: state/_state_json.py), timed last in each save round.
 SDK_OWN = ["SDK to_state, the SDK's own code", "SDK to_json, the SDK's own code"]
-PIECES["save"] += SDK_OWN
+PIECES: dict[str, list[str]] = {
+    "new-run check": ["statement", "thread hop", "whole call", THREADED],
+    "first row": ["SDK start state + to_json", "row values", "statement", "whole call", THREADED],
+    "save": [
+        *("SDK to_state", "SDK to_json", "row values", "statement", "whole call", THREADED),
+        *SDK_OWN,
+    ],
+}
 
 
 class _Clock:
