@@ -29,11 +29,15 @@ Medians over the runs of each part (so the parts need not add up exactly to the 
 
 ``--sdk-state`` adds a fourth run to each round: the same timestep run with the SDK's own
 ``to_state`` and ``to_json`` (without the store's faster paths, ``timestep/state/_state_json.py``
-and ``_nested_refs.py``), so the two own costs are measured side by side.
+and ``_nested_refs.py``), so the two own costs are measured side by side. ``--dbos-hops`` adds
+instead the same timestep run with DBOS's three thread hops per step (without the hops timestep
+keeps on the event loop, ``timestep/durable/_threads.py``). Either reports the fourth run's own
+cost and, paired by round, what the faster path saves per run.
 
     python bench/breakdown_durable.py --runs 40                 # SQLite file and Postgres
     python bench/breakdown_durable.py --db sqlite --runs 40
     python bench/breakdown_durable.py --db sqlite --runs 100 --sdk-state
+    python bench/breakdown_durable.py --runs 100 --dbos-hops
 """
 
 from __future__ import annotations
@@ -210,6 +214,8 @@ def split(
 
 #: The fourth kind of run of ``--sdk-state``: timestep with the SDK's own state serialisation.
 SDK_STATE_RUN = "timestep, the SDK's own to_state and to_json"
+#: The fourth kind of run of ``--dbos-hops``: timestep's steps with DBOS's own thread hops.
+DBOS_HOPS_RUN = "timestep, DBOS's three thread hops per step"
 
 
 @contextlib.contextmanager
@@ -230,7 +236,28 @@ def _sdk_state_paths() -> Iterator[None]:
         _store.state_json = faster_json
 
 
-async def _measure(target: str, runs: int, sdk_state: bool = False) -> dict[str, Any]:
+@contextlib.contextmanager
+def _dbos_hops() -> Iterator[None]:
+    """Every call around timestep's steps hops to DBOS's executor inside the block."""
+    from dbos._dbos import _get_dbos_instance
+
+    executor: Any = _get_dbos_instance()._executor_field  # timestep's RoutedExecutor
+    on_loop = executor.inline
+    executor.inline = frozenset()
+    try:
+        yield
+    finally:
+        executor.inline = on_loop
+
+
+#: ``--sdk-state`` and ``--dbos-hops``: the fourth run's name, what it turns off, what it saves.
+VARIANTS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager[None]], str]] = {
+    "sdk_state": (SDK_STATE_RUN, _sdk_state_paths, "the store's paths"),
+    "dbos_hops": (DBOS_HOPS_RUN, _dbos_hops, "the steps' hops on the loop"),
+}
+
+
+async def _measure(target: str, runs: int, variant: str | None = None) -> dict[str, Any]:
     clock = _Clock()
     clock.install()
     from dbos import SetWorkflowID
@@ -256,19 +283,21 @@ async def _measure(target: str, runs: int, sdk_state: bool = False) -> dict[str,
     async def one_stock(_rid: str) -> None:
         await _stock_one(agent.clone())
 
-    async def one_ts_sdk_state(rid: str) -> None:
-        with _sdk_state_paths():
-            await one_ts(rid)
-
     kinds = {"stock": one_stock, "dbos": one_dbos, "timestep": one_ts}
-    if sdk_state:
-        kinds[SDK_STATE_RUN] = one_ts_sdk_state
+    if variant is not None:
+        fourth, turned_off, _saver = VARIANTS[variant]
+
+        async def one_variant(rid: str) -> None:
+            with turned_off():
+                await one_ts(rid)
+
+        kinds[fourth] = one_variant
     seen: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
     calls: dict[str, dict[str, int]] = {}
     try:
         for i in range(runs + 3):
             order = list(kinds.items())
-            if sdk_state and i % 2:  # the two timestep runs take turns at going first
+            if variant and i % 2:  # the two timestep runs take turns at going first
                 order[-2], order[-1] = order[-1], order[-2]
             for kind, one in order:
                 clock.reset()
@@ -284,16 +313,14 @@ async def _measure(target: str, runs: int, sdk_state: bool = False) -> dict[str,
     parts = [split(s, d, t) for s, d, t in zip(*triples, strict=True)]
     low, high = median_interval([x["own"] for x in parts])
     extra: dict[str, Any] = {}
-    if sdk_state:
-        own = [
-            split(s, d, t)["own"] for s, d, t in zip(*triples[:2], seen[SDK_STATE_RUN], strict=True)
-        ]
+    if variant is not None:
+        fourth = VARIANTS[variant][0]
+        own = [split(s, d, t)["own"] for s, d, t in zip(*triples[:2], seen[fourth], strict=True)]
         # paired: each round's two timestep runs, minus each other (same moment, same load)
         saved = [
-            a["total"] - b["total"]
-            for a, b in zip(seen[SDK_STATE_RUN], seen["timestep"], strict=True)
+            a["total"] - b["total"] for a, b in zip(seen[fourth], seen["timestep"], strict=True)
         ]
-        extra["sdk_state"] = {
+        extra[variant] = {
             "own_ms": statistics.median(own) * 1e3,
             "own_interval_ms": [ms * 1e3 for ms in median_interval(own)],
             "saved_ms": statistics.median(saved) * 1e3,
@@ -318,9 +345,10 @@ async def _measure(target: str, runs: int, sdk_state: bool = False) -> dict[str,
     }
 
 
-def _child(db: str, target: str, runs: int, sdk_state: bool = False) -> dict[str, Any]:
+def _child(db: str, target: str, runs: int, variant: str | None = None) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--target", target]
-    cmd += ["--runs", str(runs), "--db", db] + (["--sdk-state"] if sdk_state else [])
+    cmd += ["--runs", str(runs), "--db", db]
+    cmd += [f"--{variant.replace('_', '-')}"] if variant else []
     env = dict(os.environ, TIMESTEP_DBOS_LOG_LEVEL="ERROR", OPENAI_AGENTS_DISABLE_TRACING="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600)
     if proc.returncode != 0:
@@ -336,8 +364,9 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
         "|---|" + "---:|" * len(dbs),
     ]
     names = {"stock": "stock SDK run", "dbos": "DBOS, 11 empty steps", "timestep": "timestep"}
-    if all(SDK_STATE_RUN in results[db]["total_ms"] for db in dbs):
-        names[SDK_STATE_RUN] = SDK_STATE_RUN
+    for fourth, _off, _saver in VARIANTS.values():
+        if all(fourth in results[db]["total_ms"] for db in dbs):
+            names[fourth] = fourth
     for kind, name in names.items():
         cells = " | ".join(f"{results[db]['total_ms'][kind]:.1f}" for db in dbs)
         lines.append(f"| {name} | {cells} |")
@@ -349,8 +378,9 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
         for db in dbs
     )
     lines.append(f"| **own cost** (timestep - stock - DBOS) | {own} |")
-    if all("sdk_state" in results[db] for db in dbs):
-        lines += _sdk_state_rows([results[db]["sdk_state"] for db in dbs])
+    for variant in VARIANTS:
+        if all(variant in results[db] for db in dbs):
+            lines += _variant_rows(variant, [results[db][variant] for db in dbs])
     for part in PARTS:
         cells = " | ".join(f"{results[db]['parts_ms'][part]:.1f}" for db in dbs)
         lines.append(f"| - {part} | {cells} |")
@@ -360,8 +390,8 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _sdk_state_rows(found: list[dict[str, Any]]) -> list[str]:
-    """``--sdk-state``'s two rows: its own cost, and what the faster paths save per run."""
+def _variant_rows(variant: str, found: list[dict[str, Any]]) -> list[str]:
+    """A fourth run's two rows: its own cost, and what the faster path saves per run."""
 
     def cell(ms: float, interval: list[float]) -> str:
         low, high = interval
@@ -372,9 +402,10 @@ def _sdk_state_rows(found: list[dict[str, Any]]) -> list[str]:
 
     own = " | ".join(cell(f["own_ms"], f["own_interval_ms"]) for f in found)
     saved = " | ".join(cell(f["saved_ms"], f["saved_interval_ms"]) for f in found)
+    fourth, _off, saver = VARIANTS[variant]
     return [
-        f"| own cost with the SDK's own to_state and to_json | {own} |",
-        f"| saved by the store's paths (the two timestep runs of a round, paired) | {saved} |",
+        f'| own cost of "{fourth}" | {own} |',
+        f"| saved by {saver} (the two timestep runs of a round, paired) | {saved} |",
     ]
 
 
@@ -388,14 +419,21 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the raw JSON")
     parser.add_argument("--child", action="store_true")
     parser.add_argument("--target", default="-")
-    parser.add_argument(
+    fourth = parser.add_mutually_exclusive_group()
+    fourth.add_argument(
         "--sdk-state",
         action="store_true",
         help="also run timestep with the SDK's own to_state and to_json, in each round",
     )
+    fourth.add_argument(
+        "--dbos-hops",
+        action="store_true",
+        help="also run timestep with DBOS's three thread hops per step, in each round",
+    )
     args = parser.parse_args()
+    variant = "sdk_state" if args.sdk_state else "dbos_hops" if args.dbos_hops else None
     if args.child:
-        print(json.dumps(asyncio.run(_measure(args.target, args.runs, args.sdk_state))))
+        print(json.dumps(asyncio.run(_measure(args.target, args.runs, variant))))
         return
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     results: dict[str, dict[str, Any]] = {}
@@ -403,7 +441,7 @@ def main() -> None:
         for db in dbs:
             target = targets.target(db, "breakdown")
             watch = MachineWatch().start()
-            result = _child(db, target, args.runs, args.sdk_state)
+            result = _child(db, target, args.runs, variant)
             result["machine"] = watch.stop().to_json()
             results["SQLite file" if db == "sqlite" else "Postgres"] = result
     if args.json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from types import ModuleType
 
@@ -78,12 +79,14 @@ def test_the_parts_of_one_triple_add_up_to_its_own_cost(
     assert parts["the work, slower"] == pytest.approx(ts["work"] - stock["work"])
 
 
-def test_it_times_the_calls_each_run_makes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("variant", ["sdk_state", "dbos_hops"])
+def test_it_times_the_calls_each_run_makes(tmp_path: Path, variant: str) -> None:
     """The wrapped names still exist and are the ones a run calls (a rename would zero a part)."""
     target = f"sqlite:///{tmp_path}/breakdown.db"
+    flag = "--" + variant.replace("_", "-")
     found = run_bench_json(
         BENCH.name,
-        *("--child", "--target", target, "--runs", "2", "--sdk-state"),
+        *("--child", "--target", target, "--runs", "2", flag),
         TIMESTEP_DBOS_LOG_LEVEL="ERROR",
     )
     calls = found["calls_per_run"]
@@ -109,16 +112,17 @@ def test_it_times_the_calls_each_run_makes(tmp_path: Path) -> None:
     assert found["total_ms"]["timestep"] > found["total_ms"]["dbos"] > 0
     low, high = found["own_interval_ms"]  # where the median own cost lies, around it
     assert low <= found["parts_ms"]["own"] <= high
-    # --sdk-state: the same run, the same calls, with the SDK's own serialisation beside it
-    assert calls[_bench().SDK_STATE_RUN] == ts
-    sdk_state = found["sdk_state"]
-    low, high = sdk_state["own_interval_ms"]
-    assert low <= sdk_state["own_ms"] <= high
-    low, high = sdk_state["saved_interval_ms"]
-    assert low <= sdk_state["saved_ms"] <= high
+    # the fourth run: the same run, the same calls, with one faster path turned off
+    fourth, _off, saver = _bench().VARIANTS[variant]
+    assert calls[fourth] == ts
+    assert set(_bench().VARIANTS).intersection(found) == {variant}
+    low, high = found[variant]["own_interval_ms"]
+    assert low <= found[variant]["own_ms"] <= high
+    low, high = found[variant]["saved_interval_ms"]
+    assert low <= found[variant]["saved_ms"] <= high
     lines = _bench().table({"SQLite file": found})
-    assert lines[2 + 3].startswith(f"| {_bench().SDK_STATE_RUN} | ")
-    assert any(line.startswith("| saved by the store's paths") for line in lines)
+    assert lines[2 + 3].startswith(f"| {fourth} | ")
+    assert any(line.startswith(f"| saved by {saver} (") for line in lines)
 
 
 async def test_the_sdk_state_run_saves_with_the_sdks_own_code() -> None:
@@ -139,3 +143,22 @@ async def test_the_sdk_state_run_saves_with_the_sdks_own_code() -> None:
         assert vars(_store)["state_json"](state) == state.to_json()
     assert getattr(result_module, name) is faster
     assert vars(_store)["state_json"] is _state_json.state_json
+
+
+async def test_the_dbos_hops_run_sends_every_step_call_to_dboss_threads(tmp_path: Path) -> None:
+    """Inside the block no call around a step runs on the loop; after it, they do again."""
+    from dbos._dbos import _get_dbos_instance
+
+    from timestep.durable import shutdown
+    from timestep.durable._runtime import RUNTIME
+
+    await asyncio.to_thread(RUNTIME.launch, f"sqlite:///{tmp_path}/hops.db")
+    try:
+        executor = _get_dbos_instance()._executor_field
+        on_loop = getattr(executor, "inline", None)
+        assert on_loop  # timestep's executor, with calls it keeps on the loop
+        with _bench()._dbos_hops():
+            assert getattr(executor, "inline", None) == frozenset()
+        assert getattr(executor, "inline", None) == on_loop
+    finally:
+        shutdown()

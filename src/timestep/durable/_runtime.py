@@ -292,7 +292,7 @@ class DurableRuntime:
             if not worker:
                 DBOS.listen_queues([])
             DBOS.launch()
-            _threads.route_tools(tools)
+            _threads.route_tools(tools, sqlite=url.startswith("sqlite"))
             if engine is None and "system_database_engine" not in options:
                 drop_closed_connections(_config.dbos_engine())
             DBOS.register_queue(

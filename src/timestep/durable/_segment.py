@@ -35,7 +35,7 @@ from pydantic_core import to_jsonable_python
 from .._errors import RunNotFoundError, StaleStateError
 from ..models import with_default_provider
 from ..state import RunStateStore, RunStatus, open_session
-from . import _approvals, _names, _rows, _stream
+from . import _approvals, _names, _rows, _stream, _threads
 from ._runtime import RUNTIME, LocalRun
 from ._spec import SegmentSpec, public_target
 from ._steps import DurableModelProvider, SegmentContext, current_segment, wrap_agent
@@ -213,6 +213,7 @@ async def segment_workflow(
     emit = _stream.writer(target_run, workflow_id) if spec.stream else None
     seg = SegmentContext(run_id=target_run, workflow_id=workflow_id, emit=emit)
     token = current_segment.set(seg)
+    steps_token = _threads.in_segment.set(True)
     started = time.monotonic()
     outcome = "failed"
     try:
@@ -342,6 +343,7 @@ async def segment_workflow(
             outcome,
             time.monotonic() - started,
         )
+        _threads.in_segment.reset(steps_token)
         current_segment.reset(token)
         RUNTIME.local_runs.pop(workflow_id, None)
         if local is not None:
