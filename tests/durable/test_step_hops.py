@@ -168,10 +168,18 @@ async def test_the_executor_routes_by_target_task_and_thread() -> None:
     try:
         here = threading.current_thread().name
         assert submitted(check).startswith("checkpoints")  # not in a segment
-        token = _threads.in_segment.set(True)
+        token = _threads.enter_segment()
         try:
             assert submitted(check) == here
             assert submitted(other).startswith("checkpoints")
+            # more segments running in the process than the pool has threads: the pool
+            busy = [_threads.enter_segment() for _ in range(routed.loop_runs)]
+            try:
+                assert submitted(check).startswith("checkpoints")
+            finally:
+                for entered in reversed(busy):
+                    _threads.leave_segment(entered)
+            assert submitted(check) == here
             assert submitted(_named("mine", check.__qualname__)).startswith("checkpoints")
             with _threads.tool_body():
                 assert submitted(check).startswith("timestep-tool-")
@@ -186,13 +194,14 @@ async def test_the_executor_routes_by_target_task_and_thread() -> None:
             with pytest.raises(KeyError, match="from the check"):
                 future.result(0)
         finally:
-            _threads.in_segment.reset(token)
+            _threads.leave_segment(token)
         postgres = _threads.RoutedExecutor(pool, 1, sqlite=False)
-        token = _threads.in_segment.set(True)
+        token = _threads.enter_segment()
         try:
             wrapped = functools.partial(contextvars.copy_context().run, check)
             assert postgres.submit(wrapped).result(5).startswith("checkpoints")
         finally:
-            _threads.in_segment.reset(token)
+            _threads.leave_segment(token)
+        assert _threads._running == [0]
     finally:
         routed.shutdown()

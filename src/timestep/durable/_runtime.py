@@ -292,7 +292,8 @@ class DurableRuntime:
             if not worker:
                 DBOS.listen_queues([])
             DBOS.launch()
-            _threads.route_tools(tools, sqlite=url.startswith("sqlite"))
+            checkpoint_threads = config.get("max_executor_threads") or executor_threads()
+            _threads.route_tools(tools, url.startswith("sqlite"), checkpoint_threads)
             if engine is None and "system_database_engine" not in options:
                 drop_closed_connections(_config.dbos_engine())
             DBOS.register_queue(

@@ -213,7 +213,7 @@ async def segment_workflow(
     emit = _stream.writer(target_run, workflow_id) if spec.stream else None
     seg = SegmentContext(run_id=target_run, workflow_id=workflow_id, emit=emit)
     token = current_segment.set(seg)
-    steps_token = _threads.in_segment.set(True)
+    steps_token = _threads.enter_segment()
     started = time.monotonic()
     outcome = "failed"
     try:
@@ -343,7 +343,7 @@ async def segment_workflow(
             outcome,
             time.monotonic() - started,
         )
-        _threads.in_segment.reset(steps_token)
+        _threads.leave_segment(steps_token)
         current_segment.reset(token)
         RUNTIME.local_runs.pop(workflow_id, None)
         if local is not None:

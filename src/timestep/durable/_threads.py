@@ -18,7 +18,10 @@ hop costs a thread wake-up and the GIL's hand-over both ways, and slows the code
 segment's workflow (:data:`in_segment`) the first runs on the loop, and on a SQLite system
 database the check too: two SELECTs outside any transaction, and in WAL mode a reader never waits
 for a writer. The record, a write that may wait for another writer's lock, keeps its thread, as
-does every call on Postgres (a network round trip would hold up the loop's other runs).
+does every call on Postgres (a network round trip would hold up the loop's other runs). Only while
+the process runs no more segments than the pool has threads: with hundreds at once the loop is
+the busy part, and the threads run the calls beside it (1,000 runs queued on two SQLite workers
+drained 20% slower with every check on the loop; bench/README.md, 2026-12-06).
 """
 
 from __future__ import annotations
@@ -26,10 +29,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any, TypeVar
 
 logger = logging.getLogger("timestep.durable")
@@ -41,6 +45,10 @@ in_tool: ContextVar[bool] = ContextVar("timestep_in_tool", default=False)
 
 in_segment: ContextVar[bool] = ContextVar("timestep_in_segment", default=False)
 """True while a segment's workflow runs in this task (its steps' hops may run on the loop)."""
+
+_running = [0]
+"""Segments running in this process (:func:`enter_segment`, :func:`leave_segment`)."""
+_running_lock = threading.Lock()
 
 #: DBOS's functions around an async step that run on the loop, by (module, qualified name):
 #: picking the step's recording function, and on SQLite the check for a recorded output.
@@ -54,6 +62,20 @@ def _target(fn: Callable[..., Any]) -> tuple[str, str]:
         inner = fn.args[0]
         return getattr(inner, "__module__", ""), getattr(inner, "__qualname__", "")
     return "", ""
+
+
+def enter_segment() -> Token[bool]:
+    """Mark the current task as running a segment's workflow (until :func:`leave_segment`)."""
+    with _running_lock:
+        _running[0] += 1
+    return in_segment.set(True)
+
+
+def leave_segment(token: Token[bool]) -> None:
+    """End what :func:`enter_segment` began."""
+    in_segment.reset(token)
+    with _running_lock:
+        _running[0] -= 1
 
 
 @contextmanager
@@ -70,11 +92,17 @@ class RoutedExecutor(ThreadPoolExecutor):
     """DBOS's executor: tool bodies' work to a pool of their own, a step's reads on the loop."""
 
     def __init__(
-        self, checkpoints: ThreadPoolExecutor, tool_threads: int, sqlite: bool = False
+        self,
+        checkpoints: ThreadPoolExecutor,
+        tool_threads: int,
+        sqlite: bool = False,
+        loop_runs: int = 4,
     ) -> None:
         super().__init__(max_workers=1)  # submit is overridden: this pool never starts a thread
         self.checkpoints = checkpoints
         self.inline = _NO_IO | _SQLITE_READS if sqlite else _NO_IO
+        self.loop_runs = loop_runs
+        """The most segments running in the process for which the calls stay on the loop."""
         self.tools = ThreadPoolExecutor(
             max_workers=tool_threads, thread_name_prefix="timestep-tool-"
         )
@@ -82,7 +110,12 @@ class RoutedExecutor(ThreadPoolExecutor):
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         if in_tool.get():
             return self.tools.submit(fn, *args, **kwargs)
-        if in_segment.get() and _target(fn) in self.inline and _on_loop():
+        if (
+            in_segment.get()
+            and _running[0] <= self.loop_runs
+            and _target(fn) in self.inline
+            and _on_loop()
+        ):
             return _run_here(fn, *args, **kwargs)
         return self.checkpoints.submit(fn, *args, **kwargs)
 
@@ -109,7 +142,7 @@ def _run_here(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
     return future
 
 
-def route_tools(tool_threads: int, sqlite: bool = False) -> None:
+def route_tools(tool_threads: int, sqlite: bool = False, loop_runs: int = 4) -> None:
     """Route the launched DBOS's executor (once per launch); ``sqlite``: its system database."""
     from dbos._dbos import _get_dbos_instance
 
@@ -120,4 +153,4 @@ def route_tools(tool_threads: int, sqlite: bool = False) -> None:
     if not isinstance(current, ThreadPoolExecutor):  # pragma: no cover - a DBOS we do not know
         logger.warning("DBOS's executor is not a thread pool: tools share its threads")
         return
-    dbos._executor_field = RoutedExecutor(current, tool_threads, sqlite)
+    dbos._executor_field = RoutedExecutor(current, tool_threads, sqlite, loop_runs)
