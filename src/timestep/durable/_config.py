@@ -35,11 +35,14 @@ from dbos import DBOS
 from sqlalchemy import event
 
 from .._errors import ConfigurationError
+from .._sqlite_writers import queue_writers
 
 #: DBOS application version of timestep's durable workflows (see the module docstring).
 APPLICATION_VERSION = "timestep-durable-2"
 #: Name of the DBOS queue that workers drain.
 QUEUE_NAME = "timestep"
+#: How long a writer of a SQLite system database waits for its write lock.
+SQLITE_BUSY_SECONDS = 30
 
 #: Prefix of the per-process executor ids used on SQLite system databases.
 LOCAL_EXECUTOR_PREFIX = "local-pid-"
@@ -138,15 +141,22 @@ def shares_system_database(store_url: str) -> bool:
 
 
 def sqlite_engine(url: str) -> sa.Engine:
-    """An engine on a SQLite system database (WAL, ``synchronous=NORMAL``, 30 s busy wait)."""
+    """An engine on a SQLite system database (WAL, ``synchronous=NORMAL``, 30 s busy wait).
+
+    Its writers queue for the file's write lock (``timestep._sqlite_writers``): the worker
+    processes of one machine share the file.
+    """
     engine = sa.create_engine(url, pool_size=20, max_overflow=20)
+    database = sa.make_url(url).database
+    if database and database != ":memory:":
+        queue_writers(engine, database, SQLITE_BUSY_SECONDS)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = "IMMEDIATE"
         dbapi_conn.execute("PRAGMA journal_mode=WAL")
         dbapi_conn.execute("PRAGMA synchronous=NORMAL")
-        dbapi_conn.execute("PRAGMA busy_timeout=30000")
+        dbapi_conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         dbapi_conn.execute("PRAGMA foreign_keys=ON")
 
     return engine
