@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "_versions": 0,
     "_env": 1,
     "_pg_pool": 1,
+    "_sqlite_writers": 1,
     "state": 2,
     "models": 2,
     "tools": 3,
