@@ -36,6 +36,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from typing import Any, TypeVar
 
+from .._env import DEFAULT_EXECUTOR_THREADS
+
 logger = logging.getLogger("timestep.durable")
 
 T = TypeVar("T")
@@ -96,7 +98,7 @@ class RoutedExecutor(ThreadPoolExecutor):
         checkpoints: ThreadPoolExecutor,
         tool_threads: int,
         sqlite: bool = False,
-        loop_runs: int = 4,
+        loop_runs: int = DEFAULT_EXECUTOR_THREADS,
     ) -> None:
         super().__init__(max_workers=1)  # submit is overridden: this pool never starts a thread
         self.checkpoints = checkpoints
@@ -142,7 +144,9 @@ def _run_here(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
     return future
 
 
-def route_tools(tool_threads: int, sqlite: bool = False, loop_runs: int = 4) -> None:
+def route_tools(
+    tool_threads: int, sqlite: bool = False, loop_runs: int = DEFAULT_EXECUTOR_THREADS
+) -> None:
     """Route the launched DBOS's executor (once per launch); ``sqlite``: its system database."""
     from dbos._dbos import _get_dbos_instance
 
