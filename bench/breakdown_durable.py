@@ -31,13 +31,16 @@ Medians over the runs of each part (so the parts need not add up exactly to the 
 ``to_state`` and ``to_json`` (without the store's faster paths, ``timestep/state/_state_json.py``
 and ``_nested_refs.py``), so the two own costs are measured side by side. ``--dbos-hops`` adds
 instead the same timestep run with DBOS's three thread hops per step (without the hops timestep
-keeps on the event loop, ``timestep/durable/_threads.py``). Either reports the fourth run's own
-cost and, paired by round, what the faster path saves per run.
+keeps on the event loop, ``timestep/durable/_threads.py``), and ``--dbos-sql`` the same run with
+DBOS's own check and record of each step (without the statements timestep compiles once,
+``timestep/durable/_step_sql.py``). Each reports the fourth run's own cost and, paired by round,
+what the faster path saves per run.
 
     python bench/breakdown_durable.py --runs 40                 # SQLite file and Postgres
     python bench/breakdown_durable.py --db sqlite --runs 40
     python bench/breakdown_durable.py --db sqlite --runs 100 --sdk-state
     python bench/breakdown_durable.py --runs 100 --dbos-hops
+    python bench/breakdown_durable.py --runs 100 --dbos-sql
 """
 
 from __future__ import annotations
@@ -83,8 +86,9 @@ TIMED_ASYNC = {
 }
 TIMED_SYNC = {
     "agent-graph clone": ("timestep.durable._segment", "wrap_agent"),
-    "sys.check": ("dbos._sys_db", "SystemDatabase.check_operation_execution"),
-    "sys.record": ("dbos._sys_db", "SystemDatabase.record_operation_result"),
+    # the system database's check and record, as installed at launch (DBOS's own behind them)
+    "sys.check": ("timestep.durable._step_sql", "StepRows.check_operation_execution"),
+    "sys.record": ("timestep.durable._step_sql", "StepRows.record_operation_result"),
     "sys.workflow row": ("dbos._sys_db", "SystemDatabase._insert_workflow_status"),
     "sys.outcome": ("dbos._sys_db", "SystemDatabase.update_workflow_outcome"),
     "sdk.to_state": ("agents.result", "RunResult.to_state"),
@@ -216,6 +220,8 @@ def split(
 SDK_STATE_RUN = "timestep, the SDK's own to_state and to_json"
 #: The fourth kind of run of ``--dbos-hops``: timestep's steps with DBOS's own thread hops.
 DBOS_HOPS_RUN = "timestep, DBOS's three thread hops per step"
+#: The fourth kind of run of ``--dbos-sql``: timestep's steps checked and recorded by DBOS's code.
+DBOS_SQL_RUN = "timestep, DBOS's own SQL for each step's check and record"
 
 
 @contextlib.contextmanager
@@ -250,10 +256,28 @@ def _dbos_hops() -> Iterator[None]:
         executor.inline = on_loop
 
 
-#: ``--sdk-state`` and ``--dbos-hops``: the fourth run's name, what it turns off, what it saves.
+@contextlib.contextmanager
+def _dbos_sql() -> Iterator[None]:
+    """Every step's check and record takes DBOS's own method inside the block."""
+    from dbos._dbos import _get_dbos_instance
+
+    from timestep.durable._step_sql import step_rows
+
+    rows = step_rows(_get_dbos_instance()._sys_db)
+    assert rows is not None, "timestep's compiled step statements are not installed"
+    rows.enabled = False
+    try:
+        yield
+    finally:
+        rows.enabled = True
+
+
+#: ``--sdk-state``, ``--dbos-hops``, ``--dbos-sql``: the fourth run's name, what it turns off,
+#: what it saves.
 VARIANTS: dict[str, tuple[str, Callable[[], contextlib.AbstractContextManager[None]], str]] = {
     "sdk_state": (SDK_STATE_RUN, _sdk_state_paths, "the store's paths"),
     "dbos_hops": (DBOS_HOPS_RUN, _dbos_hops, "the steps' hops on the loop"),
+    "dbos_sql": (DBOS_SQL_RUN, _dbos_sql, "the steps' compiled statements"),
 }
 
 
@@ -430,8 +454,13 @@ def main() -> None:
         action="store_true",
         help="also run timestep with DBOS's three thread hops per step, in each round",
     )
+    fourth.add_argument(
+        "--dbos-sql",
+        action="store_true",
+        help="also run timestep with DBOS's own SQL for each step's check and record",
+    )
     args = parser.parse_args()
-    variant = "sdk_state" if args.sdk_state else "dbos_hops" if args.dbos_hops else None
+    variant = next((v for v in VARIANTS if getattr(args, v)), None)
     if args.child:
         print(json.dumps(asyncio.run(_measure(args.target, args.runs, variant))))
         return

@@ -64,6 +64,9 @@ async def test_two_worker_processes_drain_the_queue_on_postgres(
         os.environ,
         TIMESTEP_TEST_LOG=log,
         TIMESTEP_TEST_TURNS="3",
+        # each run holds its worker ~0.3 s: one worker (4 at a time) cannot drain the queue
+        # between the other's polls, however fast the steps are
+        TIMESTEP_TEST_TOOL_SLEEP="0.1",
         PYTHONPATH=os.pathsep.join(
             [TESTS, str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
         ),

@@ -79,7 +79,7 @@ def test_the_parts_of_one_triple_add_up_to_its_own_cost(
     assert parts["the work, slower"] == pytest.approx(ts["work"] - stock["work"])
 
 
-@pytest.mark.parametrize("variant", ["sdk_state", "dbos_hops"])
+@pytest.mark.parametrize("variant", ["sdk_state", "dbos_hops", "dbos_sql"])
 def test_it_times_the_calls_each_run_makes(tmp_path: Path, variant: str) -> None:
     """The wrapped names still exist and are the ones a run calls (a rename would zero a part)."""
     target = f"sqlite:///{tmp_path}/breakdown.db"
@@ -160,5 +160,24 @@ async def test_the_dbos_hops_run_sends_every_step_call_to_dboss_threads(tmp_path
         with _bench()._dbos_hops():
             assert getattr(executor, "inline", None) == frozenset()
         assert getattr(executor, "inline", None) == on_loop
+    finally:
+        shutdown()
+
+
+async def test_the_dbos_sql_run_checks_and_records_with_dboss_own_code(tmp_path: Path) -> None:
+    """Inside the block every check and record takes DBOS's method; after it, the compiled ones."""
+    from dbos._dbos import _get_dbos_instance
+
+    from timestep.durable import shutdown
+    from timestep.durable._runtime import RUNTIME
+    from timestep.durable._step_sql import step_rows
+
+    await asyncio.to_thread(RUNTIME.launch, f"sqlite:///{tmp_path}/sql.db")
+    try:
+        rows = step_rows(_get_dbos_instance()._sys_db)
+        assert rows is not None and rows.enabled
+        with _bench()._dbos_sql():
+            assert not rows.enabled
+        assert rows.enabled
     finally:
         shutdown()

@@ -24,7 +24,7 @@ from .._env import LeaseSettings, executor_threads, tool_threads
 from .._errors import ConfigurationError, StoreUnavailableError
 from .._pg_pool import drop_closed_connections, postgres_engine
 from ..state import RunStateStore, display_url
-from . import _config, _stream, _takeover, _threads
+from . import _config, _step_sql, _stream, _takeover, _threads
 from ._json import JSONSerializer
 from ._spec import public_target, resolve_target
 
@@ -294,6 +294,7 @@ class DurableRuntime:
             DBOS.launch()
             checkpoint_threads = config.get("max_executor_threads") or executor_threads()
             _threads.route_tools(tools, url.startswith("sqlite"), checkpoint_threads)
+            _step_sql.install_launched()
             if engine is None and "system_database_engine" not in options:
                 drop_closed_connections(_config.dbos_engine())
             DBOS.register_queue(
