@@ -91,6 +91,11 @@ def _autocommit(conn: Any) -> bool:
     return getattr(driver, "autocommit", False) is True
 
 
+#: ``durable/_step_sql.py``'s entry points (DBOS's method runs behind them outside a segment)
+#: and its statements' runner: the site is the function inside them, or the caller's.
+_STEP_SQL_PASSING = frozenset({"check_operation_execution", "record_operation_result", "run"})
+
+
 def _site() -> str:
     """The innermost timestep (else DBOS) function on the stack, as ``package:file:function``."""
     frames = traceback.extract_stack()
@@ -98,6 +103,8 @@ def _site() -> str:
         for frame in reversed(frames):
             if frame.name == "execute" and frame.filename.endswith("_driver.py"):
                 continue  # the listener's own wrapper: its caller is the site
+            if frame.filename.endswith("_step_sql.py") and frame.name in _STEP_SQL_PASSING:
+                continue  # DBOS's own method behind it, or the statement's runner: not a site
             if marker in frame.filename and "bench_" not in frame.filename:
                 return f"{label}:{Path(frame.filename).stem}:{frame.name}"
     return "other"
