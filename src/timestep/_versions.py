@@ -13,12 +13,20 @@ TESTED_JS_SDK_VERSION = "0.20.0"
 PYTHON_STATE_SCHEMA = "1.21"
 #: RunState schema written by the tested JS SDK.
 JS_STATE_SCHEMA = "1.22"
+#: DBOS release series whose step rows ``durable/_step_sql.py`` writes (others: DBOS's own code).
+TESTED_DBOS_SERIES = "3.4"
 
 
 @cache
 def python_sdk_version() -> str:
     """The installed openai-agents version (read once per process)."""
     return version("openai-agents")
+
+
+@cache
+def dbos_version() -> str:
+    """The installed dbos version (read once per process)."""
+    return version("dbos")
 
 
 @cache

@@ -13,18 +13,24 @@ workflow's status left-joined with the step's row, the record as DBOS's owner ch
 in one transaction. Same rows, the same errors (cancelled workflow, unexpected step name, lost
 ownership, nondeterminism), DBOS's retries and its commit trigger. DBOS's own methods still run
 every other call: outside a segment (so DBOS's empty steps in bench/ stay DBOS's own), with an
-owner key or a bound shard key, and on any system database but DBOS's plain SQLite and Postgres.
+owner key or a bound shard key, on any system database but DBOS's plain SQLite and Postgres, and
+with a DBOS release outside the series these statements were written for
+(``_versions.TESTED_DBOS_SERIES``).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
+from .. import _versions
 from ._threads import in_segment
+
+logger = logging.getLogger("timestep.durable")
 
 
 class _Compiled:
@@ -248,8 +254,9 @@ class StepRows:
 def install(sys_db: Any) -> StepRows | None:
     """Put :class:`StepRows` in front of ``sys_db``'s check and record (once); None if unknown.
 
-    Only DBOS's own unsharded SQLite and Postgres system databases: a subclass may route or
-    store rows differently, and keeps DBOS's methods.
+    Only DBOS's own unsharded SQLite and Postgres system databases of the release series the
+    statements were written for: a subclass may route or store rows differently, another release
+    may change the rows; both keep DBOS's methods (slower, not wrong).
     """
     from dbos._sys_db_postgres import PostgresSystemDatabase
     from dbos._sys_db_sqlite import SQLiteSystemDatabase
@@ -258,6 +265,13 @@ def install(sys_db: Any) -> StepRows | None:
     if current is not None:
         return current
     if type(sys_db) not in (SQLiteSystemDatabase, PostgresSystemDatabase) or sys_db.sharded:
+        return None
+    if not _versions.dbos_version().startswith(_versions.TESTED_DBOS_SERIES + "."):
+        logger.info(
+            "dbos %s is not the %s series: steps are checked and recorded by DBOS's own code",
+            _versions.dbos_version(),
+            _versions.TESTED_DBOS_SERIES,
+        )
         return None
     rows = StepRows(sys_db)
     sys_db.check_operation_execution = rows.check_operation_execution
