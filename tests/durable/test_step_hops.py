@@ -14,37 +14,18 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from agents import Agent, function_tool
 
-from harness.cli_support import reset_durable
-from harness.scripted import scripted_model, text_turn, tool_turn
+from harness.cli_support import empty_steps_workflow
+from harness.scripted import adder_agent
 from timestep.durable import _threads, run_durable, system_database_url
 from timestep.durable._runtime import RUNTIME
 from timestep.state import RunStateStore
-
-
-@function_tool
-def add(n: int) -> str:
-    """Add one."""
-    return str(n + 1)
-
-
-def _agent(turns: int) -> Agent[Any]:
-    script = [tool_turn("add", {"n": n}, call_id=f"call_{n}") for n in range(turns)]
-    return Agent(name="adder", model=scripted_model(*script, text_turn("done")), tools=[add])
-
-
-@pytest.fixture
-def fresh() -> Iterator[None]:
-    reset_durable()
-    yield
-    reset_durable()
 
 
 class _Spy:
@@ -78,12 +59,12 @@ class _Spy:
         return watched
 
 
-@pytest.mark.usefixtures("fresh")
+@pytest.mark.usefixtures("fresh_durable")
 async def test_a_steps_hops_by_database(db_target: str, monkeypatch: pytest.MonkeyPatch) -> None:
     sqlite = db_target.startswith("sqlite")
     await asyncio.to_thread(RUNTIME.launch, db_target)
     spy = _Spy(monkeypatch)
-    result = await run_durable(_agent(3), "go", run_id="hops", store=RunStateStore(db_target))
+    result = await run_durable(adder_agent(3), "go", run_id="hops", store=RunStateStore(db_target))
     assert result.final_output == "done"
     steps = 3 + 4  # three tool calls, four model calls
     # the check for a recorded output: on the loop with SQLite, in DBOS's threads on Postgres
@@ -96,21 +77,11 @@ async def test_a_steps_hops_by_database(db_target: str, monkeypatch: pytest.Monk
     assert spy.here["invoke_step"] == (steps if sqlite else 0)
 
 
-@pytest.mark.usefixtures("fresh")
+@pytest.mark.usefixtures("launched_sqlite")
 async def test_dbos_steps_outside_a_segment_keep_their_threads(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from dbos import DBOS
-
-    target = f"sqlite:///{tmp_path / 'runs.db'}"
-    await asyncio.to_thread(RUNTIME.launch, target)
-
-    async def nothing() -> int:
-        return 1
-
-    @DBOS.workflow(name="test_step_hops.plain")
-    async def plain() -> int:
-        return sum([await DBOS.run_step_async({"name": "s"}, nothing) for _ in range(3)])
+    plain = empty_steps_workflow("test_step_hops.plain")
 
     spy = _Spy(monkeypatch)
     assert await plain() == 3
@@ -118,12 +89,12 @@ async def test_dbos_steps_outside_a_segment_keep_their_threads(
     assert not spy.here
 
 
-@pytest.mark.usefixtures("fresh")
+@pytest.mark.usefixtures("fresh_durable")
 async def test_a_check_on_the_loop_does_not_wait_for_a_writer(tmp_path: Path) -> None:
     from dbos._dbos import _get_dbos_instance
 
     target = f"sqlite:///{tmp_path / 'runs.db'}"
-    result = await run_durable(_agent(1), "go", run_id="held", store=RunStateStore(target))
+    result = await run_durable(adder_agent(1), "go", run_id="held", store=RunStateStore(target))
     assert result.final_output == "done"
     workflow = "held@0"
     system = sqlite3.connect(system_database_url(target).removeprefix("sqlite:///"))

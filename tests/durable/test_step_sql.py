@@ -9,17 +9,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from agents import Agent, function_tool
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.cli_support import reset_durable
-from harness.scripted import scripted_model, text_turn, tool_turn
+from harness.cli_support import empty_steps_workflow
+from harness.scripted import adder_agent
 from timestep import _versions
 from timestep.durable import _step_sql, _threads, run_durable
 from timestep.durable._runtime import RUNTIME
@@ -34,24 +32,6 @@ STEP_COLUMNS = (
     "serialization",
     "application_name",
 )
-
-
-@function_tool
-def add(n: int) -> str:
-    """Add one."""
-    return str(n + 1)
-
-
-def _agent(turns: int) -> Agent[Any]:
-    script = [tool_turn("add", {"n": n}, call_id=f"call_{n}") for n in range(turns)]
-    return Agent(name="adder", model=scripted_model(*script, text_turn("done")), tools=[add])
-
-
-@pytest.fixture
-def fresh() -> Iterator[None]:
-    reset_durable()
-    yield
-    reset_durable()
 
 
 @pytest.fixture
@@ -99,7 +79,7 @@ def _step_rows(rows: _step_sql.StepRows, workflow_id: str) -> list[dict[str, Any
         return [dict(row._mapping) for row in found]
 
 
-@pytest.mark.usefixtures("fresh")
+@pytest.mark.usefixtures("fresh_durable")
 async def test_a_runs_steps_write_the_rows_dbos_writes(
     db_target: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -108,10 +88,10 @@ async def test_a_runs_steps_write_the_rows_dbos_writes(
     calls = _count(rows, monkeypatch)
     store = RunStateStore(db_target)
     started = int(time.time()) * 1000
-    ours = await run_durable(_agent(3), "go", run_id="ours", store=store)
+    ours = await run_durable(adder_agent(3), "go", run_id="ours", store=store)
     assert calls == {"check": 0, "record": 0}  # every step took the compiled statements
     rows.enabled = False
-    theirs = await run_durable(_agent(3), "go", run_id="dbos", store=store)
+    theirs = await run_durable(adder_agent(3), "go", run_id="dbos", store=store)
     rows.enabled = True
     assert calls["check"] >= 7 and calls["record"] >= 7  # 3 tool calls, 4 model calls
     ended = int(time.time() + 1) * 1000
@@ -126,7 +106,7 @@ async def test_a_runs_steps_write_the_rows_dbos_writes(
             assert started <= row["retention_timestamp"] < ended
 
 
-@pytest.mark.usefixtures("fresh", "in_segment")
+@pytest.mark.usefixtures("fresh_durable", "in_segment")
 async def test_answers_and_errors_match_dbos_own(db_target: str) -> None:
     from dbos._error import (
         DBOSStepNondeterminismError,
@@ -135,7 +115,7 @@ async def test_answers_and_errors_match_dbos_own(db_target: str) -> None:
         DBOSWorkflowConflictIDError,
     )
 
-    await run_durable(_agent(1), "go", run_id="r", store=RunStateStore(db_target))
+    await run_durable(adder_agent(1), "go", run_id="r", store=RunStateStore(db_target))
     rows = _rows()
     workflow = "r@0"
     recorded = _step_rows(rows, workflow)
@@ -204,27 +184,18 @@ async def test_answers_and_errors_match_dbos_own(db_target: str) -> None:
     assert str(ours_cancel.value) == str(theirs_cancel.value)
 
 
-@pytest.mark.usefixtures("fresh")
 async def test_dbos_own_methods_run_the_other_calls(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    launched_sqlite: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dbos import DBOS
-
-    target = f"sqlite:///{tmp_path / 'runs.db'}"
-    await asyncio.to_thread(RUNTIME.launch, target)
+    target = launched_sqlite
     rows = _rows()
     calls = _count(rows, monkeypatch)
 
-    async def nothing() -> int:
-        return 1
-
-    @DBOS.workflow(name="test_step_sql.plain")
-    async def plain() -> int:
-        return sum([await DBOS.run_step_async({"name": "s"}, nothing) for _ in range(3)])
+    plain = empty_steps_workflow("test_step_sql.plain")
 
     assert await plain() == 3  # a DBOS workflow outside any segment
     assert calls == {"check": 3, "record": 3}
-    await run_durable(_agent(0), "go", run_id="r", store=RunStateStore(target))
+    await run_durable(adder_agent(0), "go", run_id="r", store=RunStateStore(target))
     assert calls == {"check": 3, "record": 3}
     token = _threads.enter_segment()
     try:
@@ -279,11 +250,11 @@ def _outcome(call: Callable[[], Any]) -> tuple[str, Any]:
 
 
 @pytest.fixture
-async def two_workflows(fresh: None, db_target: str) -> _step_sql.StepRows:
+async def two_workflows(fresh_durable: None, db_target: str) -> _step_sql.StepRows:
     """Two finished runs' workflows, ``ours@0`` and ``dbos@0``, on a fresh database."""
     store = RunStateStore(db_target)
     for run_id in ("ours", "dbos"):
-        await run_durable(_agent(0), "go", run_id=run_id, store=store)
+        await run_durable(adder_agent(0), "go", run_id=run_id, store=store)
     return _rows()
 
 

@@ -136,6 +136,20 @@ def reset_durable() -> None:
             handler.stream = sys.__stderr__  # type: ignore[attr-defined]
 
 
+def empty_steps_workflow(name: str, steps: int = 3) -> Any:
+    """A DBOS workflow registered as ``name``: ``steps`` empty async steps, outside any segment."""
+    from dbos import DBOS
+
+    async def nothing() -> int:
+        return 1
+
+    @DBOS.workflow(name=name)
+    async def plain() -> int:
+        return sum([await DBOS.run_step_async({"name": "s"}, nothing) for _ in range(steps)])
+
+    return plain
+
+
 class Cli:
     """Runs ``timestep`` in process against one database and captures its output."""
 

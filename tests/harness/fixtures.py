@@ -119,3 +119,25 @@ def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'timestep.db'}"
     url: str = request.getfixturevalue("postgres_db_url")
     return url
+
+
+@pytest.fixture
+def fresh_durable() -> Iterator[None]:
+    """No DBOS instance in this process before or after the test (each test launches its own)."""
+    from .cli_support import reset_durable
+
+    reset_durable()
+    yield
+    reset_durable()
+
+
+@pytest.fixture
+async def launched_sqlite(fresh_durable: None, tmp_path: Path) -> str:
+    """A SQLite store's URL, with this process's durable runtime launched on it."""
+    import asyncio
+
+    from timestep.durable._runtime import RUNTIME
+
+    target = f"sqlite:///{tmp_path / 'runs.db'}"
+    await asyncio.to_thread(RUNTIME.launch, target)
+    return target

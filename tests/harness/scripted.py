@@ -25,7 +25,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from agents import FunctionTool, Usage
+from agents import Agent, FunctionTool, Usage, function_tool
 from agents.items import TResponseOutputItem
 from agents.testing import ModelStep, ScriptedModel, assistant_message, function_call
 from agents.tool_context import ToolContext
@@ -144,3 +144,15 @@ def counting_tool(
         strict_json_schema=False,
         needs_approval=needs_approval,
     )
+
+
+def _add(n: int) -> str:
+    """Add one."""
+    return str(n + 1)
+
+
+def adder_agent(turns: int) -> Agent[Any]:
+    """An agent calling its ``add`` tool ``turns`` times (ids ``call_0``...), then saying done."""
+    script = [tool_turn("add", {"n": n}, call_id=f"call_{n}") for n in range(turns)]
+    add = function_tool(_add, name_override="add")
+    return Agent(name="adder", model=scripted_model(*script, text_turn("done")), tools=[add])
