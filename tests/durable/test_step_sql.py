@@ -65,13 +65,17 @@ def _count(rows: _step_sql.StepRows, monkeypatch: pytest.MonkeyPatch) -> dict[st
     return calls
 
 
-def _step_rows(rows: _step_sql.StepRows, workflow_id: str) -> list[dict[str, Any]]:
-    oo = rows.sys_db.tables.operation_outputs
+def _system_engine(rows: _step_sql.StepRows) -> sa.Engine:
+    """DBOS's engine, with its tables' schema named as DBOS's own statements name it."""
     from dbos._schemas import SCHEMA_PLACEHOLDER
 
-    engine = rows.sys_db.engine.execution_options(
-        schema_translate_map={SCHEMA_PLACEHOLDER: rows.sys_db.schema}
-    )
+    engine: sa.Engine = rows.sys_db.engine
+    return engine.execution_options(schema_translate_map={SCHEMA_PLACEHOLDER: rows.sys_db.schema})
+
+
+def _step_rows(rows: _step_sql.StepRows, workflow_id: str) -> list[dict[str, Any]]:
+    oo = rows.sys_db.tables.operation_outputs
+    engine = _system_engine(rows)
     with engine.connect() as conn:
         found = conn.execute(
             sa.select(oo).where(oo.c.workflow_uuid == workflow_id).order_by(oo.c.function_id)
@@ -170,11 +174,7 @@ async def test_answers_and_errors_match_dbos_own(db_target: str) -> None:
     assert both("check", workflow, 502, "step") == (None, None)
     # a cancelled workflow
     ws = rows.sys_db.tables.workflow_status
-    from dbos._schemas import SCHEMA_PLACEHOLDER
-
-    engine = rows.sys_db.engine.execution_options(
-        schema_translate_map={SCHEMA_PLACEHOLDER: rows.sys_db.schema}
-    )
+    engine = _system_engine(rows)
     with engine.begin() as conn:
         conn.execute(sa.update(ws).where(ws.c.workflow_uuid == workflow).values(status="CANCELLED"))
     with pytest.raises(DBOSWorkflowCancelledError) as ours_cancel:
@@ -267,11 +267,7 @@ def test_random_records_and_checks_match_dbos_own(
 ) -> None:
     rows = two_workflows
     oo = rows.sys_db.tables.operation_outputs
-    from dbos._schemas import SCHEMA_PLACEHOLDER
-
-    engine = rows.sys_db.engine.execution_options(
-        schema_translate_map={SCHEMA_PLACEHOLDER: rows.sys_db.schema}
-    )
+    engine = _system_engine(rows)
     with engine.begin() as conn:  # each example starts from no rows of these steps
         conn.execute(sa.delete(oo).where(oo.c.function_id >= 1000))
     token = _threads.enter_segment()

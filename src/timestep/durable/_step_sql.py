@@ -2,9 +2,9 @@
 
 DBOS 3.4 builds the SQL of each step's check (the workflow's status, then the step's row) and
 record (the owner check, then ``INSERT ... ON CONFLICT``) anew on every call: SQLAlchemy's
-statement construction, cache key and execution context were ~80% of those calls' time, the
-driver's execute ~10% (cProfile, ~870 Python calls per check), and the two calls more than half
-of a timestep run with an instant model (bench/README.md, 2026-12-06).
+statement construction, cache key and execution context were half the CPU of DBOS's own empty
+steps, the driver's execute and commit 3% (``bench/profile_durable.py --mode dbos``), and the two
+calls more than half of a timestep run with an instant model (bench/README.md, 2026-12-06).
 
 In a segment's workflow (``_threads.in_segment``) :class:`StepRows` runs the same work with
 statements compiled at launch from DBOS's own tables and helpers (its dialect, schema, conflict
@@ -26,6 +26,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from dbos._context import current_owner_xid, get_local_dbos_context
+from dbos._debug_trigger import DebugTriggers
+from dbos._error import (
+    DBOSStepNondeterminismError,
+    DBOSUnexpectedStepError,
+    DBOSWorkflowCancelledError,
+    DBOSWorkflowConflictIDError,
+)
+from dbos._schemas import SCHEMA_PLACEHOLDER
+from dbos._shard_keys import bound_shard_key
+from dbos._sys_db import WorkflowStatusString, db_retry
 
 from .. import _versions
 from ._threads import in_segment
@@ -37,8 +48,6 @@ class _Compiled:
     """One statement's SQL for the driver and how to order its parameters."""
 
     def __init__(self, statement: Any, engine: sa.Engine, schema: str | None) -> None:
-        from dbos._schemas import SCHEMA_PLACEHOLDER
-
         dialect = engine.dialect
         compiled = statement.compile(
             dialect=dialect,
@@ -69,8 +78,6 @@ class StepRows:
     """The check and record of a segment's steps on one DBOS system database."""
 
     def __init__(self, sys_db: Any) -> None:
-        from dbos._sys_db import db_retry
-
         self.sys_db = sys_db
         self.enabled = True
         """Off: every call takes DBOS's own method (``breakdown_durable.py --dbos-sql``)."""
@@ -80,6 +87,8 @@ class StepRows:
 
         def compiled(statement: Any) -> _Compiled:
             return _Compiled(statement, sys_db.engine, sys_db.schema)
+
+        of_workflow = ws.c.workflow_uuid == sa.bindparam("workflow_id")
 
         self._check_sql = compiled(
             sa.select(
@@ -99,14 +108,16 @@ class StepRows:
                     ),
                 )
             )
-            .where(ws.c.workflow_uuid == sa.bindparam("workflow_id"))
+            .where(of_workflow)
         )
-        owner_of = ws.c.workflow_uuid == sa.bindparam("workflow_id")
         self._owner_sql = compiled(
             # SQLite: a write, so the transaction takes the write lock here (as DBOS's check)
-            sa.update(ws).where(owner_of).values(owner_xid=ws.c.owner_xid).returning(ws.c.owner_xid)
+            sa.update(ws)
+            .where(of_workflow)
+            .values(owner_xid=ws.c.owner_xid)
+            .returning(ws.c.owner_xid)
             if sys_db._is_sqlite
-            else sa.select(ws.c.owner_xid).where(owner_of).with_for_update(key_share=True)
+            else sa.select(ws.c.owner_xid).where(of_workflow).with_for_update(key_share=True)
         )
         columns = (
             "workflow_uuid",
@@ -139,9 +150,6 @@ class StepRows:
         """Whether this call takes the compiled statements (else DBOS's own method)."""
         if not (self.enabled and in_segment.get()) or owner_key is not None:
             return False
-        from dbos._context import get_local_dbos_context
-        from dbos._shard_keys import bound_shard_key
-
         ctx = get_local_dbos_context()
         return bound_shard_key(workflow_id) is None and (ctx is None or ctx.shard_key is None)
 
@@ -159,9 +167,6 @@ class StepRows:
         return self._check_retrying(workflow_id, function_id, function_name)
 
     def _check(self, workflow_id: str, function_id: int, function_name: str) -> Any:
-        from dbos._error import DBOSUnexpectedStepError, DBOSWorkflowCancelledError
-        from dbos._sys_db import WorkflowStatusString
-
         with self.sys_db.engine.begin() as conn:
             rows = self._check_sql.run(
                 conn, {"workflow_id": workflow_id, "function_id": function_id}
@@ -202,15 +207,13 @@ class StepRows:
         """DBOS's ``record_operation_result``: the step's row, under the workflow's owner."""
         workflow_id = result["workflow_uuid"]
         if not self._ours(workflow_id, owner_key):
-            return self.dbos_record(  # type: ignore[no-any-return]
+            self.dbos_record(
                 result,
                 completed_at_epoch_ms=completed_at_epoch_ms,
                 owner_xid=owner_xid,
                 owner_key=owner_key,
             )
-        from dbos._context import current_owner_xid
-        from dbos._debug_trigger import DebugTriggers
-
+            return
         completed = (
             completed_at_epoch_ms if completed_at_epoch_ms is not None else int(time.time() * 1000)
         )
@@ -229,11 +232,8 @@ class StepRows:
         }
         self._record_retrying(row, owner)
         DebugTriggers.debug_trigger_point(DebugTriggers.DEBUG_TRIGGER_STEP_COMMIT)
-        return None
 
     def _record(self, row: dict[str, Any], owner: str | None) -> None:
-        from dbos._error import DBOSStepNondeterminismError, DBOSWorkflowConflictIDError
-
         workflow_id, function_id = row["workflow_uuid"], row["function_id"]
         with self.sys_db.engine.begin() as conn:
             if owner is not None:
